@@ -1,0 +1,20 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is their set-up.
+.PHONY: setup demo test lint clean
+
+VENV := .venv/bin
+
+setup:
+	bash scripts/setup-system.sh
+	bash scripts/setup-venv.sh
+
+demo: setup
+	$(VENV)/scar-ci validate -f examples/cowsay/scar.yaml
+
+lint: setup
+	$(VENV)/ruff check .
+
+test: lint
+	$(VENV)/pytest
+
+clean:
+	rm -rf .venv .pytest_cache

@@ -1,0 +1,5 @@
+"""`python -m scar_ci` is the `scar-ci` command."""
+
+from scar_ci.cli import main
+
+raise SystemExit(main())

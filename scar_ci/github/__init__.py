@@ -1,0 +1,1 @@
+"""GitHub integration: context, annotations, job summary, outputs, PR comments."""

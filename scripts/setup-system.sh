@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test bed needs (containers without a daemon, a registry).
+# Idempotent: does nothing when everything is already installed.
+set -euo pipefail
+
+packages=(proot busybox-static docker-registry)
+
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup-system: missing Debian packages: ${missing[*]}" >&2
+    echo "setup-system: install them with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+echo "setup-system: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,1 @@
+"""scar-ci's test bed: real AWS APIs (LocalStack, moto), real containers (udocker), a real registry."""

@@ -1,0 +1,6 @@
+"""Shared fixtures: the test bed's pytest plugins."""
+
+pytest_plugins = [
+    "scar_testbed.fixtures_aws",
+    "scar_testbed.fixtures_containers",
+]
