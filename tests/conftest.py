@@ -2,5 +2,6 @@
 
 pytest_plugins = [
     "scar_testbed.fixtures_aws",
+    "scar_testbed.fixtures_moto",
     "scar_testbed.fixtures_containers",
 ]
