@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test bed needs (containers without a daemon, a registry).
+# Installs the Debian packages the test bed needs: proot and busybox-static (containers
+# through udocker without a daemon), docker-registry, apache2-utils (htpasswd -B for its auth).
 # Idempotent: does nothing when everything is already installed.
 set -euo pipefail
 
-packages=(proot busybox-static docker-registry)
+packages=(proot busybox-static docker-registry apache2-utils)
 
 missing=()
 for pkg in "${packages[@]}"; do
