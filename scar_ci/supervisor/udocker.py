@@ -1,0 +1,132 @@
+"""udocker inside the sandbox: image pulled or loaded once, container created once, runs per job."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from scar_ci.supervisor.config import Settings
+from scar_ci.supervisor.errors import ContainerError
+
+SETUP_TIMEOUT = 600
+
+
+class Udocker:
+    """The udocker command line, run by this Python with udocker's package on its path."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        spec = importlib.util.find_spec("udocker")
+        if spec is None or spec.origin is None:
+            raise ContainerError("udocker is not importable: the supervisor layer is incomplete; "
+                                 "redeploy it with scar-ci")
+        self._package_parent = str(Path(spec.origin).parent.parent)
+        root = ["--allow-root"] if os.geteuid() == 0 else []
+        self.base = [sys.executable, "-m", "udocker.maincmd", *root]
+
+    def environment(self) -> dict[str, str]:
+        """The sandbox's variables plus what makes udocker work offline under /tmp."""
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (self._package_parent, env.get("PYTHONPATH", "")) if p
+        )
+        env["UDOCKER_DIR"] = str(self.settings.udocker_dir)
+        env["UDOCKER_TMP"] = str(self.settings.tmp_dir)
+        env.setdefault("UDOCKER_TARBALL", "")  # never download engines from the network
+        env.setdefault("HOME", str(self.settings.tmp_dir))
+        engine = self.settings.engine_dir
+        if engine is not None:
+            env.setdefault("UDOCKER_BIN", str(engine / "bin"))
+            env.setdefault("UDOCKER_LIB", str(engine / "lib"))
+        return env
+
+    def command(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run one udocker command to completion; ContainerError with its output if it fails."""
+        proc = subprocess.run(
+            [*self.base, *args], env=self.environment(), capture_output=True, text=True,
+            timeout=SETUP_TIMEOUT, check=False, stdin=subprocess.DEVNULL,
+        )
+        if proc.returncode != 0 and not _already_exists(proc):
+            raise ContainerError(
+                f"udocker {args[0]} failed (exit {proc.returncode}): "
+                f"{(proc.stdout + proc.stderr).strip()[-2000:]}"
+            )
+        return proc
+
+    def run_argv(self, container: str, volumes: Sequence[Path], env_file: Path,
+                 entrypoint: str | None, args: Sequence[str]) -> list[str]:
+        """`udocker run` for one job: only argv, never a shell string."""
+        argv = [*self.base, "--quiet", "run", "--nosysdirs", f"--env-file={env_file}"]
+        for host in (*volumes, Path("/dev"), Path("/proc"), *_host_name_files()):
+            argv += ["-v", str(host)]
+        if entrypoint is not None:
+            argv.append(f"--entrypoint={entrypoint}")
+        return [*argv, container, *args]
+
+
+def _host_name_files() -> list[Path]:
+    return [p for p in (Path("/etc/hosts"), Path("/etc/resolv.conf")) if p.exists()]
+
+
+def _already_exists(proc: subprocess.CompletedProcess[str]) -> bool:
+    return "already exist" in proc.stdout + proc.stderr
+
+
+class ContainerCache:
+    """One container per image source in UDOCKER_DIR; warm invocations find it ready."""
+
+    def __init__(self, udocker: Udocker) -> None:
+        self.udocker = udocker
+
+    def container_for(self, image: str, image_file: Path | None, registry: str) -> str:
+        """The name of a ready container for the image, pulling or loading it the first time."""
+        source = f"file:{image_file}" if image_file else f"{registry}|{image}"
+        name = "scar-" + hashlib.sha256(source.encode()).hexdigest()[:16]
+        if (self.udocker.settings.udocker_dir / "containers" / name).exists():
+            return name
+        if image_file is not None:
+            image = self._load(image_file, image)
+        else:
+            self.udocker.command("pull", *([f"--registry={registry}"] if registry else []), image)
+        self.udocker.command("create", f"--name={name}", image)
+        self.udocker.command("setup", f"--execmode={self.udocker.settings.exec_mode}", name)
+        return name
+
+    def _load(self, image_file: Path, image: str) -> str:
+        proc = self.udocker.command("load", "-i", str(image_file))
+        names = _loaded_names(proc.stdout)
+        if image:
+            return image
+        if not names:
+            raise ContainerError(f"udocker load -i {image_file.name} named no image; save it with "
+                                 "`docker save REPO:TAG` (a tagged name with a '/')")
+        return names[0]
+
+
+def _loaded_names(output: str) -> list[str]:
+    """Image names from `udocker load`: bare `repo:tag` lines, or 'already exist REPO TAG'."""
+    names = []
+    for line in output.splitlines():
+        words = line.split()
+        if "already exist" in line and len(words) >= 2:
+            names.append(f"{words[-2]}:{words[-1]}")
+        elif len(words) == 1 and not line.startswith(("Info:", "Error:", "Warning:")):
+            names.append(words[0])
+    return names
+
+
+def container_environment(variables: Mapping[str, str], env_file: Path) -> None:
+    """Write the container's variables to an --env-file readable only by the supervisor."""
+    lines = []
+    for name, value in variables.items():
+        if "\n" in value or "\r" in value or "\x00" in value:
+            raise ContainerError(f"variable {name}: values cannot contain line breaks")
+        lines.append(f"{name}={value}\n")
+    fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.writelines(lines)
