@@ -5,6 +5,7 @@ ECR-like registry whose login is the one moto's `get_authorization_token` hands 
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,11 +38,13 @@ def moto_aws(
     moto_server: ServiceProcess, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[[str], Any]:
     """Point boto3's ECR and Batch at moto (endpoint variables; test credentials and region
-    where none are set) and return `client(service_name)` -> a plain boto3 client."""
+    where none are set, e.g. by the LocalStack fixtures) and return `client(service_name)`
+    -> a plain boto3 client."""
     for name, value in endpoint_variables(moto_server.url).items():
         monkeypatch.setenv(name, value)
     for name, value in TEST_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
+        if not os.environ.get(name):
+            monkeypatch.setenv(name, value)
 
     def client(service_name: str) -> Any:
         return boto3.session.Session().client(service_name)
