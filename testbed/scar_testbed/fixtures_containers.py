@@ -144,8 +144,10 @@ def container_runner(
     return functools.partial(run_container, udocker, tmp_path, image=loaded_test_image)
 
 
-def _registry(folder: Path, credentials: Credentials | None) -> Iterator[Registry]:
-    registry = start_registry(folder, credentials)
+def _registry(
+    folder: Path, credentials: Credentials | None, *, bearer: bool = False
+) -> Iterator[Registry]:
+    registry = start_registry(folder, credentials, bearer=bearer)
     try:
         yield registry
     finally:
@@ -163,3 +165,11 @@ def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry
     """A docker-registry with basic auth: ECR-like user `AWS` and a random token."""
     credentials = Credentials("AWS", secrets.token_urlsafe(24))
     yield from _registry(tmp_path_factory.mktemp("auth-registry"), credentials)
+
+
+@pytest.fixture(scope="session")
+def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """A docker-registry wanting Bearer tokens, which its token service gives for a Basic
+    login (user `scar` and a random password), as Docker Hub and GHCR do."""
+    credentials = Credentials("scar", secrets.token_urlsafe(24))
+    yield from _registry(tmp_path_factory.mktemp("token-registry"), credentials, bearer=True)

@@ -1,5 +1,5 @@
 """Debian's docker-registry on a free 127.0.0.1 port, storage in a given folder, optional
-basic auth (htpasswd with bcrypt, as the registry requires)."""
+login: Basic (htpasswd with bcrypt, as the registry requires) or Bearer tokens."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scar_testbed.service_process import ServiceProcess, free_port, start_service
+from scar_testbed.token_auth import ISSUER, SERVICE, TokenService, start_token_service
 
 REGISTRY = "docker-registry"
 HTPASSWD = "htpasswd"
@@ -26,10 +27,12 @@ class Credentials:
 
 @dataclass
 class Registry:
-    """A running registry: base URL (`http://127.0.0.1:PORT`), host:port, credentials."""
+    """A running registry: base URL (`http://127.0.0.1:PORT`), host:port, credentials, and
+    its token service when it uses Bearer tokens."""
 
     service: ServiceProcess
     credentials: Credentials | None
+    token_service: TokenService | None = None
 
     @property
     def url(self) -> str:
@@ -42,8 +45,10 @@ class Registry:
         return self.service.url.removeprefix("http://")
 
     def stop(self) -> None:
-        """Stop the registry process."""
+        """Stop the registry process (and its token service)."""
         self.service.stop()
+        if self.token_service:
+            self.token_service.stop()
 
 
 def _require(binary: str) -> str:
@@ -61,8 +66,11 @@ def write_htpasswd(path: Path, credentials: Credentials) -> None:
     )
 
 
-def start_registry(folder: Path, credentials: Credentials | None = None) -> Registry:
-    """Start a registry storing into `folder`; with `credentials`, basic auth is required."""
+def start_registry(
+    folder: Path, credentials: Credentials | None = None, *, bearer: bool = False
+) -> Registry:
+    """Start a registry storing into `folder`; with `credentials`, a login is required:
+    Basic (htpasswd), or with `bearer` a Bearer token from a token service checking it."""
     binary = _require(REGISTRY)
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -73,13 +81,24 @@ def start_registry(folder: Path, credentials: Credentials | None = None) -> Regi
                     "delete": {"enabled": True}},
         "http": {"addr": f"127.0.0.1:{port}"},
     }
-    if credentials:
+    token_service = None
+    if credentials and bearer:
+        token_service = start_token_service(folder, credentials.username, credentials.password)
+        config["auth"] = {"token": {"realm": token_service.realm, "service": SERVICE,
+                                    "issuer": ISSUER,
+                                    "rootcertbundle": str(token_service.certificate)}}
+    elif credentials:
         htpasswd = folder / "htpasswd"
         write_htpasswd(htpasswd, credentials)
         config["auth"] = {"htpasswd": {"realm": "scar-testbed", "path": str(htpasswd)}}
     config_path = folder / "config.yml"
     config_path.write_text(json.dumps(config))  # JSON is YAML
-    service = start_service("docker-registry", [binary, "serve", str(config_path)],
-                            f"http://127.0.0.1:{port}", folder / "registry.log",
-                            ready_path="/v2/")
-    return Registry(service, credentials)
+    try:
+        service = start_service("docker-registry", [binary, "serve", str(config_path)],
+                                f"http://127.0.0.1:{port}", folder / "registry.log",
+                                ready_path="/v2/")
+    except BaseException:
+        if token_service:
+            token_service.stop()
+        raise
+    return Registry(service, credentials, token_service)

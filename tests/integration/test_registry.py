@@ -102,3 +102,19 @@ def test_unreachable_registry_is_one_clear_error(registry):
     client = RegistryClient("http://127.0.0.1:9", timeout=5)
     with pytest.raises(RegistryUnreachable, match=r"cannot reach registry http://127\.0\.0\.1:9"):
         client.get_manifest("scar-test/any", "v1")
+
+
+def test_bearer_token_login_pushes_mounts_and_downloads(token_registry, test_image):
+    login = Credentials("scar", token_registry.credentials.password)
+    client = RegistryClient(token_registry.url, login)
+    client.push_image("scar-test/tokens", "v1", test_image.manifest(), OCI_MANIFEST,
+                      test_image.blobs)
+    layer = sha256_digest(test_image.layer_gzip)
+    assert client.mount_blob("scar-test/tokens-copy", layer, "scar-test/tokens")
+    assert client.get_blob("scar-test/tokens-copy", layer) == test_image.layer_gzip
+
+    with pytest.raises(RegistryAuthError, match=r"token service .* refused the login"):
+        RegistryClient(token_registry.url, Credentials("scar", "wrong")).get_manifest(
+            "scar-test/tokens", "v1")
+    with pytest.raises(RegistryAuthError, match="refused the login for scar-test/tokens"):
+        RegistryClient(token_registry.url).blob_exists("scar-test/tokens", layer)
