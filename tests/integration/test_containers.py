@@ -68,3 +68,18 @@ def test_both_archive_forms_load_and_honour_entrypoint_and_env(
     run = run_container(udocker, tmp_path, image=spec.reference)
     assert run.returncode == 0, run.result.stderr
     assert run.outputs == {"out": f"{kind}:default-arg\n".encode()}
+
+
+def test_missing_binaries_fail_with_what_to_install(monkeypatch, tmp_path):
+    from scar_testbed import images, registry, udocker_env
+
+    monkeypatch.setattr(udocker_env, "PROOT", tmp_path / "no-proot")
+    with pytest.raises(RuntimeError, match=r"no-proot is missing: install Debian's proot"):
+        udocker_env.udocker_environment(tmp_path / "repo", tmp_path / "tools")
+    monkeypatch.setattr(images, "BUSYBOX", tmp_path / "no-busybox")
+    with pytest.raises(RuntimeError, match=r"install Debian's busybox-static"):
+        images.build_image(ImageSpec())
+    monkeypatch.setattr(registry, "REGISTRY", "docker-registry-not-here")
+    with pytest.raises(RuntimeError, match=r"docker-registry-not-here is not installed: bash "
+                                           r"scripts/setup-system\.sh"):
+        registry.start_registry(tmp_path / "registry")
