@@ -37,6 +37,7 @@ _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 CHUNK_SIZE = 8 * 1024 * 1024
+_ANY = ""
 FIX_LOGIN = ("check the username and password or token; for Amazon ECR use user 'AWS' and a "
              "fresh token from ecr get-authorization-token (tokens last 12 hours)")
 
@@ -174,7 +175,8 @@ class RegistryClient:
         self.credentials = credentials
         self.timeout = timeout
         self._opener = urllib.request.build_opener(_NoAuthOnRedirect)
-        self._authorization: dict[str, str] = {}  # repository -> Authorization header
+        # Authorization header per repository (Bearer tokens are scoped), or for any (Basic)
+        self._authorization: dict[str, str] = {}
 
     # -- blobs ----------------------------------------------------------------------------
 
@@ -332,12 +334,14 @@ class RegistryClient:
         if size is not None:
             all_headers["Content-Length"] = str(size)
         for attempt in range(2):
-            if repository in self._authorization:
-                all_headers["Authorization"] = self._authorization[repository]
+            known = self._authorization.get(repository) or self._authorization.get(_ANY)
+            if known:
+                all_headers["Authorization"] = known
             response = self._send(method, url, all_headers, body, doing)
             if response.status != 401 or attempt == 1:
                 break
-            self._authorization[repository] = self._login(response, repository, doing)
+            header = self._login(response, repository, doing)
+            self._authorization[_ANY if header.startswith("Basic ") else repository] = header
             if body is not None and not isinstance(body, bytes):
                 body.seek(0)
         if response.status in ok:
