@@ -1,0 +1,80 @@
+"""The supervisor layer: reproducible bytes, the right files, importable on its own."""
+
+import io
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from scar_ci.package.layer import (
+    ENGINE_ENV,
+    HANDLER,
+    LayerBuildError,
+    build_supervisor_layer,
+    layer_bytes,
+)
+
+
+@pytest.fixture
+def engine(tmp_path):
+    folder = tmp_path / "engine"
+    (folder / "bin").mkdir(parents=True)
+    (folder / "lib").mkdir()
+    proot = folder / "bin" / "proot"
+    proot.write_text("#!/bin/sh\nexec /usr/bin/proot \"$@\"\n")
+    proot.chmod(0o755)
+    (folder / "lib" / "libfakechroot.so").write_bytes(b"\x7fELF")
+    return folder
+
+
+def test_same_inputs_same_bytes_same_hash(tmp_path, engine):
+    first, first_sha = build_supervisor_layer(tmp_path / "a", engine)
+    (engine / "bin" / "proot").touch()  # a newer mtime must not matter
+    second, second_sha = build_supervisor_layer(tmp_path / "b", engine)
+    assert first_sha == second_sha
+    assert first.read_bytes() == second.read_bytes()
+    assert first.name == "scar-supervisor-layer.zip"
+
+
+def test_a_changed_input_changes_the_hash(engine):
+    before = layer_bytes(engine)
+    (engine / "lib" / "libfakechroot.so").write_bytes(b"\x7fELF2")
+    assert layer_bytes(engine) != before
+
+
+def test_entries_are_sorted_with_fixed_times_and_modes(engine):
+    with zipfile.ZipFile(io.BytesIO(layer_bytes(engine))) as archive:
+        infos = archive.infolist()
+    names = [info.filename for info in infos]
+    assert names == sorted(names)
+    assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
+    modes = {info.filename: info.external_attr >> 16 for info in infos}
+    assert modes["udocker/bin/proot"] == 0o100755
+    assert modes["python/scar_ci/supervisor/handler.py"] == 0o100644
+    assert "python/udocker/maincmd.py" in names
+    assert "udocker/lib/libfakechroot.so" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert not [n for n in names if n.startswith("python/scar_ci/") and "supervisor" not in n
+                and n != "python/scar_ci/__init__.py"]
+
+
+def test_the_layer_alone_provides_the_handler_and_udocker(tmp_path):
+    layer, _ = build_supervisor_layer(tmp_path)
+    opt = tmp_path / "opt"
+    with zipfile.ZipFile(layer) as archive:
+        archive.extractall(opt)
+    module, _, function = HANDLER.rpartition(".")
+    check = (f"import {module} as m, udocker.maincmd; "
+             f"assert m.__file__.startswith({str(opt)!r}); assert callable(m.{function})")
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(opt / "python")}
+    done = subprocess.run([sys.executable, "-S", "-c", check], env=env, capture_output=True,
+                          text=True, check=False, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_wrong_engine_folder_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENGINE_ENV, str(tmp_path))
+    with pytest.raises(LayerBuildError, match="expected a folder with bin/"):
+        build_supervisor_layer(tmp_path / "out")
