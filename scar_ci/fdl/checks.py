@@ -1,0 +1,116 @@
+"""Rules a JSON Schema cannot express: unique names, files, references between keys.
+
+They run on the merged document after the schema check, and skip what has the wrong shape
+(the schema already reported it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from scar_ci.fdl.errors import Problem
+from scar_ci.fdl.located import KeyPath, Located, Position
+from scar_ci.fdl.paths import resolve_inside
+
+# Keys of a `lambda` section (or of its `container`) naming a file next to the FDL.
+FILE_KEYS: tuple[KeyPath, ...] = (
+    ("init_script",), ("run_script",), ("extra_payload",), ("container", "image_file"),
+)
+
+
+def check_rules(doc: Located, fdl: Path, repository: Path, fallback: Position) -> list[Problem]:
+    """Every problem of the merged FDL document beyond its shape."""
+    functions = doc.data.get("functions")
+    if not isinstance(functions, dict):
+        return []
+    items = functions.get("aws")
+    aws = list(enumerate(items)) if isinstance(items, list) else []
+    lambdas = [(("functions", "aws", i, "lambda"), item["lambda"]) for i, item in aws
+               if isinstance(item, dict) and isinstance(item.get("lambda"), dict)]
+    services = functions.get("oscar")
+    oscar = [(("functions", "oscar", i, cluster), service)
+             for i, item in enumerate(services if isinstance(services, list) else [])
+             if isinstance(item, dict)
+             for cluster, service in item.items() if isinstance(service, dict)]
+    problems = [
+        *_duplicate_names(doc, lambdas, fallback),
+        *_storage_references(doc, [*lambdas, *oscar], fallback),
+    ]
+    for path, lam in lambdas:
+        problems += _files(doc, path, lam, fdl, repository, fallback)
+        problems += _time_left(doc, path, lam, fallback)
+    for i, item in aws:
+        batch = item.get("batch") if isinstance(item, dict) else None
+        problems += _main_node(doc, ("functions", "aws", i, "batch"), batch, fallback)
+    return problems
+
+
+def _get(data: Any, keys: KeyPath) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _duplicate_names(doc: Located, lambdas: list[tuple[KeyPath, dict]],
+                     fallback: Position) -> Iterator[Problem]:
+    seen: dict[str, KeyPath] = {}
+    for path, lam in lambdas:
+        name = lam.get("name")
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            first = doc.value_position((*seen[name], "name"), fallback)
+            yield Problem(doc.value_position((*path, "name"), fallback), (*path, "name"),
+                          f"{name!r} is already the name of the function on line {first.line}")
+        else:
+            seen[name] = path
+
+
+def _storage_references(doc: Located, sections: list[tuple[KeyPath, dict]],
+                        fallback: Position) -> Iterator[Problem]:
+    providers = doc.data.get("storage_providers")
+    providers = providers if isinstance(providers, dict) else {}
+    for path, section in sections:
+        for direction in ("input", "output"):
+            entries = section.get(direction)
+            for i, entry in enumerate(entries if isinstance(entries, list) else []):
+                ref = _get(entry, ("storage_provider",))
+                if not isinstance(ref, str) or "." not in ref:
+                    continue
+                kind, _, ident = ref.partition(".")
+                if not isinstance(providers.get(kind), dict) or ident not in providers[kind]:
+                    where = (*path, direction, i, "storage_provider")
+                    yield Problem(doc.value_position(where, fallback), where,
+                                  f"{ref!r} is not defined under storage_providers.{kind}")
+
+
+def _files(doc: Located, path: KeyPath, lam: dict, fdl: Path, repository: Path,
+           fallback: Position) -> Iterator[Problem]:
+    for keys in FILE_KEYS:
+        value = _get(lam, keys)
+        if isinstance(value, str) and value:
+            resolved = resolve_inside(value, fdl, repository)
+            if isinstance(resolved, str):
+                yield Problem(doc.value_position((*path, *keys), fallback), (*path, *keys),
+                              resolved)
+
+
+def _time_left(doc: Located, path: KeyPath, lam: dict, fallback: Position) -> Iterator[Problem]:
+    timeout, threshold = lam.get("timeout"), _get(lam, ("container", "timeout_threshold"))
+    if isinstance(timeout, int) and isinstance(threshold, int) and threshold >= timeout:
+        where = (*path, "container", "timeout_threshold")
+        yield Problem(doc.value_position(where, fallback), where,
+                      f"{threshold} s leaves no time to run within the timeout of {timeout} s")
+
+
+def _main_node(doc: Located, path: KeyPath, batch: Any, fallback: Position) -> Iterator[Problem]:
+    nodes = _get(batch, ("multi_node_parallel", "number_nodes"))
+    main = _get(batch, ("multi_node_parallel", "main_node_index"))
+    if isinstance(nodes, int) and isinstance(main, int) and main >= nodes:
+        where = (*path, "multi_node_parallel", "main_node_index")
+        yield Problem(doc.value_position(where, fallback), where,
+                      f"{main} is not below number_nodes {nodes} (the index starts at 0)")

@@ -1,0 +1,100 @@
+"""`load_fdl`: read, merge the defaults, validate everything, build the model; no network."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from scar_ci.fdl.checks import check_rules
+from scar_ci.fdl.defaults import builtin_defaults, default_config_path, load_config
+from scar_ci.fdl.errors import FDLError, Problem
+from scar_ci.fdl.located import COMMAND_LINE, Located, Position, located_everywhere, overlay
+from scar_ci.fdl.model import Fdl, build_fdl
+from scar_ci.fdl.paths import repository_root
+from scar_ci.fdl.schema import check_schema
+from scar_ci.fdl.yaml_loader import parse_yaml
+
+StrPath = str | PathLike[str]
+
+
+def load_fdl(
+    path: StrPath,
+    *,
+    config_path: StrPath | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Fdl:
+    """Load and validate an FDL file; raise FDLError listing every problem found.
+
+    `config_path` is a SCAR configuration file (default: ~/.scar/scar.cfg when it exists);
+    `overrides` is shaped like one `functions.aws` item (e.g. `{"lambda": {"memory": 1024}}`)
+    and wins over the FDL for every function.
+    """
+    name = str(path)
+    fdl = Path(path)
+    doc, problems = _read_fdl(fdl, name)
+    if doc is None:
+        raise FDLError(name, problems)
+    defaults = Located(builtin_defaults())
+    config = _config_layer(config_path)
+    if config is not None:
+        layer, config_problems = config
+        problems += config_problems
+        defaults = overlay(defaults, layer)
+    top = located_everywhere(copy.deepcopy(dict(overrides or {})), Position(COMMAND_LINE))
+    _apply_defaults(doc, defaults, top)
+    fallback = Position(name)
+    repository = repository_root(fdl.parent)
+    problems += check_schema(doc, fallback)
+    problems += check_rules(doc, fdl, repository, fallback)
+    if problems:
+        raise FDLError(name, problems)
+    return build_fdl(fdl.resolve(), repository, doc, name)
+
+
+def _read_fdl(fdl: Path, name: str) -> tuple[Located | None, list[Problem]]:
+    """The FDL's data (None when nothing can be validated) and its problems so far."""
+    try:
+        text = fdl.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [Problem(Position(name), (), "file not found")]
+    except IsADirectoryError:
+        return None, [Problem(Position(name), (), "is a folder, not an FDL file")]
+    except UnicodeDecodeError:
+        return None, [Problem(Position(name), (), "not UTF-8 text")]
+    except OSError as error:
+        return None, [Problem(Position(name), (), f"cannot read it: {error.strerror}")]
+    doc, problems = parse_yaml(text, name)
+    if doc is not None and not isinstance(doc.data, dict):
+        kind = "a list" if isinstance(doc.data, list) else f"{type(doc.data).__name__} value"
+        problems.append(Problem(doc.value_position((), Position(name, 1, 1)), (),
+                                f"expected a mapping with 'functions:' at the top, got {kind}"))
+        return None, problems
+    return doc, problems
+
+
+def _config_layer(config_path: StrPath | None) -> tuple[Located, list[Problem]] | None:
+    """The configuration file's defaults: the given file, else SCAR's when it exists."""
+    if config_path is not None:
+        path = Path(config_path)
+        if not path.is_file():
+            return Located({}), [Problem(Position(str(config_path)), (),
+                                         "configuration file not found")]
+        return load_config(path, str(config_path))
+    path = default_config_path()
+    return load_config(path, str(path)) if path.is_file() else None
+
+
+def _apply_defaults(doc: Located, defaults: Located, top: Located) -> None:
+    """Merge defaults under, and overrides over, every `functions.aws` mapping in place."""
+    functions = doc.data.get("functions")
+    items = functions.get("aws") if isinstance(functions, dict) else None
+    if not isinstance(items, list):
+        return
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            path = ("functions", "aws", i)
+            merged = overlay(overlay(defaults, doc.subtree(path)), top)
+            doc.graft(path, Located(copy.deepcopy(merged.data), merged.values, merged.keys))

@@ -1,0 +1,142 @@
+"""Data loaded from a file together with where each key and value came from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+KeyPath = tuple[str | int, ...]
+
+COMMAND_LINE = "<command line>"
+
+
+@dataclass(frozen=True)
+class Position:
+    """A place in a source: a file (or the command line) and, when known, a 1-based line:col."""
+
+    file: str
+    line: int | None = None
+    col: int | None = None
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+def format_path(path: KeyPath) -> str:
+    """`('functions', 'aws', 0, 'lambda')` -> `functions.aws[0].lambda`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+@dataclass
+class Located:
+    """Plain data (dicts, lists, scalars) plus the position of every value and every key.
+
+    `values[path]` is where the value at `path` starts; `keys[path]` is where the mapping key
+    naming it is written. Paths missing from both came from built-in defaults.
+    """
+
+    data: Any
+    values: dict[KeyPath, Position] = field(default_factory=dict)
+    keys: dict[KeyPath, Position] = field(default_factory=dict)
+
+    def value_position(self, path: KeyPath, fallback: Position) -> Position:
+        """Where the value at `path` (or its nearest located ancestor) is written."""
+        for end in range(len(path), -1, -1):
+            if (pos := self.values.get(path[:end])) is not None:
+                return pos
+        return fallback
+
+    def key_position(self, path: KeyPath, fallback: Position) -> Position:
+        """Where the key naming `path` is written, else where its value is."""
+        if (pos := self.keys.get(path)) is not None:
+            return pos
+        return self.value_position(path, fallback)
+
+    def subtree(self, path: KeyPath) -> Located:
+        """The part of this data under `path`, with positions re-rooted (empty when absent)."""
+        data: Any = self.data
+        for part in path:
+            in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+            if not (in_list or (isinstance(data, Mapping) and part in data)):
+                return Located({})
+            data = data[part]
+        cut = len(path)
+        return Located(
+            data,
+            {p[cut:]: pos for p, pos in self.values.items() if p[:cut] == path},
+            {p[cut:]: pos for p, pos in self.keys.items() if p[:cut] == path and len(p) > cut},
+        )
+
+    def graft(self, path: KeyPath, other: Located) -> None:
+        """Replace the value at `path` (which must exist) by `other`, positions included."""
+        parent: Any = self.data
+        for part in path[:-1]:
+            parent = parent[part]
+        parent[path[-1]] = other.data
+        cut = len(path)
+        for table, new in ((self.values, other.values), (self.keys, other.keys)):
+            for p in [p for p in table if p[:cut] == path and len(p) > cut]:
+                del table[p]
+            table.update({path + p: pos for p, pos in new.items() if p})
+        if () in other.values:
+            self.values[path] = other.values[()]
+
+
+def located_everywhere(data: Any, position: Position) -> Located:
+    """Data whose every key and value, but not the whole, is at one position (the command line)."""
+    located = Located(data)
+    for path, _ in walk(data):
+        if path:
+            located.values[path] = position
+            located.keys[path] = position
+    return located
+
+
+def walk(data: Any, path: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
+    """Every (path, value) in nested dicts and lists, parents before children."""
+    yield path, data
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            yield from walk(value, (*path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from walk(value, (*path, index))
+
+
+def overlay(base: Located, top: Located) -> Located:
+    """`top` merged over `base`: mappings merge key by key, anything else in `top` wins."""
+    merged = Located(_merge(base.data, top.data))
+    for table, base_table, top_table in (
+        (merged.values, base.values, top.values),
+        (merged.keys, base.keys, top.keys),
+    ):
+        table.update({p: pos for p, pos in base_table.items() if _kept(p, top.data)})
+        table.update(top_table)
+    return merged
+
+
+def _merge(base: Any, top: Any) -> Any:
+    if isinstance(base, dict) and isinstance(top, dict):
+        merged = dict(base)
+        for key, value in top.items():
+            merged[key] = _merge(base[key], value) if key in base else value
+        return merged
+    return top
+
+
+def _kept(path: KeyPath, top: Any) -> bool:
+    """True when the base value at `path` survives the overlay of `top`."""
+    node = top
+    for part in path:
+        if not isinstance(node, dict):
+            return False
+        if part not in node:
+            return True
+        node = node[part]
+    return isinstance(node, dict)

@@ -1,0 +1,287 @@
+"""The typed, immutable FDL the rest of scar-ci works with (built only from valid data)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from scar_ci.fdl.located import KeyPath, Located, Position
+
+Settings = Mapping[str, Any]
+
+
+def freeze(value: Any) -> Any:
+    """Nested dicts and lists as read-only mappings and tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def _variables(environment: Settings | None) -> Mapping[str, str]:
+    """`{Variables: {K: V}}` -> read-only {K: str(V)} (YAML may give numbers or booleans)."""
+    variables = (environment or {}).get("Variables") or {}
+    return MappingProxyType({k: _text(v) for k, v in variables.items()})
+
+
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+@dataclass(frozen=True)
+class StorageRef:
+    """One `input` or `output` entry: a provider reference and a bucket path."""
+
+    storage_provider: str
+    path: str
+    prefix: tuple[str, ...] = ()
+    suffix: tuple[str, ...] = ()
+
+    @property
+    def provider_type(self) -> str:
+        """`s3`, `minio` or `onedata`."""
+        return self.storage_provider.partition(".")[0]
+
+    @property
+    def provider_id(self) -> str | None:
+        """The id under `storage_providers.<type>`, or None for the default provider."""
+        return self.storage_provider.partition(".")[2] or None
+
+    @classmethod
+    def from_dict(cls, raw: Settings) -> StorageRef:
+        return cls(raw["storage_provider"], raw["path"],
+                   tuple(raw.get("prefix", ())), tuple(raw.get("suffix", ())))
+
+
+@dataclass(frozen=True)
+class Container:
+    """What runs inside the function: exactly one of `image` and `image_file`."""
+
+    image: str | None
+    image_file: Path | None
+    timeout_threshold: int
+    environment: Mapping[str, str]
+    alpine: bool
+    create_image: bool
+
+
+@dataclass(frozen=True)
+class ApiGateway:
+    """The HTTP endpoint in front of a function (present only when the FDL names an API)."""
+
+    name: str
+    stage_name: str
+    http_method: str
+    region: str
+    boto_profile: str | None
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class FileSystem:
+    """An EFS access point mounted into the function."""
+
+    arn: str
+    local_mount_path: str
+
+
+@dataclass(frozen=True)
+class Batch:
+    """AWS Batch settings, used by the `batch` and `lambda-batch` execution modes."""
+
+    region: str
+    boto_profile: str | None
+    vcpus: int
+    memory: int
+    enable_gpu: bool
+    service_role: str | None
+    environment: Mapping[str, str]
+    multi_node_parallel: Settings
+    compute_resources: Settings
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class Function:
+    """One `functions.aws` item after defaults were applied."""
+
+    name: str
+    position: Position
+    region: str
+    boto_profile: str | None
+    description: str
+    memory: int
+    timeout: int
+    runtime: str
+    architectures: tuple[str, ...]
+    execution_mode: str
+    log_level: str
+    layers: tuple[str, ...]
+    environment: Mapping[str, str]
+    init_script: Path | None
+    run_script: Path | None
+    extra_payload: Path | None
+    asynchronous: bool
+    container: Container
+    input: tuple[StorageRef, ...]
+    output: tuple[StorageRef, ...]
+    iam_role: str | None
+    api_gateway: ApiGateway | None
+    log_retention_days: int
+    delete_image: bool
+    batch: Batch
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    file_systems: tuple[FileSystem, ...]
+    deployment_bucket: str | None
+    supervisor_version: str
+    raw: Settings = field(repr=False)
+
+    @property
+    def uses_image_runtime(self) -> bool:
+        """True for a Lambda container image, False for udocker inside a zip."""
+        return self.runtime == "image"
+
+
+@dataclass(frozen=True)
+class OscarService:
+    """An `functions.oscar` item, kept as given (scar-ci deploys to AWS only)."""
+
+    cluster_id: str
+    name: str
+    position: Position
+    raw: Settings = field(repr=False)
+
+
+@dataclass(frozen=True)
+class StorageProvider:
+    """Credentials of a storage provider; settings are left out of repr (they hold secrets)."""
+
+    type: str
+    id: str
+    settings: Settings = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Fdl:
+    """A valid FDL file: its functions, OSCAR services and storage providers."""
+
+    path: Path
+    repository: Path
+    functions: tuple[Function, ...]
+    oscar: tuple[OscarService, ...]
+    storage_providers: tuple[StorageProvider, ...]
+    _located: Located = field(repr=False, compare=False)
+
+    def function(self, name: str) -> Function:
+        """The function called `name` (KeyError when there is none)."""
+        for function in self.functions:
+            if function.name == name:
+                return function
+        raise KeyError(name)
+
+    def position_of(self, path: KeyPath) -> Position:
+        """Where the value at `path` (e.g. `('functions', 'aws', 0, 'iam', 'role')`) came from,
+        for later errors that should point at the FDL line (or the configuration file)."""
+        return self._located.value_position(path, Position(str(self.path)))
+
+
+def build_fdl(path: Path, repository: Path, doc: Located, name: str) -> Fdl:
+    """The model of a validated, merged FDL document (`name` is the path as the user gave it)."""
+    functions = doc.data["functions"]
+    return Fdl(
+        path=path,
+        repository=repository,
+        functions=tuple(
+            _function(item, doc.value_position(("functions", "aws", i), Position(name)),
+                      path.parent)
+            for i, item in enumerate(functions.get("aws", ()))
+        ),
+        oscar=tuple(
+            OscarService(cluster, service["name"],
+                         doc.value_position(("functions", "oscar", i), Position(name)),
+                         freeze(service))
+            for i, item in enumerate(functions.get("oscar", ()))
+            for cluster, service in item.items()
+        ),
+        storage_providers=tuple(
+            StorageProvider(kind, ident, freeze(settings))
+            for kind, entries in doc.data.get("storage_providers", {}).items()
+            for ident, settings in entries.items()
+        ),
+        _located=doc,
+    )
+
+
+def _path(base: Path, value: str | None) -> Path | None:
+    return (base / value).resolve() if value else None
+
+
+def _function(item: Settings, position: Position, base: Path) -> Function:
+    lam = item["lambda"]
+    region = lam["region"]
+    container, api, batch = lam["container"], item.get("api_gateway", {}), item["batch"]
+    vpc = lam.get("vpc", {})
+    return Function(
+        name=lam["name"],
+        position=position,
+        region=region,
+        boto_profile=lam.get("boto_profile"),
+        description=lam["description"],
+        memory=lam["memory"],
+        timeout=lam["timeout"],
+        runtime=lam["runtime"],
+        architectures=tuple(lam.get("architectures", ("x86_64",))),
+        execution_mode=lam["execution_mode"],
+        log_level=lam["log_level"],
+        layers=tuple(lam["layers"]),
+        environment=_variables(lam.get("environment")),
+        init_script=_path(base, lam.get("init_script")),
+        run_script=_path(base, lam.get("run_script")),
+        extra_payload=_path(base, lam.get("extra_payload")),
+        asynchronous=lam["asynchronous"],
+        container=Container(
+            image=container.get("image"),
+            image_file=_path(base, container.get("image_file")),
+            timeout_threshold=container["timeout_threshold"],
+            environment=_variables(container.get("environment")),
+            alpine=container.get("alpine", False),
+            create_image=container.get("create_image", True),
+        ),
+        input=tuple(StorageRef.from_dict(r) for r in lam.get("input", ())),
+        output=tuple(StorageRef.from_dict(r) for r in lam.get("output", ())),
+        iam_role=item.get("iam", {}).get("role") or None,
+        api_gateway=ApiGateway(
+            name=api["name"],
+            stage_name=api["stage_name"],
+            http_method=api["http_method"],
+            region=api.get("region", region),
+            boto_profile=api.get("boto_profile"),
+            settings=freeze(api),
+        ) if "name" in api else None,
+        log_retention_days=item["cloudwatch"]["log_retention_policy_in_days"],
+        delete_image=item["ecr"]["delete_image"],
+        batch=Batch(
+            region=batch.get("region", region),
+            boto_profile=batch.get("boto_profile"),
+            vcpus=batch["vcpus"],
+            memory=batch["memory"],
+            enable_gpu=batch["enable_gpu"],
+            service_role=batch.get("service_role") or None,
+            environment=_variables(batch.get("environment")),
+            multi_node_parallel=freeze(batch.get("multi_node_parallel", {})),
+            compute_resources=freeze(batch["compute_resources"]),
+            settings=freeze(batch),
+        ),
+        subnet_ids=tuple(vpc.get("SubnetIds", ())),
+        security_group_ids=tuple(vpc.get("SecurityGroupIds", ())),
+        file_systems=tuple(FileSystem(fs["Arn"], fs["LocalMountPath"])
+                           for fs in lam.get("file_system", ())),
+        deployment_bucket=lam.get("deployment", {}).get("bucket"),
+        supervisor_version=lam["supervisor"]["version"],
+        raw=freeze(item),
+    )

@@ -1,0 +1,127 @@
+"""The FDL JSON Schema, and its errors turned into `key.path: what is wrong` problems."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from scar_ci.fdl.errors import Problem
+from scar_ci.fdl.located import KeyPath, Located, Position
+
+SCHEMA_FILE = "fdl.schema.json"
+
+_JSON_TYPES = {
+    "object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
+    "number": "a number", "boolean": "true or false", "null": "nothing",
+}
+
+
+@cache
+def fdl_schema() -> dict[str, Any]:
+    """The FDL schema (draft 2020-12) as shipped in the package."""
+    return json.loads(resources.files("scar_ci.fdl").joinpath(SCHEMA_FILE).read_text("utf-8"))
+
+
+@cache
+def _validator(definition: str | None) -> jsonschema.Draft202012Validator:
+    schema = fdl_schema()
+    if definition is not None:
+        schema = {"$schema": schema["$schema"], "$defs": schema["$defs"],
+                  "$ref": f"#/$defs/{definition}"}
+    return jsonschema.Draft202012Validator(schema)
+
+
+def check_schema(doc: Located, fallback: Position, definition: str | None = None) -> list[Problem]:
+    """Problems of `doc` against the FDL schema, or against one of its `$defs`."""
+    problems: list[Problem] = []
+    for error in _validator(definition).iter_errors(doc.data):
+        problems.extend(_problems(error, doc, fallback))
+    return list(dict.fromkeys(problems))
+
+
+def _problems(error: ValidationError, doc: Located, fallback: Position) -> Iterator[Problem]:
+    path: KeyPath = tuple(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    custom = schema.get("x-messages", {}).get(error.validator)
+    if custom:
+        yield Problem(doc.key_position(path, fallback), path, custom)
+    elif error.validator == "additionalProperties":
+        known = sorted(schema.get("properties", {}))
+        for key in error.instance:
+            if key not in known:
+                key_path = (*path, key)
+                yield Problem(doc.key_position(key_path, fallback), key_path,
+                              f"unknown key; {_suggestion(str(key), known)}")
+    elif error.validator == "required":
+        for key in error.validator_value:
+            if key not in error.instance:
+                yield Problem(doc.key_position(path, fallback), path,
+                              f"missing required key '{key}'")
+    elif "propertyNames" in error.schema_path:
+        key_path = (*path, error.instance)
+        hint = schema.get("x-hint", "")
+        yield Problem(doc.key_position(key_path, fallback), key_path,
+                      f"{error.instance!r} is not a valid key here; use {hint}")
+    else:
+        yield Problem(doc.value_position(path, fallback), path, _describe(error, schema))
+
+
+def _suggestion(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "expected one of: " + ", ".join(known) if known else "no keys are allowed here"
+
+
+def _describe(error: ValidationError, schema: dict[str, Any]) -> str:
+    """A short sentence for one failed keyword, with the offending value."""
+    value, limit = error.instance, error.validator_value
+    unit = f" ({schema['x-unit']})" if "x-unit" in schema else ""
+    match error.validator:
+        case "type":
+            wanted = [limit] if isinstance(limit, str) else limit
+            quote = ("; put it in quotes if it is text"
+                     if "string" in wanted and isinstance(value, bool | int | float) else "")
+            return (f"expected {' or '.join(_JSON_TYPES[t] for t in wanted)}, "
+                    f"got {_show(value)}{quote}")
+        case "minimum":
+            return f"{value} is below the minimum {limit}{unit}"
+        case "maximum":
+            return f"{value} is above the maximum {limit}{unit}"
+        case "enum":
+            return f"{_show(value)} is not one of: {', '.join(map(str, limit))}"
+        case "pattern":
+            return f"{value!r} is not valid; use {schema.get('x-hint', limit)}"
+        case "minLength":
+            return "must not be empty"
+        case "minItems":
+            return f"needs at least {limit} item{'s' if limit != 1 else ''}"
+        case "maxItems":
+            return f"{len(value)} {schema.get('x-unit', 'item')}s, at most {limit} allowed"
+        case "uniqueItems":
+            return "items must not repeat"
+        case "minProperties":
+            return f"needs at least {limit} key{'s' if limit != 1 else ''}"
+    return error.message
+
+
+def _show(value: Any) -> str:
+    """A value as YAML shows it."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
