@@ -1,1 +1,1 @@
-"""scar-ci's test bed: real AWS APIs (LocalStack, moto), real containers (udocker), a real registry."""
+"""scar-ci's test bed: real AWS APIs (LocalStack, moto), real containers (udocker), a registry."""

@@ -1,0 +1,180 @@
+"""LocalStack's side of the executor: one init process (init.py) per execution environment.
+
+Uses LocalStack internals (RuntimeExecutor, ExecutorEndpoint, the version's unzipped code):
+pinned with localstack-core in testbed/constraints-localstack.txt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+from localstack import config
+from localstack.aws.api.lambda_ import PackageType
+from localstack.services.lambda_.invocation.executor_endpoint import (
+    ExecutorEndpoint,
+    StatusErrorException,
+)
+from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
+from localstack.services.lambda_.invocation.runtime_executor import (
+    LambdaRuntimeException,
+    RuntimeExecutor,
+)
+from localstack.utils.net import get_free_tcp_port
+
+LOG = logging.getLogger(__name__)
+INIT = Path(__file__).with_name("init.py")
+FUNCTION_PYTHON_VARIABLE = "SCAR_TESTBED_FUNCTION_PYTHON"
+STOP_GRACE_S = 2
+HOST = "127.0.0.1"
+
+
+def function_python() -> str:
+    """The interpreter functions run on (not LocalStack's): $SCAR_TESTBED_FUNCTION_PYTHON."""
+    python = os.environ.get(FUNCTION_PYTHON_VARIABLE, "")
+    if not Path(python).is_file():
+        raise LambdaRuntimeException(
+            f"{FUNCTION_PYTHON_VARIABLE}={python!r} is not a Python interpreter: start LocalStack "
+            "with testbed/scar_testbed/localstack_ctl.py, which sets it."
+        )
+    return python
+
+
+def opt_dir(function_version: FunctionVersion) -> Path:
+    """The version's /opt: its layers merged in order, shared by its environments."""
+    layers = [str(layer.code.get_unzipped_code_location()) for layer in _layers(function_version)]
+    key = hashlib.sha256("\0".join([function_version.qualified_arn, *layers]).encode())
+    return Path(tempfile.gettempdir(), "scar-local-opt", key.hexdigest()[:16])
+
+
+def _layers(function_version: FunctionVersion) -> list:
+    return [layer for layer in function_version.config.layers if layer.code]
+
+
+class LocalProcessExecutor(RuntimeExecutor):
+    """Runs a zip function's handler in a local process on the function's own Python."""
+
+    def __init__(self, id: str, function_version: FunctionVersion) -> None:
+        super().__init__(id=id, function_version=function_version)
+        self.endpoint = ExecutorEndpoint(id, container_address=HOST, container_port=None)
+        self.process: subprocess.Popen | None = None
+        self.work_dir = Path(tempfile.mkdtemp(prefix=f"scar-local-{id}-"))
+        self.log_path = self.work_dir / "init.log"
+
+    @classmethod
+    def prepare_version(cls, function_version: FunctionVersion) -> None:
+        """Unzip code and layers (an exception here makes the function Failed, with its text)."""
+        function_python()
+        version_config = function_version.config
+        if version_config.package_type != PackageType.Zip or not version_config.code:
+            raise LambdaRuntimeException("the scar-local executor runs zip functions only")
+        if not str(version_config.runtime).startswith("python"):
+            raise LambdaRuntimeException(
+                f"the scar-local executor runs Python functions only, not {version_config.runtime}"
+            )
+        version_config.code.prepare_for_execution()
+        target = opt_dir(function_version)
+        if target.exists():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent))
+        for layer in _layers(function_version):  # later layers overwrite earlier ones, as in Lambda
+            layer.code.prepare_for_execution()
+            shutil.copytree(
+                layer.code.get_unzipped_code_location(), staging, symlinks=True, dirs_exist_ok=True
+            )
+        try:
+            staging.rename(target)
+        except OSError:  # prepared concurrently by another caller
+            shutil.rmtree(staging, ignore_errors=True)
+
+    @classmethod
+    def cleanup_version(cls, function_version: FunctionVersion) -> None:
+        """Remove the version's merged layers."""
+        shutil.rmtree(opt_dir(function_version), ignore_errors=True)
+
+    def start(self, env_vars: dict[str, str]) -> None:
+        """Start the init process and wait until it reports ready (or fails)."""
+        self.endpoint.container_port = get_free_tcp_port()
+        self.endpoint.start()
+        task_dir = self.function_version.config.code.get_unzipped_code_location()
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "TMPDIR": tempfile.gettempdir(),
+            **{key: str(value) for key, value in env_vars.items()},
+            "LAMBDA_TASK_ROOT": str(task_dir),
+        }
+        command = [function_python(), str(INIT), str(self.endpoint.container_port)]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*command, str(task_dir), str(opt_dir(self.function_version)), str(self.work_dir)],
+                env=env,
+                cwd=task_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        threading.Thread(target=self._watch, args=(self.process,), daemon=True).start()
+        self.endpoint.wait_for_startup()
+
+    def _watch(self, process: subprocess.Popen) -> None:
+        """If the init process dies, fail what LocalStack is waiting for instead of hanging."""
+        status = process.wait()
+        message = json.dumps(
+            {"errorMessage": f"init process exited ({status})", "errorType": "Runtime.ExitError"}
+        )
+        startup = self.endpoint.startup_future
+        if startup and not startup.done():
+            startup.set_exception(StatusErrorException("init exited", payload=message.encode()))
+        invocation = self.endpoint.invocation_future
+        if invocation and not invocation.done():
+            invocation.set_result(InvocationResult("", message.encode(), is_error=True, logs=""))
+
+    def stop(self) -> None:
+        """Stop the init process (it kills its worker's process group) and the endpoint."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        try:
+            self.endpoint.shutdown()
+        except Exception as error:  # the endpoint may never have started
+            LOG.debug("stopping the executor endpoint of %s: %s", self.id, error)
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def get_address(self) -> str:
+        """Where LocalStack sends invocations."""
+        return HOST
+
+    def get_endpoint_from_executor(self) -> str:
+        """Where the function reaches LocalStack (AWS_ENDPOINT_URL's host)."""
+        return HOST
+
+    def get_runtime_endpoint(self) -> str:
+        """The executor endpoint's base URL, for the init process."""
+        port = config.GATEWAY_LISTEN[0].port
+        return f"http://{HOST}:{port}{self.endpoint.get_endpoint_prefix()}"
+
+    def invoke(self, payload: dict[str, str]) -> InvocationResult:
+        """Send one invocation and wait for what the init process reports."""
+        return self.endpoint.invoke(payload)
+
+    def get_logs(self) -> str:
+        """The init process's own output (not the invocations' logs)."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
