@@ -5,7 +5,6 @@ import json
 import shutil
 
 import pytest
-from scar_testbed.images import read_docker_archive
 
 from scar_ci.package.registry import RegistryClient
 from scar_ci.supervisor.config import Settings, load_config
@@ -14,6 +13,7 @@ from scar_ci.supervisor.errors import ScriptFailed
 from scar_ci.supervisor.invocation import Supervisor
 from scar_ci.supervisor.runtimes import make_runtime
 from scar_ci.supervisor.storage import Storage
+from scar_testbed.images import read_docker_archive
 
 pytestmark = pytest.mark.integration
 
