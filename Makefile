@@ -8,7 +8,9 @@ setup:
 	bash scripts/setup-venv.sh
 
 demo: setup
-	$(VENV)/scar-ci validate -f examples/cowsay/scar.yaml
+	@for fdl in examples/cowsay/scar.yaml examples/scar-docs/*.yaml; do \
+		$(VENV)/scar-ci validate -f "$$fdl" || exit 1; \
+	done
 
 lint: setup
 	$(VENV)/ruff check .
