@@ -32,7 +32,7 @@ TAG_FUNCTION = "scar-ci:fdl-function"
 TAG_VALUE_MAX = 256
 
 _STAGE_BODY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_HASH_TAIL = re.compile(rf"-[0-9a-f]{{{HASH_LEN}}}$")
+_HASH_TAIL = re.compile(rf"(?:^|-)[0-9a-f]{{{HASH_LEN}}}$")
 _PR_NUMBER = re.compile(r"[1-9][0-9]{0,9}")
 
 
@@ -89,7 +89,7 @@ LAYER = _Rule(140, _LAMBDA_CHARS)
 BATCH = _Rule(128, re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"))
 # IAM names are unique regardless of case: lowercase-only names cannot collide that way.
 ROLE = _Rule(64, re.compile(r"[a-z0-9_+=,.@-]+"), lower=True)
-API = _Rule(128, re.compile(r"[^\x00-\x1f\x7f-\x9f]+"))
+API = _Rule(128, re.compile(r"[ -~]+"))  # printable ASCII
 ECR = _Rule(256, re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"),
             min_len=2, lower=True, sep="/")
 # Buckets scar-ci names: no dots, so virtual-hosted HTTPS works for every name.
