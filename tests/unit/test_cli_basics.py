@@ -1,0 +1,77 @@
+"""The `scar-ci` skeleton: every verb exists, unfinished ones say so, misuse exits 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from scar_ci import __version__
+from scar_ci.cli import main
+
+VERBS = ["validate", "plan", "deploy", "teardown", "ls", "run", "invoke", "logs", "put", "get",
+         "rm"]
+# Verbs whose issue has not landed yet: remove a verb from here when it starts working.
+NOT_YET = ["plan", "deploy", "teardown", "ls", "run", "invoke", "logs", "put", "get", "rm"]
+
+
+@pytest.fixture(autouse=True)
+def _outside_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+
+def _exit_code(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    return int(caught.value.code or 0)
+
+
+def test_help_lists_every_verb(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _exit_code(["--help"]) == 0
+    out = capsys.readouterr().out
+    for verb in VERBS:
+        assert f"    {verb} " in out, verb
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_every_verb_has_help(verb: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _exit_code([verb, "--help"]) == 0
+    assert f"usage: scar-ci {verb}" in capsys.readouterr().out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _exit_code(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"scar-ci {__version__}"
+
+
+@pytest.mark.parametrize("verb", NOT_YET)
+def test_unfinished_verbs_exit_3_with_a_clear_message(
+        verb: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([verb]) == 3
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"scar-ci: 'scar-ci {verb}' is not available")
+    assert "Traceback" not in captured.err and captured.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [["frobnicate"], [], ["plan", "--no-such-flag"]])
+def test_misuse_exits_2_with_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert _exit_code(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: scar-ci") and "Traceback" not in err
+
+
+def test_unfinished_verb_is_annotated_under_github_actions(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert main(["deploy"]) == 3
+    assert "::error::" in capsys.readouterr().out
+
+
+def test_the_installed_command_exits_3_without_traceback() -> None:
+    done = subprocess.run([sys.executable, "-m", "scar_ci", "teardown", "--scope", "pr-42"],
+                          capture_output=True, text=True, timeout=60, check=False,
+                          env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 3
+    assert "not available" in done.stderr and "Traceback" not in done.stderr
