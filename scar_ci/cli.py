@@ -28,8 +28,9 @@ def _add_fdl(parser: argparse.ArgumentParser) -> None:
 def _add_scope(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scope", metavar="SCOPE",
-        help="scope to act on: pr-<n>, branch-<name>, tag-<name> or production "
-             "(default: derived from the GitHub context, else production)",
+        help="scope to act on: production, pr-<n>, branch:<name>, tag:<name>, "
+             "manual:<label> or a stage name (default: derived from the GitHub context, "
+             "else production; see docs/scopes.md)",
     )
 
 
