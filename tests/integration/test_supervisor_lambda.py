@@ -1,0 +1,152 @@
+"""End to end in LocalStack: a zip function with the supervisor layer runs a real udocker
+container on an S3 upload, a direct invocation and an API Gateway POST; failures are failures.
+
+Starts its own LocalStack through the test bed's control script until the shared `localstack`
+fixture (scar_testbed.fixtures_aws) is available.
+"""
+
+import base64
+import io
+import json
+import time
+import urllib.request
+import zipfile
+
+import boto3
+import pytest
+
+from scar_ci.package.layer import HANDLER, build_supervisor_layer
+from scar_testbed import localstack_ctl
+
+pytestmark = pytest.mark.integration
+
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::000000000000:role/scar-test"
+INIT_SCRIPT = b"""#!/bin/sh
+name=$(basename "$INPUT_FILE_PATH")
+echo "processing $name"
+tr a-z A-Z < "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/$name.upper"
+cat "$TMP_OUTPUT_DIR/$name.upper"
+"""
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory):
+    state = tmp_path_factory.mktemp("localstack-supervisor")
+    instance = localstack_ctl.start(state)
+    variables = {"AWS_ENDPOINT_URL": instance.url, "AWS_ACCESS_KEY_ID": "test",
+                 "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": REGION}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in variables.items():
+            patch.setenv(name, value)
+        yield instance.url
+    localstack_ctl.stop(state)
+
+
+def function_zip(image_archive) -> bytes:
+    config = {"name": "scar-e2e", "init_script": "init.sh",
+              "container": {"image_file": "image.tar", "timeout_threshold": 2},
+              "input": [{"storage_provider": "s3", "path": "scar-e2e-in/input"}],
+              "output": [{"storage_provider": "s3", "path": "scar-e2e-out/output"}]}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("scar-function.json", json.dumps(config))
+        archive.writestr("init.sh", INIT_SCRIPT)
+        archive.write(image_archive, "image.tar")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def function(endpoint, tmp_path_factory, udocker_env, test_image_archives):
+    work = tmp_path_factory.mktemp("function")
+    lam, s3 = boto3.client("lambda"), boto3.client("s3")
+    layer_path, _ = build_supervisor_layer(work)
+    layer = lam.publish_layer_version(LayerName="scar-supervisor",
+                                      Content={"ZipFile": layer_path.read_bytes()})
+    name = "scar-e2e"
+    arn = lam.create_function(
+        FunctionName=name, Runtime="python3.11", Role=ROLE, Handler=HANDLER, Timeout=8,
+        Code={"ZipFile": function_zip(test_image_archives["docker"])},
+        Layers=[layer["LayerVersionArn"]],
+        Environment={"Variables": {
+            "SCAR_EXEC_MODE": "P1", "UDOCKER_DIR": str(work / "udocker"),
+            "SCAR_TMP_DIR": str(work / "tmp"),
+            "UDOCKER_USE_PROOT_EXECUTABLE": udocker_env["UDOCKER_USE_PROOT_EXECUTABLE"],
+        }},
+    )["FunctionArn"]
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    for bucket in ("scar-e2e-in", "scar-e2e-out"):
+        s3.create_bucket(Bucket=bucket)
+    lam.add_permission(FunctionName=name, StatementId="s3", Action="lambda:InvokeFunction",
+                       Principal="s3.amazonaws.com")
+    s3.put_bucket_notification_configuration(Bucket="scar-e2e-in", NotificationConfiguration={
+        "LambdaFunctionConfigurations": [{
+            "LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "input/"}]}},
+        }]})
+    return name, arn
+
+
+def invoke(name: str, payload: dict) -> dict:
+    answer = boto3.client("lambda").invoke(FunctionName=name, Payload=json.dumps(payload))
+    return {"error": answer.get("FunctionError"), "payload": json.loads(answer["Payload"].read())}
+
+
+def test_an_upload_to_the_input_bucket_lands_processed_in_the_output_bucket(function):
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket="scar-e2e-in", Key="input/homer simpson.txt", Body=b"doh\n")
+    key = "output/homer simpson.txt.upper"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        listed = s3.list_objects_v2(Bucket="scar-e2e-out").get("Contents", [])
+        if any(item["Key"] == key for item in listed):
+            break
+        time.sleep(0.5)
+    assert s3.get_object(Bucket="scar-e2e-out", Key=key)["Body"].read() == b"DOH\n"
+
+
+def test_a_direct_invocation_returns_the_script_output(function):
+    script = base64.b64encode(b"echo direct $X; uname -s").decode()
+    result = invoke(function[0], {"script": script, "env": {"X": "ok"}})
+    assert result == {"error": None, "payload": "direct ok\nLinux\n"}
+
+
+def test_a_failing_script_is_a_function_error(function):
+    result = invoke(function[0], {"script": base64.b64encode(b"echo nope; exit 2").decode()})
+    assert result["error"] == "Unhandled"
+    assert result["payload"]["errorType"] == "ScriptFailed"
+    assert "exited with code 2" in result["payload"]["errorMessage"]
+
+
+def test_a_script_out_of_time_is_a_function_error(function):
+    result = invoke(function[0], {"script": base64.b64encode(b"echo slow; sleep 60").decode()})
+    assert result["error"] == "Unhandled"
+    assert "timed out" in result["payload"]["errorMessage"]
+
+
+def test_a_hostile_key_is_rejected(function):
+    record = {"eventSource": "aws:s3", "s3": {"bucket": {"name": "scar-e2e-in"},
+                                               "object": {"key": "input/..%2F..%2Fetc%2Fpasswd"}}}
+    result = invoke(function[0], {"Records": [record]})
+    assert result["payload"]["errorType"] == "BadRequest"
+
+
+def test_an_api_gateway_post_answers_with_the_script_output(function, endpoint):
+    apigw = boto3.client("apigateway")
+    api = apigw.create_rest_api(name="scar-e2e")["id"]
+    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    resource = apigw.create_resource(restApiId=api, parentId=root, pathPart="launch")["id"]
+    apigw.put_method(restApiId=api, resourceId=resource, httpMethod="ANY",
+                     authorizationType="NONE")
+    uri = (f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function[1]}"
+           "/invocations")
+    apigw.put_integration(restApiId=api, resourceId=resource, httpMethod="ANY",
+                          type="AWS_PROXY", integrationHttpMethod="POST", uri=uri)
+    apigw.create_deployment(restApiId=api, stageName="scar")
+    url = f"{endpoint}/restapis/{api}/scar/_user_request_/launch"
+    request = urllib.request.Request(url, data=b"marge\n", method="POST",  # noqa: S310
+                                     headers={"Content-Type": "application/octet-stream"})
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+        body = response.read()
+    expected = b"processing api_event_file\nMARGE\n"
+    assert expected in (body, base64.b64decode(body))
