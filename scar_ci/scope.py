@@ -84,19 +84,19 @@ class _Rule:
 _LAMBDA_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 _S3_RESERVED = (r"(?!xn--|sthree-|amzn-s3-demo-)", r"(?<!-s3alias)(?<!--ol-s3)(?<!--x-s3)"
                 r"(?<!--table-s3)(?<!\.mrap)")
-FUNCTION = _Rule(64, _LAMBDA_CHARS)
-LAYER = _Rule(140, _LAMBDA_CHARS)
-BATCH = _Rule(128, re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"))
+_FUNCTION = _Rule(64, _LAMBDA_CHARS)
+_LAYER = _Rule(140, _LAMBDA_CHARS)
+_BATCH = _Rule(128, re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"))
 # IAM names are unique regardless of case: lowercase-only names cannot collide that way.
-ROLE = _Rule(64, re.compile(r"[a-z0-9_+=,.@-]+"), lower=True)
-API = _Rule(128, re.compile(r"[ -~]+"))  # printable ASCII
-ECR = _Rule(256, re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"),
+_ROLE = _Rule(64, re.compile(r"[a-z0-9_+=,.@-]+"), lower=True)
+_API = _Rule(128, re.compile(r"[ -~]+"))  # printable ASCII
+_ECR = _Rule(256, re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"),
             min_len=2, lower=True, sep="/")
 # Buckets scar-ci names: no dots, so virtual-hosted HTTPS works for every name.
-BUCKET = _Rule(63, re.compile(rf"{_S3_RESERVED[0]}[a-z0-9][a-z0-9-]*[a-z0-9]{_S3_RESERVED[1]}"),
+_BUCKET = _Rule(63, re.compile(rf"{_S3_RESERVED[0]}[a-z0-9][a-z0-9-]*[a-z0-9]{_S3_RESERVED[1]}"),
                min_len=3, lower=True, banned_start=re.compile(r"^(?:(?:sthree|amzn-s3-demo)-)+"))
 # A production bucket named in the FDL is kept whenever S3 itself accepts it.
-_BUCKET_AS_GIVEN = replace(BUCKET, pattern=re.compile(
+_BUCKET_AS_GIVEN = replace(_BUCKET, pattern=re.compile(
     rf"{_S3_RESERVED[0]}(?!.*\.\.)(?![0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$)"
     rf"[a-z0-9][a-z0-9.-]*[a-z0-9]{_S3_RESERVED[1]}"))
 
@@ -250,7 +250,7 @@ class Scope:
 
     def function_name(self, base: str) -> str:
         """Lambda function name for the FDL function `base` (1-64 of [A-Za-z0-9_-])."""
-        return self._name(FUNCTION, base)
+        return self._name(_FUNCTION, base)
 
     def log_group(self, base: str) -> str:
         """CloudWatch log group of the FDL function `base`."""
@@ -258,27 +258,27 @@ class Scope:
 
     def api_name(self, base: str) -> str:
         """API Gateway REST API name for the FDL API (or function) name `base`."""
-        return self._name(API, base)
+        return self._name(_API, base)
 
     def bucket(self, base: str) -> str:
         """S3 bucket name for the FDL bucket `base` (DNS-safe, no dots once scoped)."""
-        return self._name(BUCKET, base, _BUCKET_AS_GIVEN)
+        return self._name(_BUCKET, base, _BUCKET_AS_GIVEN)
 
     def ecr_repository(self, base: str) -> str:
         """ECR repository name for `base`; the stage is a last path component (`base/pr-42`)."""
-        return self._name(ECR, base)
+        return self._name(_ECR, base)
 
     def role_name(self, base: str) -> str:
         """IAM role name for `base` (lowercase: IAM names are unique regardless of case)."""
-        return self._name(ROLE, base)
+        return self._name(_ROLE, base)
 
     def batch_name(self, base: str) -> str:
         """AWS Batch job definition, compute environment or job queue name for `base`."""
-        return self._name(BATCH, base)
+        return self._name(_BATCH, base)
 
     def layer_name(self, base: str) -> str:
         """Lambda layer name for `base`."""
-        return self._name(LAYER, base)
+        return self._name(_LAYER, base)
 
     # -- tags ------------------------------------------------------------------------------
 
