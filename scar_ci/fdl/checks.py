@@ -14,6 +14,8 @@ from scar_ci.fdl.errors import Problem
 from scar_ci.fdl.located import KeyPath, Located, Position
 from scar_ci.fdl.paths import resolve_inside
 
+MAX_TIMEOUT = 900  # the schema's maximum: the rules below only judge values it accepted
+
 # Keys of a `lambda` section (or of its `container`) naming a file next to the FDL.
 FILE_KEYS: tuple[KeyPath, ...] = (
     ("init_script",), ("run_script",), ("extra_payload",), ("container", "image_file"),
@@ -101,7 +103,9 @@ def _files(doc: Located, path: KeyPath, lam: dict, fdl: Path, repository: Path,
 
 def _time_left(doc: Located, path: KeyPath, lam: dict, fallback: Position) -> Iterator[Problem]:
     timeout, threshold = lam.get("timeout"), _get(lam, ("container", "timeout_threshold"))
-    if isinstance(timeout, int) and isinstance(threshold, int) and threshold >= timeout:
+    in_range = isinstance(timeout, int) and isinstance(threshold, int) and (
+        1 <= timeout <= MAX_TIMEOUT and 0 <= threshold < MAX_TIMEOUT)
+    if in_range and threshold >= timeout:
         where = (*path, "container", "timeout_threshold")
         yield Problem(doc.value_position(where, fallback), where,
                       f"{threshold} s leaves no time to run within the timeout of {timeout} s")

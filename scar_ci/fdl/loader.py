@@ -68,7 +68,7 @@ def _read_fdl(fdl: Path, name: str) -> tuple[Located | None, list[Problem]]:
         return None, [Problem(Position(name), (), f"cannot read it: {error.strerror}")]
     doc, problems = parse_yaml(text, name)
     if doc is not None and not isinstance(doc.data, dict):
-        kind = "a list" if isinstance(doc.data, list) else f"{type(doc.data).__name__} value"
+        kind = "a list" if isinstance(doc.data, list) else "a single value"
         problems.append(Problem(doc.value_position((), Position(name, 1, 1)), (),
                                 f"expected a mapping with 'functions:' at the top, got {kind}"))
         return None, problems
@@ -88,13 +88,14 @@ def _config_layer(config_path: StrPath | None) -> tuple[Located, list[Problem]] 
 
 
 def _apply_defaults(doc: Located, defaults: Located, top: Located) -> None:
-    """Merge defaults under, and overrides over, every `functions.aws` mapping in place."""
+    """Merge defaults under, and overrides over, every `functions.aws` mapping in place
+    (except where `lambda` is missing: that alone is reported)."""
     functions = doc.data.get("functions")
     items = functions.get("aws") if isinstance(functions, dict) else None
     if not isinstance(items, list):
         return
     for i, item in enumerate(items):
-        if isinstance(item, dict):
+        if isinstance(item, dict) and "lambda" in item:
             path = ("functions", "aws", i)
             merged = overlay(overlay(defaults, doc.subtree(path)), top)
             doc.graft(path, Located(copy.deepcopy(merged.data), merged.values, merged.keys))

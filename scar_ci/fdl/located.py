@@ -53,10 +53,13 @@ class Located:
         return fallback
 
     def key_position(self, path: KeyPath, fallback: Position) -> Position:
-        """Where the key naming `path` is written, else where its value is."""
-        if (pos := self.keys.get(path)) is not None:
-            return pos
-        return self.value_position(path, fallback)
+        """Where the key naming `path` is written, else its value, else the nearest ancestor's
+        key or value (a mapping that only defaults filled is shown at its parent's key)."""
+        for end in range(len(path), -1, -1):
+            pos = self.keys.get(path[:end]) or self.values.get(path[:end])
+            if pos is not None:
+                return pos
+        return fallback
 
     def subtree(self, path: KeyPath) -> Located:
         """The part of this data under `path`, with positions re-rooted (empty when absent)."""

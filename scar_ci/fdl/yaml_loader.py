@@ -35,7 +35,8 @@ def parse_yaml(text: str, name: str) -> tuple[Located | None, list[Problem]]:
     finally:
         loader.dispose()
     if root is None:
-        return None, [Problem(Position(name, 1, 1), (), "the file is empty")]
+        return None, [Problem(Position(name, 1, 1), (),
+                              "the file is empty; an FDL starts with 'functions:'")]
     walker = _Walker(name, loader)
     try:
         data = walker.value(root, (), ())
