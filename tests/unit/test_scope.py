@@ -99,6 +99,12 @@ def test_scope_from_github_events(payload: str, label: str, description: str) ->
     assert (scope.label, scope.describe(), scope.source) == (label, description, REPO)
 
 
+def test_pull_request_target_runs_on_the_base_branch_but_deploys_the_preview() -> None:
+    env = runner_env("pull_request_opened.json", GITHUB_EVENT_NAME="pull_request_target",
+                     GITHUB_REF="refs/heads/main", GITHUB_REF_NAME="main")
+    assert resolve_scope(None, load_context(env)).label == "pr-42"
+
+
 def test_workflow_dispatch_on_the_default_branch_is_production() -> None:
     env = runner_env("workflow_dispatch.json", GITHUB_REF="refs/heads/main")
     assert resolve_scope(None, load_context(env)).is_production
