@@ -47,8 +47,10 @@ def load_fdl(
     _apply_defaults(doc, defaults, top)
     fallback = Position(name)
     repository = repository_root(fdl.parent)
-    problems += check_schema(doc, fallback)
-    problems += check_rules(doc, fdl, repository, fallback)
+    reported = {p.path for p in problems}  # a value the YAML reading refused is not judged
+    problems += [p for p in (*check_schema(doc, fallback),
+                             *check_rules(doc, fdl, repository, fallback))
+                 if p.path not in reported]
     if problems:
         raise FDLError(name, problems)
     return build_fdl(fdl.resolve(), repository, doc, name)

@@ -17,6 +17,7 @@ from scar_ci.fdl.located import KeyPath, Located, Position
 MAX_NODES = 100_000
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 class _Loader(yaml.SafeLoader):
@@ -41,8 +42,8 @@ def parse_yaml(text: str, name: str) -> tuple[Located | None, list[Problem]]:
     try:
         data = walker.value(root, (), ())
     except _TooBig:
-        return None, [Problem(_position(name, root.start_mark), (),
-                              f"more than {MAX_NODES} values (alias expansion?)")]
+        too_big = f"the file expands to more than {MAX_NODES} values (too many aliases)"
+        return None, [Problem(_position(name, root.start_mark), (), too_big)]
     return Located(data, walker.values, walker.keys), walker.problems
 
 
@@ -80,6 +81,10 @@ class _Walker:
             self.problems.append(Problem(self.values[path], path, "recursive alias"))
             return None
         active = (*active, id(node))
+        if node.tag not in _COLLECTION_TAGS and not isinstance(node, yaml.ScalarNode):
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.problems.append(Problem(self.values[path], path, f"unsupported tag {tag!r}"))
+            return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, active)
         if isinstance(node, yaml.SequenceNode):
