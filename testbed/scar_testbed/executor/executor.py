@@ -50,8 +50,8 @@ def function_python() -> str:
 
 def opt_dir(function_version: FunctionVersion) -> Path:
     """The version's /opt: its layers merged in order, shared by its environments."""
-    layers = [str(layer.code.get_unzipped_code_location()) for layer in _layers(function_version)]
-    key = hashlib.sha256("\0".join([function_version.qualified_arn, *layers]).encode())
+    version = [function_version.qualified_arn, function_version.config.revision_id]
+    key = hashlib.sha256("\0".join(version).encode())
     return Path(tempfile.gettempdir(), "scar-local-opt", key.hexdigest()[:16])
 
 
