@@ -6,6 +6,7 @@ VENV := .venv/bin
 setup:
 	bash scripts/setup-system.sh
 	bash scripts/setup-venv.sh
+	$(VENV)/python testbed/scar_testbed/localstack_ctl.py setup
 
 demo: setup
 	@for fdl in examples/cowsay/scar.yaml examples/scar-docs/*.yaml; do \
