@@ -49,9 +49,9 @@ class LocalStack:
         )
 
     def client(self, service_name: str, read_timeout: int = 30) -> Any:
-        """A client that fails within read_timeout seconds instead of retrying a hung call."""
+        """A client of this endpoint that fails within read_timeout s instead of retrying."""
         config = Config(read_timeout=read_timeout, retries={"total_max_attempts": 1})
-        return self.session().client(service_name, config=config)
+        return self.session().client(service_name, endpoint_url=self.endpoint_url, config=config)
 
 
 @pytest.fixture(scope="session")
