@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scar_ci.cli import main
 from scar_ci.fdl import FDLError, load_fdl
@@ -368,3 +371,31 @@ storage_providers:
               secret_key: b}}
   onedata: {od: {oneprovider_host: h, token: t, space: s}}
 """
+
+
+# --- robustness ----------------------------------------------------------------------------
+
+KEYS = ["functions", "aws", "oscar", "lambda", "name", "container", "image", "image_file",
+        "memory", "timeout", "init_script", "input", "output", "storage_provider", "path",
+        "batch", "multi_node_parallel", "number_nodes", "main_node_index", "storage_providers",
+        "s3", "environment", "Variables", "timeout_threshold", "api_gateway", "<<"]
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**6), st.floats(),
+                    st.sampled_from(["", "x", "../x", "/etc/passwd", "s3.a", "cow", "\0"]))
+DOCS = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS), inner,
+                                                                max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=DOCS)
+def test_any_document_gives_a_model_or_problems_never_a_crash(doc: object) -> None:
+    write("scar.yaml", yaml.safe_dump({"functions": {"aws": [doc]}}))
+    try:
+        load_fdl("scar.yaml")
+    except FDLError as error:
+        assert error.problems
+        assert all(p.position.file == "scar.yaml" for p in error.problems)
