@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,6 +10,9 @@ from typing import Any
 KeyPath = tuple[str | int, ...]
 
 COMMAND_LINE = "<command line>"
+
+# Plain keys; `"?` keeps SCAR's documented `timeout_threshold"` typo readable.
+_PLAIN_KEY = re.compile(r'[A-Za-z0-9_+-]+"?')
 
 
 @dataclass(frozen=True)
@@ -26,10 +30,17 @@ class Position:
 
 
 def format_path(path: KeyPath) -> str:
-    """`('functions', 'aws', 0, 'lambda')` -> `functions.aws[0].lambda`."""
+    """`('functions', 'aws', 0, 'lambda')` -> `functions.aws[0].lambda`.
+
+    Keys come from the user's file: any but plain words are quoted, so that no newline or
+    control character reaches a log (where a line could pass for a workflow command).
+    """
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int) or not _PLAIN_KEY.fullmatch(part):
+            text += f"[{part!r}]"
+        else:
+            text += f".{part}" if text else part
     return text
 
 

@@ -399,3 +399,12 @@ def test_any_document_gives_a_model_or_problems_never_a_crash(doc: object) -> No
     except FDLError as error:
         assert error.problems
         assert all(p.position.file == "scar.yaml" for p in error.problems)
+
+
+def test_keys_cannot_smuggle_lines_into_the_log(capsys: pytest.CaptureFixture) -> None:
+    cow('      "x\\n::warning::owned": 1\n      my key: 2\n')
+    assert main(["validate", "-f", "scar.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "\n::" not in err
+    assert "functions.aws[0].lambda['x\\n::warning::owned']: unknown key" in err
+    assert "functions.aws[0].lambda['my key']: unknown key" in err
