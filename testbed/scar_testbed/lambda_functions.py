@@ -16,15 +16,18 @@ from scar_testbed.fixtures_aws import LocalStack
 
 ROLE = "arn:aws:iam::000000000000:role/scar-test-lambda"
 
-# A function that reports where and how it ran, and can fail, sleep or write to S3 on request.
+# A function that reports where and how it ran, and on request fails, sleeps, writes to S3 or
+# runs a child process.
 PROBE = """
-import json, os, sys, time
+import json, os, subprocess, sys, time
 import boto3
 
 def handler(event, context):
     started = time.time()
     action = event.get("action")
     print("marker", event.get("marker"))
+    if action == "child":
+        subprocess.run(["echo", "child", event["marker"]], check=True)
     if action == "fail":
         raise ValueError("boom " + event["marker"])
     if action == "sleep":

@@ -74,14 +74,15 @@ def test_handler_exception_is_an_unhandled_function_error(
 
 def test_logs_reach_cloudwatch_logs(localstack: LocalStack, probe: str) -> None:
     marker = secrets.token_hex(6)
-    invoke(localstack, probe, {"marker": marker})
+    invoke(localstack, probe, {"marker": marker, "action": "child"})
     logs = localstack.client("logs")
 
     def logged() -> list[str]:
         events = logs.filter_log_events(logGroupName=f"/aws/lambda/{probe}")["events"]
         return [event["message"] for event in events if marker in event["message"]]
 
-    assert eventually(logged, f"marker {marker} in CloudWatch Logs") == [f"marker {marker}\n"]
+    lines = eventually(logged, f"marker {marker} in CloudWatch Logs")
+    assert lines == [f"marker {marker}\n", f"child {marker}\n"]  # the handler's, its child's
 
 
 def test_concurrent_invocations_run_at_the_same_time(localstack: LocalStack, probe: str) -> None:
