@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from scar_ci import __version__
 from scar_ci.errors import NotAvailableYet, UserError
+
+if TYPE_CHECKING:
+    from scar_ci.scope import Scope
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -55,6 +60,127 @@ def _not_yet(verb: str, issue: str) -> Handler:
     return handler
 
 
+# -- plan / deploy / teardown / ls (the deploy engine, scar_ci/engine.py) --------------------
+
+
+def _scope_of(args: argparse.Namespace) -> Scope:
+    from scar_ci.github.context import load_context
+    from scar_ci.scope import resolve_scope
+
+    return resolve_scope(args.scope, load_context())
+
+
+def _aws_errors(handler: Handler) -> Handler:
+    """AWS errors become one clear message (botocore is imported only when AWS is used)."""
+    def run(args: argparse.Namespace) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from scar_ci.aws.errors import explain
+
+        try:
+            return handler(args)
+        except (BotoCoreError, ClientError) as error:
+            raise explain(error) from None
+
+    return run
+
+
+@_aws_errors
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Print what deploy would do (reads only)."""
+    from scar_ci import engine
+    from scar_ci.fdl import load_fdl
+
+    fdl, scope = load_fdl(args.fdl, config_path=args.config), _scope_of(args)
+    plan, _ = engine.plan_deploy(fdl, scope, engine.aws_for(fdl))
+    print(plan.to_json() if args.json else plan.render())
+    return 0
+
+
+@_aws_errors
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Plan, print the plan, apply it, print the API URLs."""
+    from scar_ci import engine
+    from scar_ci.apply import apply_plan
+    from scar_ci.fdl import load_fdl
+
+    fdl, scope = load_fdl(args.fdl, config_path=args.config), _scope_of(args)
+    aws = engine.aws_for(fdl)
+    plan, desired = engine.plan_deploy(fdl, scope, aws)
+    say = _say(args)
+    say(plan.render())
+    apply_plan(plan, "deploy", say)
+    urls = {name: api.url(aws) or "" for name, api in desired.apis.items()}
+    for name, url in urls.items():
+        say(f"{name}: {url}")
+    if args.json:
+        print(json.dumps({**json.loads(plan.to_json()), "urls": urls}, indent=2))
+    return 0
+
+
+@_aws_errors
+def cmd_teardown(args: argparse.Namespace) -> int:
+    """Delete everything of a scope, found by tags (the FDL only gives region and profile)."""
+    from scar_ci import engine
+    from scar_ci.apply import apply_plan
+    from scar_ci.aws.session import Aws
+    from scar_ci.fdl import load_fdl
+
+    aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config)) if args.fdl else Aws()
+    scope = _scope_of(args)
+    plan = engine.plan_teardown(scope, aws, delete_data=args.delete_data)
+    say = _say(args)
+    say(plan.render())
+    apply_plan(plan, "teardown", say)
+    if args.json:
+        print(plan.to_json())
+    return 0
+
+
+@_aws_errors
+def cmd_ls(args: argparse.Namespace) -> int:
+    """List deployed functions per scope, with their API URLs."""
+    from scar_ci import engine
+    from scar_ci.aws.session import Aws
+    from scar_ci.fdl import load_fdl
+
+    aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config)) if args.fdl else Aws()
+    scope = _scope_of(args) if args.scope else None
+    rows = engine.list_deployed(aws, scope)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in rows], indent=2))
+    else:
+        print(engine.render_deployed(rows))
+    return 0
+
+
+def _say(args: argparse.Namespace) -> Callable[[str], None]:
+    """Progress goes to stdout, or to stderr when stdout carries JSON."""
+    stream = sys.stderr if args.json else sys.stdout
+    return lambda line: print(line, file=stream, flush=True)
+
+
+def _add_deploy_verbs(verbs: Any) -> None:
+    specs: list[tuple[str, str, Handler, bool]] = [
+        ("plan", "show what deploy would create, update and delete (reads only)", cmd_plan, True),
+        ("deploy", "create or update the functions of an FDL in a scope", cmd_deploy, True),
+        ("teardown", "remove everything of a scope (found by tags; -f only for the region)",
+         cmd_teardown, False),
+        ("ls", "list deployed functions per scope, with their API URLs", cmd_ls, False),
+    ]
+    for verb, summary, handler, needs_fdl in specs:
+        p = verbs.add_parser(verb, help=summary, description=summary)
+        _add_fdl(p)
+        if not needs_fdl:
+            p.set_defaults(fdl=None)
+        _add_scope(p)
+        p.add_argument("--json", action="store_true", help="print the result as JSON")
+        if verb == "teardown":
+            p.add_argument("--delete-data", action="store_true",
+                           help="also delete buckets that hold objects scar-ci did not write")
+        p.set_defaults(handler=handler)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every verb and its help text."""
     parser = argparse.ArgumentParser(
@@ -69,11 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fdl(p)
     p.set_defaults(handler=cmd_validate)
 
+    _add_deploy_verbs(verbs)
     planned: list[tuple[str, str, str, bool]] = [
-        ("plan", "show what deploy would create, update and delete", "deploy engine", True),
-        ("deploy", "create or update the functions of an FDL in a scope", "deploy engine", True),
-        ("teardown", "remove everything of a scope", "deploy engine", True),
-        ("ls", "list deployed functions per scope, or files in a bucket", "command parity", False),
         ("run", "invoke a function directly (synchronously or not)", "command parity", False),
         ("invoke", "call a function through its API Gateway URL", "command parity", False),
         ("logs", "show a function's log events", "command parity", False),

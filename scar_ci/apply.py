@@ -1,0 +1,45 @@
+"""Applying a plan: its changes in order, one progress line each; a failure says what exists."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
+
+from scar_ci.errors import UserError
+from scar_ci.plan import Change, Plan, Verb
+
+PAST = {Verb.CREATE: "created", Verb.UPDATE: "updated", Verb.DELETE: "deleted"}
+AWS_ERRORS = (ClientError, BotoCoreError, WaiterError)
+
+
+class ApplyFailed(UserError):
+    """A change failed: what was done before it stays; the next run converges."""
+
+    def __init__(self, plan: Plan, failed: Change, done: list[Change], error: Exception,
+                 command: str) -> None:
+        self.failed = failed
+        self.done = done
+        left = len(plan.mutating) - len(done) - 1
+        finished = "; ".join(f"{PAST[c.verb]} {c.kind} {c.name}" for c in done) or "nothing"
+        super().__init__(
+            f"{command} stopped: {failed.verb.value} {failed.kind} {failed.name} failed: "
+            f"{error}. Done before it: {finished}. Not attempted: {left} change(s). "
+            f"Everything done stays in place; run `scar-ci {command}` again to finish.")
+
+
+def apply_plan(plan: Plan, command: str, say: Callable[[str], None] = print) -> list[Change]:
+    """Execute `plan`'s changes in order; returns those done, raises ApplyFailed on an error."""
+    done: list[Change] = []
+    for change in plan.mutating:
+        started = time.monotonic()
+        try:
+            assert change.apply is not None
+            change.apply()
+        except (*AWS_ERRORS, UserError) as error:
+            raise ApplyFailed(plan, change, done, error, command) from error
+        done.append(change)
+        say(f"  {PAST[change.verb]} {change.kind} {change.name} "
+            f"({time.monotonic() - started:.1f} s)")
+    return done

@@ -1,0 +1,131 @@
+"""API Gateway: a REST API in front of a function (`/` and `/{proxy+}`, AWS_PROXY, one stage)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from scar_ci.aws.lambda_ import allow_invoke, function_arn, permissions, source_arn
+from scar_ci.aws.resource import Resource, Settings, absent_ok, our_tags, owned, paginate
+from scar_ci.aws.session import Aws
+from scar_ci.scope import TAG_FUNCTION, Scope
+
+PROXY = "{proxy+}"
+SID = "scar-ci-apigateway"
+LAUNCH_PATH = "launch"
+
+
+def find_api(aws: Aws, name: str, scope: Scope) -> dict[str, Any] | None:
+    """The scope's REST API called `name` (API names are not unique: tags decide)."""
+    for api in paginate(aws.client("apigateway"), "get_rest_apis", "items"):
+        if api["name"] == name and owned(scope, api.get("tags")):
+            return api
+    return None
+
+
+def invoke_url(aws: Aws, api_id: str, stage: str) -> str:
+    """The URL users call: AWS's form, or LocalStack's when the endpoint is not AWS."""
+    endpoint = aws.endpoint("apigateway")
+    if urlsplit(endpoint).hostname.endswith(".amazonaws.com"):
+        return f"https://{api_id}.execute-api.{aws.region}.amazonaws.com/{stage}/{LAUNCH_PATH}"
+    return f"{endpoint.rstrip('/')}/restapis/{api_id}/{stage}/_user_request_/{LAUNCH_PATH}"
+
+
+@dataclass
+class RestApi(Resource):
+    """The API of one function; `api_id` is known once read or created."""
+
+    kind = "api"
+    name: str
+    scope: Scope
+    function: str = ""
+    stage: str = "scar"
+    method: str = "ANY"
+    tags: Mapping[str, str] = field(default_factory=dict)
+    api_id: str | None = None
+
+    def wanted(self) -> Settings:
+        return {"routes": {"/": self.method, f"/{PROXY}": self.method},
+                "integration": self.function, "stage": self.stage, "permission": True,
+                "tags": dict(self.tags)}
+
+    def describe(self) -> str:
+        return f"{self.method} /{LAUNCH_PATH} -> {self.function}, stage {self.stage}"
+
+    def read(self, aws: Aws) -> Settings | None:
+        api = find_api(aws, self.name, self.scope)
+        if api is None:
+            return None
+        self.api_id = api["id"]
+        client = aws.client("apigateway")
+        routes, integrations = {}, set()
+        for resource in paginate(client, "get_resources", "items", restApiId=self.api_id,
+                                 embed=["methods"]):
+            for method, details in resource.get("resourceMethods", {}).items():
+                routes[resource["path"]] = method
+                uri = (details or {}).get("methodIntegration", {}).get("uri") or (
+                    absent_ok(client.get_integration, restApiId=self.api_id,
+                              resourceId=resource["id"], httpMethod=method) or {}).get("uri")
+                integrations.add(uri)
+        stages = {s["stageName"] for s in client.get_stages(restApiId=self.api_id)["item"]}
+        statement = permissions(aws, self.function).get(SID) if self.function else None
+        return {"routes": routes,
+                "integration": self.function if integrations == {self._uri(aws)} else None,
+                "stage": self.stage if self.stage in stages else None,
+                "permission": bool(statement) and source_arn(statement) == self._source(aws),
+                "tags": our_tags(api.get("tags"))}
+
+    def _uri(self, aws: Aws) -> str:
+        return (f"arn:aws:apigateway:{aws.region}:lambda:path/2015-03-31/functions/"
+                f"{function_arn(aws, self.function)}/invocations")
+
+    def _source(self, aws: Aws) -> str:
+        return f"arn:aws:execute-api:{aws.region}:{aws.account_id}:{self.api_id}/*"
+
+    def create(self, aws: Aws) -> None:
+        answer = aws.client("apigateway").create_rest_api(
+            name=self.name, description=f"scar-ci: {self.function}",
+            endpointConfiguration={"types": ["REGIONAL"]}, tags=dict(self.tags))
+        self.api_id = answer["id"]
+        self.update(aws, {"routes": {}, "tags": self.tags})
+
+    def update(self, aws: Aws, live: Settings) -> None:
+        client = aws.client("apigateway")
+        resources = {r["path"]: r["id"] for r in
+                     paginate(client, "get_resources", "items", restApiId=self.api_id)}
+        if f"/{PROXY}" not in resources:
+            resources[f"/{PROXY}"] = client.create_resource(
+                restApiId=self.api_id, parentId=resources["/"], pathPart=PROXY)["id"]
+        for path, resource_id in resources.items():
+            if live["routes"].get(path) not in (None, self.method):
+                client.delete_method(restApiId=self.api_id, resourceId=resource_id,
+                                     httpMethod=live["routes"][path])
+            if live["routes"].get(path) != self.method:
+                client.put_method(restApiId=self.api_id, resourceId=resource_id,
+                                  httpMethod=self.method, authorizationType="NONE")
+            client.put_integration(restApiId=self.api_id, resourceId=resource_id,
+                                   httpMethod=self.method, type="AWS_PROXY",
+                                   integrationHttpMethod="POST", uri=self._uri(aws))
+        client.create_deployment(restApiId=self.api_id, stageName=self.stage)
+        allow_invoke(aws, self.function, SID, "apigateway.amazonaws.com", self._source(aws))
+        if live["tags"] != self.tags:
+            client.tag_resource(resourceArn=f"arn:aws:apigateway:{aws.region}::/restapis/"
+                                f"{self.api_id}", tags=dict(self.tags))
+
+    def delete(self, aws: Aws) -> None:
+        if self.api_id is None and self.read(aws) is None:
+            return
+        absent_ok(aws.client("apigateway").delete_rest_api, restApiId=self.api_id)
+
+    def url(self, aws: Aws) -> str | None:
+        return invoke_url(aws, self.api_id, self.stage) if self.api_id else None
+
+
+def discover_apis(aws: Aws, scope: Scope) -> Iterator[tuple[RestApi, dict[str, Any]]]:
+    """The scope's REST APIs, with their live description."""
+    for api in paginate(aws.client("apigateway"), "get_rest_apis", "items"):
+        if owned(scope, api.get("tags")):
+            yield RestApi(api["name"], scope, function=api.get("tags", {}).get(TAG_FUNCTION, ""),
+                          api_id=api["id"]), api

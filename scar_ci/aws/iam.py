@@ -1,0 +1,132 @@
+"""IAM: the least-privilege execution role scar-ci creates when the FDL gives none."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from scar_ci.aws.resource import (
+    Resource,
+    Settings,
+    absent_ok,
+    ensure_ours,
+    may_belong,
+    our_tags,
+    owned,
+    paginate,
+)
+from scar_ci.aws.session import Aws
+from scar_ci.scope import Scope
+
+ROLE_PATH = "/scar-ci/"
+POLICY_NAME = "scar-ci"
+ASSUME_LAMBDA = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                   "Action": "sts:AssumeRole"}],
+})
+VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
+               "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+               "ec2:UnassignPrivateIpAddresses")
+
+
+def role_arn(account: str, name: str) -> str:
+    """The ARN of a role scar-ci creates (under its own path)."""
+    return f"arn:aws:iam::{account}:role{ROLE_PATH}{name}"
+
+
+def least_privilege(log_group_arn: str, reads: list[str], writes: list[str],
+                    vpc: bool) -> dict[str, Any]:
+    """The policy of a function role: its own logs, gets on its inputs, puts on its outputs."""
+    statements: list[dict[str, Any]] = [{
+        "Sid": "OwnLogs", "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [log_group_arn, f"{log_group_arn}:*"],
+    }]
+    if reads:
+        statements.append({"Sid": "ReadInputs", "Effect": "Allow", "Action": ["s3:GetObject"],
+                           "Resource": sorted(set(reads))})
+    if writes:
+        statements.append({"Sid": "WriteOutputs", "Effect": "Allow", "Action": ["s3:PutObject"],
+                           "Resource": sorted(set(writes))})
+    if vpc:
+        statements.append({"Sid": "VpcNetworkInterfaces", "Effect": "Allow",
+                           "Action": list(VPC_ACTIONS), "Resource": "*"})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+@dataclass
+class Role(Resource):
+    """A function's execution role under the path /scar-ci/, with one inline policy."""
+
+    kind = "role"
+    name: str
+    policy: Mapping[str, Any] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def wanted(self) -> Settings:
+        return {"policy": self.policy, "tags": dict(self.tags)}
+
+    def describe(self) -> str:
+        return "least privilege: own logs, get inputs, put outputs"
+
+    def read(self, aws: Aws) -> Settings | None:
+        iam = aws.client("iam")
+        found = absent_ok(iam.get_role, RoleName=self.name)
+        if found is None:
+            return None
+        tags = _tags(found["Role"].get("Tags"))
+        ensure_ours(self, tags, self.tags)
+        policy = absent_ok(iam.get_role_policy, RoleName=self.name, PolicyName=POLICY_NAME)
+        document = policy["PolicyDocument"] if policy else None
+        if isinstance(document, str):  # some endpoints return it URL-encoded JSON text
+            from urllib.parse import unquote
+            document = json.loads(unquote(document))
+        return {"policy": document, "tags": our_tags(tags)}
+
+    def create(self, aws: Aws) -> None:
+        iam = aws.client("iam")
+        iam.create_role(Path=ROLE_PATH, RoleName=self.name, AssumeRolePolicyDocument=ASSUME_LAMBDA,
+                        Description="Execution role of a scar-ci function",
+                        Tags=[{"Key": k, "Value": v} for k, v in self.tags.items()])
+        iam.get_waiter("role_exists").wait(RoleName=self.name)
+        self._put_policy(aws)
+
+    def update(self, aws: Aws, live: Settings) -> None:
+        if live["policy"] != self.policy:
+            self._put_policy(aws)
+        if live["tags"] != self.tags:
+            aws.client("iam").tag_role(
+                RoleName=self.name, Tags=[{"Key": k, "Value": v} for k, v in self.tags.items()])
+
+    def _put_policy(self, aws: Aws) -> None:
+        aws.client("iam").put_role_policy(RoleName=self.name, PolicyName=POLICY_NAME,
+                                          PolicyDocument=json.dumps(self.policy))
+
+    def delete(self, aws: Aws) -> None:
+        iam = aws.client("iam")
+        names = absent_ok(iam.list_role_policies, RoleName=self.name)
+        if names is None:
+            return
+        for policy in names["PolicyNames"]:
+            absent_ok(iam.delete_role_policy, RoleName=self.name, PolicyName=policy)
+        for attached in iam.list_attached_role_policies(RoleName=self.name)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=self.name, PolicyArn=attached["PolicyArn"])
+        absent_ok(iam.delete_role, RoleName=self.name)
+
+
+def _tags(pairs: list[dict[str, str]] | None) -> dict[str, str]:
+    return {p["Key"]: p["Value"] for p in pairs or ()}
+
+
+def discover_roles(aws: Aws, scope: Scope) -> Iterator[Role]:
+    """The scope's roles: every role under /scar-ci/ whose tags name the scope."""
+    iam = aws.client("iam")
+    for role in paginate(iam, "list_roles", "Roles", PathPrefix=ROLE_PATH):
+        if not may_belong(scope, role["RoleName"]):
+            continue
+        answer = absent_ok(iam.list_role_tags, RoleName=role["RoleName"])
+        if answer and owned(scope, _tags(answer["Tags"])):
+            yield Role(role["RoleName"])

@@ -1,0 +1,230 @@
+"""Lambda: the functions, the shared supervisor layer, and invoke permissions."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from scar_ci.aws.errors import error_code
+from scar_ci.aws.resource import (
+    Resource,
+    Settings,
+    absent_ok,
+    ensure_ours,
+    may_belong,
+    our_tags,
+    owned,
+    paginate,
+)
+from scar_ci.aws.session import Aws
+from scar_ci.scope import Scope
+
+LAYER_RUNTIMES = ["python3.10", "python3.11", "python3.12", "python3.13"]
+LAYER_MARK = "scar-ci supervisor sha256:"
+ROLE_WAIT_S = 60  # a new IAM role takes a few seconds before Lambda may assume it
+
+
+def function_arn(aws: Aws, name: str) -> str:
+    return f"arn:aws:lambda:{aws.region}:{aws.account_id}:function:{name}"
+
+
+def code_sha256(zip_bytes: bytes) -> str:
+    """What Lambda reports as CodeSha256: base64 of the zip's sha256."""
+    return base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
+
+
+# -- permissions ---------------------------------------------------------------------------
+
+
+def permissions(aws: Aws, function: str) -> dict[str, dict[str, Any]]:
+    """The statements of a function's resource policy by Sid ({} when it has none)."""
+    answer = absent_ok(aws.client("lambda").get_policy, FunctionName=function)
+    if not answer:
+        return {}
+    return {s.get("Sid", ""): s for s in json.loads(answer["Policy"]).get("Statement", ())}
+
+
+def source_arn(statement: Mapping[str, Any]) -> str | None:
+    """The AWS:SourceArn condition of a policy statement."""
+    return statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn")
+
+
+def allow_invoke(aws: Aws, function: str, sid: str, principal: str, source: str) -> None:
+    """Grant `principal` (from `source`) the right to invoke `function`, replacing `sid`."""
+    client = aws.client("lambda")
+    if sid in permissions(aws, function):
+        client.remove_permission(FunctionName=function, StatementId=sid)
+    client.add_permission(FunctionName=function, StatementId=sid,
+                          Action="lambda:InvokeFunction", Principal=principal, SourceArn=source)
+
+
+def revoke_invoke(aws: Aws, function: str, sid: str) -> None:
+    """Remove the statement `sid` (no error when it or the function is gone)."""
+    absent_ok(aws.client("lambda").remove_permission, FunctionName=function, StatementId=sid)
+
+
+# -- the supervisor layer ------------------------------------------------------------------
+
+
+@dataclass
+class SupervisorLayer(Resource):
+    """The supervisor layer: a version is published only when none carries its sha256.
+
+    Shared by every scope and never deleted by a teardown.
+    """
+
+    kind = "layer"
+    name: str
+    content: bytes = field(repr=False, default=b"")
+    sha256: str = ""
+    arn: str | None = None
+
+    def wanted(self) -> Settings:
+        return {"sha256": self.sha256}
+
+    def describe(self) -> str:
+        return f"sha256 {self.sha256[:12]}…"
+
+    def kept_detail(self) -> str:
+        return f"unchanged, sha256 {self.sha256[:12]}…"
+
+    def read(self, aws: Aws) -> Settings | None:
+        versions = paginate(aws.client("lambda"), "list_layer_versions", "LayerVersions",
+                            LayerName=self.name)
+        for version in versions:
+            if version.get("Description", "") == f"{LAYER_MARK}{self.sha256}":
+                self.arn = version["LayerVersionArn"]
+                return self.wanted()
+        return None
+
+    def create(self, aws: Aws) -> None:
+        answer = aws.client("lambda").publish_layer_version(
+            LayerName=self.name, Description=f"{LAYER_MARK}{self.sha256}",
+            Content={"ZipFile": self.content}, CompatibleRuntimes=LAYER_RUNTIMES,
+            LicenseInfo="Apache-2.0")
+        self.arn = answer["LayerVersionArn"]
+
+    def update(self, aws: Aws, live: Settings) -> None:
+        self.create(aws)
+
+    def delete(self, aws: Aws) -> None:
+        """Never: other scopes may use it."""
+
+
+# -- functions -----------------------------------------------------------------------------
+
+
+@dataclass
+class Function(Resource):
+    """A zip function running the supervisor. `role` and `layers` are read when needed,
+    since a role or layer planned in the same run only gets its ARN when applied."""
+
+    kind = "function"
+    name: str
+    config: Mapping[str, Any] = field(default_factory=dict)
+    code: bytes = field(repr=False, default=b"")
+    role: Callable[[], str] = field(repr=False, default=lambda: "")
+    layers: Callable[[], list[str]] = field(repr=False, default=list)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def wanted(self) -> Settings:
+        return {**self.config, "role": self.role(), "layers": self.layers(),
+                "code": code_sha256(self.code), "tags": dict(self.tags)}
+
+    def describe(self) -> str:
+        return f"{self.config['MemorySize']} MB, {self.config['Timeout']} s"
+
+    def read(self, aws: Aws) -> Settings | None:
+        answer = absent_ok(aws.client("lambda").get_function, FunctionName=self.name)
+        if answer is None:
+            return None
+        ensure_ours(self, answer.get("Tags"), self.tags)
+        live = answer["Configuration"]
+        settings = {key: _comparable(key, live.get(key)) for key in self.config}
+        return {**settings, "role": live.get("Role"),
+                "layers": [layer["Arn"] for layer in live.get("Layers", ())],
+                "code": live.get("CodeSha256"), "tags": our_tags(answer.get("Tags"))}
+
+    def _arguments(self) -> dict[str, Any]:
+        wanted = self.wanted()
+        return {**self.config, "Role": wanted["role"], "Layers": wanted["layers"]}
+
+    def create(self, aws: Aws) -> None:
+        client = aws.client("lambda")
+        _retry_role(lambda: client.create_function(
+            FunctionName=self.name, Code={"ZipFile": self.code}, Tags=dict(self.tags),
+            Publish=False, **self._arguments()))
+        client.get_waiter("function_active_v2").wait(FunctionName=self.name)
+
+    def update(self, aws: Aws, live: Settings) -> None:
+        client = aws.client("lambda")
+        wanted = self.wanted()
+        waiter = client.get_waiter("function_updated_v2")
+        waiter.wait(FunctionName=self.name)  # a run that died halfway may have left one going
+        if any(wanted[k] != live[k] for k in wanted if k not in ("code", "tags")):
+            _retry_role(lambda: client.update_function_configuration(
+                FunctionName=self.name, **self._arguments()))
+            waiter.wait(FunctionName=self.name)
+        if wanted["code"] != live["code"]:
+            client.update_function_code(FunctionName=self.name, ZipFile=self.code)
+            waiter.wait(FunctionName=self.name)
+        if wanted["tags"] != live["tags"]:
+            arn = function_arn(aws, self.name)
+            stale = [k for k in live["tags"] if k not in wanted["tags"]]
+            if stale:
+                client.untag_resource(Resource=arn, TagKeys=stale)
+            client.tag_resource(Resource=arn, Tags=wanted["tags"])
+
+    def delete(self, aws: Aws) -> None:
+        absent_ok(aws.client("lambda").delete_function, FunctionName=self.name)
+
+
+def _comparable(key: str, value: Any) -> Any:
+    """A live configuration value in the shape scar-ci writes it."""
+    if key == "Environment":
+        return {"Variables": (value or {}).get("Variables", {})}
+    if key == "VpcConfig":
+        value = value or {}
+        return {"SubnetIds": sorted(value.get("SubnetIds", ())),
+                "SecurityGroupIds": sorted(value.get("SecurityGroupIds", ()))}
+    if key == "FileSystemConfigs":
+        return [{"Arn": f["Arn"], "LocalMountPath": f["LocalMountPath"]} for f in value or ()]
+    if key == "Architectures":
+        return list(value or ["x86_64"])
+    return value if value is not None else ""
+
+
+def _retry_role(call: Callable[[], Any]) -> Any:
+    """Run `call`, waiting while Lambda cannot assume a role IAM has only just created."""
+    deadline = time.monotonic() + ROLE_WAIT_S
+    delay = 1.0
+    while True:
+        try:
+            return call()
+        except ClientError as error:
+            waiting_for_role = (error_code(error) == "InvalidParameterValueException"
+                                and "cannot be assumed" in str(error))
+            if not waiting_for_role or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 8.0)
+
+
+def discover_functions(aws: Aws, scope: Scope) -> Iterator[tuple[Function, dict[str, str]]]:
+    """The scope's functions, with their tags."""
+    client = aws.client("lambda")
+    for live in paginate(client, "list_functions", "Functions"):
+        name = live["FunctionName"]
+        if not may_belong(scope, name):
+            continue
+        answer = absent_ok(client.list_tags, Resource=live["FunctionArn"])
+        tags = (answer or {}).get("Tags", {})
+        if owned(scope, tags):
+            yield Function(name), tags

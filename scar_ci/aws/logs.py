@@ -1,0 +1,75 @@
+"""CloudWatch Logs: the log group of a function, with its retention."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from scar_ci.aws.resource import (
+    Resource,
+    Settings,
+    absent_ok,
+    may_belong,
+    our_tags,
+    owned,
+    paginate,
+)
+from scar_ci.aws.session import Aws
+from scar_ci.scope import Scope
+
+LAMBDA_PREFIX = "/aws/lambda/"
+
+
+@dataclass
+class LogGroup(Resource):
+    """`/aws/lambda/<function>` with the FDL's retention."""
+
+    kind = "log group"
+    name: str
+    retention_days: int = 30
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def wanted(self) -> Settings:
+        return {"retention": self.retention_days, "tags": dict(self.tags)}
+
+    def describe(self) -> str:
+        return f"retention {self.retention_days} days"
+
+    def read(self, aws: Aws) -> Settings | None:
+        logs = aws.client("logs")
+        groups = logs.describe_log_groups(logGroupNamePrefix=self.name)["logGroups"]
+        group = next((g for g in groups if g["logGroupName"] == self.name), None)
+        if group is None:
+            return None
+        tags = logs.list_tags_log_group(logGroupName=self.name).get("tags")
+        return {"retention": group.get("retentionInDays"), "tags": our_tags(tags)}
+
+    def create(self, aws: Aws) -> None:
+        aws.client("logs").create_log_group(logGroupName=self.name, tags=dict(self.tags))
+        self._retention(aws)
+
+    def update(self, aws: Aws, live: Settings) -> None:
+        if live["retention"] != self.retention_days:
+            self._retention(aws)
+        if live["tags"] != self.tags:
+            aws.client("logs").tag_log_group(logGroupName=self.name, tags=dict(self.tags))
+
+    def _retention(self, aws: Aws) -> None:
+        aws.client("logs").put_retention_policy(
+            logGroupName=self.name, retentionInDays=self.retention_days)
+
+    def delete(self, aws: Aws) -> None:
+        absent_ok(aws.client("logs").delete_log_group, logGroupName=self.name)
+
+
+def discover_log_groups(aws: Aws, scope: Scope) -> Iterator[LogGroup]:
+    """The scope's function log groups."""
+    logs = aws.client("logs")
+    for group in paginate(logs, "describe_log_groups", "logGroups",
+                          logGroupNamePrefix=LAMBDA_PREFIX):
+        name = group["logGroupName"]
+        if not may_belong(scope, name):
+            continue
+        answer = absent_ok(logs.list_tags_log_group, logGroupName=name)
+        if answer and owned(scope, answer.get("tags")):
+            yield LogGroup(name)

@@ -1,0 +1,145 @@
+"""What every deployable resource offers the planner: its wanted and live settings, and actions.
+
+A resource compares as a flat mapping of settings: `wanted()` from the FDL and the scope,
+`read(aws)` from the cloud (None when it does not exist). The planner turns the difference into
+a create, an update (with the changed settings as detail) or a keep; `discover` finds the live
+resources of a scope for the sweeper, whatever the FDL says today.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from scar_ci.aws.errors import is_not_found
+from scar_ci.errors import UserError
+from scar_ci.scope import TAG_MANAGED, TAG_SCOPE, TAG_SOURCE, Scope
+
+if TYPE_CHECKING:
+    from scar_ci.aws.session import Aws
+
+Settings = Mapping[str, Any]
+TAG_PREFIX = "scar-ci:"
+TAG_LAMBDA = "scar-ci:lambda"  # the deployed function an API or log group belongs to
+TAG_STAGE = "scar-ci:api-stage"
+TAG_FDL = "scar-ci:fdl"
+TAG_IMAGE = "scar-ci:image"
+TAG_SUPERVISOR = "scar-ci:supervisor"
+SHORT_VALUE = 40
+
+
+class ForeignResource(UserError):
+    """A resource scar-ci would create exists already and belongs to someone else."""
+
+
+class Resource(ABC):
+    """One AWS resource scar-ci manages."""
+
+    kind: ClassVar[str]
+    name: str
+
+    @abstractmethod
+    def wanted(self) -> Settings:
+        """The settings scar-ci wants, comparable with `read`'s."""
+
+    @abstractmethod
+    def read(self, aws: Aws) -> Settings | None:
+        """The live settings, or None when the resource does not exist."""
+
+    @abstractmethod
+    def create(self, aws: Aws) -> None:
+        """Create the resource with the wanted settings."""
+
+    @abstractmethod
+    def update(self, aws: Aws, live: Settings) -> None:
+        """Bring the existing resource from `live` to the wanted settings."""
+
+    @abstractmethod
+    def delete(self, aws: Aws) -> None:
+        """Remove the resource (no error when it is already gone)."""
+
+    def describe(self) -> str:
+        """Detail of a `create` line in the plan."""
+        return ""
+
+    def kept_detail(self) -> str:
+        """Detail of a `keep` line in the plan."""
+        return "unchanged"
+
+    def kept_because(self, aws: Aws, delete_data: bool) -> str | None:
+        """Why a resource the sweeper found must stay (e.g. it holds data), or None."""
+        return None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Identity within a plan."""
+        return self.kind, self.name
+
+
+def differences(wanted: Settings, live: Settings) -> list[str]:
+    """`memory 512 -> 2048`-style phrases for every setting that differs."""
+    phrases = []
+    for setting, value in wanted.items():
+        was = live.get(setting)
+        if was == value:
+            continue
+        if len(repr(was)) + len(repr(value)) <= SHORT_VALUE:
+            phrases.append(f"{setting} {_shown(was)} -> {_shown(value)}")
+        else:
+            phrases.append(f"{setting} changed")
+    return phrases
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "" or value == () or value == []:
+        return "(none)"
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def our_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
+    """Only scar-ci's own tags (others may be added by users or policies; they are left alone)."""
+    return {k: v for k, v in (tags or {}).items() if k.startswith(TAG_PREFIX)}
+
+
+def may_belong(scope: Scope, name: str) -> bool:
+    """Cheap name test before reading tags: scoped names end with `--<stage>`."""
+    return scope.is_production or name.endswith(f"--{scope.stage}")
+
+
+def owned(scope: Scope, tags: Mapping[str, str] | None) -> bool:
+    """True when `tags` mark a resource as this scope's."""
+    return bool(tags) and tags.get(TAG_MANAGED) == "true" and scope.owns(tags)
+
+
+def ensure_ours(resource: Resource, live_tags: Mapping[str, str] | None,
+                wanted_tags: Mapping[str, str]) -> None:
+    """Refuse to change a live resource that another tool, scope or repository owns."""
+    live_tags = live_tags or {}
+    if live_tags.get(TAG_MANAGED) != "true":
+        raise ForeignResource(
+            f"{resource.kind} {resource.name} exists but was not deployed by scar-ci; "
+            "scar-ci leaves it alone: remove it, or rename the function in the FDL")
+    for tag in (TAG_SCOPE, TAG_SOURCE):
+        if live_tags.get(tag) != wanted_tags.get(tag):
+            raise ForeignResource(
+                f"{resource.kind} {resource.name} belongs to {tag.partition(':')[2]} "
+                f"'{live_tags.get(tag)}', not '{wanted_tags.get(tag)}'; scar-ci leaves it alone")
+
+
+def absent_ok(call: Callable[..., Any], **kwargs: Any) -> Any:
+    """Run an AWS call; a not-found answer gives None instead of an error."""
+    try:
+        return call(**kwargs)
+    except Exception as error:
+        if is_not_found(error):
+            return None
+        raise
+
+
+def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
+    """Every item under `key` across the pages of `operation`."""
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        yield from page.get(key, ())

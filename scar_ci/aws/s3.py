@@ -1,0 +1,131 @@
+"""S3: the input and output buckets of functions, with folder markers, tagged as the scope's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from scar_ci.aws.resource import (
+    Resource,
+    Settings,
+    absent_ok,
+    may_belong,
+    our_tags,
+    owned,
+    paginate,
+)
+from scar_ci.aws.session import Aws
+from scar_ci.scope import TAG_MANAGED, Scope
+
+DELETE_BATCH = 1000
+
+
+def split_path(path: str) -> tuple[str, str]:
+    """`bucket/folder/sub` -> (`bucket`, `folder/sub`)."""
+    bucket, _, folder = path.strip("/").partition("/")
+    return bucket, folder.strip("/")
+
+
+def bucket_tags(aws: Aws, bucket: str) -> dict[str, str] | None:
+    """A bucket's tags ({} when it has none), or None when the bucket does not exist."""
+    s3 = aws.client("s3")
+    try:
+        answer = s3.get_bucket_tagging(Bucket=bucket)
+    except Exception as error:
+        code = getattr(error, "response", {}).get("Error", {}).get("Code")
+        if code in ("NoSuchTagSet", "NoSuchTagSetError"):
+            return {}
+        if code == "NoSuchBucket":
+            return None
+        raise
+    return {t["Key"]: t["Value"] for t in answer["TagSet"]}
+
+
+@dataclass
+class Bucket(Resource):
+    """A bucket used by the FDL's inputs and outputs; `folders` get empty `folder/` markers.
+
+    A bucket that exists without scar-ci's tags is someone else's: it is used, never changed.
+    """
+
+    kind = "bucket"
+    name: str
+    folders: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    foreign: bool = False
+
+    def wanted(self) -> Settings:
+        return {"folders": self.folders, "tags": dict(self.tags)}
+
+    def describe(self) -> str:
+        return " ".join(f"{f}/" for f in self.folders)
+
+    def kept_detail(self) -> str:
+        return "exists, not scar-ci's: used as it is" if self.foreign else "unchanged"
+
+    def read(self, aws: Aws) -> Settings | None:
+        tags = bucket_tags(aws, self.name)
+        if tags is None:
+            return None
+        if tags.get(TAG_MANAGED) != "true":
+            self.foreign = True
+            return self.wanted()
+        s3 = aws.client("s3")
+        present = tuple(f for f in self.folders
+                        if absent_ok(s3.head_object, Bucket=self.name, Key=f"{f}/") is not None)
+        return {"folders": present, "tags": our_tags(tags)}
+
+    def create(self, aws: Aws) -> None:
+        s3 = aws.client("s3")
+        if aws.region == "us-east-1":
+            s3.create_bucket(Bucket=self.name)
+        else:
+            s3.create_bucket(Bucket=self.name,
+                             CreateBucketConfiguration={"LocationConstraint": aws.region})
+        s3.get_waiter("bucket_exists").wait(Bucket=self.name)
+        self.update(aws, {"folders": (), "tags": {}})
+
+    def update(self, aws: Aws, live: Settings) -> None:
+        s3 = aws.client("s3")
+        if live["tags"] != self.tags:
+            s3.put_bucket_tagging(Bucket=self.name, Tagging={
+                "TagSet": [{"Key": k, "Value": v} for k, v in self.tags.items()]})
+        for folder in self.folders:
+            if folder not in live["folders"]:
+                s3.put_object(Bucket=self.name, Key=f"{folder}/", Body=b"")
+
+    def kept_because(self, aws: Aws, delete_data: bool) -> str | None:
+        if delete_data:
+            return None
+        keys = self._keys(aws)
+        data = [k for k in keys if not k.endswith("/")]
+        if data:
+            return (f"holds {len(data)} object(s) scar-ci did not write; kept "
+                    "(teardown --delete-data removes them)")
+        return None
+
+    def _keys(self, aws: Aws) -> list[str]:
+        s3 = aws.client("s3")
+        return [o["Key"] for o in paginate(s3, "list_objects_v2", "Contents", Bucket=self.name)]
+
+    def delete(self, aws: Aws) -> None:
+        s3 = aws.client("s3")
+        try:
+            keys = self._keys(aws)
+        except Exception as error:
+            if getattr(error, "response", {}).get("Error", {}).get("Code") == "NoSuchBucket":
+                return
+            raise
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = keys[start:start + DELETE_BATCH]
+            s3.delete_objects(Bucket=self.name,
+                              Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+        absent_ok(s3.delete_bucket, Bucket=self.name)
+
+
+def discover_buckets(aws: Aws, scope: Scope) -> Iterator[Bucket]:
+    """The scope's buckets (tagged as its own)."""
+    for bucket in aws.client("s3").list_buckets().get("Buckets", ()):
+        name = bucket["Name"]
+        if may_belong(scope, name) and owned(scope, bucket_tags(aws, name)):
+            yield Bucket(name)

@@ -1,0 +1,75 @@
+"""boto3 sessions with the SDK's retry modes, and a record of every AWS call made through them.
+
+Credentials and endpoints come from boto3's own chain (profiles, env vars, OIDC web identity,
+`AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`), so LocalStack needs no special code path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from scar_ci import __version__
+
+READ_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup", "Search", "BatchGet", "Filter")
+
+
+@dataclass
+class CallLog:
+    """Every AWS operation made through an `Aws`, in order, as (service, operation)."""
+
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def record(self, model: Any, **_: Any) -> None:
+        """botocore `before-call` handler."""
+        self.calls.append((model.service_model.service_id.hyphenize(), model.name))
+
+    @property
+    def mutating(self) -> list[tuple[str, str]]:
+        """The calls that may change something (anything not a read)."""
+        return [c for c in self.calls if not c[1].startswith(READ_PREFIXES)]
+
+
+class Aws:
+    """Clients for one profile and region, created lazily and shared, all logged in `calls`."""
+
+    def __init__(self, region: str | None = None, profile: str | None = None) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.session = boto3.Session(profile_name=profile or None, region_name=region or None)
+        self.region = self.session.region_name or "us-east-1"
+        self.calls = CallLog()
+        self._hooks: list[Callable[..., Any]] = [self.calls.record]
+        self._config = Config(
+            region_name=self.region,
+            retries={"mode": "standard", "max_attempts": 8},
+            user_agent_extra=f"scar-ci/{__version__}",
+        )
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        """The shared client for `service`."""
+        if service not in self._clients:
+            client = self.session.client(service, config=self._config)
+            for hook in self._hooks:
+                client.meta.events.register("before-call", hook)
+            self._clients[service] = client
+        return self._clients[service]
+
+    def add_hook(self, hook: Callable[..., Any]) -> None:
+        """Register a botocore `before-call` handler on every client, present and future."""
+        self._hooks.append(hook)
+        for client in self._clients.values():
+            client.meta.events.register("before-call", hook)
+
+    @cached_property
+    def account_id(self) -> str:
+        """The account the credentials act in (sts:GetCallerIdentity: works for any principal)."""
+        return self.client("sts").get_caller_identity()["Account"]
+
+    def endpoint(self, service: str) -> str:
+        """The endpoint URL the client for `service` talks to."""
+        return self.client(service).meta.endpoint_url

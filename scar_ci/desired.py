@@ -1,0 +1,229 @@
+"""The desired state: the resources an FDL asks for in a scope, in the order they are applied.
+
+Order: roles, log groups, buckets, the supervisor layer, functions, triggers, APIs. Every
+function exists before any trigger or API points at it, so chained functions (one's output
+folder is another's input folder) deploy in any FDL order: the shared bucket is created once,
+each function is created, then each input folder gets its trigger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scar_ci.aws.apigateway import RestApi
+from scar_ci.aws.iam import Role, least_privilege, role_arn
+from scar_ci.aws.lambda_ import Function, SupervisorLayer
+from scar_ci.aws.logs import LogGroup
+from scar_ci.aws.resource import (
+    TAG_FDL,
+    TAG_IMAGE,
+    TAG_LAMBDA,
+    TAG_STAGE,
+    TAG_SUPERVISOR,
+    Resource,
+)
+from scar_ci.aws.s3 import Bucket, split_path
+from scar_ci.aws.session import Aws
+from scar_ci.aws.triggers import Trigger
+from scar_ci.errors import UserError
+from scar_ci.fdl import Fdl, StorageRef
+from scar_ci.fdl import Function as FdlFunction
+from scar_ci.package.function_zip import function_config, function_zip
+from scar_ci.package.layer import HANDLER
+from scar_ci.scope import Scope, tag_value
+
+DEFAULT_LAYER = "scar-ci-supervisor"
+KIND_ORDER = ("role", "log group", "bucket", "layer", "function", "trigger", "api")
+
+
+class UnsupportedFunction(UserError):
+    """An FDL function this deploy engine cannot deploy (yet)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Names:
+    """How one FDL function's resources are called in a scope."""
+
+    function: str
+    log_group: str
+    role: str | None  # None when the FDL gives a role ARN
+
+    @classmethod
+    def of(cls, function: FdlFunction, scope: Scope) -> Names:
+        return cls(scope.function_name(function.name), scope.log_group(function.name),
+                   None if function.iam_role else scope.role_name(f"scar-ci-{function.name}"))
+
+
+def _own_s3(refs: Iterable[StorageRef]) -> list[StorageRef]:
+    """The refs on the default S3 provider: those buckets are the deployment's to manage."""
+    return [r for r in refs if r.storage_provider == "s3"]
+
+
+def _scoped_path(scope: Scope, ref: StorageRef) -> str:
+    """An FDL path in the scope: the bucket renamed for preview scopes, the folder kept."""
+    if ref.storage_provider != "s3":
+        return ref.path
+    bucket, folder = split_path(ref.path)
+    return f"{scope.bucket(bucket)}/{folder}" if folder else scope.bucket(bucket)
+
+
+def _arn_pattern(scope: Scope, ref: StorageRef, default_folder: str = "") -> str:
+    bucket, folder = split_path(_scoped_path(scope, ref))
+    folder = folder or default_folder
+    return f"arn:aws:s3:::{bucket}/{folder}/*" if folder else f"arn:aws:s3:::{bucket}/*"
+
+
+def _check(function: FdlFunction) -> None:
+    where = f"{function.position.file}:{function.position.line}: function {function.name}"
+    if function.uses_image_runtime:
+        raise UnsupportedFunction(f"{where}: runtime 'image' is not deployed by this version "
+                                  "of scar-ci; use a python3.x runtime (udocker in a zip)")
+    if function.execution_mode != "lambda":
+        raise UnsupportedFunction(f"{where}: execution_mode '{function.execution_mode}' is not "
+                                  "deployed by this version of scar-ci; use 'lambda'")
+
+
+@dataclass
+class Desired:
+    """What an FDL wants in a scope; `resources` in apply order."""
+
+    scope: Scope
+    resources: list[Resource]
+    apis: dict[str, RestApi]  # by deployed function name
+
+
+def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]) -> Desired:
+    """The resources `fdl` asks for in `scope` (no AWS call but sts:GetCallerIdentity)."""
+    for function in fdl.functions:
+        _check(function)
+    layer_name = _layer_name(fdl)
+    layer = SupervisorLayer(layer_name, content=layer_zip[0], sha256=layer_zip[1])
+    buckets: dict[str, Bucket] = {}
+    resources: list[Resource] = [layer]
+    apis: dict[str, RestApi] = {}
+    for function in fdl.functions:
+        names = Names.of(function, scope)
+        tags = scope.tags(fdl_function=function.name)
+        role_of: Callable[[], str]
+        if names.role:
+            resources.append(Role(names.role, _policy(function, scope, names, aws), tags))
+            role_of = _constant(role_arn(aws.account_id, names.role))
+        else:
+            role_of = _constant(function.iam_role or "")
+        resources.append(LogGroup(names.log_group, function.log_retention_days,
+                                  {**tags, TAG_LAMBDA: names.function}))
+        for ref in _own_s3((*function.input, *function.output)):
+            bucket, folder = split_path(_scoped_path(scope, ref))
+            entry = buckets.setdefault(bucket, Bucket(bucket, (), scope.tags()))
+            if folder and folder not in entry.folders:
+                entry.folders = (*entry.folders, folder)
+        code = _package(fdl, function, scope, names)
+        resources.append(Function(
+            names.function, _configuration(function), code, role_of,
+            _layers(layer, function), {**tags, **_info_tags(fdl, function, layer)}))
+        for ref in _own_s3(function.input):
+            bucket, folder = split_path(_scoped_path(scope, ref))
+            resources.append(Trigger(bucket, folder, names.function))
+        if function.api_gateway:
+            api = function.api_gateway
+            apis[names.function] = RestApi(
+                scope.api_name(api.name), scope, names.function, api.stage_name,
+                api.http_method, {**tags, TAG_LAMBDA: names.function, TAG_STAGE: api.stage_name})
+    resources.extend(buckets.values())
+    resources.extend(apis.values())
+    resources.sort(key=lambda r: KIND_ORDER.index(r.kind))
+    return Desired(scope, resources, apis)
+
+
+def _constant(value: str) -> Callable[[], str]:
+    return lambda: value
+
+
+def _layer_name(fdl: Fdl) -> str:
+    names = {f.raw["lambda"].get("supervisor", {}).get("layer_name") or DEFAULT_LAYER
+             for f in fdl.functions}
+    if len(names) > 1:
+        raise UnsupportedFunction(f"{fdl.path}: functions name different supervisor layers "
+                                  f"({', '.join(sorted(names))}); use one layer_name")
+    return names.pop() if names else DEFAULT_LAYER
+
+
+def _layers(layer: SupervisorLayer, function: FdlFunction) -> Callable[[], list[str]]:
+    return lambda: [layer.arn or f"{layer.name}:(new version)", *function.layers]
+
+
+def _policy(function: FdlFunction, scope: Scope, names: Names, aws: Aws) -> dict[str, Any]:
+    group = f"arn:aws:logs:{aws.region}:{aws.account_id}:log-group:{names.log_group}"
+    reads = [_arn_pattern(scope, r) for r in _own_s3(function.input)]
+    writes = [_arn_pattern(scope, r, f"{names.function}/output") for r in
+              _own_s3(function.output)]
+    return least_privilege(group, reads, writes, bool(function.subnet_ids))
+
+
+def _configuration(function: FdlFunction) -> dict[str, Any]:
+    """The function's settings, in Lambda's own shape."""
+    return {
+        "Runtime": function.runtime,
+        "Handler": HANDLER,
+        "MemorySize": function.memory,
+        "Timeout": function.timeout,
+        "Description": function.description,
+        "Environment": {"Variables": {"SCAR_LOG_LEVEL": function.log_level,
+                                      **function.environment}},
+        "VpcConfig": {"SubnetIds": sorted(function.subnet_ids),
+                      "SecurityGroupIds": sorted(function.security_group_ids)},
+        "FileSystemConfigs": [{"Arn": fs.arn, "LocalMountPath": fs.local_mount_path}
+                              for fs in function.file_systems],
+    }
+
+
+def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names) -> bytes:
+    container: dict[str, Any] = {"timeout_threshold": function.container.timeout_threshold,
+                                 "environment": dict(function.container.environment)}
+    files: dict[str, Path] = {}
+    if function.container.image:
+        container["image"] = function.container.image
+    if function.container.image_file:
+        container["image_file"] = function.container.image_file.name
+        files[function.container.image_file.name] = function.container.image_file
+    if function.init_script:
+        files[function.init_script.name] = function.init_script
+    providers = {ref.provider_type for ref in (*function.input, *function.output)}
+    storage = {p.type: {} for p in fdl.storage_providers if p.type in providers}
+    for provider in fdl.storage_providers:
+        if provider.type in storage:
+            storage[provider.type][provider.id] = _thaw(provider.settings)
+    config = function_config(
+        names.function, container, function.init_script,
+        [{"storage_provider": r.storage_provider, "path": _scoped_path(scope, r)}
+         for r in function.input],
+        [{"storage_provider": r.storage_provider, "path": _scoped_path(scope, r),
+          "prefix": list(r.prefix), "suffix": list(r.suffix)} for r in function.output],
+        storage)
+    return function_zip(config, files)
+
+
+def _thaw(value: Any) -> Any:
+    """The FDL model's read-only mappings and tuples as plain JSON values."""
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_thaw(v) for v in value]
+    return value
+
+
+def _info_tags(fdl: Fdl, function: FdlFunction, layer: SupervisorLayer) -> dict[str, str]:
+    """What `ls` shows without reading the package: the FDL, the image, the supervisor."""
+    try:
+        fdl_path = fdl.path.resolve().relative_to(fdl.repository.resolve()).as_posix()
+    except ValueError:
+        fdl_path = fdl.path.name
+    image = function.container.image or (function.container.image_file.name
+                                         if function.container.image_file else "")
+    return {TAG_FDL: tag_value(fdl_path), TAG_IMAGE: tag_value(image),
+            TAG_SUPERVISOR: f"sha256:{layer.sha256[:16]}"}

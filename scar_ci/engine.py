@@ -1,0 +1,138 @@
+"""plan / deploy / teardown / ls: the desired state against the cloud, through one `Aws`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import groupby
+
+from scar_ci.apply import apply_plan
+from scar_ci.aws.apigateway import discover_apis, invoke_url
+from scar_ci.aws.iam import discover_roles
+from scar_ci.aws.lambda_ import discover_functions
+from scar_ci.aws.logs import discover_log_groups
+from scar_ci.aws.resource import TAG_IMAGE, TAG_LAMBDA, TAG_STAGE, Resource, paginate
+from scar_ci.aws.s3 import discover_buckets
+from scar_ci.aws.session import Aws
+from scar_ci.aws.triggers import discover_triggers
+from scar_ci.desired import Desired, UnsupportedFunction, desired_state
+from scar_ci.fdl import Fdl
+from scar_ci.package.layer import layer_bytes
+from scar_ci.plan import Plan
+from scar_ci.scope import TAG_FUNCTION, TAG_MANAGED, TAG_SCOPE, Scope, scope_label
+
+
+def aws_for(fdl: Fdl) -> Aws:
+    """The session for the FDL's region and profile (one region per deployment)."""
+    places = {(f.region, f.boto_profile) for f in fdl.functions}
+    if len(places) > 1:
+        shown = ", ".join(sorted(f"{region}/{profile or 'default'}" for region, profile in places))
+        raise UnsupportedFunction(f"{fdl.path}: functions in several regions or profiles "
+                                  f"({shown}); deploy them from separate FDL files")
+    region, profile = places.pop() if places else (None, None)
+    return Aws(region, profile)
+
+
+def discover(aws: Aws, scope: Scope) -> list[Resource]:
+    """Everything live that is tagged for `scope` (the layer excepted: scopes share it)."""
+    found: list[Resource] = []
+    found.extend(api for api, _ in discover_apis(aws, scope))
+    for function, _ in discover_functions(aws, scope):
+        found.extend(discover_triggers(aws, function.name))
+        found.append(function)
+    found.extend(discover_buckets(aws, scope))
+    found.extend(discover_log_groups(aws, scope))
+    found.extend(discover_roles(aws, scope))
+    return found
+
+
+def supervisor_layer() -> tuple[bytes, str]:
+    import hashlib
+
+    content = layer_bytes()
+    return content, hashlib.sha256(content).hexdigest()
+
+
+def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws) -> tuple[Plan, Desired]:
+    """The deploy plan of `fdl` in `scope`: creates, updates, keeps and the sweeper's deletes."""
+    from scar_ci.plan import make_plan
+
+    desired = desired_state(fdl, scope, aws, supervisor_layer())
+    plan = make_plan(scope.describe(), desired.resources, discover(aws, scope), aws,
+                     reason=f"no longer in {fdl.path.name}")
+    return plan, desired
+
+
+def plan_teardown(scope: Scope, aws: Aws, *, delete_data: bool = False) -> Plan:
+    """Delete everything of `scope`, found by tag and name whatever the FDL says today."""
+    from scar_ci.plan import make_plan
+
+    return make_plan(scope.describe(), [], discover(aws, scope), aws, delete_data=delete_data,
+                     reason="teardown")
+
+
+def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Callable[[str], None] = print
+           ) -> tuple[Plan, dict[str, str]]:
+    """Plan and apply; returns the plan and the API URLs by function."""
+    plan, desired = plan_deploy(fdl, scope, aws)
+    apply_plan(plan, "deploy", say)
+    return plan, {fn: api.url(aws) or "" for fn, api in desired.apis.items()}
+
+
+def teardown(scope: Scope, aws: Aws, *, delete_data: bool = False,
+             say: Callable[[str], None] = print) -> Plan:
+    plan = plan_teardown(scope, aws, delete_data=delete_data)
+    apply_plan(plan, "teardown", say)
+    return plan
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """One deployed function as `ls` shows it."""
+
+    scope: str
+    function: str
+    fdl_function: str
+    image: str
+    memory: int
+    url: str
+
+    def to_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def list_deployed(aws: Aws, scope: Scope | None = None) -> list[Deployed]:
+    """The functions scar-ci deployed (in `scope`, or in every scope), with their API URLs."""
+    urls = dict(_api_urls(aws, scope))
+    client = aws.client("lambda")
+    rows = []
+    for live in paginate(client, "list_functions", "Functions"):
+        tags = client.list_tags(Resource=live["FunctionArn"]).get("Tags", {})
+        label = scope_label(tags)
+        if label is None or (scope is not None and not scope.owns(tags)):
+            continue
+        name = live["FunctionName"]
+        rows.append(Deployed(label, name, tags.get(TAG_FUNCTION, ""), tags.get(TAG_IMAGE, ""),
+                             live.get("MemorySize", 0), urls.get(name, "")))
+    return sorted(rows, key=lambda d: (d.scope, d.function))
+
+
+def _api_urls(aws: Aws, scope: Scope | None) -> Iterator[tuple[str, str]]:
+    for api in paginate(aws.client("apigateway"), "get_rest_apis", "items"):
+        tags = api.get("tags") or {}
+        if tags.get(TAG_MANAGED) == "true" and TAG_LAMBDA in tags and (
+                scope is None or tags.get(TAG_SCOPE) == scope.label):
+            yield tags[TAG_LAMBDA], invoke_url(aws, api["id"], tags.get(TAG_STAGE, "scar"))
+
+
+def render_deployed(rows: list[Deployed]) -> str:
+    """`ls`'s table: one block per scope."""
+    if not rows:
+        return "no functions deployed by scar-ci here"
+    width = max(len(r.function) for r in rows)
+    lines: list[str] = []
+    for scope, group in groupby(rows, key=lambda r: r.scope):
+        lines.append(f"scope {scope}")
+        lines.extend(f"  {r.function:<{width}}  {r.memory:>5} MB  {r.image or '-'}  "
+                     f"{r.url or '-'}" for r in group)
+    return "\n".join(lines)
