@@ -1,0 +1,57 @@
+"""Shared by the deploy tests: FDL files written for a test, and deploys through the engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scar_ci import engine
+from scar_ci.apply import apply_plan
+from scar_ci.aws.session import Aws
+from scar_ci.fdl import load_fdl
+from scar_ci.plan import Plan
+from scar_ci.scope import Scope
+
+SCRIPT = "#!/bin/sh\ncat \"$INPUT_FILE_PATH\" > \"$TMP_OUTPUT_DIR/out\"\n"
+
+
+def function(name: str, bucket: str, *, inputs: str = "input", outputs: str = "output",
+             **settings: Any) -> dict[str, Any]:
+    """One FDL function reading bucket/<inputs> and writing bucket/<outputs>."""
+    item = {"lambda": {
+        "name": name, "init_script": "run.sh", "container": {"image": "scar-test/busybox:1"},
+        "input": [{"storage_provider": "s3", "path": f"{bucket}/{inputs}"}],
+        "output": [{"storage_provider": "s3", "path": f"{bucket}/{outputs}"}],
+        **settings.pop("lambda_settings", {}),
+    }}
+    item.update(settings)
+    return item
+
+
+def write_fdl(folder: Path, functions: list[dict[str, Any]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "run.sh").write_text(SCRIPT)
+    path = folder / "scar.yaml"
+    path.write_text(yaml.safe_dump({"functions": {"aws": functions}}))
+    return path
+
+
+def deploy(path: Path, scope: Scope, aws: Aws | None = None) -> tuple[Plan, Aws]:
+    """Plan and apply `path` in `scope`; returns the plan and the Aws that logged every call."""
+    aws = aws or Aws()
+    plan, _ = engine.plan_deploy(load_fdl(path), scope, aws)
+    apply_plan(plan, "deploy", say=lambda _: None)
+    return plan, aws
+
+
+def teardown(scope: Scope, aws: Aws | None = None, *, delete_data: bool = True) -> Aws:
+    aws = aws or Aws()
+    apply_plan(engine.plan_teardown(scope, aws, delete_data=delete_data), "teardown",
+               say=lambda _: None)
+    return aws
+
+
+def verbs(plan: Plan) -> list[tuple[str, str, str]]:
+    return [(c.verb.value, c.kind, c.name) for c in plan.changes]

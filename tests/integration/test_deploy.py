@@ -1,0 +1,169 @@
+"""The deploy engine against LocalStack: fresh deploy, no-op redeploy, updates in place,
+the sweeper, scopes side by side, teardown without a trace, foreign resources left alone."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from deploy_helpers import deploy, function, teardown, verbs, write_fdl
+
+from scar_ci import engine
+from scar_ci.aws.session import Aws
+from scar_ci.scope import Scope
+from scar_testbed.lambda_functions import zip_of
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def scope(localstack, unique_name):
+    return Scope.parse(f"manual:{unique_name}")
+
+
+def live_function_names() -> set[str]:
+    pages = boto3.client("lambda").get_paginator("list_functions").paginate()
+    return {f["FunctionName"] for page in pages for f in page["Functions"]}
+
+
+def test_fresh_deploy_creates_everything_and_a_redeploy_only_reads(tmp_path, scope, unique_name):
+    fdl = write_fdl(tmp_path, [
+        function("one", unique_name, outputs="middle"),
+        function("two", unique_name, inputs="middle",
+                 api_gateway={"name": "two"}, cloudwatch={"log_retention_policy_in_days": 7}),
+    ])
+    plan, _ = deploy(fdl, scope)
+    created = {(kind, name) for verb, kind, name in verbs(plan) if verb == "create"}
+    one, two, bucket = scope.function_name("one"), scope.function_name("two"), scope.bucket(
+        unique_name)
+    assert {("function", one), ("function", two), ("bucket", bucket), ("api", two),
+            ("trigger", f"{bucket}/input -> {one}"),
+            ("trigger", f"{bucket}/middle -> {two}"),
+            ("log group", f"/aws/lambda/{two}")} <= created
+
+    config = boto3.client("lambda").get_function(FunctionName=two)
+    assert config["Configuration"]["Handler"] == "scar_ci.supervisor.handler.lambda_handler"
+    assert config["Tags"]["scar-ci:scope"] == scope.label
+    groups = boto3.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{two}")
+    assert groups["logGroups"][0]["retentionInDays"] == 7
+    keys = {o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket)["Contents"]}
+    assert keys == {"input/", "middle/", "output/"}
+
+    again, aws = deploy(fdl, scope)
+    assert aws.calls.mutating == []
+    assert {verb for verb, _, _ in verbs(again)} == {"keep"}
+    teardown(scope)
+
+
+def test_a_changed_memory_updates_the_function_in_place_and_nothing_else(tmp_path, scope,
+                                                                          unique_name):
+    fdl = write_fdl(tmp_path, [function("f", unique_name)])
+    deploy(fdl, scope)
+    write_fdl(tmp_path, [function("f", unique_name, lambda_settings={"memory": 1024})])
+    plan, aws = deploy(fdl, scope)
+    name = scope.function_name("f")
+    assert [c for c in verbs(plan) if c[0] != "keep"] == [("update", "function", name)]
+    assert "MemorySize 512 -> 1024" in plan.render()
+    assert aws.calls.mutating == [("lambda", "UpdateFunctionConfiguration")]
+    config = boto3.client("lambda").get_function_configuration(FunctionName=name)
+    assert config["MemorySize"] == 1024
+    teardown(scope)
+
+
+def test_a_function_removed_from_the_fdl_is_swept_in_its_scope_only(tmp_path, unique_name,
+                                                                     localstack):
+    here, there = Scope.parse(f"manual:{unique_name}-a"), Scope.parse(f"manual:{unique_name}-b")
+    both = [function("keep", unique_name), function("gone", unique_name, inputs="in2")]
+    fdl = write_fdl(tmp_path, both)
+    deploy(fdl, here)
+    deploy(fdl, there)
+    write_fdl(tmp_path, both[:1])
+    plan, _ = deploy(fdl, here)
+    deleted = {(kind, name) for verb, kind, name in verbs(plan) if verb == "delete"}
+    gone = here.function_name("gone")
+    assert deleted == {("function", gone), ("log group", f"/aws/lambda/{gone}"),
+                       ("role", here.role_name("scar-ci-gone")),
+                       ("trigger", f"{here.bucket(unique_name)}/in2 -> {gone}")}
+    names = live_function_names()
+    assert gone not in names
+    assert {here.function_name("keep"), there.function_name("gone"),
+            there.function_name("keep")} <= names
+    notification = boto3.client("s3").get_bucket_notification_configuration(
+        Bucket=there.bucket(unique_name))
+    assert len(notification["LambdaFunctionConfigurations"]) == 2
+    teardown(here)
+    teardown(there)
+
+
+def test_teardown_leaves_nothing_of_its_scope_and_everything_of_another(tmp_path, unique_name,
+                                                                        localstack):
+    first, second = Scope.parse(f"manual:{unique_name}-1"), Scope.parse(f"manual:{unique_name}-2")
+    fdl = write_fdl(tmp_path, [function("f", unique_name, api_gateway={"name": "f"})])
+    deploy(fdl, first)
+    deploy(fdl, second)
+    assert {d.function for d in engine.list_deployed(Aws(), second)} == {
+        second.function_name("f")}
+
+    teardown(first)
+
+    aws = Aws()
+    assert engine.discover(aws, first) == []
+    assert first.function_name("f") not in live_function_names()
+    buckets = {b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]}
+    assert first.bucket(unique_name) not in buckets
+    assert second.bucket(unique_name) in buckets
+    rows = engine.list_deployed(aws, second)
+    assert [r.function for r in rows] == [second.function_name("f")]
+    assert "/restapis/" in rows[0].url
+    teardown(second)
+    assert engine.discover(Aws(), second) == []
+
+
+def test_a_bucket_holding_data_survives_teardown_unless_asked(tmp_path, scope, unique_name):
+    fdl = write_fdl(tmp_path, [function("f", unique_name)])
+    deploy(fdl, scope)
+    bucket = scope.bucket(unique_name)
+    boto3.client("s3").put_object(Bucket=bucket, Key="results/kept.txt", Body=b"mine")
+
+    plan = engine.plan_teardown(scope, Aws())
+    assert ("keep", "bucket", bucket) in verbs(plan)
+    teardown(scope, delete_data=False)
+    assert boto3.client("s3").get_object(Bucket=bucket, Key="results/kept.txt")
+    teardown(scope, delete_data=True)
+    assert engine.discover(Aws(), scope) == []
+
+
+def test_production_uses_a_foreign_bucket_as_it_is_and_keeps_its_notifications(
+        tmp_path, unique_name, localstack):
+    s3, lam = boto3.client("s3"), boto3.client("lambda")
+    s3.create_bucket(Bucket=unique_name)
+    other = lam.create_function(
+        FunctionName=f"{unique_name}-other", Runtime="python3.12", Handler="h.handler",
+        Role="arn:aws:iam::000000000000:role/other", Code={"ZipFile": zip_of({"h.py": ""})})
+    lam.get_waiter("function_active_v2").wait(FunctionName=other["FunctionName"])
+    lam.add_permission(FunctionName=other["FunctionName"], StatementId="s3",
+                       Action="lambda:InvokeFunction", Principal="s3.amazonaws.com")
+    foreign = {"Id": "someone-else", "Events": ["s3:ObjectRemoved:*"],
+               "LambdaFunctionArn": other["FunctionArn"]}
+    s3.put_bucket_notification_configuration(
+        Bucket=unique_name, NotificationConfiguration={"LambdaFunctionConfigurations": [foreign]})
+    production = Scope.production(source=f"test/{unique_name}")
+    fdl = write_fdl(tmp_path, [function(f"{unique_name}-fn", unique_name)])
+
+    plan, _ = deploy(fdl, production)
+    assert ("keep", "bucket", unique_name) in verbs(plan)
+    assert "not scar-ci's" in plan.render()
+    entries = s3.get_bucket_notification_configuration(Bucket=unique_name)[
+        "LambdaFunctionConfigurations"]
+    assert {e["Id"] for e in entries} == {"someone-else", f"scar-ci--{unique_name}-fn--"
+                                          + entries[-1]["Id"].rsplit("--", 1)[1]}
+    with pytest.raises(s3.exceptions.ClientError, match="NoSuchTagSet"):
+        s3.get_bucket_tagging(Bucket=unique_name)
+
+    teardown(production)
+    entries = s3.get_bucket_notification_configuration(Bucket=unique_name)[
+        "LambdaFunctionConfigurations"]
+    assert [e["Id"] for e in entries] == ["someone-else"]
+    assert unique_name in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert f"{unique_name}-fn" not in live_function_names()
+    lam.delete_function(FunctionName=other["FunctionName"])
+    s3.delete_bucket(Bucket=unique_name)
