@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import re
+import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -232,6 +233,18 @@ class RegistryClient:
                                 "digest; the registry or a proxy altered it, try again")
         return body
 
+    def download_blob(self, repository: str, digest: str, dest: Path) -> int:
+        """Stream blob `digest` into file `dest` (never whole in memory), check its digest;
+        returns its size."""
+        path = f"/v2/{check_repository(repository)}/blobs/{check_digest(digest)}"
+        doing = f"downloading blob {digest[:19]} from {repository}"
+        with dest.open("wb") as sink:
+            self._request("GET", path, repository, ok=(200,), doing=doing, sink=sink)
+        if _digest_of(dest) != digest:
+            raise RegistryError(f"{doing} at {self.host}: the content does not match its "
+                                "digest; the registry or a proxy altered it, try again")
+        return dest.stat().st_size
+
     # -- manifests ------------------------------------------------------------------------
 
     def put_manifest(self, repository: str, reference: str, manifest: bytes,
@@ -323,6 +336,7 @@ class RegistryClient:
         size: int | None = None,
         content_type: str | None = None,
         headers: Mapping[str, str] | None = None,
+        sink: BinaryIO | None = None,
     ) -> _Response:
         url = urllib.parse.urljoin(self.url + "/", path_or_url)
         if urllib.parse.urlsplit(url).netloc != self.host:
@@ -337,7 +351,7 @@ class RegistryClient:
             known = self._authorization.get(repository) or self._authorization.get(_ANY)
             if known:
                 all_headers["Authorization"] = known
-            response = self._send(method, url, all_headers, body, doing)
+            response = self._send(method, url, all_headers, body, doing, sink)
             if response.status != 401 or attempt == 1:
                 break
             header = self._login(response, repository, doing)
@@ -349,13 +363,18 @@ class RegistryClient:
         raise self._error(response, doing)
 
     def _send(self, method: str, url: str, headers: Mapping[str, str],
-              body: bytes | BinaryIO | None, doing: str) -> _Response:
+              body: bytes | BinaryIO | None, doing: str,
+              sink: BinaryIO | None = None) -> _Response:
+        """One HTTP exchange; with `sink`, a 200 answer's body is copied there, not kept."""
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
             raise RegistryError(f"{doing}: refusing the non-HTTP address {url!r}")
         request = urllib.request.Request(  # noqa: S310 - scheme checked just above
             url, data=body, method=method, headers=dict(headers))
         try:
             with self._opener.open(request, timeout=self.timeout) as answer:
+                if sink is not None and answer.status == 200:
+                    shutil.copyfileobj(answer, sink, CHUNK_SIZE)
+                    return _Response(answer.status, answer.headers, b"")
                 return _Response(answer.status, answer.headers, answer.read())
         except urllib.error.HTTPError as error:
             with error:

@@ -1,0 +1,66 @@
+"""What both builders add to the user's image: two layers and the settings that make the
+supervisor the image's entry.
+
+- the runtime layer (Python, its libraries, awslambdaric, boto3): big, rarely changes;
+- the supervisor layer (scar_ci.supervisor under /opt/scar/python, the task files under
+  /var/task): small, changes with the init script or the function's configuration.
+
+Only the small layer is pushed again when a script changes.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import scar_ci.supervisor
+from scar_ci.package.image_layer import LayerBlob, LayerFile, image_path, write_layer
+from scar_ci.package.image_runtime import SUPERVISOR_ROOT, Runtime, runtime_for
+from scar_ci.package.image_spec import TASK_ROOT, FunctionImageSpec
+from scar_ci.package.layer import STUB_INIT
+
+CACHE_NAME = "scar-ci-image-layers"
+
+
+@dataclass(frozen=True)
+class Payload:
+    """The two layers (runtime first) and the image settings for the supervisor."""
+
+    layers: tuple[LayerBlob, LayerBlob]
+    runtime_files: tuple[LayerFile, ...]
+    supervisor_files: tuple[LayerFile, ...]
+    entrypoint: tuple[str, ...]
+    env: dict[str, str]
+    workdir: str = TASK_ROOT
+
+    def settings(self) -> dict[str, object]:
+        """Entrypoint, Env additions, WorkingDir: part of the content tag."""
+        return {"Entrypoint": list(self.entrypoint), "Env": dict(sorted(self.env.items())),
+                "WorkingDir": self.workdir}
+
+
+def supervisor_files(task_files: dict[str, bytes]) -> list[LayerFile]:
+    """scar_ci.supervisor's modules under SUPERVISOR_ROOT and the task files under /var/task."""
+    package = Path(scar_ci.supervisor.__file__).parent
+    files = [LayerFile(f"{SUPERVISOR_ROOT}/scar_ci/__init__.py", STUB_INIT)]
+    files += [LayerFile(f"{SUPERVISOR_ROOT}/scar_ci/supervisor/{path.name}", path)
+              for path in sorted(package.glob("*.py"))]
+    for name, content in sorted(task_files.items()):
+        relative = image_path(name)
+        mode = 0o644 if relative.endswith(".json") else 0o755
+        files.append(LayerFile(f"{TASK_ROOT}/{relative}", content, mode))
+    return files
+
+
+def prepare_payload(spec: FunctionImageSpec) -> Payload:
+    """Build (or find in the cache) both layers for `spec`."""
+    runtime: Runtime = runtime_for(spec.architecture, spec.runtime_dir(), spec.distributions)
+    cache = spec.cache_dir or Path(tempfile.gettempdir()) / CACHE_NAME
+    spec.progress("building the runtime layer (Python, awslambdaric) …")
+    runtime_blob = write_layer(runtime.files, cache)
+    supervisor = supervisor_files(dict(spec.task_files))
+    supervisor_blob = write_layer(supervisor, cache)
+    env = {"LAMBDA_TASK_ROOT": TASK_ROOT, **spec.env}
+    return Payload((runtime_blob, supervisor_blob), runtime.files, tuple(supervisor),
+                   runtime.entrypoint, env)
