@@ -5,13 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from botocore.exceptions import BotoCoreError, ClientError, WaiterError
-
+from scar_ci.aws.errors import AWS_EXCEPTIONS
 from scar_ci.errors import UserError
 from scar_ci.plan import Change, Plan, Verb
 
 PAST = {Verb.CREATE: "created", Verb.UPDATE: "updated", Verb.DELETE: "deleted"}
-AWS_ERRORS = (ClientError, BotoCoreError, WaiterError)
 
 
 class ApplyFailed(UserError):
@@ -37,7 +35,7 @@ def apply_plan(plan: Plan, command: str, say: Callable[[str], None] = print) -> 
         try:
             assert change.apply is not None
             change.apply()
-        except (*AWS_ERRORS, UserError) as error:
+        except (*AWS_EXCEPTIONS, UserError) as error:
             raise ApplyFailed(plan, change, done, error, command) from error
         done.append(change)
         say(f"  {PAST[change.verb]} {change.kind} {change.name} "

@@ -73,13 +73,11 @@ def _scope_of(args: argparse.Namespace) -> Scope:
 def _aws_errors(handler: Handler) -> Handler:
     """AWS errors become one clear message (botocore is imported only when AWS is used)."""
     def run(args: argparse.Namespace) -> int:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        from scar_ci.aws.errors import explain
+        from scar_ci.aws.errors import AWS_EXCEPTIONS, explain
 
         try:
             return handler(args)
-        except (BotoCoreError, ClientError) as error:
+        except AWS_EXCEPTIONS as error:
             raise explain(error) from None
 
     return run

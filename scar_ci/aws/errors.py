@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.parsers import ResponseParserError
 
 from scar_ci.errors import UserError
 
@@ -10,6 +11,9 @@ NOT_FOUND = frozenset({
     "ResourceNotFoundException", "NoSuchEntity", "NoSuchBucket", "NotFoundException",
     "NoSuchKey", "404", "NoSuchTagSet", "NoSuchTagSetError", "NoSuchBucketPolicy",
 })
+
+# What botocore raises when AWS refuses, is unreachable, or answers garbage.
+AWS_EXCEPTIONS = (BotoCoreError, ClientError, ResponseParserError)
 
 
 def error_code(error: ClientError) -> str:

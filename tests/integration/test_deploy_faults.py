@@ -1,0 +1,133 @@
+"""Converge, don't assume: a deploy or teardown that fails at any mutating step is finished
+by the next run; an invalid FDL makes no AWS call at all."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+from botocore.exceptions import ClientError
+from deploy_helpers import deploy, function, teardown, write_fdl
+
+from scar_ci import cli, engine
+from scar_ci.apply import ApplyFailed
+from scar_ci.aws.session import READ_PREFIXES, Aws
+from scar_ci.scope import Scope
+
+pytestmark = pytest.mark.integration
+
+
+class FaultAt:
+    """A botocore before-call hook that fails the `n`-th mutating call, like AWS would."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.seen = n, 0
+        self.operation = ""
+
+    def __call__(self, model, **_):
+        if model.name.startswith(READ_PREFIXES):
+            return
+        self.seen += 1
+        if self.seen == self.n:
+            self.operation = model.name
+            raise ClientError({"Error": {"Code": "InjectedFault", "Message": "injected"}},
+                              model.name)
+
+
+def mutating_steps(fdl, scope) -> list[str]:
+    """The mutating operations of a fresh deploy, in order (first occurrence of each)."""
+    _, aws = deploy(fdl, scope)
+    teardown(scope)
+    return [op for _, op in aws.calls.mutating]
+
+
+def test_a_deploy_failing_at_any_step_is_finished_by_the_next_run(tmp_path, unique_name,
+                                                                   localstack):
+    fdl = write_fdl(tmp_path, [function("f", unique_name, api_gateway={"name": "f"})])
+    probe = Scope.parse(f"manual:{unique_name}-probe")
+    operations = mutating_steps(fdl, probe)
+    # one fault per kind of step (its first occurrence) keeps the test short
+    steps = sorted({op: i + 1 for i, op in reversed(list(enumerate(operations)))}.values())
+    assert len(steps) >= 10
+    for n in steps:
+        scope = Scope.parse(f"manual:{unique_name}-{n}")
+        fault = FaultAt(n)
+        aws = Aws()
+        aws.add_hook(fault)
+        with pytest.raises(ApplyFailed) as failed:
+            deploy(fdl, scope, aws)
+        assert fault.operation == operations[n - 1]
+        assert "run `scar-ci deploy` again" in str(failed.value)
+        deploy(fdl, scope)
+        _, again = deploy(fdl, scope)
+        assert again.calls.mutating == [], f"not converged after a fault at {fault.operation}"
+        teardown(scope)
+
+
+def test_a_teardown_failing_halfway_is_finished_by_the_next_run(tmp_path, unique_name,
+                                                                localstack):
+    scope = Scope.parse(f"manual:{unique_name}")
+    fdl = write_fdl(tmp_path, [function("f", unique_name, api_gateway={"name": "f"})])
+    deploy(fdl, scope)
+    aws = Aws()
+    aws.add_hook(FaultAt(4))
+    with pytest.raises(ApplyFailed, match="teardown stopped"):
+        teardown(scope, aws)
+    assert engine.discover(Aws(), scope) != []
+    teardown(scope)
+    assert engine.discover(Aws(), scope) == []
+
+
+@pytest.fixture
+def counting_endpoint(monkeypatch):
+    """An endpoint that counts requests and refuses them all: any AWS call would reach it."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    accepted: list[int] = []
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            accepted.append(1)
+            with conn:
+                conn.settimeout(2)
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n"
+                             b"Connection: close\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.getsockname()[1]}")
+    for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    yield accepted
+    stop.set()
+    thread.join()
+    server.close()
+
+
+@pytest.mark.parametrize("verb", ["plan", "deploy"])
+def test_an_invalid_fdl_exits_2_without_any_aws_call(tmp_path, verb, counting_endpoint, capsys):
+    fdl = tmp_path / "scar.yaml"
+    fdl.write_text("functions:\n  aws:\n  - lambda:\n      name: f\n      memroy: 99999\n")
+    assert cli.main([verb, "-f", str(fdl), "--scope", "pr-1"]) == 2
+    err = capsys.readouterr().err
+    assert "memroy" in err
+    assert "Traceback" not in err
+    assert counting_endpoint == []
+
+
+def test_the_counting_endpoint_does_see_calls(tmp_path, counting_endpoint, capsys):
+    """The check above can fail: a valid FDL does reach the endpoint (and fails cleanly)."""
+    fdl = write_fdl(tmp_path, [function("f", "some-bucket")])
+    assert cli.main(["plan", "-f", str(fdl), "--scope", "pr-1"]) == 1
+    assert "scar-ci:" in capsys.readouterr().err
+    assert counting_endpoint != []
