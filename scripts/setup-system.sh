@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test bed needs: proot and busybox-static (containers
-# through udocker without a daemon), docker-registry, apache2-utils (htpasswd -B for its auth).
+# through udocker without a daemon), docker-registry, apache2-utils (htpasswd -B for its auth),
+# podman and runc (a Docker-compatible API service for the docker-SDK image builder).
 # Idempotent: does nothing when everything is already installed.
 set -euo pipefail
 
-packages=(proot busybox-static docker-registry apache2-utils)
+packages=(proot busybox-static docker-registry apache2-utils podman runc)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from scar_testbed.images import ImageSpec, TestImage, build_image
+from scar_testbed.podman import PodmanService, start_podman
 from scar_testbed.registry import Credentials, Registry, start_registry
 from scar_testbed.udocker_env import Udocker, UdockerResult, udocker_environment
 
@@ -173,3 +174,16 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registr
     login (user `scar` and a random password), as Docker Hub and GHCR do."""
     credentials = Credentials("scar", secrets.token_urlsafe(24))
     yield from _registry(tmp_path_factory.mktemp("token-registry"), credentials, bearer=True)
+
+
+@pytest.fixture(scope="session")
+def podman_service(
+    tmp_path_factory: pytest.TempPathFactory, registry: Registry, auth_registry: Registry
+) -> Iterator[PodmanService]:
+    """podman's Docker-compatible API (`.docker_host` for DOCKER_HOST), allowed to use the
+    session's `registry` and `auth_registry` over plain HTTP."""
+    service = start_podman(tmp_path_factory.mktemp("podman"), [registry.host, auth_registry.host])
+    try:
+        yield service
+    finally:
+        service.stop()

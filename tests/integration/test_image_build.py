@@ -1,6 +1,7 @@
-"""The daemonless image builder against real registries; the built image pulled back with
-udocker and run: awslambdaric fetches an event from a stand-in of Lambda's runtime API, the
-supervisor runs the init script with the image's /bin/sh, the answer comes back."""
+"""Both image builders against real registries: daemonless, and the `docker` SDK through
+podman's Docker-compatible service. Built images are pulled back with udocker and run:
+awslambdaric fetches an event from a stand-in of Lambda's runtime API, the supervisor runs
+the init script with the image's /bin/sh, and the answer comes back."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 
 from scar_ci.errors import UserError
 from scar_ci.package.image_build import build_function_image
+from scar_ci.package.image_docker import engine_client
 from scar_ci.package.image_spec import FunctionImageSpec
 from scar_ci.package.registry import (
     OCI_INDEX,
@@ -30,7 +32,8 @@ from scar_ci.package.registry import (
 from scar_testbed.fixtures_containers import STANDARD_IMAGE
 from scar_testbed.images import TestImage as BusyboxImage
 from scar_testbed.images import build_image, canonical_json, image_manifest
-from scar_testbed.registry import Registry
+from scar_testbed.podman import PodmanService
+from scar_testbed.registry import Registry, start_registry
 from scar_testbed.udocker_env import Udocker, udocker_command
 
 pytestmark = pytest.mark.integration
@@ -291,3 +294,60 @@ def test_create_image_false_uses_the_image_as_it_is(base_image: str, layer_cache
     assert built.pinned.endswith("@" + built.digest)
     with pytest.raises(ImageNotFound, match="create_image is false"):
         build_function_image(FunctionImageSpec(base=base_image + "-missing", create_image=False))
+
+
+@pytest.fixture
+def docker_host(podman_service: PodmanService, monkeypatch: pytest.MonkeyPatch) -> str:
+    """DOCKER_HOST pointing at podman's service for this test."""
+    monkeypatch.setenv("DOCKER_HOST", podman_service.docker_host)
+    return podman_service.docker_host
+
+
+def _login(registry: Registry) -> Credentials:
+    assert registry.credentials
+    return Credentials(registry.credentials.username, registry.credentials.password)
+
+
+def test_docker_builder_builds_pushes_and_the_image_runs(
+    docker_host: str, base_image: str, registry: Registry, auth_registry: Registry,
+    udocker: Udocker, layer_cache: Path
+) -> None:
+    spec = function_spec(base_image, f"{registry.host}/fn/docker", layer_cache)
+
+    built = build_function_image(spec)  # auto: a daemon answers, so docker
+    again = build_function_image(spec, "docker")
+
+    assert (built.builder, built.pushed) == ("docker", True)
+    assert (again.ref, again.digest, again.pushed, again.pushed_bytes) == (
+        built.ref, built.digest, False, 0)
+    path, body = run_function(udocker, registry, built.ref, {})
+    assert path.endswith("/response"), body
+    assert "hello from the image" in json.loads(body)
+
+    secured = function_spec(base_image, f"{auth_registry.host}/fn/docker", layer_cache,
+                            target_credentials=_login(auth_registry))
+    pushed = build_function_image(secured, "docker")
+    manifest = RegistryClient(auth_registry.url, _login(auth_registry)).get_manifest(
+        "fn/docker", pushed.ref.rsplit(":", 1)[1])
+    assert manifest.digest == pushed.digest
+
+
+def test_a_push_error_from_the_daemon_stream_is_one_clear_error(
+    docker_host: str, base_image: str, tmp_path: Path, layer_cache: Path
+) -> None:
+    # a registry podman was not told is plain HTTP: podman's push fails inside the stream
+    other = start_registry(tmp_path / "registry")
+    try:
+        spec = function_spec(base_image, f"{other.host}/fn/refused", layer_cache,
+                             env={"GREETING": 'say "hi" for $5'})
+        with pytest.raises(UserError, match=r"pushing .*fn/refused:scar-\w+ failed: .*https?"):
+            build_function_image(spec, "docker")
+    finally:
+        other.stop()
+
+
+def test_no_daemon_means_daemonless_or_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    assert engine_client(required=False) is None
+    with pytest.raises(UserError, match="no Docker Engine answers"):
+        engine_client(required=True)

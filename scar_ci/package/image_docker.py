@@ -1,0 +1,164 @@
+"""The Docker-Engine builder: the same payload as the daemonless builder, built from a
+generated Dockerfile and context by a Docker Engine API (Docker, or podman's compatible
+service) through the `docker` SDK, then pushed by the daemon.
+
+The tag is the same content tag as the daemonless builder's, over the base image's id, so an
+unchanged function is found in the registry and nothing is built or pushed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from scar_ci.errors import UserError
+from scar_ci.package.image_daemonless import existing
+from scar_ci.package.image_layer import LayerFile, image_path
+from scar_ci.package.image_payload import Payload, prepare_payload
+from scar_ci.package.image_runtime import ARCHITECTURES
+from scar_ci.package.image_spec import (
+    BuiltImage,
+    FunctionImageSpec,
+    content_tag,
+    parse_reference,
+)
+from scar_ci.package.registry import Credentials, RegistryClient
+
+NAME = "docker"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ESCAPED = re.compile(r'(["\\$])')
+FIX_DAEMON = ("start Docker (or podman system service) and check DOCKER_HOST, or choose the "
+              "daemonless builder")
+
+
+def engine_client(*, required: bool) -> docker.DockerClient | None:
+    """A client of the Docker Engine that DOCKER_HOST (or the default socket) names, when it
+    answers; None when it does not and it is not `required`."""
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as error:
+        if required:
+            raise UserError(f"no Docker Engine answers ({_first_line(error)}): {FIX_DAEMON}"
+                            ) from None
+        return None
+    return client
+
+
+def dockerfile(base: str, payload: Payload) -> str:
+    """FROM the base, COPY the two layers' trees, the supervisor as the entry."""
+    lines = [f"FROM {base}", "COPY runtime/ /", "COPY supervisor/ /"]
+    lines += [f'ENV {_env_name(key)}="{_env_value(key, value)}"'
+              for key, value in payload.env.items()]
+    lines += [f"WORKDIR {payload.workdir}", f"ENTRYPOINT {json.dumps(list(payload.entrypoint))}",
+              "CMD []"]
+    return "\n".join(lines) + "\n"
+
+
+def build_with_docker(spec: FunctionImageSpec, client: docker.DockerClient) -> BuiltImage:
+    """Build and push the function image of `spec` through the daemon of `client`."""
+    payload = prepare_payload(spec)
+    platform = ARCHITECTURES[spec.architecture]
+    base_id = _pull_base(client, spec, platform)
+    tag = content_tag(base_id, [b.digest for b in payload.layers], payload.settings(), platform)
+    target = spec.target_ref(tag)
+    found = existing(RegistryClient(target.url, spec.target_credentials), target)
+    if found:
+        spec.progress(f"{target} is already in the registry; nothing to build or push")
+        return BuiltImage(str(target), found, 0, NAME, pushed=False)
+    with tempfile.TemporaryDirectory(prefix="scar-docker-") as folder:
+        context = Path(folder)
+        _copy_tree(payload.runtime_files, context / "runtime")
+        _copy_tree(payload.supervisor_files, context / "supervisor")
+        (context / "Dockerfile").write_text(dockerfile(base_id, payload))
+        spec.progress(f"building {target} with the Docker Engine …")
+        try:
+            client.images.build(path=str(context), tag=str(target), platform=f"linux/{platform}",
+                                rm=True, pull=False)
+        except docker.errors.BuildError as error:
+            raise UserError(f"building {target} failed: {_first_line(error)}") from None
+    spec.progress(f"pushing {target} …")
+    digest, sent = _push(client, f"{target.host}/{target.repository}", tag,
+                         spec.target_credentials)
+    return BuiltImage(str(target), digest, sent, NAME)
+
+
+def _pull_base(client: docker.DockerClient, spec: FunctionImageSpec, platform: str) -> str:
+    """The base image's id for `platform`, pulled when the daemon lacks it."""
+    try:
+        image = client.images.pull(spec.base, platform=f"linux/{platform}",
+                                   auth_config=_auth(spec.base_credentials))
+    except docker.errors.APIError as error:
+        try:  # an image built earlier in the job exists only in the daemon
+            image = client.images.get(spec.base)
+        except docker.errors.DockerException:
+            raise UserError(f"base image {spec.base} (linux/{platform}) cannot be pulled: "
+                            f"{_first_line(error)}; check container.image and the registry "
+                            "login") from None
+    found = image.attrs.get("Architecture")
+    if found and found != platform:
+        raise UserError(f"base image {spec.base} is built for {found}, not {platform}: use an "
+                        f"image (or a multi-platform index) that has {platform}")
+    return str(image.id)
+
+
+def _push(client: docker.DockerClient, repository: str, tag: str,
+          credentials: Credentials | None) -> tuple[str, int]:
+    """Push; errors arrive as stream items, not exceptions. Returns the digest and the bytes
+    the daemon reported sending (podman reports none)."""
+    digest, totals = "", {}
+    for item in client.api.push(repository, tag=tag, auth_config=_auth(credentials),
+                                stream=True, decode=True):
+        if "error" in item:
+            detail = item.get("errorDetail", {}).get("message") or item["error"]
+            raise UserError(f"pushing {repository}:{tag} failed: {detail.strip()}; check the "
+                            "registry address and login (for ECR: user AWS and a fresh token)")
+        digest = (item.get("aux") or {}).get("Digest", digest)
+        if item.get("status") == "Pushing" and item.get("progressDetail", {}).get("total"):
+            totals[item.get("id", "")] = item["progressDetail"]["total"]
+    if not digest:
+        target = RegistryClient(parse_reference(repository).url, credentials)
+        digest = target.get_manifest(repository.split("/", 1)[1], tag).digest
+    return digest, sum(totals.values())
+
+
+def _auth(credentials: Credentials | None) -> dict[str, str] | None:
+    if credentials is None:
+        return None
+    return {"username": credentials.username, "password": credentials.password}
+
+
+def _copy_tree(files: Iterable[LayerFile], root: Path) -> None:
+    for file in files:
+        path = root / image_path(file.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(file.source, bytes):
+            path.write_bytes(file.source)
+        else:
+            shutil.copyfile(file.source, path)
+        path.chmod(file.mode)
+
+
+def _env_name(name: str) -> str:
+    if not _ENV_NAME.fullmatch(name):
+        raise UserError(f"environment variable name {name!r} is not valid: use letters, "
+                        "digits and _, not starting with a digit")
+    return name
+
+
+def _env_value(name: str, value: str) -> str:
+    if any(ord(char) < 32 for char in value):
+        raise UserError(f"environment variable {name}: line breaks and control characters "
+                        "cannot go into an image's environment")
+    return _ESCAPED.sub(r"\\\1", value)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
