@@ -1,0 +1,82 @@
+"""End to end: `scar-ci deploy` of examples/pipeline (two chained functions, one with an API),
+an upload to the input folder runs both containers for real (udocker in LocalStack's Lambda),
+the result lands in the output folder; `ls` shows it; `teardown` leaves no trace."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+
+from scar_ci import cli, engine
+from scar_ci.aws.session import Aws
+from scar_ci.scope import Scope
+
+pytestmark = pytest.mark.integration
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "pipeline"
+
+
+def pipeline_for_the_test_bed(folder: Path, image_archive: Path, udocker_env: dict) -> Path:
+    """The example as it is, but with the test image as image_file and udocker in P1 mode."""
+    for script in ("shout.sh", "count.sh"):
+        shutil.copy(EXAMPLE / script, folder / script)
+    shutil.copy(image_archive, folder / "image.tar")
+    document = yaml.safe_load((EXAMPLE / "scar.yaml").read_text())
+    for item in document["functions"]["aws"]:
+        settings = item["lambda"]
+        settings["container"] = {"image_file": "image.tar", "timeout_threshold": 5}
+        work = folder / settings["name"]
+        settings["environment"] = {"Variables": {
+            "SCAR_EXEC_MODE": "P1", "UDOCKER_DIR": str(work / "udocker"),
+            "SCAR_TMP_DIR": str(work / "tmp"),
+            "UDOCKER_USE_PROOT_EXECUTABLE": udocker_env["UDOCKER_USE_PROOT_EXECUTABLE"]}}
+    path = folder / "scar.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def wait_for_object(bucket: str, key: str, timeout: float = 90) -> bytes:
+    s3 = boto3.client("s3")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])
+        if any(item["Key"] == key for item in listed):
+            return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        time.sleep(0.5)
+    pytest.fail(f"s3://{bucket}/{key} did not appear within {timeout:.0f} s", pytrace=False)
+
+
+def test_deployed_pipeline_processes_an_upload_and_answers_http(
+        tmp_path, localstack, unique_name, udocker_env, test_image_archives, capsys):
+    fdl = pipeline_for_the_test_bed(tmp_path, test_image_archives["docker"], udocker_env)
+    scope = Scope.parse(f"manual:{unique_name}")
+    assert cli.main(["deploy", "-f", str(fdl), "--scope", scope.stage, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    url = result["urls"][scope.function_name("count")]
+
+    bucket = scope.bucket("scar-pipeline")
+    boto3.client("s3").put_object(Bucket=bucket, Key="input/homer.txt", Body=b"doh ray me\n")
+    assert wait_for_object(bucket, "shouted/homer.txt") == b"DOH RAY ME\n"
+    assert wait_for_object(bucket, "output/homer.txt.count") == b"3\n"
+
+    request = urllib.request.Request(url, data=b"one two three four\n", method="POST",  # noqa: S310
+                                     headers={"Content-Type": "text/plain"})
+    with urllib.request.urlopen(request, timeout=90) as response:  # noqa: S310
+        body = response.read()
+    assert b"4\n" in (body, base64.b64decode(body))
+
+    assert cli.main(["ls", "--scope", scope.stage]) == 0
+    listing = capsys.readouterr().out
+    assert scope.function_name("shout") in listing
+    assert url in listing
+
+    assert cli.main(["teardown", "--scope", scope.stage, "--delete-data"]) == 0
+    assert engine.discover(Aws(), scope) == []
