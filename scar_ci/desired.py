@@ -36,6 +36,7 @@ from scar_ci.package.layer import HANDLER
 from scar_ci.scope import Scope, tag_value
 
 DEFAULT_LAYER = "scar-ci-supervisor"
+DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # Lambda's limit for a zip sent in the request
 KIND_ORDER = ("role", "log group", "bucket", "layer", "function", "trigger", "api")
 
 
@@ -125,7 +126,8 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
         code = _package(fdl, function, scope, names)
         resources.append(Function(
             names.function, _configuration(function), code, role_of,
-            _layers(layer, function), {**tags, **_info_tags(fdl, function, layer)}))
+            _layers(layer, function), {**tags, **_info_tags(fdl, function, layer)},
+            _package_bucket(function, len(code))))
         for ref in _own_s3(function.input):
             bucket, folder = split_path(_scoped_path(scope, ref))
             resources.append(Trigger(bucket, folder, names.function))
@@ -138,6 +140,19 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
     resources.extend(apis.values())
     resources.sort(key=lambda r: KIND_ORDER.index(r.kind))
     return Desired(scope, resources, apis)
+
+
+def _package_bucket(function: FdlFunction, size: int) -> str | None:
+    """The deployment bucket, when the package is over the direct upload limit."""
+    if size <= DIRECT_UPLOAD_LIMIT:
+        return None
+    if function.deployment_bucket:
+        return function.deployment_bucket
+    raise UnsupportedFunction(
+        f"{function.position.file}:{function.position.line}: function {function.name}: its "
+        f"package is {size / 2**20:.0f} MB, over Lambda's {DIRECT_UPLOAD_LIMIT // 2**20} MB "
+        "direct upload limit; set lambda.deployment.bucket to an existing bucket for packages, "
+        "or use container.image instead of a large image_file")
 
 
 def _constant(value: str) -> Callable[[], str]:

@@ -133,6 +133,7 @@ class Function(Resource):
     role: Callable[[], str] = field(repr=False, default=lambda: "")
     layers: Callable[[], list[str]] = field(repr=False, default=list)
     tags: Mapping[str, str] = field(default_factory=dict)
+    package_bucket: str | None = None  # upload the zip there (packages over the direct limit)
 
     def wanted(self) -> Settings:
         return {**self.config, "role": self.role(), "layers": self.layers(),
@@ -158,8 +159,9 @@ class Function(Resource):
 
     def create(self, aws: Aws) -> None:
         client = aws.client("lambda")
+        code = self._code(aws)
         _retry_role(lambda: client.create_function(
-            FunctionName=self.name, Code={"ZipFile": self.code}, Tags=dict(self.tags),
+            FunctionName=self.name, Code=code, Tags=dict(self.tags),
             Publish=False, **self._arguments()))
         client.get_waiter("function_active_v2").wait(FunctionName=self.name)
 
@@ -173,7 +175,7 @@ class Function(Resource):
                 FunctionName=self.name, **self._arguments()))
             waiter.wait(FunctionName=self.name)
         if wanted["code"] != live["code"]:
-            client.update_function_code(FunctionName=self.name, ZipFile=self.code)
+            client.update_function_code(FunctionName=self.name, **self._code(aws))
             waiter.wait(FunctionName=self.name)
         if wanted["tags"] != live["tags"]:
             arn = function_arn(aws, self.name)
@@ -184,6 +186,16 @@ class Function(Resource):
 
     def delete(self, aws: Aws) -> None:
         absent_ok(aws.client("lambda").delete_function, FunctionName=self.name)
+
+    def _code(self, aws: Aws) -> dict[str, Any]:
+        """The code argument: the zip itself, or its copy in the deployment bucket."""
+        if self.package_bucket is None:
+            return {"ZipFile": self.code}
+        s3 = aws.client("s3")
+        key = f"scar-ci/{self.name}/{hashlib.sha256(self.code).hexdigest()}.zip"
+        if absent_ok(s3.head_object, Bucket=self.package_bucket, Key=key) is None:
+            s3.put_object(Bucket=self.package_bucket, Key=key, Body=self.code)
+        return {"S3Bucket": self.package_bucket, "S3Key": key}
 
 
 def _comparable(key: str, value: Any) -> Any:

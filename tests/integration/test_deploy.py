@@ -9,6 +9,7 @@ from deploy_helpers import deploy, function, teardown, verbs, write_fdl
 
 from scar_ci import engine
 from scar_ci.aws.session import Aws
+from scar_ci.desired import UnsupportedFunction
 from scar_ci.scope import Scope
 from scar_testbed.lambda_functions import zip_of
 
@@ -167,3 +168,24 @@ def test_production_uses_a_foreign_bucket_as_it_is_and_keeps_its_notifications(
     assert f"{unique_name}-fn" not in live_function_names()
     lam.delete_function(FunctionName=other["FunctionName"])
     s3.delete_bucket(Bucket=unique_name)
+
+
+def test_a_package_over_the_direct_limit_goes_through_the_deployment_bucket(
+        tmp_path, scope, unique_name, monkeypatch):
+    packages = f"{unique_name}-packages"
+    boto3.client("s3").create_bucket(Bucket=packages)
+    monkeypatch.setattr("scar_ci.desired.DIRECT_UPLOAD_LIMIT", 100)
+    fdl = write_fdl(tmp_path, [function("f", unique_name, lambda_settings={
+        "deployment": {"bucket": packages}})])
+    deploy(fdl, scope)
+    listed = boto3.client("s3").list_objects_v2(Bucket=packages)["Contents"]
+    assert [o["Key"].rsplit("/", 1)[0] for o in listed] == [f"scar-ci/{scope.function_name('f')}"]
+    _, aws = deploy(fdl, scope)
+    assert aws.calls.mutating == []
+    teardown(scope)
+
+    write_fdl(tmp_path, [function("f", unique_name)])
+    with pytest.raises(UnsupportedFunction, match=r"deployment\.bucket"):
+        deploy(fdl, scope)
+    boto3.resource("s3").Bucket(packages).objects.all().delete()
+    boto3.client("s3").delete_bucket(Bucket=packages)
