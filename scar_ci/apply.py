@@ -1,4 +1,8 @@
-"""Applying a plan: its changes in order, one progress line each; a failure says what exists."""
+"""Applying a plan: its changes in order, one progress line each; a failure says what exists.
+
+A change may return a wait (a function becoming Active): waits of consecutive changes of one
+kind run together before the next kind, so five new functions take one wait, not five.
+"""
 
 from __future__ import annotations
 
@@ -30,14 +34,32 @@ class ApplyFailed(UserError):
 def apply_plan(plan: Plan, command: str, say: Callable[[str], None] = print) -> list[Change]:
     """Execute `plan`'s changes in order; returns those done, raises ApplyFailed on an error."""
     done: list[Change] = []
+    settling: list[tuple[Change, Callable[[], object]]] = []
     for change in plan.mutating:
+        if settling and settling[0][0].kind != change.kind:
+            _settle(settling, plan, done, command)
         started = time.monotonic()
         try:
             assert change.apply is not None
-            change.apply()
+            settle = change.apply()
         except (*AWS_EXCEPTIONS, UserError) as error:
             raise ApplyFailed(plan, change, done, error, command) from error
+        if callable(settle):
+            settling.append((change, settle))
         done.append(change)
         say(f"  {PAST[change.verb]} {change.kind} {change.name} "
             f"({time.monotonic() - started:.1f} s)")
+    _settle(settling, plan, done, command)
     return done
+
+
+def _settle(settling: list[tuple[Change, Callable[[], object]]], plan: Plan,
+            done: list[Change], command: str) -> None:
+    """Wait for resources of one kind created one after the other (their waits overlap);
+    the next kind may depend on them (a trigger needs an Active function)."""
+    for change, settle in settling:
+        try:
+            settle()
+        except AWS_EXCEPTIONS as error:
+            raise ApplyFailed(plan, change, done[:done.index(change)], error, command) from error
+    settling.clear()

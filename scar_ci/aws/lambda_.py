@@ -157,13 +157,15 @@ class Function(Resource):
         wanted = self.wanted()
         return {**self.config, "Role": wanted["role"], "Layers": wanted["layers"]}
 
-    def create(self, aws: Aws) -> None:
+    def create(self, aws: Aws) -> Callable[[], None]:
+        """Create; the wait until Active is returned, so functions created together settle
+        together (triggers and permissions do not need an Active function)."""
         client = aws.client("lambda")
         code = self._code(aws)
         _retry_role(lambda: client.create_function(
             FunctionName=self.name, Code=code, Tags=dict(self.tags),
             Publish=False, **self._arguments()))
-        client.get_waiter("function_active_v2").wait(FunctionName=self.name)
+        return lambda: client.get_waiter("function_active_v2").wait(FunctionName=self.name)
 
     def update(self, aws: Aws, live: Settings) -> None:
         client = aws.client("lambda")

@@ -48,8 +48,9 @@ class Resource(ABC):
         """The live settings, or None when the resource does not exist."""
 
     @abstractmethod
-    def create(self, aws: Aws) -> None:
-        """Create the resource with the wanted settings."""
+    def create(self, aws: Aws) -> Callable[[], None] | None:
+        """Create the resource with the wanted settings; may return a wait for it to settle,
+        which the apply runs after the other changes (so independent waits overlap)."""
 
     @abstractmethod
     def update(self, aws: Aws, live: Settings) -> None:
