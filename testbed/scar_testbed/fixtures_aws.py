@@ -60,7 +60,7 @@ def localstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]
     own_state_dir = None
     if url := os.environ.get(URL_VARIABLE):
         if not localstack_ctl.healthy(url):
-            pytest.fail(f"{URL_VARIABLE}={url} does not answer /_localstack/health", False)
+            pytest.fail(f"{URL_VARIABLE}={url} does not answer /_localstack/health", pytrace=False)
     elif (instance := localstack_ctl.running(localstack_ctl.default_state_dir())) and (
         localstack_ctl.healthy(instance.url)
     ):

@@ -16,8 +16,8 @@ from scar_testbed.fixtures_aws import LocalStack
 
 ROLE = "arn:aws:iam::000000000000:role/scar-test-lambda"
 
-# A function that reports where and how it ran, and on request fails, sleeps, writes to S3 or
-# runs a child process.
+# A function that reports where and how it ran, and on request fails, sleeps, writes to S3,
+# exits or runs a child process.
 PROBE = """
 import json, os, subprocess, sys, time
 import boto3
@@ -26,6 +26,8 @@ def handler(event, context):
     started = time.time()
     action = event.get("action")
     print("marker", event.get("marker"))
+    if action == "exit":
+        os._exit(3)
     if action == "child":
         subprocess.run(["echo", "child", event["marker"]], check=True)
     if action == "fail":

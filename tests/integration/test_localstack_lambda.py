@@ -72,6 +72,17 @@ def test_handler_exception_is_an_unhandled_function_error(
     assert "[ERROR] ValueError: boom x1" in log_tail
 
 
+def test_a_handler_that_exits_is_a_runtime_exit_error_and_the_next_call_works(
+    localstack: LocalStack, probe: str
+) -> None:
+    result, error, _ = invoke(localstack, probe, {"action": "exit"})
+
+    assert error == "Unhandled"
+    assert result["errorType"] == "Runtime.ExitError"
+    assert result["errorMessage"].endswith("Runtime exited with error: exit status 3")
+    assert invoke(localstack, probe, {})[1] is None
+
+
 def test_logs_reach_cloudwatch_logs(localstack: LocalStack, probe: str) -> None:
     marker = secrets.token_hex(6)
     invoke(localstack, probe, {"marker": marker, "action": "child"})

@@ -89,8 +89,11 @@ class Environment:
                 "deadline_ms": int((time.time() + self.timeout_s) * 1000),
                 "log_path": str(log_path),
             }
-            os.write(self.to_worker, json.dumps(request).encode() + b"\n")
-            outcome, note = self.wait_for_outcome(request_id, deadline), ""
+            try:
+                os.write(self.to_worker, json.dumps(request).encode() + b"\n")
+                outcome, note = self.wait_for_outcome(deadline), ""
+            except BrokenPipeError:  # the worker died between two invocations
+                outcome, note = {}, ""
             if outcome is None:
                 note = f"Task timed out after {self.timeout_s:.2f} seconds"
                 outcome = _error("Sandbox.Timedout", f"RequestId: {request_id} Error: {note}")
@@ -106,7 +109,7 @@ class Environment:
             logs = self.log_text(request_id, logs, note, duration_ms, outcome)
             self.report(request_id, outcome, logs)
 
-    def wait_for_outcome(self, request_id: str, deadline: float) -> dict | None:
+    def wait_for_outcome(self, deadline: float) -> dict | None:
         """The worker's answer; None on timeout, {} if the worker died."""
         line = b""
         while not line.endswith(b"\n"):
