@@ -3,11 +3,13 @@ the sweeper, scopes side by side, teardown without a trace, foreign resources le
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from deploy_helpers import deploy, function, teardown, verbs, write_fdl
 
-from scar_ci import engine
+from scar_ci import cli, engine
 from scar_ci.aws.session import Aws
 from scar_ci.desired import UnsupportedFunction
 from scar_ci.scope import Scope
@@ -189,3 +191,31 @@ def test_a_package_over_the_direct_limit_goes_through_the_deployment_bucket(
         deploy(fdl, scope)
     boto3.resource("s3").Bucket(packages).objects.all().delete()
     boto3.client("s3").delete_bucket(Bucket=packages)
+
+
+def test_a_function_of_the_same_name_not_made_by_scar_ci_is_refused(tmp_path, unique_name,
+                                                                    localstack, capsys):
+    lam = boto3.client("lambda")
+    lam.create_function(FunctionName=unique_name, Runtime="python3.12", Handler="h.handler",
+                        Role="arn:aws:iam::000000000000:role/other",
+                        Code={"ZipFile": zip_of({"h.py": ""})})
+    fdl = write_fdl(tmp_path, [function(unique_name, f"{unique_name}-b",
+                                        iam={"role": "arn:aws:iam::000000000000:role/given"})])
+    assert cli.main(["deploy", "-f", str(fdl), "--scope", "production"]) == 1
+    err = capsys.readouterr().err
+    assert f"function {unique_name} exists but was not deployed by scar-ci" in err
+    assert lam.get_function(FunctionName=unique_name)["Configuration"]["Handler"] == "h.handler"
+    lam.delete_function(FunctionName=unique_name)
+
+
+def test_cli_plan_json_and_teardown_with_the_fdl(tmp_path, scope, unique_name, capsys):
+    fdl = write_fdl(tmp_path, [function("f", unique_name)])
+    assert cli.main(["plan", "-f", str(fdl), "--scope", scope.stage, "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert {c["action"] for c in document["changes"]} <= {"create", "keep"}
+    assert any(c["kind"] == "role" and "least privilege" in c["detail"]
+               for c in document["changes"])
+    assert cli.main(["deploy", "-f", str(fdl), "--scope", scope.stage]) == 0
+    assert cli.main(["teardown", "-f", str(fdl), "--scope", scope.stage]) == 0
+    assert "- delete  function" in capsys.readouterr().out
+    assert engine.discover(Aws(), scope) == []
