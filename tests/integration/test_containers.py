@@ -7,6 +7,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+
 from scar_testbed.fixtures_containers import run_container
 from scar_testbed.images import ImageSpec, build_image
 from scar_testbed.udocker_env import Udocker

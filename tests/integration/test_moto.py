@@ -7,10 +7,10 @@ import os
 import uuid
 
 import pytest
-from scar_testbed.fixtures_moto import ecr_login
-from scar_testbed.images import OCI_MANIFEST
 
 from scar_ci.package.registry import Credentials, RegistryClient
+from scar_testbed.fixtures_moto import ecr_login
+from scar_testbed.images import OCI_MANIFEST
 
 pytestmark = pytest.mark.integration
 

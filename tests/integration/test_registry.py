@@ -3,13 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from scar_testbed.fixtures_containers import run_container
-from scar_testbed.images import (
-    DOCKER_MANIFEST,
-    OCI_MANIFEST,
-    read_docker_archive,
-    read_oci_archive,
-)
 
 from scar_ci.errors import UserError
 from scar_ci.package.registry import (
@@ -19,6 +12,13 @@ from scar_ci.package.registry import (
     RegistryClient,
     RegistryUnreachable,
     sha256_digest,
+)
+from scar_testbed.fixtures_containers import run_container
+from scar_testbed.images import (
+    DOCKER_MANIFEST,
+    OCI_MANIFEST,
+    read_docker_archive,
+    read_oci_archive,
 )
 
 pytestmark = pytest.mark.integration
