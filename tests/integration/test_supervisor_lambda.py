@@ -1,22 +1,19 @@
 """End to end in LocalStack: a zip function with the supervisor layer runs a real udocker
 container on an S3 upload, a direct invocation and an API Gateway POST; failures are failures.
-
-Starts its own LocalStack through the test bed's control script until the shared `localstack`
-fixture (scar_testbed.fixtures_aws) is available.
 """
 
 import base64
 import io
 import json
-import time
 import urllib.request
+import uuid
 import zipfile
 
 import boto3
 import pytest
 
 from scar_ci.package.layer import HANDLER, build_supervisor_layer
-from scar_testbed import localstack_ctl
+from scar_testbed.lambda_functions import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -30,24 +27,11 @@ cat "$TMP_OUTPUT_DIR/$name.upper"
 """
 
 
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory):
-    state = tmp_path_factory.mktemp("localstack-supervisor")
-    instance = localstack_ctl.start(state)
-    variables = {"AWS_ENDPOINT_URL": instance.url, "AWS_ACCESS_KEY_ID": "test",
-                 "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": REGION}
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in variables.items():
-            patch.setenv(name, value)
-        yield instance.url
-    localstack_ctl.stop(state)
-
-
-def function_zip(image_archive) -> bytes:
-    config = {"name": "scar-e2e", "init_script": "init.sh",
+def function_zip(name: str, image_archive) -> bytes:
+    config = {"name": name, "init_script": "init.sh",
               "container": {"image_file": "image.tar", "timeout_threshold": 2},
-              "input": [{"storage_provider": "s3", "path": "scar-e2e-in/input"}],
-              "output": [{"storage_provider": "s3", "path": "scar-e2e-out/output"}]}
+              "input": [{"storage_provider": "s3", "path": f"{name}-in/input"}],
+              "output": [{"storage_provider": "s3", "path": f"{name}-out/output"}]}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("scar-function.json", json.dumps(config))
@@ -57,16 +41,16 @@ def function_zip(image_archive) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def function(endpoint, tmp_path_factory, udocker_env, test_image_archives):
+def function(localstack, tmp_path_factory, udocker_env, test_image_archives):
     work = tmp_path_factory.mktemp("function")
+    name = f"scar-e2e-{uuid.uuid4().hex[:10]}"
     lam, s3 = boto3.client("lambda"), boto3.client("s3")
     layer_path, _ = build_supervisor_layer(work)
-    layer = lam.publish_layer_version(LayerName="scar-supervisor",
+    layer = lam.publish_layer_version(LayerName=name,
                                       Content={"ZipFile": layer_path.read_bytes()})
-    name = "scar-e2e"
     arn = lam.create_function(
         FunctionName=name, Runtime="python3.11", Role=ROLE, Handler=HANDLER, Timeout=8,
-        Code={"ZipFile": function_zip(test_image_archives["docker"])},
+        Code={"ZipFile": function_zip(name, test_image_archives["docker"])},
         Layers=[layer["LayerVersionArn"]],
         Environment={"Variables": {
             "SCAR_EXEC_MODE": "P1", "UDOCKER_DIR": str(work / "udocker"),
@@ -75,11 +59,11 @@ def function(endpoint, tmp_path_factory, udocker_env, test_image_archives):
         }},
     )["FunctionArn"]
     lam.get_waiter("function_active_v2").wait(FunctionName=name)
-    for bucket in ("scar-e2e-in", "scar-e2e-out"):
+    for bucket in (f"{name}-in", f"{name}-out"):
         s3.create_bucket(Bucket=bucket)
     lam.add_permission(FunctionName=name, StatementId="s3", Action="lambda:InvokeFunction",
                        Principal="s3.amazonaws.com")
-    s3.put_bucket_notification_configuration(Bucket="scar-e2e-in", NotificationConfiguration={
+    s3.put_bucket_notification_configuration(Bucket=f"{name}-in", NotificationConfiguration={
         "LambdaFunctionConfigurations": [{
             "LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"],
             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "input/"}]}},
@@ -93,16 +77,12 @@ def invoke(name: str, payload: dict) -> dict:
 
 
 def test_an_upload_to_the_input_bucket_lands_processed_in_the_output_bucket(function):
-    s3 = boto3.client("s3")
-    s3.put_object(Bucket="scar-e2e-in", Key="input/homer simpson.txt", Body=b"doh\n")
+    s3, name = boto3.client("s3"), function[0]
+    s3.put_object(Bucket=f"{name}-in", Key="input/homer simpson.txt", Body=b"doh\n")
     key = "output/homer simpson.txt.upper"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        listed = s3.list_objects_v2(Bucket="scar-e2e-out").get("Contents", [])
-        if any(item["Key"] == key for item in listed):
-            break
-        time.sleep(0.5)
-    assert s3.get_object(Bucket="scar-e2e-out", Key=key)["Body"].read() == b"DOH\n"
+    eventually(lambda: any(item["Key"] == key for item in s3.list_objects_v2(
+        Bucket=f"{name}-out").get("Contents", [])), f"s3://{name}-out/{key}", timeout=60)
+    assert s3.get_object(Bucket=f"{name}-out", Key=key)["Body"].read() == b"DOH\n"
 
 
 def test_a_direct_invocation_returns_the_script_output(function):
@@ -125,15 +105,15 @@ def test_a_script_out_of_time_is_a_function_error(function):
 
 
 def test_a_hostile_key_is_rejected(function):
-    record = {"eventSource": "aws:s3", "s3": {"bucket": {"name": "scar-e2e-in"},
+    record = {"eventSource": "aws:s3", "s3": {"bucket": {"name": f"{function[0]}-in"},
                                                "object": {"key": "input/..%2F..%2Fetc%2Fpasswd"}}}
     result = invoke(function[0], {"Records": [record]})
     assert result["payload"]["errorType"] == "BadRequest"
 
 
-def test_an_api_gateway_post_answers_with_the_script_output(function, endpoint):
+def test_an_api_gateway_post_answers_with_the_script_output(function, localstack):
     apigw = boto3.client("apigateway")
-    api = apigw.create_rest_api(name="scar-e2e")["id"]
+    api = apigw.create_rest_api(name=function[0])["id"]
     root = apigw.get_resources(restApiId=api)["items"][0]["id"]
     resource = apigw.create_resource(restApiId=api, parentId=root, pathPart="launch")["id"]
     apigw.put_method(restApiId=api, resourceId=resource, httpMethod="ANY",
@@ -143,7 +123,7 @@ def test_an_api_gateway_post_answers_with_the_script_output(function, endpoint):
     apigw.put_integration(restApiId=api, resourceId=resource, httpMethod="ANY",
                           type="AWS_PROXY", integrationHttpMethod="POST", uri=uri)
     apigw.create_deployment(restApiId=api, stageName="scar")
-    url = f"{endpoint}/restapis/{api}/scar/_user_request_/launch"
+    url = f"{localstack.endpoint_url}/restapis/{api}/scar/_user_request_/launch"
     request = urllib.request.Request(url, data=b"marge\n", method="POST",  # noqa: S310
                                      headers={"Content-Type": "application/octet-stream"})
     with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
