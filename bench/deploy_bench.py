@@ -22,7 +22,6 @@ from pathlib import Path
 import yaml
 
 from scar_ci import engine
-from scar_ci.apply import apply_plan
 from scar_ci.aws.session import Aws
 from scar_ci.fdl import load_fdl
 from scar_ci.scope import Scope
@@ -59,13 +58,17 @@ def measure(step: Callable[[Aws], object]) -> tuple[float, int, int]:
 
 def one_round(fdl_path: Path, scope: Scope) -> dict[str, tuple[float, int, int]]:
     fdl = load_fdl(fdl_path)
-    quiet = lambda _: None  # noqa: E731
-    deploy = lambda aws: apply_plan(engine.plan_deploy(fdl, scope, aws)[0], "deploy", quiet)  # noqa: E731
+    def quiet(_: str) -> None:
+        pass
+
+    def deploy(aws: Aws) -> object:
+        return engine.deploy(fdl, scope, aws, quiet)
+
     return {
         "cold deploy": measure(deploy),
         "no-op redeploy": measure(deploy),
-        "teardown": measure(lambda aws: apply_plan(
-            engine.plan_teardown(scope, aws, delete_data=True), "teardown", quiet)),
+        "teardown": measure(lambda aws: engine.teardown(scope, aws, delete_data=True,
+                                                        say=quiet)),
     }
 
 

@@ -99,16 +99,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Plan, print the plan, apply it, print the API URLs."""
     from scar_ci import engine
-    from scar_ci.apply import apply_plan
     from scar_ci.fdl import load_fdl
 
     fdl, scope = load_fdl(args.fdl, config_path=args.config), _scope_of(args)
-    aws = engine.aws_for(fdl)
-    plan, desired = engine.plan_deploy(fdl, scope, aws)
     say = _say(args)
-    say(plan.render())
-    apply_plan(plan, "deploy", say)
-    urls = {name: api.url(aws) or "" for name, api in desired.apis.items()}
+    plan, urls = engine.deploy(fdl, scope, engine.aws_for(fdl), say)
     for name, url in urls.items():
         say(f"{name}: {url}")
     if args.json:
@@ -120,16 +115,11 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 def cmd_teardown(args: argparse.Namespace) -> int:
     """Delete everything of a scope, found by tags (the FDL only gives region and profile)."""
     from scar_ci import engine
-    from scar_ci.apply import apply_plan
     from scar_ci.aws.session import Aws
     from scar_ci.fdl import load_fdl
 
     aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config)) if args.fdl else Aws()
-    scope = _scope_of(args)
-    plan = engine.plan_teardown(scope, aws, delete_data=args.delete_data)
-    say = _say(args)
-    say(plan.render())
-    apply_plan(plan, "teardown", say)
+    plan = engine.teardown(_scope_of(args), aws, delete_data=args.delete_data, say=_say(args))
     if args.json:
         print(plan.to_json())
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
@@ -47,8 +49,7 @@ def discover(aws: Aws, scope: Scope) -> list[Resource]:
 
 
 def supervisor_layer() -> tuple[bytes, str]:
-    import hashlib
-
+    """The layer zip and its sha256 hex."""
     content = layer_bytes()
     return content, hashlib.sha256(content).hexdigest()
 
@@ -73,17 +74,27 @@ def plan_teardown(scope: Scope, aws: Aws, *, delete_data: bool = False) -> Plan:
 
 def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Callable[[str], None] = print
            ) -> tuple[Plan, dict[str, str]]:
-    """Plan and apply; returns the plan and the API URLs by function."""
+    """Plan, say the plan, apply it; returns the plan and the API URLs by function."""
+    started = time.monotonic()
     plan, desired = plan_deploy(fdl, scope, aws)
-    apply_plan(plan, "deploy", say)
+    _apply(plan, "deploy", say, started)
     return plan, {fn: api.url(aws) or "" for fn, api in desired.apis.items()}
 
 
 def teardown(scope: Scope, aws: Aws, *, delete_data: bool = False,
              say: Callable[[str], None] = print) -> Plan:
+    """Plan the teardown of `scope`, say it, apply it."""
+    started = time.monotonic()
     plan = plan_teardown(scope, aws, delete_data=delete_data)
-    apply_plan(plan, "teardown", say)
+    _apply(plan, "teardown", say, started)
     return plan
+
+
+def _apply(plan: Plan, command: str, say: Callable[[str], None], started: float) -> None:
+    say(plan.render())
+    done = apply_plan(plan, command, say)
+    say(f"{command}: {len(done)} change(s) applied, {len(plan.changes) - len(done)} unchanged "
+        f"or kept, in {time.monotonic() - started:.1f} s")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from scar_ci.errors import UserError
 
 NOT_FOUND = frozenset({
     "ResourceNotFoundException", "NoSuchEntity", "NoSuchBucket", "NotFoundException",
-    "NoSuchKey", "404", "NoSuchTagSet", "NoSuchTagSetError", "NoSuchBucketPolicy",
+    "NoSuchKey", "404", "NoSuchBucketPolicy",
 })
 
 # What botocore raises when AWS refuses, is unreachable, or answers garbage.

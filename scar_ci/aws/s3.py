@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from botocore.exceptions import ClientError
+
+from scar_ci.aws.errors import error_code
 from scar_ci.aws.resource import (
     Resource,
     Settings,
@@ -28,14 +31,12 @@ def split_path(path: str) -> tuple[str, str]:
 
 def bucket_tags(aws: Aws, bucket: str) -> dict[str, str] | None:
     """A bucket's tags ({} when it has none), or None when the bucket does not exist."""
-    s3 = aws.client("s3")
     try:
-        answer = s3.get_bucket_tagging(Bucket=bucket)
-    except Exception as error:
-        code = getattr(error, "response", {}).get("Error", {}).get("Code")
-        if code in ("NoSuchTagSet", "NoSuchTagSetError"):
+        answer = aws.client("s3").get_bucket_tagging(Bucket=bucket)
+    except ClientError as error:
+        if error_code(error) in ("NoSuchTagSet", "NoSuchTagSetError"):
             return {}
-        if code == "NoSuchBucket":
+        if error_code(error) == "NoSuchBucket":
             return None
         raise
     return {t["Key"]: t["Value"] for t in answer["TagSet"]}
@@ -110,12 +111,9 @@ class Bucket(Resource):
 
     def delete(self, aws: Aws) -> None:
         s3 = aws.client("s3")
-        try:
-            keys = self._keys(aws)
-        except Exception as error:
-            if getattr(error, "response", {}).get("Error", {}).get("Code") == "NoSuchBucket":
-                return
-            raise
+        keys = absent_ok(self._keys, aws=aws)
+        if keys is None:
+            return
         for start in range(0, len(keys), DELETE_BATCH):
             batch = keys[start:start + DELETE_BATCH]
             s3.delete_objects(Bucket=self.name,

@@ -8,7 +8,6 @@ from typing import Any
 import yaml
 
 from scar_ci import engine
-from scar_ci.apply import apply_plan
 from scar_ci.aws.session import Aws
 from scar_ci.fdl import load_fdl
 from scar_ci.plan import Plan
@@ -41,15 +40,13 @@ def write_fdl(folder: Path, functions: list[dict[str, Any]]) -> Path:
 def deploy(path: Path, scope: Scope, aws: Aws | None = None) -> tuple[Plan, Aws]:
     """Plan and apply `path` in `scope`; returns the plan and the Aws that logged every call."""
     aws = aws or Aws()
-    plan, _ = engine.plan_deploy(load_fdl(path), scope, aws)
-    apply_plan(plan, "deploy", say=lambda _: None)
+    plan, _ = engine.deploy(load_fdl(path), scope, aws, say=lambda _: None)
     return plan, aws
 
 
 def teardown(scope: Scope, aws: Aws | None = None, *, delete_data: bool = True) -> Aws:
     aws = aws or Aws()
-    apply_plan(engine.plan_teardown(scope, aws, delete_data=delete_data), "teardown",
-               say=lambda _: None)
+    engine.teardown(scope, aws, delete_data=delete_data, say=lambda _: None)
     return aws
 
 
