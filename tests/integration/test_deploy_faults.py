@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
@@ -42,27 +43,37 @@ def mutating_steps(fdl, scope) -> list[str]:
     return [op for _, op in aws.calls.mutating]
 
 
+def fail_then_converge(fdl, scope: Scope, n: int) -> tuple[str, str, list]:
+    """Deploy with a fault at the n-th mutating call, rerun, then redeploy and tear down;
+    returns the failed operation, the error text and the mutating calls of the redeploy."""
+    fault = FaultAt(n)
+    aws = Aws()
+    aws.add_hook(fault)
+    try:
+        deploy(fdl, scope, aws)
+        message = "no failure"
+    except ApplyFailed as error:
+        message = str(error)
+    deploy(fdl, scope)
+    _, again = deploy(fdl, scope)
+    teardown(scope)
+    return fault.operation, message, again.calls.mutating
+
+
 def test_a_deploy_failing_at_any_step_is_finished_by_the_next_run(tmp_path, unique_name,
                                                                    localstack):
     fdl = write_fdl(tmp_path, [function("f", unique_name, api_gateway={"name": "f"})])
-    probe = Scope.parse(f"manual:{unique_name}-probe")
-    operations = mutating_steps(fdl, probe)
+    operations = mutating_steps(fdl, Scope.parse(f"manual:{unique_name}-probe"))
     # one fault per kind of step (its first occurrence) keeps the test short
     steps = sorted({op: i + 1 for i, op in reversed(list(enumerate(operations)))}.values())
     assert len(steps) >= 10
-    for n in steps:
-        scope = Scope.parse(f"manual:{unique_name}-{n}")
-        fault = FaultAt(n)
-        aws = Aws()
-        aws.add_hook(fault)
-        with pytest.raises(ApplyFailed) as failed:
-            deploy(fdl, scope, aws)
-        assert fault.operation == operations[n - 1]
-        assert "run `scar-ci deploy` again" in str(failed.value)
-        deploy(fdl, scope)
-        _, again = deploy(fdl, scope)
-        assert again.calls.mutating == [], f"not converged after a fault at {fault.operation}"
-        teardown(scope)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = pool.map(lambda n: fail_then_converge(
+            fdl, Scope.parse(f"manual:{unique_name}-{n}"), n), steps)
+        for n, (operation, message, mutating) in zip(steps, outcomes, strict=True):
+            assert operation == operations[n - 1]
+            assert "run `scar-ci deploy` again" in message, message
+            assert mutating == [], f"not converged after a fault at {operation}"
 
 
 def test_a_teardown_failing_halfway_is_finished_by_the_next_run(tmp_path, unique_name,
