@@ -31,6 +31,9 @@ VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
                "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
                "ec2:UnassignPrivateIpAddresses")
 
+GRANTS = {"OwnLogs": "own logs", "ReadInputs": "get inputs", "WriteOutputs": "put outputs",
+          "VpcNetworkInterfaces": "VPC interfaces"}
+
 
 def role_arn(account: str, name: str) -> str:
     """The ARN of a role scar-ci creates (under its own path)."""
@@ -70,7 +73,9 @@ class Role(Resource):
         return {"policy": self.policy, "tags": dict(self.tags)}
 
     def describe(self) -> str:
-        return "least privilege: own logs, get inputs, put outputs"
+        sids = [s["Sid"] for s in self.policy.get("Statement", ())]
+        return "created by scar-ci, least privilege: " + ", ".join(
+            GRANTS[sid] for sid in sids if sid in GRANTS)
 
     def read(self, aws: Aws) -> Settings | None:
         iam = aws.client("iam")
