@@ -4,4 +4,5 @@ pytest_plugins = [
     "scar_testbed.fixtures_aws",
     "scar_testbed.fixtures_moto",
     "scar_testbed.fixtures_containers",
+    "scar_testbed.fake_github",
 ]

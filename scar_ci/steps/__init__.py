@@ -1,0 +1,1 @@
+"""The GitHub Action's pipeline: validate -> build and plan -> apply -> smoke -> summary."""

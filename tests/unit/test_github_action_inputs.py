@@ -1,0 +1,85 @@
+"""The action's inputs as the runner passes them, and what `auto` decides for each event."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from github_event_env import runner_env
+
+from scar_ci.github.context import load_context
+from scar_ci.scope import ScopeKind
+from scar_ci.steps.decide import ForkRefused, decide
+from scar_ci.steps.inputs import ActionInputs, InputError
+from scar_testbed.actions_runner import action_inputs, input_env
+
+
+def test_action_yml_and_the_reader_agree_on_every_input_and_default() -> None:
+    declared = {name.replace("-", "_") for name in action_inputs()}
+    assert declared == {f.name for f in dataclasses.fields(ActionInputs)}
+    from_defaults = ActionInputs.from_env(input_env(token="t0ken"))
+    assert from_defaults == ActionInputs(github_token="t0ken")
+
+
+def test_hyphenated_names_keep_their_hyphen() -> None:
+    env = input_env({"smoke-test": "false", "allow-forks": "True", "smoke-file": " a.txt "})
+    assert "INPUT_SMOKE-TEST" in env and "INPUT_SMOKE_TEST" not in env
+    inputs = ActionInputs.from_env(env)
+    assert (inputs.smoke_test, inputs.allow_forks, inputs.smoke_file) == (False, True, "a.txt")
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("smoke-test", "yes", "input 'smoke-test': 'yes' is not true or false"),
+    ("command", "destroy", "input 'command': 'destroy' is not one of validate, plan"),
+    ("delete-data", "all", "input 'delete-data': 'all' is not one of previews, true, false"),
+])
+def test_a_bad_value_names_the_input(name: str, value: str, message: str) -> None:
+    with pytest.raises(InputError, match=message) as error:
+        ActionInputs.from_env(input_env({name: value}))
+    assert error.value.exit_code == 2
+
+
+def test_payload_and_file_exclude_each_other() -> None:
+    with pytest.raises(InputError, match="give one of them"):
+        ActionInputs.from_env(input_env({"smoke-payload": "{}", "smoke-file": "a"}))
+
+
+@pytest.mark.parametrize(("payload", "command", "kind", "stage"), [
+    ("pull_request_opened.json", "deploy", ScopeKind.PR, "pr-42"),
+    ("pull_request_closed.json", "teardown", ScopeKind.PR, "pr-42"),
+    ("push_main.json", "deploy", ScopeKind.PRODUCTION, ""),
+    ("push_feature.json", "deploy", ScopeKind.BRANCH, None),
+    ("push_branch_deleted.json", "teardown", ScopeKind.BRANCH, None),
+    ("push_tag.json", "deploy", ScopeKind.TAG, "tag-v1-2-0-"),
+    ("release_published.json", "deploy", ScopeKind.TAG, "tag-v1-2-0-"),
+    ("workflow_dispatch.json", "deploy", ScopeKind.BRANCH, None),
+])
+def test_auto_decides_from_the_event(payload, command, kind, stage) -> None:
+    decision = decide(ActionInputs(), load_context(runner_env(payload)))
+    assert decision.command == command
+    assert decision.scope is not None and decision.scope.kind is kind
+    if stage is not None:
+        assert decision.scope.stage.startswith(stage)
+
+
+def test_pull_request_actions_without_new_code_do_nothing() -> None:
+    context = dataclasses.replace(load_context(runner_env("pull_request_opened.json")),
+                                  action="labeled")
+    assert decide(ActionInputs(), context).command == "nothing"
+
+
+def test_a_fork_is_refused_with_the_reason_unless_allowed() -> None:
+    context = load_context(runner_env("pull_request_fork.json"))
+    for command in ("auto", "deploy", "plan", "teardown", "invoke"):
+        with pytest.raises(ForkRefused, match=r"#57 comes from .*fork.*AWS credentials.*"
+                                              r"allow-forks: true"):
+            decide(ActionInputs(command=command), context)
+    assert decide(ActionInputs(command="validate"), context).command == "validate"
+    allowed = decide(ActionInputs(allow_forks=True), context)
+    assert allowed.command == "deploy" and allowed.scope.stage == "pr-57"
+
+
+def test_the_scope_input_overrides_the_event() -> None:
+    context = load_context(runner_env("push_feature.json"))
+    assert decide(ActionInputs(scope="production"), context).scope.is_production
+    assert decide(ActionInputs(command="plan", scope="pr-7"), None).scope.stage == "pr-7"

@@ -1,0 +1,70 @@
+"""The sticky comment and the Deployments through real HTTP against the fake GitHub API."""
+
+from __future__ import annotations
+
+import pytest
+
+from scar_ci.github.api import GitHubApi, GitHubApiError
+from scar_ci.github.comments import marker, upsert_comment
+from scar_ci.github.deployments import deactivate_deployments, record_deployment
+from scar_testbed.fake_github import TOKEN, FakeGitHub
+
+REPO = "grycap/scar-action"
+
+
+@pytest.fixture
+def api(fake_github: FakeGitHub) -> GitHubApi:
+    return GitHubApi(REPO, TOKEN, fake_github.url)
+
+
+def test_the_comment_is_created_once_then_edited(api, fake_github) -> None:
+    first, created = upsert_comment(api, 42, "scar.yaml", "live at A")
+    assert created
+    again, created = upsert_comment(api, 42, "scar.yaml", "live at B")
+    assert (again, created) == (first, False)
+    assert [c["body"] for c in fake_github.comments[42]] == [f"{marker('scar.yaml')}\nlive at B"]
+    assert fake_github.mutating() == [
+        ("POST", f"/repos/{REPO}/issues/42/comments"),
+        ("PATCH", f"/repos/{REPO}/issues/comments/{first}")]
+    upsert_comment(api, 42, "scar.yaml", "live at B")
+    assert len(fake_github.mutating()) == 2  # same text: no edit
+
+
+def test_the_comment_is_found_on_a_later_page_and_per_fdl(api, fake_github) -> None:
+    fake_github.page_size = 2
+    for i in range(5):
+        api.send("POST", "issues/42/comments", {"body": f"human {i}"})
+    ident, _ = upsert_comment(api, 42, "scar.yaml", "one")
+    other, created = upsert_comment(api, 42, "other/scar.yaml", "two")
+    assert created and other != ident
+    assert upsert_comment(api, 42, "scar.yaml", "three") == (ident, False)
+    assert len(fake_github.comments[42]) == 7
+
+
+def test_refusals_and_bad_tokens_are_one_clear_error(api, fake_github) -> None:
+    fake_github.refuse(403)
+    with pytest.raises(GitHubApiError, match=r"GitHub refused GET /repos/.*/issues/1/comments: "
+                                             r"HTTP 403 Resource not accessible") as error:
+        upsert_comment(api, 1, "scar.yaml", "x")
+    assert error.value.status == 403
+    fake_github.refuse(None)
+    with pytest.raises(GitHubApiError, match="HTTP 401 Bad credentials"):
+        upsert_comment(GitHubApi(REPO, "wrong", fake_github.url), 1, "scar.yaml", "x")
+    with pytest.raises(GitHubApiError, match="cannot reach GitHub"):
+        GitHubApi(REPO, TOKEN, "http://127.0.0.1:9").send("GET", "deployments")
+
+
+def test_a_deployment_with_its_url_then_made_inactive(api, fake_github) -> None:
+    ident = record_deployment(api, ref="feature/x", environment="pr-42", url="http://u/launch",
+                              log_url="https://github.com/r/actions/runs/1",
+                              description="preview pr-42", transient=True)
+    record_deployment(api, ref="main", environment="production", url="", log_url="l",
+                      description="prod", transient=False)
+    deployment = fake_github.deployments[0]
+    assert (deployment["ref"], deployment["environment"], deployment["transient_environment"],
+            deployment["required_contexts"]) == ("feature/x", "pr-42", True, [])
+    assert fake_github.statuses[ident][0]["environment_url"] == "http://u/launch"
+    assert fake_github.statuses[ident][0]["state"] == "success"
+    assert deactivate_deployments(api, "pr-42", "l") == [ident]
+    assert fake_github.statuses[ident][-1]["state"] == "inactive"
+    assert fake_github.calls[-2].query["environment"] == "pr-42"
