@@ -9,7 +9,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scar_ci import __version__
-from scar_ci.errors import NotAvailableYet, UserError
+from scar_ci.errors import NotAvailableYet, UsageError, UserError
+from scar_ci.local.commands import add_local_switch, add_local_verb, apply_local_mode
 
 if TYPE_CHECKING:
     from scar_ci.scope import Scope
@@ -118,8 +119,12 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     from scar_ci.aws.session import Aws
     from scar_ci.fdl import load_fdl
 
+    scope = _scope_of(args)
+    if scope.is_production and args.scope is None:
+        raise UsageError("teardown would remove the production deployment; "
+                         "say so explicitly with --scope production")
     aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config)) if args.fdl else Aws()
-    plan = engine.teardown(_scope_of(args), aws, delete_data=args.delete_data, say=_say(args))
+    plan = engine.teardown(scope, aws, delete_data=args.delete_data, say=_say(args))
     if args.json:
         print(plan.to_json())
     return 0
@@ -198,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
             _add_fdl(p)
             _add_scope(p)
         p.set_defaults(handler=_not_yet(verb, issue))
+    add_local_verb(verbs)
+    add_local_switch(parser, verbs)
     return parser
 
 
@@ -206,6 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        apply_local_mode(args)
         return args.handler(args)
     except UserError as error:
         _report(error)

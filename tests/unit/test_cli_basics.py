@@ -75,3 +75,13 @@ def test_the_installed_command_exits_3_without_traceback() -> None:
                           env={"PATH": "/usr/bin:/bin"})
     assert done.returncode == 3
     assert "not available" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_teardown_never_defaults_to_production(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens: no AWS call
+    assert main(["teardown"]) == 2
+    err = capsys.readouterr().err
+    assert "--scope production" in err and "Traceback" not in err
