@@ -1,7 +1,8 @@
 """udocker on a machine without a daemon: Debian's proot, no engine download, execmode P1.
 
 `udocker_environment()` gives the variables any process that runs udocker needs (tests, the
-supervisor under test, the LocalStack executor); `udocker_command()` the argv prefix.
+supervisor under test); `udocker_command()` the argv prefix. The proot wrapper is local mode's
+(scar_ci.local.udocker).
 """
 
 from __future__ import annotations
@@ -15,34 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-PROOT = Path("/usr/bin/proot")
-INSTALL_HINT = "install Debian's proot: bash scripts/setup-system.sh"
-EXECMODE = "P1"
-WRAPPER_NAME = "proot-no-kernel-release"
-
-# Debian's proot 5.1.0 fails on this kernel when given `-k <release>`, which udocker always
-# passes; the wrapper drops that option (and its value) and runs the real proot.
-_WRAPPER = f"""#!/bin/sh
-# Written by scar_testbed.udocker_env: runs {PROOT} without udocker's `-k RELEASE`.
-for arg do
-    shift
-    if [ -n "$skip" ]; then skip=; continue; fi
-    if [ "$arg" = "-k" ]; then skip=1; continue; fi
-    set -- "$@" "$arg"
-done
-exec {PROOT} "$@"
-"""
-
-
-def write_proot_wrapper(folder: Path) -> Path:
-    """Write the proot wrapper into `folder` (created if needed) and return its path."""
-    if not PROOT.is_file():
-        raise RuntimeError(f"{PROOT} is missing: {INSTALL_HINT}")
-    folder.mkdir(parents=True, exist_ok=True)
-    wrapper = folder / WRAPPER_NAME
-    wrapper.write_text(_WRAPPER)
-    wrapper.chmod(0o755)
-    return wrapper
+from scar_ci.local.udocker import EXECMODE, write_proot_wrapper
 
 
 def udocker_environment(udocker_dir: Path, tools_dir: Path) -> dict[str, str]:

@@ -72,11 +72,13 @@ def test_both_archive_forms_load_and_honour_entrypoint_and_env(
 
 
 def test_missing_binaries_fail_with_what_to_install(monkeypatch, tmp_path):
+    from scar_ci.local.errors import LocalError
     from scar_testbed import images, registry, udocker_env
 
-    monkeypatch.setattr(udocker_env, "PROOT", tmp_path / "no-proot")
-    with pytest.raises(RuntimeError, match=r"no-proot is missing: install Debian's proot"):
-        udocker_env.udocker_environment(tmp_path / "repo", tmp_path / "tools")
+    with monkeypatch.context() as no_path:
+        no_path.setenv("PATH", str(tmp_path))
+        with pytest.raises(LocalError, match=r"proot is missing: .* `apt-get install proot`"):
+            udocker_env.udocker_environment(tmp_path / "repo", tmp_path / "tools")
     monkeypatch.setattr(images, "BUSYBOX", tmp_path / "no-busybox")
     with pytest.raises(RuntimeError, match=r"install Debian's busybox-static"):
         images.build_image(ImageSpec())

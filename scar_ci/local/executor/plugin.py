@@ -10,6 +10,6 @@ class LocalProcessExecutorPlugin(RuntimeExecutorPlugin):
 
     def load(self, *args, **kwargs):
         """The executor class, imported only when LocalStack selects this plugin."""
-        from scar_testbed.executor.executor import LocalProcessExecutor
+        from .executor import LocalProcessExecutor
 
         return LocalProcessExecutor

@@ -1,7 +1,11 @@
 """LocalStack's side of the executor: one init process (init.py) per execution environment.
 
 Uses LocalStack internals (RuntimeExecutor, ExecutorEndpoint, the version's unzipped code):
-pinned with localstack-core in testbed/constraints-localstack.txt.
+pinned with localstack-core in scar_ci/local/localstack_venv.py.
+
+Local mode's defaults for every function (udocker in P1 mode through a proot wrapper) come
+from $SCAR_CI_FUNCTION_DEFAULTS (JSON); a function's own variables win over them. Each
+execution environment gets its own UDOCKER_DIR (removed with it) unless the function sets one.
 """
 
 from __future__ import annotations
@@ -32,18 +36,19 @@ from localstack.utils.net import get_free_tcp_port
 
 LOG = logging.getLogger(__name__)
 INIT = Path(__file__).with_name("init.py")
-FUNCTION_PYTHON_VARIABLE = "SCAR_TESTBED_FUNCTION_PYTHON"
+FUNCTION_PYTHON_VARIABLE = "SCAR_CI_FUNCTION_PYTHON"
+FUNCTION_DEFAULTS_VARIABLE = "SCAR_CI_FUNCTION_DEFAULTS"
 STOP_GRACE_S = 2
 HOST = "127.0.0.1"
 
 
 def function_python() -> str:
-    """The interpreter functions run on (not LocalStack's): $SCAR_TESTBED_FUNCTION_PYTHON."""
+    """The interpreter functions run on (not LocalStack's): $SCAR_CI_FUNCTION_PYTHON."""
     python = os.environ.get(FUNCTION_PYTHON_VARIABLE, "")
     if not Path(python).is_file():
         raise LambdaRuntimeException(
             f"{FUNCTION_PYTHON_VARIABLE}={python!r} is not a Python interpreter: start LocalStack "
-            "with testbed/scar_testbed/localstack_ctl.py, which sets it."
+            "with `scar-ci local up`, which sets it."
         )
     return python
 
@@ -110,6 +115,8 @@ class LocalProcessExecutor(RuntimeExecutor):
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
             "LANG": "C.UTF-8",
             "TMPDIR": tempfile.gettempdir(),
+            "UDOCKER_DIR": str(self.work_dir / "udocker"),
+            **json.loads(os.environ.get(FUNCTION_DEFAULTS_VARIABLE) or "{}"),
             **{key: str(value) for key, value in env_vars.items()},
             "LAMBDA_TASK_ROOT": str(task_dir),
         }

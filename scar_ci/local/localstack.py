@@ -1,0 +1,179 @@
+"""The LocalStack process of local mode: start on 127.0.0.1, health, stop by PID (stdlib only).
+
+A state folder holds `pid`, `port`, `localstack.log`, LocalStack's volume and the proot wrapper;
+LocalStack runs in its own session so that stopping its process group stops every function
+process it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from scar_ci.local import localstack_venv, udocker
+from scar_ci.local.errors import LocalError
+
+HOST = "127.0.0.1"
+START_TIMEOUT_S = 90.0
+STOP_GRACE_S = 10.0
+FUNCTION_PYTHON_VARIABLE = "SCAR_CI_FUNCTION_PYTHON"
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A running LocalStack."""
+
+    pid: int
+    port: int
+
+    @property
+    def url(self) -> str:
+        """The endpoint for AWS_ENDPOINT_URL."""
+        return f"http://{HOST}:{self.port}"
+
+
+def running(state_dir: Path) -> Instance | None:
+    """The LocalStack recorded in state_dir if its process is still alive."""
+    try:
+        pid = int((state_dir / "pid").read_text())
+        port = int((state_dir / "port").read_text())
+    except (OSError, ValueError):
+        return None
+    return Instance(pid, port) if _group_alive(pid) else None
+
+
+def start(state_dir: Path, port: int = 0, function_python: str | None = None) -> Instance:
+    """Start LocalStack (or find it already running) and wait until it is healthy.
+
+    `port` 0 takes a free one; `function_python` (default $SCAR_CI_FUNCTION_PYTHON, else this
+    Python) runs the functions and needs boto3 and udocker.
+    """
+    if (instance := running(state_dir)) and healthy(instance.url):
+        return instance
+    stop(state_dir)
+    python = function_python or os.environ.get(FUNCTION_PYTHON_VARIABLE) or sys.executable
+    udocker.check_function_python(python)
+    defaults = udocker.function_defaults(state_dir / "tools")
+    port = _claim(port)
+    venv = localstack_venv.setup()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log = state_dir / "localstack.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(venv / "bin" / "python"), "-m", "localstack.runtime.main"],
+            env=_localstack_env(state_dir, port, python, defaults),
+            cwd=state_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    (state_dir / "pid").write_text(f"{process.pid}\n")
+    (state_dir / "port").write_text(f"{port}\n")
+    instance = Instance(process.pid, port)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not healthy(instance.url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop(state_dir)
+            tail = "\n".join(log.read_text().splitlines()[-20:])
+            raise LocalError(f"LocalStack did not become healthy:\n{tail}\nWhole log: {log}")
+        time.sleep(0.2)
+    return instance
+
+
+def _claim(port: int) -> int:
+    """`port` if it is free on 127.0.0.1 (a free one for 0), else an error saying what to do."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise LocalError(f"cannot use port {port} on {HOST}: {error.strerror}") from None
+            raise LocalError(
+                f"port {port} on {HOST} is already in use (another LocalStack?): stop what uses "
+                "it, or choose another port with `scar-ci local up --port N` (0: any free port)."
+            ) from None
+        return sock.getsockname()[1]
+
+
+def _localstack_env(
+    state_dir: Path, port: int, function_python: str, defaults: dict[str, str]
+) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "PYTHON", "VIRTUAL_ENV", "LOCALSTACK_"))
+    }
+    env.update(
+        GATEWAY_LISTEN=f"{HOST}:{port}",
+        LOCALSTACK_HOST=f"{HOST}:{port}",
+        LOCALSTACK_VOLUME_DIR=str(state_dir / "volume"),
+        SKIP_SSL_CERT_DOWNLOAD="1",
+        DISABLE_EVENTS="1",
+        DNS_ADDRESS="0",
+        LAMBDA_RUNTIME_EXECUTOR=localstack_venv.EXECUTOR_NAME,
+        SCAR_CI_FUNCTION_PYTHON=function_python,
+        SCAR_CI_FUNCTION_DEFAULTS=json.dumps(defaults),
+    )
+    return env
+
+
+def healthy(url: str) -> bool:
+    """Whether LocalStack at url answers its health check."""
+    try:
+        with urllib.request.urlopen(f"{url}/_localstack/health", timeout=2) as response:  # noqa: S310
+            return response.status == 200 and "services" in json.load(response)
+    except (OSError, ValueError):
+        return False
+
+
+def stop(state_dir: Path) -> bool:
+    """Stop the LocalStack of state_dir and everything it started; False if none was running."""
+    instance = running(state_dir)
+    if instance:
+        _kill_group(instance.pid)
+    for name in ("pid", "port"):
+        (state_dir / name).unlink(missing_ok=True)
+    return instance is not None
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
+    while _group_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _group_alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        while _group_alive(pid):
+            time.sleep(0.05)
+
+
+def _group_alive(pgid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pgid, os.WNOHANG)  # reap our own child, if it is ours, so it is not a zombie
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not _is_zombie(pgid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False

@@ -1,0 +1,74 @@
+"""What `scar-ci local up|down|status` and `--local` do (stdlib only).
+
+One local instance per user by default: its state folder is $SCAR_CI_LOCAL_DIR, else
+`<cache>/local` ($SCAR_CI_CACHE or ~/.cache/scar-ci).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from scar_ci.local import localstack
+from scar_ci.local.errors import LocalError
+from scar_ci.local.localstack_venv import cache_dir, progress
+
+DEFAULT_PORT = 4566
+STATE_VARIABLE = "SCAR_CI_LOCAL_DIR"
+REGION = "us-east-1"
+TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+# Settings that would send calls elsewhere, or sign them with someone's real identity.
+_CLEARED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN",
+            "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ENDPOINT_URL_")
+
+
+def state_dir() -> Path:
+    """The local instance's state folder."""
+    return Path(os.environ.get(STATE_VARIABLE) or cache_dir() / "local")
+
+
+def up(state: Path, port: int = DEFAULT_PORT) -> localstack.Instance:
+    """Start local mode (or find it running); progress on stderr."""
+    if (instance := localstack.running(state)) and localstack.healthy(instance.url):
+        progress(f"already running at {instance.url} (pid {instance.pid})")
+        return instance
+    started = time.monotonic()
+    progress("starting LocalStack with the scar-local executor")
+    instance = localstack.start(state, port)
+    progress(f"running at {instance.url} after {time.monotonic() - started:.1f} s "
+             f"(pid {instance.pid}, log {state / 'localstack.log'})")
+    return instance
+
+
+def down(state: Path) -> bool:
+    """Stop local mode; False when it was not running."""
+    stopped = localstack.stop(state)
+    progress("stopped" if stopped else "was not running")
+    return stopped
+
+
+def status(state: Path) -> localstack.Instance | None:
+    """The running, healthy local instance, if any."""
+    instance = localstack.running(state)
+    return instance if instance and localstack.healthy(instance.url) else None
+
+
+def activate(state: Path) -> str:
+    """Point boto3 at the running local instance, the standard way; returns its endpoint.
+
+    Sets AWS_ENDPOINT_URL, test credentials and a default region, and removes what would send
+    calls elsewhere (per-service endpoints) or sign them as someone else (profile, token, role).
+    """
+    instance = status(state)
+    if instance is None:
+        raise LocalError(
+            "local mode is not running (--local or SCAR_CI_LOCAL=1): start it with "
+            "`scar-ci local up`."
+        )
+    for name in list(os.environ):
+        if name.startswith(_CLEARED):
+            del os.environ[name]
+    os.environ.update(TEST_CREDENTIALS, AWS_ENDPOINT_URL=instance.url)
+    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    return instance.url
