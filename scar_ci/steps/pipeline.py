@@ -232,7 +232,8 @@ def function_rows(fdl: Fdl, scope: Scope, plan: Plan, urls: Mapping[str, str]
         name = scope.function_name(f.name)
         image = f.container.image or (f.container.image_file.name if f.container.image_file
                                       else "")
-        rows.append(FunctionRow(name, f.runtime, image, f.memory, urls.get(name, ""),
+        runtime = "image" if f.uses_image_runtime else "udocker"
+        rows.append(FunctionRow(name, runtime, image, f.memory, urls.get(name, ""),
                                 _STATUS.get(verbs.get(name, Verb.KEEP), "unchanged")))
     return rows
 

@@ -35,9 +35,23 @@ def input_env(overrides: dict[str, str] | None = None, token: str = "") -> dict[
     return {f"INPUT_{name.replace(' ', '_').upper()}": v for name, v in values.items()}
 
 
+def event_copy(folder: Path, payload: str, **changes: Any) -> Path:
+    """A copy of a recorded payload with top-level keys and `pull_request` / `release`
+    fields changed (e.g. a number or tag no other test uses); same file name."""
+    event = json.loads((EVENTS / payload).read_text(encoding="utf-8"))
+    for key, value in changes.items():
+        for node in (event, event.get("pull_request") or {}, event.get("release") or {}):
+            if key in node:
+                node[key] = value
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / payload
+    path.write_text(json.dumps(event), encoding="utf-8")
+    return path
+
+
 def step_env(folder: Path, payload: str | Path, **github: str) -> dict[str, str]:
-    """GITHUB_* for `payload` (a file of tests/data/github_events, or a copy of one with its
-    name's runner variables), output and summary files in `folder`."""
+    """GITHUB_* for `payload` (a file of tests/data/github_events, or an `event_copy` of one),
+    the runner's variables for it (overridable), output and summary files in `folder`."""
     path = payload if isinstance(payload, Path) else EVENTS / payload
     table = json.loads((EVENTS / "runner_env.json").read_text(encoding="utf-8"))
     files = {"GITHUB_OUTPUT": folder / "github_output", "GITHUB_STEP_SUMMARY": folder /
@@ -46,5 +60,5 @@ def step_env(folder: Path, payload: str | Path, **github: str) -> dict[str, str]
         file.touch()
     return {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_PATH": str(path),
             "GITHUB_WORKSPACE": str(folder), "GITHUB_RUN_ID": "1234567890",
-            "GITHUB_SERVER_URL": "https://github.com", **table[path.name.split("@")[0]],
+            "GITHUB_SERVER_URL": "https://github.com", **table[path.name],
             **{k: str(v) for k, v in files.items()}, **github}

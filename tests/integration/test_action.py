@@ -1,0 +1,165 @@
+"""The action end to end: entrypoint.py run as the runner runs the container (INPUT_* from
+action.yml, GITHUB_EVENT_PATH at recorded payloads, output and summary files) against
+LocalStack, with the pull request comment and Deployment going to the fake GitHub API."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from test_deploy_e2e import pipeline_for_the_test_bed
+
+from scar_ci import engine
+from scar_ci.aws.session import Aws
+from scar_ci.scope import Scope, ScopeKind
+from scar_testbed.actions_runner import ROOT, event_copy, input_env, step_env
+from scar_testbed.fake_github import TOKEN, FakeGitHub
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class StepResult:
+    code: int
+    stdout: str
+    stderr: str
+    summary: str
+    outputs: str
+
+
+def run_action(workspace: Path, payload: str | Path, inputs: dict[str, str],
+               github: FakeGitHub | None = None, **variables: str) -> StepResult:
+    """entrypoint.py in `workspace`, as the runner starts the action's container."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
+    env.update(input_env(inputs, token=TOKEN))
+    env.update(step_env(workspace, payload, **variables))
+    if github:
+        env["GITHUB_API_URL"] = github.url
+    for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        Path(env[name]).write_text("")
+    done = subprocess.run([sys.executable, str(ROOT / "entrypoint.py")], cwd=workspace, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    return StepResult(done.returncode, done.stdout, done.stderr,
+                      Path(env["GITHUB_STEP_SUMMARY"]).read_text(),
+                      Path(env["GITHUB_OUTPUT"]).read_text())
+
+
+def outputs_of(text: str) -> dict[str, str]:
+    """The `name<<DELIM ... DELIM` blocks of a GITHUB_OUTPUT file."""
+    values, lines = {}, iter(text.splitlines())
+    for line in lines:
+        name, delimiter = line.split("<<", 1)
+        values[name] = "\n".join(iter(lambda: next(lines), delimiter))
+    return values
+
+
+@pytest.fixture
+def workspace(tmp_path, udocker_env, test_image_archives) -> Path:
+    """A checkout with the pipeline example (its containers runnable here) and a smoke file."""
+    folder = tmp_path / "workspace"
+    folder.mkdir()
+    pipeline_for_the_test_bed(folder, test_image_archives["docker"], udocker_env)
+    (folder / "smoke.txt").write_text("one two three four\n")
+    return folder
+
+
+def test_pull_request_preview_lives_is_updated_and_goes(localstack, workspace, fake_github,
+                                                         unique_name) -> None:
+    number = int(unique_name[-7:], 16) % 9_000_000 + 1000
+    events, ref = workspace.parent / "events", f"refs/pull/{number}/merge"
+    opened = event_copy(events / "opened", "pull_request_opened.json", number=number)
+    closed = event_copy(events / "closed", "pull_request_closed.json", number=number)
+    scope = Scope.pull_request(number, source="grycap/scar-action")
+    inputs = {"fdl": "scar.yaml", "smoke-function": "count", "smoke-file": "smoke.txt"}
+
+    first = run_action(workspace, opened, inputs, fake_github, GITHUB_REF=ref)
+    assert first.code == 0, first.stderr
+    deployed = engine.list_deployed(Aws(), scope)
+    assert {d.function for d in deployed} == {f"shout--pr-{number}", f"count--pr-{number}"}
+    api_url = next(d.url for d in deployed if d.url)
+
+    out = outputs_of(first.outputs)
+    assert out["api-url"] == api_url
+    assert out["invocation-output"].strip() == "4"
+    functions = {f["name"]: f for f in json.loads(out["functions"])}
+    assert functions["count"]["arn"].endswith(f":function:count--pr-{number}")
+    assert functions["count"]["api_url"] == api_url and functions["shout"]["api_url"] == ""
+    assert {c["action"] for c in json.loads(out["plan"])["changes"]} <= {"create", "keep"}
+
+    assert first.summary.startswith(f"### scar-action · preview `pr-{number}`\n")
+    assert f"| count--pr-{number} | udocker | image.tar | 256 MB | {api_url} | created |" in (
+        first.summary)
+    assert "<details><summary>Plan applied:" in first.summary
+    assert f"**Smoke test** `count--pr-{number}` ← `smoke.txt`: ok in" in first.summary
+    assert "```text\n4\n```" in first.summary
+    for step in ("validate scar.yaml", "build packages and plan", "apply",
+                 f"smoke test count--pr-{number}", "pull request comment and deployment"):
+        assert f"::group::{step}\n" in first.stdout and f"done: {step} (" in first.stdout
+
+    [comment] = fake_github.comments[number]
+    assert f"**Preview `pr-{number}` is live**" in comment["body"] and api_url in comment["body"]
+    assert f"s3://{scope.bucket('scar-pipeline')}/input/" in comment["body"]
+    [deployment] = fake_github.deployments
+    assert (deployment["environment"], deployment["ref"]) == (f"pr-{number}",
+                                                              "feature/faster-thumbs")
+    assert fake_github.statuses[deployment["id"]][0]["environment_url"] == api_url
+
+    again = run_action(workspace, opened, {**inputs, "smoke-test": "false"}, fake_github,
+                       GITHUB_REF=ref, GITHUB_SHA="1234567" + "0" * 33)
+    assert again.code == 0, again.stderr
+    assert {c["action"] for c in json.loads(outputs_of(again.outputs)["plan"])["changes"]} == {
+        "keep"}
+    assert "| unchanged |" in again.summary and "Smoke test" not in again.summary
+    [edited] = fake_github.comments[number]
+    assert edited["id"] == comment["id"] and "`1234567`" in edited["body"]
+    assert ("PATCH", f"/repos/grycap/scar-action/issues/comments/{comment['id']}") in (
+        fake_github.mutating())
+
+    gone = run_action(workspace, closed, inputs, fake_github, GITHUB_REF=ref)
+    assert gone.code == 0, gone.stderr
+    assert engine.list_deployed(Aws(), scope) == []
+    assert engine.plan_teardown(scope, Aws()).changes == ()
+    assert gone.summary.startswith(f"### scar-action · teardown `pr-{number}`")
+    assert "<details><summary>Torn down:" in gone.summary
+    [comment] = fake_github.comments[number]
+    assert f"**Preview `pr-{number}` was torn down**" in comment["body"]
+    assert fake_github.statuses[deployment["id"]][-1]["state"] == "inactive"
+
+
+def test_a_fork_pull_request_is_refused_before_any_call(workspace, fake_github) -> None:
+    result = run_action(workspace, "pull_request_fork.json", {}, fake_github,
+                        AWS_ENDPOINT_URL="http://127.0.0.1:9")
+    assert result.code == 1
+    assert "pull request #57 comes from" in result.stderr and "allow-forks: true" in result.stderr
+    assert "::error::pull request #57 comes from" in result.stdout
+    assert result.summary.startswith("### scar-action · failed")
+    assert fake_github.calls == [] and result.outputs == ""
+
+
+def test_a_release_deploys_its_tag_and_a_failing_smoke_test_fails_the_step(
+        localstack, workspace, unique_name) -> None:
+    tag = f"v1.2.0-{unique_name[-6:]}"
+    release = event_copy(workspace.parent / "events", "release_published.json", tag_name=tag)
+    script = base64.b64encode(b"echo about to fail\nexit 3\n").decode()
+    variables = {"GITHUB_REF": f"refs/tags/{tag}", "GITHUB_REF_NAME": tag}
+    result = run_action(workspace, release, {"smoke-payload": json.dumps({"script": script})},
+                        **variables)
+    scope = Scope.named(ScopeKind.TAG, tag, "grycap/scar-action")
+    assert {d.function for d in engine.list_deployed(Aws(), scope)} == {
+        scope.function_name("shout"), scope.function_name("count")}
+    assert result.code == 1
+    assert f"the smoke test of {scope.function_name('shout')} failed" in result.stderr
+    assert f"### scar-action · release `{scope.stage}`" in result.summary
+    assert "**failed**" in result.summary and "about to fail" in result.summary
+    assert "about to fail" in outputs_of(result.outputs)["invocation-output"]
+
+    down = run_action(workspace, release, {"command": "teardown", "delete-data": "true"},
+                      **variables)
+    assert down.code == 0, down.stderr
+    assert engine.list_deployed(Aws(), scope) == []
