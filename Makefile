@@ -8,10 +8,9 @@ setup:
 	bash scripts/setup-venv.sh
 	$(VENV)/python testbed/scar_testbed/localstack_ctl.py setup
 
+# Validates the example FDL files, then runs examples/pipeline in local mode (scripts/demo.py).
 demo: setup
-	@for fdl in examples/cowsay/scar.yaml examples/scar-docs/*.yaml; do \
-		$(VENV)/scar-ci validate -f "$$fdl" || exit 1; \
-	done
+	$(VENV)/python scripts/demo.py
 
 lint: setup
 	$(VENV)/ruff check .
