@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from test_deploy_e2e import pipeline_for_the_test_bed
 
 from scar_ci import engine
@@ -22,6 +23,9 @@ from scar_testbed.actions_runner import ROOT, event_copy, input_env, step_env
 from scar_testbed.fake_github import TOKEN, FakeGitHub
 
 pytestmark = pytest.mark.integration
+
+PREVIEW = ROOT / ".github" / "workflows" / "preview.yml"
+FDL = "examples/pipeline/scar.yaml"
 
 
 @dataclass
@@ -59,13 +63,22 @@ def outputs_of(text: str) -> dict[str, str]:
     return values
 
 
+def preview_workflow_inputs() -> dict[str, str]:
+    """The `with:` of the scar-action step of the example workflow (the README's)."""
+    workflow = yaml.safe_load(PREVIEW.read_text())
+    [step] = [s for s in workflow["jobs"]["scar"]["steps"] if s.get("uses") == "./"]
+    return {name: str(value) for name, value in step["with"].items()}
+
+
 @pytest.fixture
 def workspace(tmp_path, udocker_env, test_image_archives) -> Path:
-    """A checkout with the pipeline example (its containers runnable here) and a smoke file."""
+    """A checkout with the pipeline example (its containers runnable here) and a README
+    for the smoke test, at the paths the example workflow names."""
     folder = tmp_path / "workspace"
-    folder.mkdir()
-    pipeline_for_the_test_bed(folder, test_image_archives["docker"], udocker_env)
-    (folder / "smoke.txt").write_text("one two three four\n")
+    (folder / "examples" / "pipeline").mkdir(parents=True)
+    pipeline_for_the_test_bed(folder / "examples" / "pipeline", test_image_archives["docker"],
+                              udocker_env)
+    (folder / "README.md").write_text("one two three four\n")
     return folder
 
 
@@ -76,7 +89,7 @@ def test_pull_request_preview_lives_is_updated_and_goes(localstack, workspace, f
     opened = event_copy(events / "opened", "pull_request_opened.json", number=number)
     closed = event_copy(events / "closed", "pull_request_closed.json", number=number)
     scope = Scope.pull_request(number, source="grycap/scar-action")
-    inputs = {"fdl": "scar.yaml", "smoke-function": "count", "smoke-file": "smoke.txt"}
+    inputs = preview_workflow_inputs()
 
     first = run_action(workspace, opened, inputs, fake_github, GITHUB_REF=ref)
     assert first.code == 0, first.stderr
@@ -96,9 +109,9 @@ def test_pull_request_preview_lives_is_updated_and_goes(localstack, workspace, f
     assert f"| count--pr-{number} | udocker | image.tar | 256 MB | {api_url} | created |" in (
         first.summary)
     assert "<details><summary>Plan applied:" in first.summary
-    assert f"**Smoke test** `count--pr-{number}` ← `smoke.txt`: ok in" in first.summary
+    assert f"**Smoke test** `count--pr-{number}` ← `README.md`: ok in" in first.summary
     assert "```text\n4\n```" in first.summary
-    for step in ("validate scar.yaml", "build packages and plan", "apply",
+    for step in ("validate examples/pipeline/scar.yaml", "build packages and plan", "apply",
                  f"smoke test count--pr-{number}", "pull request comment and deployment"):
         assert f"::group::{step}\n" in first.stdout and f"done: {step} (" in first.stdout
 
@@ -148,7 +161,8 @@ def test_a_release_deploys_its_tag_and_a_failing_smoke_test_fails_the_step(
     release = event_copy(workspace.parent / "events", "release_published.json", tag_name=tag)
     script = base64.b64encode(b"echo about to fail\nexit 3\n").decode()
     variables = {"GITHUB_REF": f"refs/tags/{tag}", "GITHUB_REF_NAME": tag}
-    result = run_action(workspace, release, {"smoke-payload": json.dumps({"script": script})},
+    result = run_action(workspace, release, {"fdl": FDL,
+                                             "smoke-payload": json.dumps({"script": script})},
                         **variables)
     scope = Scope.named(ScopeKind.TAG, tag, "grycap/scar-action")
     assert {d.function for d in engine.list_deployed(Aws(), scope)} == {
@@ -159,7 +173,7 @@ def test_a_release_deploys_its_tag_and_a_failing_smoke_test_fails_the_step(
     assert "**failed**" in result.summary and "about to fail" in result.summary
     assert "about to fail" in outputs_of(result.outputs)["invocation-output"]
 
-    down = run_action(workspace, release, {"command": "teardown", "delete-data": "true"},
-                      **variables)
+    down = run_action(workspace, release, {"fdl": FDL, "command": "teardown",
+                                           "delete-data": "true"}, **variables)
     assert down.code == 0, down.stderr
     assert engine.list_deployed(Aws(), scope) == []
