@@ -55,6 +55,7 @@ class SmokeResult:
     seconds: float
     output: str
     how_to_see_more: str  # e.g. the log group and request id
+    log_url: str = ""  # the function's logs in the AWS console
 
 
 def cell(text: str) -> str:
@@ -135,6 +136,8 @@ def render_smoke(smoke: SmokeResult) -> str:
     if cut:
         lines += ["", f"Output cut to its first {OUTPUT_LINES} lines / {OUTPUT_CHARS} "
                       f"characters; the rest: {cell(smoke.how_to_see_more)}"]
+    if smoke.log_url:
+        lines += ["", f"[Logs of {cell(smoke.function)}]({smoke.log_url})"]
     return "\n".join(lines)
 
 

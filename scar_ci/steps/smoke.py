@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from scar_ci.aws.session import Aws
 from scar_ci.errors import UsageError
@@ -82,7 +83,15 @@ def invoke(aws: Aws, function: str, timeout: int, request: SmokeRequest) -> Smok
     request_id = answer.get("ResponseMetadata", {}).get("RequestId", "?")
     ok, output = _judge(raw, answer.get("FunctionError"), request.http)
     more = f"CloudWatch Logs group /aws/lambda/{function}, request {request_id}"
-    return SmokeResult(function, request.source, ok, seconds, output, more)
+    return SmokeResult(function, request.source, ok, seconds, output, more,
+                       console_logs_url(aws.region, function))
+
+
+def console_logs_url(region: str, function: str) -> str:
+    """The AWS console page of the function's log group."""
+    group = quote(quote(f"/aws/lambda/{function}", safe=""), safe="").replace("%", "$")
+    return (f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+            f"#logsV2:log-groups/log-group/{group}")
 
 
 def _judge(raw: str, function_error: str | None, http: bool) -> tuple[bool, str]:

@@ -111,6 +111,9 @@ def test_pull_request_preview_lives_is_updated_and_goes(localstack, workspace, f
     assert "<details><summary>Plan applied:" in first.summary
     assert f"**Smoke test** `count--pr-{number}` ← `README.md`: ok in" in first.summary
     assert "```text\n4\n```" in first.summary
+    assert (f"[Logs of count--pr-{number}](https://us-east-1.console.aws.amazon.com/cloudwatch/"
+            f"home?region=us-east-1#logsV2:log-groups/log-group/$252Faws$252Flambda$252Fcount--pr-"
+            f"{number})") in first.summary
     for step in ("validate examples/pipeline/scar.yaml", "build packages and plan", "apply",
                  f"smoke test count--pr-{number}", "pull request comment and deployment"):
         assert f"::group::{step}\n" in first.stdout and f"done: {step} (" in first.stdout

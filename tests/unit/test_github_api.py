@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from github_event_env import runner_env
 
 from scar_ci.github.api import GitHubApi, GitHubApiError
 from scar_ci.github.comments import marker, upsert_comment
+from scar_ci.github.context import load_context
 from scar_ci.github.deployments import deactivate_deployments, record_deployment
+from scar_ci.scope import Scope
+from scar_ci.steps.preview import PullRequestPreview
 from scar_testbed.fake_github import TOKEN, FakeGitHub
 
 REPO = "grycap/scar-action"
@@ -68,3 +72,19 @@ def test_a_deployment_with_its_url_then_made_inactive(api, fake_github) -> None:
     assert deactivate_deployments(api, "pr-42", "l") == [ident]
     assert fake_github.statuses[ident][-1]["state"] == "inactive"
     assert fake_github.calls[-2].query["environment"] == "pr-42"
+
+
+def test_a_refused_preview_report_is_a_warning_saying_which_permissions(
+        fake_github, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    env = {**runner_env("pull_request_opened.json"), "GITHUB_API_URL": fake_github.url}
+    preview = PullRequestPreview.of(load_context(env), TOKEN, "scar.yaml", env)
+    assert preview is not None and preview.api.base_url == fake_github.url
+    fake_github.refuse(403)
+    preview.live(Scope.pull_request(42), {"count--pr-42": "http://u"}, ["b/input"])
+    warnings = [line for line in capsys.readouterr().out.splitlines()
+                if line.startswith("::warning::")]
+    assert len(warnings) == 2
+    assert all("HTTP 403" in w and "pull-requests: write" in w for w in warnings)
+    assert PullRequestPreview.of(load_context(runner_env("push_main.json")), TOKEN, "f",
+                                 env) is None
