@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scar_ci import __version__
+from scar_ci.commands.verbs import add_command_verbs
 from scar_ci.errors import NotAvailableYet, UsageError, UserError
 from scar_ci.local.commands import add_local_switch, add_local_verb, apply_local_mode
 
@@ -189,8 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_validate)
 
     _add_deploy_verbs(verbs)
+    add_command_verbs(verbs, _aws_errors, _scope_of)
     planned: list[tuple[str, str, str, bool]] = [
-        ("run", "invoke a function directly (synchronously or not)", "command parity", False),
         ("invoke", "call a function through its API Gateway URL", "command parity", False),
         ("logs", "show a function's log events", "command parity", False),
         ("put", "upload a file or folder to a bucket path", "command parity", False),

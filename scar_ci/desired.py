@@ -65,7 +65,7 @@ def _own_s3(refs: Iterable[StorageRef]) -> list[StorageRef]:
     return [r for r in refs if r.storage_provider == "s3"]
 
 
-def _scoped_path(scope: Scope, ref: StorageRef) -> str:
+def scoped_path(scope: Scope, ref: StorageRef) -> str:
     """An FDL path in the scope: the bucket renamed for preview scopes, the folder kept."""
     if ref.storage_provider != "s3":
         return ref.path
@@ -74,7 +74,7 @@ def _scoped_path(scope: Scope, ref: StorageRef) -> str:
 
 
 def _arn_pattern(scope: Scope, ref: StorageRef, default_folder: str = "") -> str:
-    bucket, folder = split_path(_scoped_path(scope, ref))
+    bucket, folder = split_path(scoped_path(scope, ref))
     folder = folder or default_folder
     return f"arn:aws:s3:::{bucket}/{folder}/*" if folder else f"arn:aws:s3:::{bucket}/*"
 
@@ -119,7 +119,7 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
         resources.append(LogGroup(names.log_group, function.log_retention_days,
                                   {**tags, TAG_LAMBDA: names.function}))
         for ref in _own_s3((*function.input, *function.output)):
-            bucket, folder = split_path(_scoped_path(scope, ref))
+            bucket, folder = split_path(scoped_path(scope, ref))
             entry = buckets.setdefault(bucket, Bucket(bucket, (), scope.tags()))
             if folder and folder not in entry.folders:
                 entry.folders = (*entry.folders, folder)
@@ -129,7 +129,7 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
             _layers(layer, function), {**tags, **_info_tags(fdl, function, layer)},
             _package_bucket(function, len(code))))
         for ref in _own_s3(function.input):
-            bucket, folder = split_path(_scoped_path(scope, ref))
+            bucket, folder = split_path(scoped_path(scope, ref))
             resources.append(Trigger(bucket, folder, names.function))
         if function.api_gateway:
             api = function.api_gateway
@@ -215,9 +215,9 @@ def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names) -> byt
             storage[provider.type][provider.id] = _thaw(provider.settings)
     config = function_config(
         names.function, container, function.init_script,
-        [{"storage_provider": r.storage_provider, "path": _scoped_path(scope, r)}
+        [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r)}
          for r in function.input],
-        [{"storage_provider": r.storage_provider, "path": _scoped_path(scope, r),
+        [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r),
           "prefix": list(r.prefix), "suffix": list(r.suffix)} for r in function.output],
         storage)
     return function_zip(config, files)

@@ -1,0 +1,1 @@
+"""SCAR's everyday verbs on deployed functions: run, invoke, logs, put, get, ls -b, rm."""

@@ -1,0 +1,104 @@
+"""`scar-ci run`: a direct invocation, or one event per file already in the input folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from scar_ci.aws.session import Aws
+from scar_ci.commands.fanout import FanOut, fan_out, input_objects
+from scar_ci.commands.invocation import Answer, direct_payload, invoke, parse_variables
+from scar_ci.commands.target import ScopeOf, Target, single, targets
+from scar_ci.errors import UserError
+
+
+def cmd_run(args: argparse.Namespace, scope_of: ScopeOf) -> int:
+    """Invoke one function; with input files and no request of its own, fan out over them."""
+    aws, found = targets(args, scope_of)
+    target = single(found, args)
+    cmd_args = args.cmd_args[1:] if args.cmd_args[:1] == ["--"] else args.cmd_args
+    env = parse_variables(args.env, "-e")
+    script = Path(args.script) if args.script else (
+        target.function.run_script if target.function else None)
+    folders = target.input_folders()
+    if folders and not (args.script or cmd_args or env):
+        objects = input_objects(aws, folders)
+        if objects:
+            return _fan_out(aws, target, objects, args)
+        shown = ", ".join(f"s3://{b}/{f}" for b, f in folders)
+        _progress(args)(f"no files in {shown}: one invocation without an input file")
+    payload = direct_payload(script, cmd_args, env)
+    if args.dry_run:
+        how = "asynchronously" if args.asynchronous else "synchronously"
+        print(f"would invoke {target.name} {how} with {_described(payload)}")
+        return 0
+    answer = invoke(aws, target.name, payload, asynchronous=args.asynchronous,
+                    tail=args.verbose)
+    _show(answer, args)
+    if answer.error:
+        raise answer.failure()
+    return 0
+
+
+def _described(payload: dict[str, object]) -> str:
+    shown = {k: (f"<{len(str(v))} base64 characters>" if k == "script" else v)
+             for k, v in payload.items()}
+    return json.dumps(shown) if shown else "an empty request (the function's own script)"
+
+
+def _show(answer: Answer, args: argparse.Namespace) -> None:
+    if args.asynchronous:
+        print(f"Function '{answer.function}' launched successfully "
+              f"(request {answer.request_id})")
+        return
+    if args.json or args.verbose:
+        print(json.dumps(answer.to_dict(verbose=args.verbose), indent=2))
+        return
+    if not answer.error:
+        print(f"Request Id: {answer.request_id}\nLog Group Name: {answer.log_group}",
+              file=sys.stderr)
+        if args.output:
+            _write(Path(args.output), answer.output.encode())
+        else:
+            sys.stdout.write(answer.output)
+
+
+def _write(path: Path, content: bytes) -> None:
+    try:
+        path.write_bytes(content)
+    except OSError as error:
+        raise UserError(f"cannot write the output to {path}: {error.strerror}") from None
+
+
+def _fan_out(aws: Aws, target: Target, objects: list[tuple[str, str]],
+             args: argparse.Namespace) -> int:
+    if args.dry_run:
+        for bucket, key in objects:
+            print(f"would send s3://{bucket}/{key}")
+        print(f"{len(objects)} event(s) would be sent to {target.name}")
+        return 0
+    say = _progress(args)
+    say(f"sending {len(objects)} event(s) to {target.name}, one per input file")
+    result = fan_out(aws, target.name, objects, concurrency=args.concurrency, say=say)
+    if args.json:
+        print(json.dumps(_fan_out_dict(result), indent=2))
+    say(result.summary())
+    if result.failed:
+        uri, reason = result.failed[0]
+        raise UserError(f"{len(result.failed)} of {result.total} event(s) failed; "
+                        f"the first: {uri}: {reason}")
+    return 0
+
+
+def _fan_out_dict(result: FanOut) -> dict[str, object]:
+    return {"total": result.total, "sent": result.sent, "seconds": round(result.seconds, 3),
+            "failed": [{"file": uri, "reason": reason} for uri, reason in result.failed]}
+
+
+def _progress(args: argparse.Namespace) -> Callable[[str], None]:
+    """Progress lines go to stdout, or to stderr when stdout carries JSON."""
+    stream = sys.stderr if args.json or args.verbose else sys.stdout
+    return lambda line: print(line, file=stream, flush=True)

@@ -1,0 +1,68 @@
+"""The command line of run, invoke, logs, put, get and rm (`scar-ci <verb> --help`)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from scar_ci.commands.fanout import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+
+if TYPE_CHECKING:
+    from scar_ci.commands.target import ScopeOf
+
+Handler = Callable[[argparse.Namespace], int]
+Wrap = Callable[[Handler], Handler]
+
+
+def _target_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--fdl", metavar="FDL",
+                        help="FDL file: the command acts on its function(s) in the scope")
+    parser.add_argument("-c", "--config", metavar="FILE",
+                        help="configuration file with defaults (as for deploy)")
+    parser.add_argument("-n", "--name", metavar="NAME",
+                        help="with -f: which of its functions; alone: the deployed name as "
+                             "'scar-ci ls' shows it (the FDL name when --scope is given)")
+    parser.add_argument("--scope", metavar="SCOPE",
+                        help="scope of the function(s) (see docs/scopes.md)")
+
+
+def _add_run(verbs: Any) -> argparse.ArgumentParser:
+    p = verbs.add_parser(
+        "run", help="invoke a function directly, or once per file in its input folder",
+        description="Invoke a function directly (synchronously unless -a). When the function "
+                    "has an S3 input folder with files and the request brings no script, "
+                    "arguments or variables, one event is sent per file: the first "
+                    "synchronously, the others asynchronously.")
+    _target_flags(p)
+    p.add_argument("-s", "--script", metavar="FILE",
+                   help="shell script to run in the container instead of the function's own")
+    p.add_argument("-e", "--env", action="append", default=[], metavar="NAME=VALUE",
+                   help="variable for the container (repeatable; the value may contain '=')")
+    p.add_argument("-a", "--asynchronous", action="store_true",
+                   help="do not wait for the function's answer")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the function's output there")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("-j", "--json", action="store_true", help="print the answer as JSON")
+    shown.add_argument("-v", "--verbose", action="store_true",
+                       help="print the answer as JSON with the function error and log tail")
+    p.add_argument("--dry-run", action="store_true", help="say what would be sent; send nothing")
+    p.add_argument("--concurrency", type=_concurrency, default=DEFAULT_CONCURRENCY,
+                   metavar="N", help=f"asynchronous events in flight during a fan-out "
+                                     f"(1-{MAX_CONCURRENCY}, default {DEFAULT_CONCURRENCY})")
+    p.add_argument("cmd_args", nargs=argparse.REMAINDER, metavar="-- COMMAND ARGS",
+                   help="command and arguments given to the image (after its entrypoint)")
+    return p
+
+
+def _concurrency(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_CONCURRENCY}")
+    return int(text)
+
+
+def add_command_verbs(verbs: Any, wrap: Wrap, scope_of: ScopeOf) -> None:
+    """Add the verbs to `verbs`; `wrap` turns AWS errors into user errors."""
+    from scar_ci.commands.run import cmd_run
+
+    _add_run(verbs).set_defaults(handler=wrap(lambda args: cmd_run(args, scope_of)))

@@ -1,0 +1,65 @@
+"""Shared by the command tests: one deployed function that runs for real, and a CLI runner."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scar_ci import cli
+from scar_ci.scope import Scope
+
+# Upper-cases an input file into the output folder; without one, greets (or fails on request).
+SCRIPT = """#!/bin/sh
+if [ -n "$INPUT_FILE_PATH" ]; then
+  name=$(basename "$INPUT_FILE_PATH")
+  tr a-z A-Z < "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/$name"
+  echo "shouted $name"
+else
+  echo "hello from init, MODE=$MODE"
+fi
+"""
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """The test's function: its FDL, scope, deployed name, bucket and API URL."""
+
+    fdl: Path
+    scope: Scope
+    name: str
+    bucket: str
+    url: str
+
+
+def worker_fdl(folder: Path, base: str, image_archive: Path, udocker_env: dict[str, str]) -> Path:
+    """One function `worker` on bucket `<base>` (input/, output/) with an API."""
+    shutil.copy(image_archive, folder / "image.tar")
+    (folder / "worker.sh").write_text(SCRIPT)
+    document = {"functions": {"aws": [{
+        "lambda": {
+            "name": "worker", "memory": 256, "timeout": 60, "init_script": "worker.sh",
+            "container": {"image_file": "image.tar", "timeout_threshold": 5},
+            "input": [{"storage_provider": "s3", "path": f"{base}/input"}],
+            "output": [{"storage_provider": "s3", "path": f"{base}/output"}],
+            "environment": {"Variables": {
+                "SCAR_EXEC_MODE": "P1", "UDOCKER_DIR": str(folder / "udocker"),
+                "SCAR_TMP_DIR": str(folder / "tmp"),
+                "UDOCKER_USE_PROOT_EXECUTABLE": udocker_env["UDOCKER_USE_PROOT_EXECUTABLE"]}},
+        },
+        "api_gateway": {"name": "worker"},
+    }]}}
+    path = folder / "scar.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def scar(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run `scar-ci argv` in-process; (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
