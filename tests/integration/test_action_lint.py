@@ -5,12 +5,14 @@ catch a known defect, so a linter that silently checks nothing fails the test.""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 pytestmark = pytest.mark.integration
 
@@ -80,6 +82,30 @@ def test_the_workflows_pass_actionlint(actionlint_dir: Path, tmp_path: Path) -> 
     assert caught.returncode == 1 and "potentially untrusted" in caught.stdout
     assert WORKFLOWS
     done = actionlint(actionlint_dir, *WORKFLOWS)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def readme_workflow() -> str:
+    """The README's copy-paste workflow (its YAML block that uses the published action)."""
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+    [block] = [b for b in blocks if "uses: grycap/scar-action@v1" in b]
+    return block
+
+
+def test_the_readme_workflow_is_the_tested_example(actionlint_dir: Path, tmp_path: Path) -> None:
+    readme = yaml.safe_load(readme_workflow())
+    example = yaml.safe_load((ROOT / ".github" / "workflows" / "preview.yml").read_text())
+    for key in (True, "permissions", "concurrency"):  # YAML 1.1 reads `on:` as True
+        assert readme[key] == example[key], key
+    steps = [s for s in example["jobs"]["scar"]["steps"] if "uses" in s]  # the API call aside
+    assert [s["uses"].split("@")[0] for s in readme["jobs"]["scar"]["steps"]] == [
+        s["uses"].split("@")[0].replace("./", "grycap/scar-action") for s in steps]
+    for mine, tested in zip(readme["jobs"]["scar"]["steps"], steps, strict=True):
+        assert mine.get("with") == tested.get("with")
+    assert readme["jobs"]["scar"]["permissions"] == example["jobs"]["scar"]["permissions"]
+    path = tmp_path / "scar.yml"
+    path.write_text(readme_workflow())
+    done = actionlint(actionlint_dir, path)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
