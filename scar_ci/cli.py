@@ -139,6 +139,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from scar_ci.fdl import load_fdl
 
     aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config)) if args.fdl else Aws()
+    if args.bucket:
+        from scar_ci.commands.transfer import list_bucket
+
+        return list_bucket(args, aws)
     scope = _scope_of(args) if args.scope else None
     rows = engine.list_deployed(aws, scope)
     if args.json:
@@ -172,6 +176,9 @@ def _add_deploy_verbs(verbs: Any) -> None:
         if verb == "teardown":
             p.add_argument("--delete-data", action="store_true",
                            help="also delete buckets that hold objects scar-ci did not write")
+        if verb == "ls":
+            p.add_argument("-b", "--bucket", metavar="BUCKET[/PATH]",
+                           help="list the files at a bucket path instead of the functions")
         p.set_defaults(handler=handler)
 
 
@@ -194,8 +201,6 @@ def build_parser() -> argparse.ArgumentParser:
     planned: list[tuple[str, str, str, bool]] = [
         ("invoke", "call a function through its API Gateway URL", "command parity", False),
         ("logs", "show a function's log events", "command parity", False),
-        ("put", "upload a file or folder to a bucket path", "command parity", False),
-        ("get", "download a file or folder from a bucket path", "command parity", False),
         ("rm", "remove one function, all of an FDL, or all of a scope", "command parity", True),
     ]
     for verb, summary, issue, takes_fdl in planned:

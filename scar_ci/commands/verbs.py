@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from scar_ci.commands.fanout import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
@@ -61,8 +62,31 @@ def _concurrency(text: str) -> int:
     return int(text)
 
 
+def _add_transfer(verbs: Any, verb: str) -> argparse.ArgumentParser:
+    put = verb == "put"
+    summary = ("upload a file or a folder to a bucket path" if put else
+               "download a file or a folder (recursively) from a bucket path")
+    p = verbs.add_parser(verb, help=summary, description=(
+        f"{summary[0].upper()}{summary[1:]}. Without -b, the path is the function's first "
+        f"{'input' if put else 'output'} folder (-f FDL [-n NAME] [--scope])."))
+    _target_flags(p)
+    p.add_argument("-b", "--bucket", metavar="BUCKET[/PATH]",
+                   help="bucket and folder (or object, for get)")
+    if put:
+        p.add_argument("-p", "--path", required=True, metavar="PATH",
+                       help="file or folder to upload (a folder keeps its layout)")
+    else:
+        p.add_argument("-p", "--path", default=".", metavar="PATH",
+                       help="where to write (default: the current folder)")
+    return p
+
+
 def add_command_verbs(verbs: Any, wrap: Wrap, scope_of: ScopeOf) -> None:
     """Add the verbs to `verbs`; `wrap` turns AWS errors into user errors."""
     from scar_ci.commands.run import cmd_run
+    from scar_ci.commands.transfer import cmd_get, cmd_put
 
-    _add_run(verbs).set_defaults(handler=wrap(lambda args: cmd_run(args, scope_of)))
+    specs = [(_add_run(verbs), cmd_run), (_add_transfer(verbs, "put"), cmd_put),
+             (_add_transfer(verbs, "get"), cmd_get)]
+    for parser, command in specs:
+        parser.set_defaults(handler=wrap(partial(command, scope_of=scope_of)))

@@ -4,7 +4,9 @@ container runs for real (udocker under the scar-local executor)."""
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import time
 
 import boto3
 import pytest
@@ -94,3 +96,80 @@ def test_bad_variables_and_unknown_functions_are_clear_errors(deployed, capsys):
     assert code == 2 and "no function named 'nope' (it defines: worker)" in err
     code, _, err = scar(capsys, "run", "-n", f"{deployed.name}-missing")
     assert code == 1 and "ResourceNotFoundException" in err and "Traceback" not in err
+
+
+FILES = 50
+
+
+def wait_for_keys(bucket: str, prefix: str, count: int, timeout: float = 120) -> list[str]:
+    s3 = boto3.client("s3")
+    deadline = time.monotonic() + timeout
+    while True:
+        keys = [item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix) for item in page.get("Contents", ())
+            if not item["Key"].endswith("/")]
+        if len(keys) >= count or time.monotonic() > deadline:
+            return sorted(keys)
+        time.sleep(0.5)
+
+
+def test_put_then_run_fans_out_one_event_per_input_file_then_get(deployed, tmp_path, capsys):
+    inputs = tmp_path / "inputs"
+    (inputs / "sub").mkdir(parents=True)
+    names = [f"f{i:02d}.txt" for i in range(FILES - 1)]
+    for name in names:
+        (inputs / name).write_text(f"text of {name}\n")
+    (inputs / "sub" / "deep name+1.txt").write_text("nested\n")
+    fdl = ["-f", str(deployed.fdl), "--scope", deployed.scope.stage]
+
+    code, out, err = scar(capsys, "put", *fdl, "-p", str(inputs))
+    assert code == 0, err
+    assert f"put: {FILES} file(s) uploaded to s3://{deployed.bucket}/input" in out
+    code, out, _ = scar(capsys, "ls", "-b", f"{deployed.bucket}/input")
+    assert code == 0 and len(out.splitlines()) == FILES and "input/sub/deep name+1.txt" in out
+
+    code, out, _ = scar(capsys, "run", *fdl, "--dry-run")
+    assert code == 0 and out.count("would send s3://") == FILES
+    assert f"{FILES} event(s) would be sent" in out
+    assert wait_for_keys(deployed.bucket, "output/", 0, timeout=0) == []
+
+    code, out, err = scar(capsys, "run", *fdl, "--concurrency", "4")
+    assert code == 0, err
+    assert "(synchronously, warms the cache)" in out
+    assert f"dispatched {FILES - 1}/{FILES - 1} asynchronously" in out
+    assert f"fan-out: {FILES} file(s), {FILES} sent, 0 failed" in out
+    outputs = wait_for_keys(deployed.bucket, "output/", FILES)
+    assert outputs == sorted([f"output/{n}" for n in names] + ["output/deep name+1.txt"])
+
+    code, out, err = scar(capsys, "get", *fdl, "-p", str(tmp_path / "results"))
+    assert code == 0, err
+    assert (tmp_path / "results" / "f07.txt").read_text() == "TEXT OF F07.TXT\n"
+    assert (tmp_path / "results" / "deep name+1.txt").read_text() == "NESTED\n"
+    assert len(list((tmp_path / "results").iterdir())) == FILES
+
+
+def test_big_files_go_in_parts_with_progress_and_come_back_identical(deployed, tmp_path,
+                                                                     capsys):
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(3 * 2**20) * 4)  # 12 MiB: over the multipart threshold
+    code, out, err = scar(capsys, "put", "-b", f"{deployed.bucket}/blobs", "-p", str(big))
+    assert code == 0, err
+    assert out.count(" MiB") >= 3 and "of 12.0 MiB" in out
+    head = boto3.client("s3").head_object(Bucket=deployed.bucket, Key="blobs/big.bin")
+    assert "-" in head["ETag"]  # a multipart upload's ETag is `<md5 of md5s>-<parts>`
+
+    code, _, err = scar(capsys, "get", "-b", f"{deployed.bucket}/blobs/big.bin", "-p",
+                        str(tmp_path / "copy.bin"))
+    assert code == 0, err
+    assert (tmp_path / "copy.bin").read_bytes() == big.read_bytes()
+
+
+def test_get_refuses_keys_that_would_escape_the_destination(deployed, tmp_path, capsys):
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=deployed.bucket, Key="hostile/ok.txt", Body=b"ok")
+    s3.put_object(Bucket=deployed.bucket, Key="hostile/a/../../../escaped.txt", Body=b"x")
+    dest = tmp_path / "dest"
+    code, _, err = scar(capsys, "get", "-b", f"{deployed.bucket}/hostile", "-p", str(dest))
+    assert code == 1 and "would be written outside" in err
+    assert (dest / "ok.txt").read_bytes() == b"ok"
+    assert not any(tmp_path.rglob("escaped.txt"))
