@@ -81,12 +81,27 @@ def _add_transfer(verbs: Any, verb: str) -> argparse.ArgumentParser:
     return p
 
 
+def _add_logs(verbs: Any) -> argparse.ArgumentParser:
+    p = verbs.add_parser("logs", help="show a function's log events",
+                         description="Show a function's log events from CloudWatch Logs.")
+    _target_flags(p)
+    p.add_argument("--stream", "-ls", metavar="NAME", help="only this log stream")
+    p.add_argument("--request-id", "-ri", metavar="ID",
+                   help="only this request's events (START to REPORT)")
+    p.add_argument("--since", metavar="AGE|TIME",
+                   help="from this long ago (30s, 10m, 2h, 1d) or this time (ISO 8601)")
+    p.add_argument("--follow", action="store_true",
+                   help="keep printing new events (with --request-id: until it ends)")
+    return p
+
+
 def add_command_verbs(verbs: Any, wrap: Wrap, scope_of: ScopeOf) -> None:
     """Add the verbs to `verbs`; `wrap` turns AWS errors into user errors."""
+    from scar_ci.commands.logs import cmd_logs
     from scar_ci.commands.run import cmd_run
     from scar_ci.commands.transfer import cmd_get, cmd_put
 
     specs = [(_add_run(verbs), cmd_run), (_add_transfer(verbs, "put"), cmd_put),
-             (_add_transfer(verbs, "get"), cmd_get)]
+             (_add_transfer(verbs, "get"), cmd_get), (_add_logs(verbs), cmd_logs)]
     for parser, command in specs:
         parser.set_defaults(handler=wrap(partial(command, scope_of=scope_of)))

@@ -173,3 +173,48 @@ def test_get_refuses_keys_that_would_escape_the_destination(deployed, tmp_path, 
     assert code == 1 and "would be written outside" in err
     assert (dest / "ok.txt").read_bytes() == b"ok"
     assert not any(tmp_path.rglob("escaped.txt"))
+
+
+def test_logs_of_one_request_and_of_a_stream(deployed, capsys):
+    code, out, err = scar(capsys, "run", "-n", deployed.name, "-e", "MODE=logged", "-j")
+    assert code == 0, err
+    request_id = json.loads(out)["LambdaOutput"]["RequestId"]
+
+    code, out, err = scar(capsys, "logs", "-n", deployed.name, "--request-id", request_id)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith(f"START RequestId: {request_id}")
+    assert lines[-1].startswith(f"REPORT RequestId: {request_id}")
+    assert "hello from init, MODE=logged" in lines and "MODE=j" not in out
+
+    code, out, _ = scar(capsys, "logs", "-f", str(deployed.fdl), "--scope",
+                        deployed.scope.stage, "--since", "10m")
+    assert code == 0 and "hello from init, MODE=logged" in out
+    code, out, _ = scar(capsys, "logs", "-n", deployed.name, "--since", "2999-01-01T00:00:00")
+    assert (code, out) == (0, "")
+
+    logs = boto3.client("logs")
+    group = f"/aws/lambda/{deployed.name}"
+    stream = logs.describe_log_streams(logGroupName=group)["logStreams"][0]["logStreamName"]
+    expected = [e["message"].rstrip("\n") for e in logs.filter_log_events(
+        logGroupName=group, logStreamNames=[stream])["events"]]
+    code, out, _ = scar(capsys, "logs", "-n", deployed.name, "-ls", stream)
+    assert code == 0 and out.splitlines() == expected
+
+
+def test_logs_follow_an_asynchronous_run_until_its_request_ends(deployed, capsys):
+    code, out, err = scar(capsys, "run", "-n", deployed.name, "-a", "-e", "MODE=followed")
+    assert code == 0, err
+    request_id = out.rstrip().rpartition("(request ")[2].rstrip(")")
+    code, out, err = scar(capsys, "logs", "-n", deployed.name, "--request-id", request_id,
+                          "--follow")
+    assert code == 0, err
+    assert "hello from init, MODE=followed" in out
+    assert out.splitlines()[-1].startswith(f"REPORT RequestId: {request_id}")
+
+
+def test_logs_of_a_function_that_does_not_exist_is_a_clear_error(deployed, capsys):
+    code, _, err = scar(capsys, "logs", "-n", f"{deployed.name}-none")
+    assert code == 1 and "no logs at /aws/lambda/" in err and "Traceback" not in err
+    code, _, err = scar(capsys, "logs", "-n", deployed.name, "--since", "yesterday")
+    assert code == 2 and "--since 'yesterday': expected an age" in err

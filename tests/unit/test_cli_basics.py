@@ -13,7 +13,7 @@ from scar_ci.cli import main
 VERBS = ["validate", "plan", "deploy", "teardown", "ls", "run", "invoke", "logs", "put", "get",
          "rm"]
 # Verbs whose issue has not landed yet: remove a verb from here when it starts working.
-NOT_YET = ["invoke", "logs", "rm"]
+NOT_YET = ["invoke", "rm"]
 
 
 @pytest.fixture(autouse=True)
