@@ -199,7 +199,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_deploy_verbs(verbs)
     add_command_verbs(verbs, _aws_errors, _scope_of)
     planned: list[tuple[str, str, str, bool]] = [
-        ("invoke", "call a function through its API Gateway URL", "command parity", False),
         ("rm", "remove one function, all of an FDL, or all of a scope", "command parity", True),
     ]
     for verb, summary, issue, takes_fdl in planned:

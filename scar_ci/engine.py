@@ -114,7 +114,7 @@ class Deployed:
 
 def list_deployed(aws: Aws, scope: Scope | None = None) -> list[Deployed]:
     """The functions scar-ci deployed (in `scope`, or in every scope), with their API URLs."""
-    urls = dict(_api_urls(aws, scope))
+    urls = dict(api_urls(aws, scope))
     client = aws.client("lambda")
     rows = []
     for live in paginate(client, "list_functions", "Functions"):
@@ -128,7 +128,8 @@ def list_deployed(aws: Aws, scope: Scope | None = None) -> list[Deployed]:
     return sorted(rows, key=lambda d: (d.scope, d.function))
 
 
-def _api_urls(aws: Aws, scope: Scope | None) -> Iterator[tuple[str, str]]:
+def api_urls(aws: Aws, scope: Scope | None) -> Iterator[tuple[str, str]]:
+    """(deployed function, API URL) of the APIs scar-ci made (in `scope`, or in all)."""
     for api in paginate(aws.client("apigateway"), "get_rest_apis", "items"):
         tags = api.get("tags") or {}
         if tags.get(TAG_MANAGED) == "true" and TAG_LAMBDA in tags and (

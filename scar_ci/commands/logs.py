@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scar_ci.aws.session import Aws
+from scar_ci.commands.output import say_to
 from scar_ci.commands.target import ScopeOf, single, targets
 from scar_ci.errors import UsageError, UserError
 
@@ -109,13 +110,8 @@ def cmd_logs(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     group = single(found, args).log_group
     start = since_ms(args.since) if args.since else None
     request = RequestFilter(args.request_id) if args.request_id else None
-    say = _say
     if args.follow:
-        follow(aws, group, stream=args.stream, start=start, say=say, request=request)
+        follow(aws, group, stream=args.stream, start=start, say=say_to(), request=request)
     else:
-        show(events(aws, group, stream=args.stream, start=start), say, request)
+        show(events(aws, group, stream=args.stream, start=start), say_to(), request)
     return 0
-
-
-def _say(line: str) -> None:
-    print(line, flush=True)

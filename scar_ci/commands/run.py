@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from scar_ci.aws.session import Aws
 from scar_ci.commands.fanout import FanOut, fan_out, input_objects
 from scar_ci.commands.invocation import Answer, direct_payload, invoke, parse_variables
+from scar_ci.commands.output import say_to, write_file
 from scar_ci.commands.target import ScopeOf, Target, single, targets
 from scar_ci.errors import UserError
 
@@ -29,7 +29,8 @@ def cmd_run(args: argparse.Namespace, scope_of: ScopeOf) -> int:
         if objects:
             return _fan_out(aws, target, objects, args)
         shown = ", ".join(f"s3://{b}/{f}" for b, f in folders)
-        _progress(args)(f"no files in {shown}: one invocation without an input file")
+        say_to(args.json or args.verbose)(
+            f"no files in {shown}: one invocation without an input file")
     payload = direct_payload(script, cmd_args, env)
     if args.dry_run:
         how = "asynchronously" if args.asynchronous else "synchronously"
@@ -61,16 +62,9 @@ def _show(answer: Answer, args: argparse.Namespace) -> None:
         print(f"Request Id: {answer.request_id}\nLog Group Name: {answer.log_group}",
               file=sys.stderr)
         if args.output:
-            _write(Path(args.output), answer.output.encode())
+            write_file(Path(args.output), answer.output.encode())
         else:
             sys.stdout.write(answer.output)
-
-
-def _write(path: Path, content: bytes) -> None:
-    try:
-        path.write_bytes(content)
-    except OSError as error:
-        raise UserError(f"cannot write the output to {path}: {error.strerror}") from None
 
 
 def _fan_out(aws: Aws, target: Target, objects: list[tuple[str, str]],
@@ -80,7 +74,7 @@ def _fan_out(aws: Aws, target: Target, objects: list[tuple[str, str]],
             print(f"would send s3://{bucket}/{key}")
         print(f"{len(objects)} event(s) would be sent to {target.name}")
         return 0
-    say = _progress(args)
+    say = say_to(args.json or args.verbose)
     say(f"sending {len(objects)} event(s) to {target.name}, one per input file")
     result = fan_out(aws, target.name, objects, concurrency=args.concurrency, say=say)
     if args.json:
@@ -96,9 +90,3 @@ def _fan_out(aws: Aws, target: Target, objects: list[tuple[str, str]],
 def _fan_out_dict(result: FanOut) -> dict[str, object]:
     return {"total": result.total, "sent": result.sent, "seconds": round(result.seconds, 3),
             "failed": [{"file": uri, "reason": reason} for uri, reason in result.failed]}
-
-
-def _progress(args: argparse.Namespace) -> Callable[[str], None]:
-    """Progress lines go to stdout, or to stderr when stdout carries JSON."""
-    stream = sys.stderr if args.json or args.verbose else sys.stdout
-    return lambda line: print(line, file=stream, flush=True)

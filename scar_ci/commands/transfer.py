@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from scar_ci.aws.session import Aws
+from scar_ci.commands.output import say_to
 from scar_ci.commands.storage import bucket_path, get, list_files, put, render_files
 from scar_ci.commands.target import ScopeOf, single, targets
 from scar_ci.errors import UsageError
@@ -32,14 +33,10 @@ def _place(args: argparse.Namespace, scope_of: ScopeOf, which: str) -> tuple[Aws
     return (aws, *folders[0])
 
 
-def _say(line: str) -> None:
-    print(line, flush=True)
-
-
 def cmd_put(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     """Upload a file or a folder (default place: the function's input folder)."""
     aws, bucket, folder = _place(args, scope_of, "input")
-    keys = put(aws, Path(args.path), bucket, folder, _say)
+    keys = put(aws, Path(args.path), bucket, folder, say_to())
     print(f"put: {len(keys)} file(s) uploaded to s3://{bucket}/{folder}")
     return 0
 
@@ -47,7 +44,7 @@ def cmd_put(args: argparse.Namespace, scope_of: ScopeOf) -> int:
 def cmd_get(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     """Download a file or a folder (default place: the function's output folder)."""
     aws, bucket, path = _place(args, scope_of, "output")
-    written = get(aws, bucket, path, Path(args.path), _say)
+    written = get(aws, bucket, path, Path(args.path), say_to())
     print(f"get: {len(written)} file(s) downloaded from s3://{bucket}/{path}")
     return 0
 

@@ -95,13 +95,33 @@ def _add_logs(verbs: Any) -> argparse.ArgumentParser:
     return p
 
 
+def _add_invoke(verbs: Any) -> argparse.ArgumentParser:
+    p = verbs.add_parser(
+        "invoke", help="call a function through its API Gateway URL",
+        description="Call a function through its API Gateway URL: GET with -p parameters, or "
+                    "POST of a file (-db) or of JSON (-jd). The output is printed decoded "
+                    "from base64. API Gateway accepts bodies up to 10 MiB.")
+    _target_flags(p)
+    p.add_argument("-p", "--parameters", action="append", default=[], metavar="NAME=VALUE",
+                   help="query parameter (repeatable); the script sees CONT_VAR_<NAME>")
+    body = p.add_mutually_exclusive_group()
+    body.add_argument("-db", "--data-binary", metavar="FILE", help="POST this file's bytes")
+    body.add_argument("-jd", "--json-data", metavar="JSON", help="POST this JSON document")
+    p.add_argument("-a", "--asynchronous", action="store_true",
+                   help="ask for an asynchronous invocation (X-Amz-Invocation-Type: Event)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the decoded output there")
+    return p
+
+
 def add_command_verbs(verbs: Any, wrap: Wrap, scope_of: ScopeOf) -> None:
     """Add the verbs to `verbs`; `wrap` turns AWS errors into user errors."""
+    from scar_ci.commands.http import cmd_invoke
     from scar_ci.commands.logs import cmd_logs
     from scar_ci.commands.run import cmd_run
     from scar_ci.commands.transfer import cmd_get, cmd_put
 
     specs = [(_add_run(verbs), cmd_run), (_add_transfer(verbs, "put"), cmd_put),
-             (_add_transfer(verbs, "get"), cmd_get), (_add_logs(verbs), cmd_logs)]
+             (_add_transfer(verbs, "get"), cmd_get), (_add_logs(verbs), cmd_logs),
+             (_add_invoke(verbs), cmd_invoke)]
     for parser, command in specs:
         parser.set_defaults(handler=wrap(partial(command, scope_of=scope_of)))

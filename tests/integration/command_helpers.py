@@ -12,8 +12,11 @@ import yaml
 from scar_ci import cli
 from scar_ci.scope import Scope
 
-# Upper-cases an input file into the output folder; without one, greets (or fails on request).
+# Upper-cases an input file into the output folder, or greets; `?action=echo` returns the
+# request body, `?who=X` says who.
 SCRIPT = """#!/bin/sh
+if [ "$CONT_VAR_action" = "echo" ]; then cat "$INPUT_FILE_PATH"; exit 0; fi
+if [ -n "$CONT_VAR_who" ]; then echo "who=$CONT_VAR_who"; fi
 if [ -n "$INPUT_FILE_PATH" ]; then
   name=$(basename "$INPUT_FILE_PATH")
   tr a-z A-Z < "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/$name"

@@ -218,3 +218,40 @@ def test_logs_of_a_function_that_does_not_exist_is_a_clear_error(deployed, capsy
     assert code == 1 and "no logs at /aws/lambda/" in err and "Traceback" not in err
     code, _, err = scar(capsys, "logs", "-n", deployed.name, "--since", "yesterday")
     assert code == 2 and "--since 'yesterday': expected an age" in err
+
+
+def test_invoke_get_with_parameters_through_the_api(deployed, capsys):
+    code, out, err = scar(capsys, "invoke", "-f", str(deployed.fdl), "--scope",
+                          deployed.scope.stage, "-p", "who=a b&c=d")
+    assert code == 0, err
+    assert out == "who=a b&c=d\nhello from init, MODE=\n"
+    assert "Request Id: " in err and "Log Group Name: /aws/lambda/" in err
+
+
+def test_invoke_posts_a_binary_file_and_writes_the_decoded_output(deployed, tmp_path, capsys):
+    sent = tmp_path / "bytes.bin"
+    sent.write_bytes(bytes(range(256)) * 64)
+    received = tmp_path / "received.bin"
+    code, out, err = scar(capsys, "invoke", "-n", deployed.name, "-p", "action=echo",
+                          "-db", str(sent), "-o", str(received))
+    assert (code, out) == (0, ""), err
+    assert received.read_bytes() == sent.read_bytes()
+
+
+def test_invoke_posts_json_and_asynchronous_requests(deployed, capsys):
+    code, out, err = scar(capsys, "invoke", "-n", deployed.name, "-jd",
+                          '{"cmd_args": ["echo", "from", "json"]}')
+    assert (code, out) == (0, "from json\n"), err
+    code, out, err = scar(capsys, "invoke", "-n", deployed.name, "-a")
+    assert (code, out) == (0, f"Function '{deployed.name}' launched successfully.\n"), err
+
+
+def test_invoke_limits_and_failures_are_clear_errors(deployed, tmp_path, capsys):
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * (10 * 2**20 + 1))
+    code, _, err = scar(capsys, "invoke", "-n", deployed.name, "-db", str(big))
+    assert code == 2 and "API Gateway accepts at most 10 MiB" in err
+    code, _, err = scar(capsys, "invoke", "-n", deployed.name, "-jd", "{not json")
+    assert code == 2 and "-jd: not JSON" in err
+    code, _, err = scar(capsys, "invoke", "-n", deployed.name, "-jd", '{"cmd_args": ["false"]}')
+    assert code == 1 and "answered HTTP 500" in err and "Traceback" not in err

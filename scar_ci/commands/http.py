@@ -1,0 +1,129 @@
+"""`scar-ci invoke`: a request through the function's API Gateway URL, as SCAR's `invoke`."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import json
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+from scar_ci.commands.invocation import ASYNC_PAYLOAD_LIMIT, parse_variables
+from scar_ci.commands.output import write_file, write_stdout
+from scar_ci.commands.target import ScopeOf, single, targets
+from scar_ci.errors import UsageError, UserError
+
+API_PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway's request payload limit
+TIMEOUT_S = 60  # API Gateway itself gives up after 29 s
+ASYNC_HEADER = "X-Amz-Invocation-Type"
+
+
+@dataclass
+class Request:
+    """What to send: the query, a body and its type, and whether to wait for the function."""
+
+    params: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    content_type: str = ""
+    asynchronous: bool = False
+
+    def check(self) -> None:
+        """API Gateway's limit, and Lambda's for an asynchronous event, as a clear error."""
+        size = len(self.body or b"")
+        limit = ASYNC_PAYLOAD_LIMIT if self.asynchronous else API_PAYLOAD_LIMIT
+        if size > limit:
+            how = "an asynchronous request" if self.asynchronous else "API Gateway"
+            raise UsageError(f"the request body is {size / 2**20:.1f} MiB; {how} accepts at most "
+                             f"{limit / 2**20:g} MiB: upload the file to the function's input "
+                             "folder instead (scar-ci put)")
+
+    def http(self, url: str) -> urllib.request.Request:
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise UserError(f"the function's API URL {url!r} is not http(s)")
+        full = f"{url}?{urlencode(self.params)}" if self.params else url
+        headers = {ASYNC_HEADER: "Event"} if self.asynchronous else {}
+        if self.body is not None:
+            headers["Content-Type"] = self.content_type
+        return urllib.request.Request(full, data=self.body, headers=headers,  # noqa: S310
+                                      method="POST" if self.body is not None else "GET")
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+def send(url: str, request: Request) -> Reply:
+    """Send `request` to `url`; any HTTP status comes back as a Reply."""
+    request.check()
+    try:
+        with urllib.request.urlopen(request.http(url), timeout=TIMEOUT_S) as answer:  # noqa: S310
+            return Reply(answer.status, answer.read(), dict(answer.headers))
+    except urllib.error.HTTPError as error:
+        return Reply(error.code, error.read(), dict(error.headers or {}))
+    except (urllib.error.URLError, TimeoutError) as error:
+        raise UserError(f"cannot reach {url}: {getattr(error, 'reason', error)}") from None
+
+
+def decoded(body: bytes) -> bytes:
+    """The function's output: the supervisor answers in base64, which API Gateway passes on
+    unless the API declares binary media types (then the body is already raw)."""
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        return body
+
+
+def request_of(args: argparse.Namespace) -> Request:
+    request = Request(parse_variables(args.parameters, "-p"), asynchronous=args.asynchronous)
+    if args.data_binary:
+        try:
+            request.body = Path(args.data_binary).read_bytes()
+        except OSError as error:
+            raise UsageError(f"-db {args.data_binary}: {error.strerror}") from None
+        request.content_type = "application/octet-stream"
+    elif args.json_data is not None:
+        try:
+            json.loads(args.json_data)
+        except ValueError as error:
+            raise UsageError(f"-jd: not JSON ({error})") from None
+        request.body, request.content_type = args.json_data.encode(), "application/json"
+    return request
+
+
+def cmd_invoke(args: argparse.Namespace, scope_of: ScopeOf) -> int:
+    """Call the function's API: GET with -p parameters, POST with -db FILE or -jd JSON."""
+    from scar_ci.engine import api_urls
+
+    aws, found = targets(args, scope_of)
+    target = single(found, args)
+    url = dict(api_urls(aws, target.scope)).get(target.name)
+    if not url:
+        raise UserError(f"{target.name} has no API: add api_gateway to its FDL entry and "
+                        "deploy, or use 'scar-ci run'")
+    reply = send(url, request_of(args))
+    output = decoded(reply.body)
+    if reply.status >= 300:
+        raise UserError(f"{url} answered HTTP {reply.status}: "
+                        f"{output.decode('utf-8', 'replace').strip()[-2000:]}")
+    if args.asynchronous:
+        print(f"Function '{target.name}' launched successfully.")
+        return 0
+    headers = {name.lower(): value for name, value in reply.headers.items()}
+    for header, label in (("amz-lambda-request-id", "Request Id"),
+                          ("amz-log-group-name", "Log Group Name"),
+                          ("amz-log-stream-name", "Log Stream Name")):
+        if header in headers:
+            print(f"{label}: {headers[header]}", file=sys.stderr)
+    if args.output:
+        write_file(Path(args.output), output)
+    else:
+        write_stdout(output)
+    return 0
