@@ -96,6 +96,7 @@ def secrets_of(fdl: Fdl) -> Iterator[str]:
 
 def run(inputs: ActionInputs, env: Mapping[str, str] | None = None) -> int:
     """Run the action; the exit code (UserErrors propagate to the caller)."""
+    mask([inputs.github_token])
     state = Run(inputs, os.environ if env is None else env)
     decision = state.decision
     print(f"scar-action: {decision.why}"

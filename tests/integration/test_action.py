@@ -176,7 +176,23 @@ def test_a_release_deploys_its_tag_and_a_failing_smoke_test_fails_the_step(
     assert "**failed**" in result.summary and "about to fail" in result.summary
     assert "about to fail" in outputs_of(result.outputs)["invocation-output"]
 
-    down = run_action(workspace, release, {"fdl": FDL, "command": "teardown",
+    planned = run_action(workspace, release, {"fdl": FDL, "command": "plan"}, **variables)
+    assert planned.code == 0, planned.stderr
+    assert {c["action"] for c in json.loads(outputs_of(planned.outputs)["plan"])["changes"]} == {
+        "keep"}
+    assert "<details><summary>Plan (not applied): 11 unchanged</summary>" in planned.summary
+
+    invoked = run_action(workspace, release, {"fdl": FDL, "command": "invoke",
+                                              "smoke-function": "count",
+                                              "smoke-file": "README.md"}, **variables)
+    assert invoked.code == 0, invoked.stderr
+    assert outputs_of(invoked.outputs) == {"invocation-output": "4\n"}
+    assert f"**Smoke test** `{scope.function_name('count')}` ← `README.md`: ok" in (
+        invoked.summary)
+
+    # The FDL is gone by the time the release is deleted: the teardown still finds it all.
+    down = run_action(workspace, release, {"fdl": "gone.yaml", "command": "teardown",
                                            "delete-data": "true"}, **variables)
     assert down.code == 0, down.stderr
     assert engine.list_deployed(Aws(), scope) == []
+    assert engine.plan_teardown(scope, Aws()).changes == ()
