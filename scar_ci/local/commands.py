@@ -43,7 +43,7 @@ def cmd_local(args: argparse.Namespace) -> int:
 
 
 def add_local_switch(parser: argparse.ArgumentParser, verbs: Any) -> None:
-    """`--local` before the verb or after it, on every verb that calls AWS."""
+    """`--local` before the verb or after it, on every verb (those without AWS ignore it)."""
     parser.add_argument("--local", action="store_true", help=SWITCH_HELP)
     for name, verb_parser in verbs.choices.items():
         if name != "local":  # SUPPRESS: an absent switch keeps the global one's value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -42,7 +43,7 @@ def write_proot_wrapper(folder: Path) -> Path:
     proot = find_proot()
     folder.mkdir(parents=True, exist_ok=True)
     wrapper = folder / WRAPPER_NAME
-    wrapper.write_text(_WRAPPER.format(proot=proot))
+    wrapper.write_text(_WRAPPER.format(proot=shlex.quote(str(proot))))
     wrapper.chmod(0o755)
     return wrapper
 
@@ -51,7 +52,13 @@ def check_function_python(python: str) -> None:
     """The Python that runs functions must have boto3 (like Lambda's) and udocker."""
     wanted = {"boto3": "boto3", "udocker": UDOCKER_PIN}
     probe = f"import importlib.util as u; print(*[m for m in {[*wanted]!r} if not u.find_spec(m)])"
-    done = subprocess.run([python, "-c", probe], capture_output=True, text=True)
+    try:
+        done = subprocess.run([python, "-c", probe], capture_output=True, text=True)
+    except OSError as error:
+        raise LocalError(
+            f"the Python that runs functions in local mode, {python}, cannot run "
+            f"({error.strerror}): set SCAR_CI_FUNCTION_PYTHON to a Python with boto3 and udocker."
+        ) from None
     missing = done.stdout.split() if done.returncode == 0 else list(wanted)
     if missing:
         names = " and ".join(missing) + (" is" if len(missing) == 1 else " are")
