@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from scar_ci import __version__
 from scar_ci.commands.verbs import add_command_verbs
-from scar_ci.errors import NotAvailableYet, UsageError, UserError
+from scar_ci.errors import UsageError, UserError
 from scar_ci.local.commands import add_local_switch, add_local_verb, apply_local_mode
 
 if TYPE_CHECKING:
@@ -50,16 +50,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     count = len(fdl.functions)
     print(f"{args.fdl}: valid, {count} function{'s' if count != 1 else ''} ({names})")
     return 0
-
-
-def _not_yet(verb: str, issue: str) -> Handler:
-    def handler(args: argparse.Namespace) -> int:
-        raise NotAvailableYet(
-            f"'scar-ci {verb}' is not available in scar-ci {__version__} yet ({issue}); "
-            "'scar-ci validate' works today."
-        )
-
-    return handler
 
 
 # -- plan / deploy / teardown / ls (the deploy engine, scar_ci/engine.py) --------------------
@@ -198,15 +188,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_deploy_verbs(verbs)
     add_command_verbs(verbs, _aws_errors, _scope_of)
-    planned: list[tuple[str, str, str, bool]] = [
-        ("rm", "remove one function, all of an FDL, or all of a scope", "command parity", True),
-    ]
-    for verb, summary, issue, takes_fdl in planned:
-        p = verbs.add_parser(verb, help=summary, description=summary)
-        if takes_fdl:
-            _add_fdl(p)
-            _add_scope(p)
-        p.set_defaults(handler=_not_yet(verb, issue))
     add_local_verb(verbs)
     add_local_switch(parser, verbs)
     return parser

@@ -77,7 +77,7 @@ def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Callable[[str], None] = print
     """Plan, say the plan, apply it; returns the plan and the API URLs by function."""
     started = time.monotonic()
     plan, desired = plan_deploy(fdl, scope, aws)
-    _apply(plan, "deploy", say, started)
+    apply_said(plan, "deploy", say, started)
     return plan, {fn: api.url(aws) or "" for fn, api in desired.apis.items()}
 
 
@@ -86,11 +86,12 @@ def teardown(scope: Scope, aws: Aws, *, delete_data: bool = False,
     """Plan the teardown of `scope`, say it, apply it."""
     started = time.monotonic()
     plan = plan_teardown(scope, aws, delete_data=delete_data)
-    _apply(plan, "teardown", say, started)
+    apply_said(plan, "teardown", say, started)
     return plan
 
 
-def _apply(plan: Plan, command: str, say: Callable[[str], None], started: float) -> None:
+def apply_said(plan: Plan, command: str, say: Callable[[str], None], started: float) -> None:
+    """Say the plan, apply it, say what changed and how long the command took."""
     say(plan.render())
     done = apply_plan(plan, command, say)
     say(f"{command}: {len(done)} change(s) applied, {len(plan.changes) - len(done)} unchanged "

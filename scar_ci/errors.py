@@ -33,9 +33,3 @@ class UsageError(UserError):
     """Wrong command-line use."""
 
     exit_code = 2
-
-
-class NotAvailableYet(UserError):
-    """A verb that exists in the interface but is not implemented in this release."""
-
-    exit_code = 3

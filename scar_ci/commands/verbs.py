@@ -113,15 +113,29 @@ def _add_invoke(verbs: Any) -> argparse.ArgumentParser:
     return p
 
 
+def _add_rm(verbs: Any) -> argparse.ArgumentParser:
+    p = verbs.add_parser(
+        "rm", help="remove one function, the functions of an FDL, or all of a scope",
+        description="Remove one function (-n), the functions of an FDL (-f), or, with only "
+                    "--scope, everything of that scope as teardown does. A function goes with "
+                    "its API, triggers, log group and role; its buckets stay.")
+    _target_flags(p)
+    p.add_argument("--delete-data", action="store_true",
+                   help="with only --scope: also delete buckets holding objects scar-ci did "
+                        "not write")
+    return p
+
+
 def add_command_verbs(verbs: Any, wrap: Wrap, scope_of: ScopeOf) -> None:
     """Add the verbs to `verbs`; `wrap` turns AWS errors into user errors."""
     from scar_ci.commands.http import cmd_invoke
     from scar_ci.commands.logs import cmd_logs
+    from scar_ci.commands.remove import cmd_rm
     from scar_ci.commands.run import cmd_run
     from scar_ci.commands.transfer import cmd_get, cmd_put
 
     specs = [(_add_run(verbs), cmd_run), (_add_transfer(verbs, "put"), cmd_put),
              (_add_transfer(verbs, "get"), cmd_get), (_add_logs(verbs), cmd_logs),
-             (_add_invoke(verbs), cmd_invoke)]
+             (_add_invoke(verbs), cmd_invoke), (_add_rm(verbs), cmd_rm)]
     for parser, command in specs:
         parser.set_defaults(handler=wrap(partial(command, scope_of=scope_of)))

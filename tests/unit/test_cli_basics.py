@@ -1,4 +1,4 @@
-"""The `scar-ci` skeleton: every verb exists, unfinished ones say so, misuse exits 2."""
+"""The `scar-ci` skeleton: every verb exists with help, misuse exits 2 with one clear line."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from scar_ci.cli import main
 
 VERBS = ["validate", "plan", "deploy", "teardown", "ls", "run", "invoke", "logs", "put", "get",
          "rm"]
-# Verbs whose issue has not landed yet: remove a verb from here when it starts working.
-NOT_YET = ["rm"]
+# Commands missing what they act on: refused before any AWS call.
+UNTARGETED = [["run"], ["invoke"], ["logs"], ["get"], ["put", "-p", "x"], ["rm"]]
 
 
 @pytest.fixture(autouse=True)
@@ -45,13 +45,15 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"scar-ci {__version__}"
 
 
-@pytest.mark.parametrize("verb", NOT_YET)
-def test_unfinished_verbs_exit_3_with_a_clear_message(
-        verb: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([verb]) == 3
+@pytest.mark.parametrize("argv", UNTARGETED)
+def test_commands_without_a_target_exit_2_with_one_clear_line(
+        argv: list[str], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens: no AWS call
+    assert main(argv) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.startswith(f"scar-ci: 'scar-ci {verb}' is not available")
+    assert captured.err.startswith("scar-ci: say wh")
     assert "Traceback" not in captured.err and captured.err.count("\n") == 1
 
 
@@ -62,19 +64,19 @@ def test_misuse_exits_2_with_usage(argv: list[str], capsys: pytest.CaptureFixtur
     assert err.startswith("usage: scar-ci") and "Traceback" not in err
 
 
-def test_unfinished_verb_is_annotated_under_github_actions(
+def test_a_user_error_is_annotated_under_github_actions(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    assert main(["rm"]) == 3
+    assert main(["rm"]) == 2
     assert "::error::" in capsys.readouterr().out
 
 
-def test_the_installed_command_exits_3_without_traceback() -> None:
+def test_the_installed_command_exits_2_without_traceback() -> None:
     done = subprocess.run([sys.executable, "-m", "scar_ci", "rm"],
                           capture_output=True, text=True, timeout=60, check=False,
                           env={"PATH": "/usr/bin:/bin"})
-    assert done.returncode == 3
-    assert "not available" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2
+    assert "say what to remove" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_teardown_never_defaults_to_production(
