@@ -12,8 +12,10 @@ def marker(key: str) -> str:
     return f"<!-- scar-action:preview:{hashlib.sha256(key.encode()).hexdigest()[:12]} -->"
 
 
-def upsert_comment(api: GitHubApi, number: int, key: str, body: str) -> tuple[int, bool]:
-    """Create or edit the comment of `key` on issue/PR `number`; (comment id, created?)."""
+def upsert_comment(api: GitHubApi, number: int, key: str, body: str, *, create: bool = True
+                   ) -> tuple[int | None, bool]:
+    """Edit the comment of `key` on issue/PR `number`, or create it (unless `create` is
+    False); (comment id or None, created?)."""
     tag = marker(key)
     text = f"{tag}\n{body}"
     for comment in api.pages(f"issues/{number}/comments"):
@@ -21,5 +23,7 @@ def upsert_comment(api: GitHubApi, number: int, key: str, body: str) -> tuple[in
             if comment.get("body") != text:
                 api.send("PATCH", f"issues/comments/{comment['id']}", {"body": text})
             return comment["id"], False
+    if not create:
+        return None, False
     created = api.send("POST", f"issues/{number}/comments", {"body": text})
     return created["id"], True

@@ -150,7 +150,7 @@ def do_deploy(state: Run) -> int:
     preview = state.preview()
     if preview:
         with group("pull request comment and deployment"):
-            preview.live(state.scope, urls, input_paths(fdl, state.scope))
+            preview.live(state.scope, urls, input_paths(fdl, state.scope), result)
     return check_smoke(result)
 
 

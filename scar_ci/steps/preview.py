@@ -10,7 +10,7 @@ from scar_ci.github.api import DEFAULT_API_URL, GitHubApi, GitHubApiError
 from scar_ci.github.comments import upsert_comment
 from scar_ci.github.context import GitHubContext
 from scar_ci.github.deployments import deactivate_deployments, record_deployment
-from scar_ci.github.summary import code, link
+from scar_ci.github.summary import SmokeResult, code, link
 from scar_ci.github.workflow import warn
 from scar_ci.scope import Scope
 
@@ -44,13 +44,17 @@ class PullRequestPreview:
         api = GitHubApi(context.repository, token, env.get("GITHUB_API_URL") or DEFAULT_API_URL)
         return cls(api, pr.number, pr.head_ref, fdl, log_url, context.sha)
 
-    def live(self, scope: Scope, urls: Mapping[str, str], inputs: Sequence[str]) -> None:
+    def live(self, scope: Scope, urls: Mapping[str, str], inputs: Sequence[str],
+             smoke: SmokeResult | None) -> None:
         """Say the preview is live (comment) and record the Deployment with its first URL."""
         when = time.strftime("%H:%M UTC", time.gmtime())
         lines = [f"**Preview {code(scope.label)} is live** — updated for "
                  f"{code(self.sha[:7])} at {when}", ""]
         lines += [f"- {code(name)}: {link(url)}" for name, url in urls.items() if url]
         lines += [f"- upload inputs to {code(f's3://{path}/')}" for path in inputs]
+        if smoke:
+            verdict = "ok" if smoke.ok else "**failed** (see the job summary)"
+            lines.append(f"- smoke test of {code(smoke.function)}: {verdict}")
         lines += ["", f"It is torn down when this pull request closes. [Run log]({self.log_url})"]
         self._report(lambda: upsert_comment(self.api, self.number, self.key, "\n".join(lines)))
         first = next((url for url in urls.values() if url), "")
@@ -60,11 +64,12 @@ class PullRequestPreview:
             transient=True))
 
     def gone(self, scope: Scope, deleted: int) -> None:
-        """Say the preview was torn down and mark its Deployments inactive."""
+        """Say the preview was torn down (if it had a comment); its Deployments inactive."""
         when = time.strftime("%H:%M UTC", time.gmtime())
         body = (f"**Preview {code(scope.label)} was torn down** at {when}: {deleted} "
                 f"resource(s) deleted. [Run log]({self.log_url})")
-        self._report(lambda: upsert_comment(self.api, self.number, self.key, body))
+        self._report(lambda: upsert_comment(self.api, self.number, self.key, body,
+                                            create=False))
         self._report(lambda: deactivate_deployments(self.api, scope.label, self.log_url))
 
     @staticmethod

@@ -121,6 +121,7 @@ def test_pull_request_preview_lives_is_updated_and_goes(localstack, workspace, f
     [comment] = fake_github.comments[number]
     assert f"**Preview `pr-{number}` is live**" in comment["body"] and api_url in comment["body"]
     assert f"s3://{scope.bucket('scar-pipeline')}/input/" in comment["body"]
+    assert f"- smoke test of `count--pr-{number}`: ok" in comment["body"]
     [deployment] = fake_github.deployments
     assert (deployment["environment"], deployment["ref"]) == (f"pr-{number}",
                                                               "feature/faster-thumbs")

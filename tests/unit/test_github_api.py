@@ -32,6 +32,9 @@ def test_the_comment_is_created_once_then_edited(api, fake_github) -> None:
         ("PATCH", f"/repos/{REPO}/issues/comments/{first}")]
     upsert_comment(api, 42, "scar.yaml", "live at B")
     assert len(fake_github.mutating()) == 2  # same text: no edit
+    assert upsert_comment(api, 7, "scar.yaml", "torn down", create=False) == (None, False)
+    assert upsert_comment(api, 42, "scar.yaml", "gone", create=False) == (first, False)
+    assert 7 not in fake_github.comments and len(fake_github.comments[42]) == 1
 
 
 def test_the_comment_is_found_on_a_later_page_and_per_fdl(api, fake_github) -> None:
@@ -81,7 +84,7 @@ def test_a_refused_preview_report_is_a_warning_saying_which_permissions(
     preview = PullRequestPreview.of(load_context(env), TOKEN, "scar.yaml", env)
     assert preview is not None and preview.api.base_url == fake_github.url
     fake_github.refuse(403)
-    preview.live(Scope.pull_request(42), {"count--pr-42": "http://u"}, ["b/input"])
+    preview.live(Scope.pull_request(42), {"count--pr-42": "http://u"}, ["b/input"], None)
     warnings = [line for line in capsys.readouterr().out.splitlines()
                 if line.startswith("::warning::")]
     assert len(warnings) == 2
