@@ -38,9 +38,9 @@ class Request:
         limit = ASYNC_PAYLOAD_LIMIT if self.asynchronous else API_PAYLOAD_LIMIT
         if size > limit:
             how = "an asynchronous request" if self.asynchronous else "API Gateway"
-            raise UsageError(f"the request body is {size / 2**20:.1f} MiB; {how} accepts at most "
-                             f"{limit / 2**20:g} MiB: upload the file to the function's input "
-                             "folder instead (scar-ci put)")
+            raise UsageError(f"the request body is {_size(size)}; {how} accepts at most "
+                             f"{_size(limit)}: upload the file to the function's input folder "
+                             "instead (scar-ci put)")
 
     def http(self, url: str) -> urllib.request.Request:
         if urlsplit(url).scheme not in ("http", "https"):
@@ -51,6 +51,10 @@ class Request:
             headers["Content-Type"] = self.content_type
         return urllib.request.Request(full, data=self.body, headers=headers,  # noqa: S310
                                       method="POST" if self.body is not None else "GET")
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:.1f} MiB" if count >= 2**20 else f"{count / 1024:.0f} KiB"
 
 
 @dataclass(frozen=True)

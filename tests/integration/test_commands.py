@@ -250,7 +250,7 @@ def test_invoke_limits_and_failures_are_clear_errors(deployed, tmp_path, capsys)
     big = tmp_path / "big.bin"
     big.write_bytes(b"x" * (10 * 2**20 + 1))
     code, _, err = scar(capsys, "invoke", "-n", deployed.name, "-db", str(big))
-    assert code == 2 and "API Gateway accepts at most 10 MiB" in err
+    assert code == 2 and "API Gateway accepts at most 10.0 MiB" in err
     code, _, err = scar(capsys, "invoke", "-n", deployed.name, "-jd", "{not json")
     assert code == 2 and "-jd: not JSON" in err
     code, _, err = scar(capsys, "invoke", "-n", deployed.name, "-jd", '{"cmd_args": ["false"]}')
