@@ -51,19 +51,19 @@ def _described(payload: dict[str, object]) -> str:
 
 
 def _show(answer: Answer, args: argparse.Namespace) -> None:
+    """The output to stdout or -o FILE (JSON with -j/-v); a failure's message comes after."""
     if args.asynchronous:
         print(f"Function '{answer.function}' launched successfully "
               f"(request {answer.request_id})")
         return
+    if args.output and not answer.error:
+        write_file(Path(args.output), answer.output.encode())
     if args.json or args.verbose:
         print(json.dumps(answer.to_dict(verbose=args.verbose), indent=2))
-        return
-    if not answer.error:
+    elif not answer.error:
         print(f"Request Id: {answer.request_id}\nLog Group Name: {answer.log_group}",
               file=sys.stderr)
-        if args.output:
-            write_file(Path(args.output), answer.output.encode())
-        else:
+        if not args.output:
             sys.stdout.write(answer.output)
 
 

@@ -39,12 +39,15 @@ class Deployed:
 
 
 def worker_fdl(folder: Path, base: str, image_archive: Path, udocker_env: dict[str, str]) -> Path:
-    """One function `worker` on bucket `<base>` (input/, output/) with an API."""
+    """One function `worker` on bucket `<base>` (input/, output/) with an API; `run -f` sends
+    its run_script."""
     shutil.copy(image_archive, folder / "image.tar")
     (folder / "worker.sh").write_text(SCRIPT)
+    (folder / "worker-run.sh").write_text('echo "run_script says MODE=$MODE"\n')
     document = {"functions": {"aws": [{
         "lambda": {
             "name": "worker", "memory": 256, "timeout": 60, "init_script": "worker.sh",
+            "run_script": "worker-run.sh",
             "container": {"image_file": "image.tar", "timeout_threshold": 5},
             "input": [{"storage_provider": "s3", "path": f"{base}/input"}],
             "output": [{"storage_provider": "s3", "path": f"{base}/output"}],

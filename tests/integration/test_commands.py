@@ -48,9 +48,12 @@ def test_run_with_a_script_and_variables_whose_values_hold_equals_signs(
     assert "Request Id: " in err and f"/aws/lambda/{deployed.name}" in err
 
 
-def test_run_by_deployed_name_runs_the_init_script(deployed, capsys):
+def test_run_by_deployed_name_runs_the_init_script_and_by_fdl_the_run_script(deployed, capsys):
     code, out, err = scar(capsys, "run", "-n", deployed.name, "-e", "MODE=plain")
     assert (code, out) == (0, "hello from init, MODE=plain\n"), err
+    code, out, err = scar(capsys, "run", "-f", str(deployed.fdl), "--scope",
+                          deployed.scope.stage, "-e", "MODE=fdl")
+    assert (code, out) == (0, "run_script says MODE=fdl\n"), err
 
 
 def test_run_passes_command_arguments_to_the_image(deployed, capsys):
@@ -71,6 +74,10 @@ def test_run_json_and_output_file(deployed, tmp_path, capsys):
                           str(tmp_path / "out.txt"))
     assert (code, out) == (0, ""), err
     assert (tmp_path / "out.txt").read_text() == "hello from init, MODE=o\n"
+    code, out, err = scar(capsys, "run", "-n", deployed.name, "-e", "MODE=oj", "-j", "-o",
+                          str(tmp_path / "out.txt"))
+    assert code == 0 and json.loads(out)["LambdaOutput"]["Payload"] == "hello from init, MODE=oj\n"
+    assert (tmp_path / "out.txt").read_text() == "hello from init, MODE=oj\n"
 
 
 def test_a_failing_function_exits_non_zero_with_its_message(deployed, tmp_path, capsys):
