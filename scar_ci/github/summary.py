@@ -54,7 +54,7 @@ class SmokeResult:
     ok: bool
     seconds: float
     output: str
-    how_to_see_more: str  # e.g. the log group and request id
+    how_to_see_more: str  # a command or place that shows the whole output
     log_url: str = ""  # the function's logs in the AWS console
 
 
@@ -135,7 +135,7 @@ def render_smoke(smoke: SmokeResult) -> str:
              f"{verdict} in {smoke.seconds:.1f} s", "", fenced(shown or "(no output)")]
     if cut:
         lines += ["", f"Output cut to its first {OUTPUT_LINES} lines / {OUTPUT_CHARS} "
-                      f"characters; the rest: {cell(smoke.how_to_see_more)}"]
+                      f"characters; the rest: {code(smoke.how_to_see_more)}"]
     if smoke.log_url:
         lines += ["", f"[Logs of {cell(smoke.function)}]({smoke.log_url})"]
     return "\n".join(lines)

@@ -213,7 +213,7 @@ def smoke_test(state: Run, fdl: Fdl, aws: Aws) -> SmokeResult:
 def check_smoke(result: SmokeResult | None) -> int:
     if result is not None and not result.ok:
         raise SmokeFailed(f"the smoke test of {result.function} failed (its output is in the "
-                          f"job summary and in {result.how_to_see_more})")
+                          f"job summary; the whole log: {result.how_to_see_more})")
     return 0
 
 

@@ -82,7 +82,7 @@ def invoke(aws: Aws, function: str, timeout: int, request: SmokeRequest) -> Smok
     raw = answer["Payload"].read().decode(errors="replace")
     request_id = answer.get("ResponseMetadata", {}).get("RequestId", "?")
     ok, output = _judge(raw, answer.get("FunctionError"), request.http)
-    more = f"CloudWatch Logs group /aws/lambda/{function}, request {request_id}"
+    more = f"scar-ci logs -n {function} --request-id {request_id}"
     return SmokeResult(function, request.source, ok, seconds, output, more,
                        console_logs_url(aws.region, function))
 

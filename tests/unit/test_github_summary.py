@@ -67,7 +67,7 @@ def test_the_whole_summary_follows_the_sketch() -> None:
                         "https://abc.execute-api.us-east-1.amazonaws.com/scar/launch", "created")]
     smoke = SmokeResult("thumbs--pr-42", "tests/data/homer.png", True, 2.84,
                         "\n".join(f"out {i}" for i in range(100)),
-                        "CloudWatch Logs group /aws/lambda/thumbs--pr-42, request 9c1",
+                        "scar-ci logs -n thumbs--pr-42 --request-id 9c1",
                         "https://console/logs")
     text = render_summary("preview", "pr-42", rows=rows, plan=PLAN, seconds=14.21, smoke=smoke)
     assert text.startswith("### scar-action · preview `pr-42`\n")
@@ -78,7 +78,8 @@ def test_the_whole_summary_follows_the_sketch() -> None:
     assert "  ~ update  function  gray--pr-42" in text
     assert "**Smoke test** `thumbs--pr-42` ← `tests/data/homer.png`: ok in 2.8 s" in text
     assert "out 59" in text and "out 60" not in text
-    assert "request 9c1" in text and "[Logs of thumbs--pr-42](https://console/logs)" in text
+    assert "the rest: `scar-ci logs -n thumbs--pr-42 --request-id 9c1`" in text
+    assert "[Logs of thumbs--pr-42](https://console/logs)" in text
 
 
 def test_the_summary_file_is_appended_to(tmp_path: Path) -> None:
