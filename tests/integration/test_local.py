@@ -48,10 +48,13 @@ def test_without_python_312_up_says_what_to_install(env, tmp_path):
                            "SCAR_CI_LOCALSTACK_PYTHON")
 
 
-def test_without_udocker_up_says_what_to_install(env):
-    done = scar_ci("local", "up", env={**env, "SCAR_CI_FUNCTION_PYTHON": "/usr/bin/python3"})
-    assert_one_clear_error(done, "missing from /usr/bin/python3, the Python that runs functions",
-                           "-m pip install", "udocker==1.3.17")
+def test_without_udocker_up_says_what_to_install(env, tmp_path):
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")],
+                   check=True)
+    python = str(tmp_path / "bare" / "bin" / "python")
+    done = scar_ci("local", "up", env={**env, "SCAR_CI_FUNCTION_PYTHON": python})
+    assert_one_clear_error(done, f"boto3 and udocker are missing from {python}, the Python "
+                           "that runs functions", f"{python} -m pip install boto3 udocker==1.3.17")
 
 
 def test_a_taken_port_is_named_with_what_to_do(env):
