@@ -13,14 +13,13 @@ wrong output fails the demo loudly, with exit code 1.
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
+import io
 import json
 import shutil
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ import yaml
 
 from scar_ci import cli, engine
 from scar_ci.errors import UserError
-from scar_ci.fdl import Fdl, load_fdl
+from scar_ci.fdl import load_fdl
 from scar_ci.github.summary import SmokeResult, cell, render_summary
 from scar_ci.local import mode
 from scar_ci.scope import Scope
@@ -41,7 +40,8 @@ REPO = Path(__file__).resolve().parents[1]
 PIPELINE = REPO / "examples" / "pipeline"
 INPUTS = REPO / "examples" / "demo" / "inputs"
 EXAMPLES = sorted([*REPO.glob("examples/*/scar.yaml"), *REPO.glob("examples/scar-docs/*.yaml")])
-SCOPE = Scope.parse("manual:demo")
+SCOPE_ARG = "manual:demo"
+SCOPE = Scope.parse(SCOPE_ARG)
 BUCKET = "scar-pipeline"
 IMAGE = ImageSpec(repository="scar-demo/busybox", tag="1")
 IMAGE_FILE = "busybox.tar"
@@ -103,10 +103,19 @@ def expected_outputs() -> dict[str, tuple[bytes, bytes]]:
             for path in sorted(INPUTS.iterdir()) if path.is_file()}
 
 
-def upload_inputs(s3: Any, bucket: str) -> None:
-    for name in expected_outputs():
-        s3.put_object(Bucket=bucket, Key=f"input/{name}", Body=(INPUTS / name).read_bytes())
-        say(f"s3://{bucket}/input/{name}")
+def scar_ci(*args: str) -> str:
+    """Run a `scar-ci` command in local mode as a user would type it; its output, indented."""
+    argv = [*args, "--local"]
+    say(f"$ scar-ci {' '.join(argv)}")
+    out, err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8"), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(argv)
+    out.flush()
+    printed = out.buffer.getvalue().decode(errors="replace")  # type: ignore[attr-defined]
+    say(printed + err.getvalue())
+    if code != 0:
+        raise DemoFailed(f"scar-ci {' '.join(argv)} exited {code}: {err.getvalue().strip()}")
+    return printed
 
 
 def wait_for_outputs(s3: Any, bucket: str) -> list[tuple[str, str, str]]:
@@ -133,20 +142,16 @@ def wait_for_outputs(s3: Any, bucket: str) -> list[tuple[str, str, str]]:
              found[f"output/{name}.count"].decode().strip()) for name in expected_outputs()]
 
 
-def call_api(url: str) -> tuple[str, float]:
-    """POST a text to count's API; its answer must be the word count."""
+def call_api(fdl_path: Path) -> tuple[str, float]:
+    """POST a text to count's API with `scar-ci invoke`; the answer must be its word count."""
     started = time.monotonic()
-    request = urllib.request.Request(url, data=HTTP_TEXT.encode(), method="POST",  # noqa: S310
-                                     headers={"Content-Type": "text/plain"})
-    with urllib.request.urlopen(request, timeout=90) as response:  # noqa: S310
-        body = response.read()
-    with contextlib.suppress(ValueError):
-        body = base64.b64decode(body, validate=True)
-    answer = body.decode(errors="replace")
+    text = fdl_path.with_name("words.txt")
+    text.write_text(HTTP_TEXT)
+    answer = scar_ci("invoke", "-f", str(fdl_path), "-n", "count", "--scope", SCOPE_ARG,
+                     "-db", str(text))
     expected = str(len(HTTP_TEXT.split()))
     if answer.strip() != expected:
-        raise DemoFailed(f"POST {url} answered {answer!r}, expected {expected!r}")
-    say(f"POST {HTTP_TEXT.strip()!r} -> {answer.strip()}")
+        raise DemoFailed(f"count's API answered {answer!r} to {HTTP_TEXT!r}, expected {expected}")
     return answer, time.monotonic() - started
 
 
@@ -169,32 +174,34 @@ def run(summary_path: Path, steps: Steps) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="scar-demo-") as folder:
             with steps("build the busybox image locally (no registry)"):
-                fdl = load_fdl(local_fdl(Path(folder)))
+                fdl_path = local_fdl(Path(folder))
             try:
-                demo_pipeline(fdl, summary_path, steps)
+                demo_pipeline(fdl_path, summary_path, steps)
             finally:
                 with steps(f"tear down scope {SCOPE.label}"):
-                    engine.teardown(SCOPE, engine.aws_for(fdl), delete_data=True, say=say)
+                    scar_ci("teardown", "--scope", SCOPE_ARG, "--delete-data")
     finally:
         if not was_running:
             with steps("stop local mode"):
                 mode.down(state)
 
 
-def demo_pipeline(fdl: Fdl, summary_path: Path, steps: Steps) -> None:
+def demo_pipeline(fdl_path: Path, summary_path: Path, steps: Steps) -> None:
     bucket = SCOPE.bucket(BUCKET)
-    s3 = boto3.client("s3")
     with steps(f"deploy examples/pipeline in scope {SCOPE.label}"):
+        say(f"(what `scar-ci deploy -f {fdl_path} --scope {SCOPE_ARG} --local` does)")
         started = time.monotonic()
+        fdl = load_fdl(fdl_path)
         plan, urls = engine.deploy(fdl, SCOPE, engine.aws_for(fdl), say=say)
         deploy_seconds = time.monotonic() - started
-    with steps(f"upload {len(expected_outputs())} inputs to s3://{bucket}/input/"):
-        upload_inputs(s3, bucket)
+    with steps(f"upload {len(expected_outputs())} inputs to shout's input folder"):
+        scar_ci("put", "-f", str(fdl_path), "-n", "shout", "--scope", SCOPE_ARG,
+                "-p", str(INPUTS))
     with steps("wait for shout's and count's outputs, and check them"):
-        rows = wait_for_outputs(s3, bucket)
+        rows = wait_for_outputs(boto3.client("s3"), bucket)
     count = SCOPE.function_name("count")
     with steps(f"call {count}'s HTTP API"):
-        answer, api_seconds = call_api(urls[count])
+        answer, api_seconds = call_api(fdl_path)
     with steps("print and write the job summary the action would post"):
         smoke = SmokeResult(count, f"POST {HTTP_TEXT.strip()!r}", True, api_seconds, answer,
                             f"log group /aws/lambda/{count}")

@@ -38,7 +38,8 @@ def test_make_demo_runs_the_chained_pipeline_and_leaves_nothing_running(tmp_path
     assert "**Smoke test** `count--mn-demo`" in summary and "ok in" in summary
     for step in ("validate the example FDL files", "deploy examples/pipeline",
                  "wait for shout's and count's outputs", "tear down scope mn-demo",
-                 "stop local mode"):
+                 "stop local mode", "$ scar-ci put -f ", "$ scar-ci invoke -f ",
+                 "$ scar-ci teardown --scope manual:demo --delete-data --local"):
         assert step in out
     assert "demo ok" in out
     assert not (tmp_path / "local" / "pid").exists()
