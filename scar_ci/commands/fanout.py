@@ -19,7 +19,6 @@ from scar_ci.commands.invocation import invoke
 
 DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 10  # botocore's default connection pool per client
-PROGRESS_STEPS = 10
 
 
 def input_objects(aws: Aws, folders: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -62,8 +61,10 @@ class FanOut:
 
 def fan_out(aws: Aws, function: str, objects: list[tuple[str, str]], *,
             concurrency: int = DEFAULT_CONCURRENCY,
-            say: Callable[[str], None] = print) -> FanOut:
-    """Send one event per object: the first synchronously, the rest asynchronously."""
+            say: Callable[[str], None] = print,
+            tick: Callable[[int, str], None] | None = None) -> FanOut:
+    """Send one event per object: the first synchronously, the rest asynchronously;
+    `tick(sent so far, note)` follows the asynchronous ones."""
     started = time.monotonic()
     result = FanOut(len(objects))
     if objects:
@@ -71,15 +72,13 @@ def fan_out(aws: Aws, function: str, objects: list[tuple[str, str]], *,
         answer = _send(aws, function, first, asynchronous=False)
         _count(result, first, answer)
         say(f"{_uri(first)}: {'failed' if answer else 'done'} (synchronously, warms the cache)")
-        step = max(1, len(rest) // PROGRESS_STEPS)
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             futures = {pool.submit(_send, aws, function, item, asynchronous=True): item
                        for item in rest}
             for done, future in enumerate(as_completed(futures), 1):
                 _count(result, futures[future], future.result())
-                if done % step == 0 or done == len(rest):
-                    say(f"dispatched {done}/{len(rest)} asynchronously, "
-                        f"{len(result.failed)} failed so far")
+                if tick:
+                    tick(done, f"{len(result.failed)} failed so far")
     result.seconds = time.monotonic() - started
     return result
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from scar_ci.errors import UserError
 
@@ -13,6 +14,29 @@ def say_to(stderr: bool = False) -> Callable[[str], None]:
     """A line printer to stdout, or to stderr when stdout carries JSON or data."""
     stream = sys.stderr if stderr else sys.stdout
     return lambda line: print(line, file=stream, flush=True)
+
+
+class Progress:
+    """Work counted toward a total: a bar redrawn in a terminal, a line every tenth of the
+    total otherwise (CI logs)."""
+
+    STEPS = 10
+    WIDTH = 30
+
+    def __init__(self, what: str, total: int, stream: TextIO | None = None) -> None:
+        self.what, self.total = what, total
+        self.stream = stream or sys.stdout
+        self.step = max(1, total // self.STEPS)
+
+    def __call__(self, done: int, note: str = "") -> None:
+        if self.stream.isatty():
+            filled = self.WIDTH * done // max(self.total, 1)
+            end = "\n" if done >= self.total else ""
+            self.stream.write(f"\r{self.what} [{'#' * filled:<{self.WIDTH}}] "
+                              f"{done}/{self.total} {note}{end}")
+            self.stream.flush()
+        elif done % self.step == 0 or done == self.total:
+            print(f"{self.what} {done}/{self.total}, {note}", file=self.stream, flush=True)
 
 
 def write_file(path: Path, content: bytes) -> None:

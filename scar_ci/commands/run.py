@@ -10,7 +10,7 @@ from pathlib import Path
 from scar_ci.aws.session import Aws
 from scar_ci.commands.fanout import FanOut, fan_out, input_objects
 from scar_ci.commands.invocation import Answer, direct_payload, invoke, parse_variables
-from scar_ci.commands.output import say_to, write_file
+from scar_ci.commands.output import Progress, say_to, write_file
 from scar_ci.commands.target import ScopeOf, Target, single, targets
 from scar_ci.errors import UserError
 
@@ -74,9 +74,12 @@ def _fan_out(aws: Aws, target: Target, objects: list[tuple[str, str]],
             print(f"would send s3://{bucket}/{key}")
         print(f"{len(objects)} event(s) would be sent to {target.name}")
         return 0
-    say = say_to(args.json or args.verbose)
+    stream = sys.stderr if args.json or args.verbose else sys.stdout
+    say = say_to(stream is sys.stderr)
     say(f"sending {len(objects)} event(s) to {target.name}, one per input file")
-    result = fan_out(aws, target.name, objects, concurrency=args.concurrency, say=say)
+    tick = Progress("dispatched asynchronously", len(objects) - 1, stream)
+    result = fan_out(aws, target.name, objects, concurrency=args.concurrency, say=say,
+                     tick=tick)
     if args.json:
         print(json.dumps(_fan_out_dict(result), indent=2))
     say(result.summary())

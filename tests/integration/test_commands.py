@@ -143,7 +143,7 @@ def test_put_then_run_fans_out_one_event_per_input_file_then_get(deployed, tmp_p
     code, out, err = scar(capsys, "run", *fdl, "--concurrency", "4")
     assert code == 0, err
     assert "(synchronously, warms the cache)" in out
-    assert f"dispatched {FILES - 1}/{FILES - 1} asynchronously" in out
+    assert f"dispatched asynchronously {FILES - 1}/{FILES - 1}, 0 failed so far" in out
     assert f"fan-out: {FILES} file(s), {FILES} sent, 0 failed" in out
     outputs = wait_for_keys(deployed.bucket, "output/", FILES)
     assert outputs == sorted([f"output/{n}" for n in names] + ["output/deep name+1.txt"])

@@ -1,9 +1,10 @@
 """The command parts that need no AWS: requests as the supervisor reads them, flag parsing,
-destination paths for untrusted keys, log filters, body limits."""
+destination paths for untrusted keys, log filters, body limits, progress."""
 
 from __future__ import annotations
 
 import base64
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from scar_ci.commands.fanout import s3_event
 from scar_ci.commands.http import Request, decoded
 from scar_ci.commands.invocation import direct_payload, parse_variables
 from scar_ci.commands.logs import RequestFilter, since_ms
+from scar_ci.commands.output import Progress
 from scar_ci.commands.storage import _inside, bucket_path
 from scar_ci.errors import UsageError
 from scar_ci.supervisor.events import parse_event
@@ -91,3 +93,23 @@ def test_bodies_over_the_limits_are_refused_before_sending() -> None:
         Request(body=b"x" * (10 * 2**20 + 1)).check()
     with pytest.raises(UsageError, match="asynchronous request accepts at most 256 KiB"):
         Request(body=b"x" * (256 * 1024 + 1), asynchronous=True).check()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_line_every_tenth_in_logs_and_a_bar_in_a_terminal() -> None:
+    log = io.StringIO()
+    progress = Progress("sent", 25, log)
+    for done in range(1, 26):
+        progress(done, "0 failed")
+    assert log.getvalue().splitlines() == [f"sent {n}/25, 0 failed"
+                                           for n in [*range(2, 25, 2), 25]]
+    terminal = _Terminal()
+    progress = Progress("sent", 4, terminal)
+    for done in range(1, 5):
+        progress(done)
+    assert terminal.getvalue().count("\r") == 4 and terminal.getvalue().endswith(
+        f"\rsent [{'#' * 30}] 4/4 \n")
