@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from scar_ci.commands.invocation import ASYNC_PAYLOAD_LIMIT, parse_variables
+from scar_ci.commands.invocation import ASYNC_PAYLOAD_LIMIT, parse_variables, quoted
 from scar_ci.commands.output import write_file, write_stdout
 from scar_ci.commands.target import ScopeOf, single, targets
 from scar_ci.errors import UsageError, UserError
+from scar_ci.github.workflow import commands_paused
 
 API_PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway's request payload limit
 TIMEOUT_S = 60  # API Gateway itself gives up after 29 s
@@ -115,8 +116,8 @@ def cmd_invoke(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     reply = send(url, request_of(args))
     output = decoded(reply.body)
     if reply.status >= 300:
-        raise UserError(f"{url} answered HTTP {reply.status}: "
-                        f"{output.decode('utf-8', 'replace').strip()[-2000:]}")
+        raise UserError(quoted(f"{url} answered HTTP {reply.status}: "
+                               f"{output.decode('utf-8', 'replace').strip()[-2000:]}"))
     if args.asynchronous:
         print(f"Function '{target.name}' launched successfully.")
         return 0
@@ -129,5 +130,6 @@ def cmd_invoke(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     if args.output:
         write_file(Path(args.output), output)
     else:
-        write_stdout(output)
+        with commands_paused():
+            write_stdout(output)
     return 0

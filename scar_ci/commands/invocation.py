@@ -74,8 +74,15 @@ class Answer:
         return {"LambdaOutput": shown}
 
     def failure(self) -> FunctionFailed:
-        return FunctionFailed(f"function {self.function} failed (request {self.request_id}): "
-                              f"{self.output.rstrip()}")
+        return FunctionFailed(quoted(f"function {self.function} failed "
+                                     f"(request {self.request_id}): {self.output.rstrip()}"))
+
+
+def quoted(message: str) -> str:
+    """A message whose lines after the first are others' text (a function's output), set off
+    with `  | ` so that none can pass for a workflow command or for scar-ci's own words."""
+    first, *rest = message.splitlines() or [""]
+    return "\n".join([first, *(f"  | {line}" for line in rest)])
 
 
 def invoke(aws: Aws, function: str, payload: Any, *, asynchronous: bool = False,

@@ -9,10 +9,17 @@ from pathlib import Path
 
 from scar_ci.aws.session import Aws
 from scar_ci.commands.fanout import FanOut, fan_out, input_objects
-from scar_ci.commands.invocation import Answer, direct_payload, invoke, parse_variables
+from scar_ci.commands.invocation import (
+    Answer,
+    direct_payload,
+    invoke,
+    parse_variables,
+    quoted,
+)
 from scar_ci.commands.output import Progress, say_to, write_file
 from scar_ci.commands.target import ScopeOf, Target, single, targets
 from scar_ci.errors import UserError
+from scar_ci.github.workflow import commands_paused
 
 
 def cmd_run(args: argparse.Namespace, scope_of: ScopeOf) -> int:
@@ -64,7 +71,8 @@ def _show(answer: Answer, args: argparse.Namespace) -> None:
         print(f"Request Id: {answer.request_id}\nLog Group Name: {answer.log_group}",
               file=sys.stderr)
         if not args.output:
-            sys.stdout.write(answer.output)
+            with commands_paused():
+                sys.stdout.write(answer.output)
 
 
 def _fan_out(aws: Aws, target: Target, objects: list[tuple[str, str]],
@@ -85,8 +93,8 @@ def _fan_out(aws: Aws, target: Target, objects: list[tuple[str, str]],
     say(result.summary())
     if result.failed:
         uri, reason = result.failed[0]
-        raise UserError(f"{len(result.failed)} of {result.total} event(s) failed; "
-                        f"the first: {uri}: {reason}")
+        raise UserError(quoted(f"{len(result.failed)} of {result.total} event(s) failed; "
+                               f"the first: {uri}: {reason}"))
     return 0
 
 

@@ -59,16 +59,26 @@ def warn(message: str) -> None:
         print(f"scar-ci: warning: {message}", file=sys.stderr, flush=True)
 
 
-def print_untrusted(text: str) -> None:
-    """Print text that others control (a function's output) without it issuing commands.
+@contextmanager
+def commands_paused() -> Iterator[None]:
+    """Under Actions, lines printed inside are text: `::` lines from others issue no command.
 
     Between `::stop-commands::TOKEN` and `::TOKEN::` the runner treats `::` lines as text;
     the token is random, so the text cannot end the pause itself.
     """
     if not in_actions():
-        _say(text)
+        yield
         return
     token = f"scar-ci-{secrets.token_hex(16)}"
     _say(f"::stop-commands::{token}")
-    _say(text)
-    _say(f"::{token}::")
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        _say(f"::{token}::")
+
+
+def print_untrusted(text: str) -> None:
+    """Print text that others control (a function's output) without it issuing commands."""
+    with commands_paused():
+        _say(text)

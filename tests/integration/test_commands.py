@@ -262,3 +262,22 @@ def test_invoke_limits_and_failures_are_clear_errors(deployed, tmp_path, capsys)
     assert code == 2 and "-jd: not JSON" in err
     code, _, err = scar(capsys, "invoke", "-n", deployed.name, "-jd", '{"cmd_args": ["false"]}')
     assert code == 1 and "answered HTTP 500" in err and "Traceback" not in err
+
+
+def test_under_actions_a_function_cannot_issue_workflow_commands(deployed, tmp_path,
+                                                                 monkeypatch, capsys):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    script = tmp_path / "inject.sh"
+    script.write_text('echo "::add-mask::hidden"\necho "::error::injected"\n')
+    code, out, err = scar(capsys, "run", "-n", deployed.name, "-s", str(script))
+    assert code == 0, err
+    first, *middle, last = out.splitlines()
+    token = first.removeprefix("::stop-commands::")
+    assert first != token and last == f"::{token}::" and len(token) >= 32
+    assert middle == ["::add-mask::hidden", "::error::injected"]
+
+    script.write_text('echo "::error::injected"\nexit 1\n')
+    code, _, err = scar(capsys, "run", "-n", deployed.name, "-s", str(script))
+    assert code == 1
+    assert "  | ::error::injected" in err
+    assert not any(line.startswith("::error::injected") for line in err.splitlines())

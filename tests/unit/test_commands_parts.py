@@ -12,7 +12,7 @@ import pytest
 
 from scar_ci.commands.fanout import s3_event
 from scar_ci.commands.http import Request, decoded
-from scar_ci.commands.invocation import direct_payload, parse_variables
+from scar_ci.commands.invocation import direct_payload, parse_variables, quoted
 from scar_ci.commands.logs import RequestFilter, since_ms
 from scar_ci.commands.output import Progress
 from scar_ci.commands.storage import _inside, bucket_path
@@ -113,3 +113,8 @@ def test_progress_is_a_line_every_tenth_in_logs_and_a_bar_in_a_terminal() -> Non
         progress(done)
     assert terminal.getvalue().count("\r") == 4 and terminal.getvalue().endswith(
         f"\rsent [{'#' * 30}] 4/4 \n")
+
+
+def test_others_lines_in_a_message_are_set_off() -> None:
+    assert quoted("one") == "one"
+    assert quoted("failed: x\n::error::y\n") == "failed: x\n  | ::error::y"
