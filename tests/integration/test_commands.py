@@ -140,11 +140,13 @@ def test_put_then_run_fans_out_one_event_per_input_file_then_get(deployed, tmp_p
     assert f"{FILES} event(s) would be sent" in out
     assert wait_for_keys(deployed.bucket, "output/", 0, timeout=0) == []
 
-    code, out, err = scar(capsys, "run", *fdl, "--concurrency", "4")
+    code, out, err = scar(capsys, "run", *fdl, "--concurrency", "4", "-j")
     assert code == 0, err
-    assert "(synchronously, warms the cache)" in out
-    assert f"dispatched asynchronously {FILES - 1}/{FILES - 1}, 0 failed so far" in out
-    assert f"fan-out: {FILES} file(s), {FILES} sent, 0 failed" in out
+    assert "(synchronously, warms the cache)" in err
+    assert f"dispatched asynchronously {FILES - 1}/{FILES - 1}, 0 failed so far" in err
+    assert f"fan-out: {FILES} file(s), {FILES} sent, 0 failed" in err
+    assert json.loads(out) | {"seconds": 0} == {"total": FILES, "sent": FILES, "failed": [],
+                                                "seconds": 0}
     outputs = wait_for_keys(deployed.bucket, "output/", FILES)
     assert outputs == sorted([f"output/{n}" for n in names] + ["output/deep name+1.txt"])
 
