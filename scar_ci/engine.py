@@ -13,7 +13,14 @@ from scar_ci.aws.apigateway import discover_apis, invoke_url
 from scar_ci.aws.iam import discover_roles
 from scar_ci.aws.lambda_ import discover_functions
 from scar_ci.aws.logs import discover_log_groups
-from scar_ci.aws.resource import TAG_IMAGE, TAG_LAMBDA, TAG_STAGE, Resource, paginate
+from scar_ci.aws.resource import (
+    TAG_IMAGE,
+    TAG_LAMBDA,
+    TAG_STAGE,
+    TAG_SUPERVISOR,
+    Resource,
+    paginate,
+)
 from scar_ci.aws.s3 import discover_buckets
 from scar_ci.aws.session import Aws
 from scar_ci.aws.triggers import discover_triggers
@@ -108,6 +115,8 @@ class Deployed:
     image: str
     memory: int
     url: str
+    timeout: int = 0
+    supervisor: str = ""  # the supervisor layer's `sha256:<16 hex>`
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -125,7 +134,8 @@ def list_deployed(aws: Aws, scope: Scope | None = None) -> list[Deployed]:
             continue
         name = live["FunctionName"]
         rows.append(Deployed(label, name, tags.get(TAG_FUNCTION, ""), tags.get(TAG_IMAGE, ""),
-                             live.get("MemorySize", 0), urls.get(name, "")))
+                             live.get("MemorySize", 0), urls.get(name, ""),
+                             live.get("Timeout", 0), tags.get(TAG_SUPERVISOR, "")))
     return sorted(rows, key=lambda d: (d.scope, d.function))
 
 
@@ -146,6 +156,7 @@ def render_deployed(rows: list[Deployed]) -> str:
     lines: list[str] = []
     for scope, group in groupby(rows, key=lambda r: r.scope):
         lines.append(f"scope {scope}")
-        lines.extend(f"  {r.function:<{width}}  {r.memory:>5} MB  {r.image or '-'}  "
-                     f"{r.url or '-'}" for r in group)
+        lines.extend(f"  {r.function:<{width}}  {r.memory:>5} MB  {r.timeout:>4} s  "
+                     f"{r.image or '-'}  {r.url or '-'}  supervisor {r.supervisor or '-'}"
+                     for r in group)
     return "\n".join(lines)

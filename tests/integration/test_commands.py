@@ -283,3 +283,14 @@ def test_under_actions_a_function_cannot_issue_workflow_commands(deployed, tmp_p
     assert code == 1
     assert "  | ::error::injected" in err
     assert not any(line.startswith("::error::injected") for line in err.splitlines())
+
+
+def test_ls_shows_memory_timeout_image_api_and_supervisor(deployed, capsys):
+    code, out, err = scar(capsys, "ls", "--scope", deployed.scope.stage, "--json")
+    assert code == 0, err
+    [row] = json.loads(out)
+    assert (row["function"], row["memory"], row["timeout"], row["url"]) == (
+        deployed.name, 256, 60, deployed.url)
+    assert row["supervisor"].startswith("sha256:")
+    code, out, _ = scar(capsys, "ls", "--scope", deployed.scope.stage)
+    assert f"{deployed.name}    256 MB    60 s" in out and row["supervisor"] in out
