@@ -10,7 +10,6 @@ stopped) for the run with the test bed's control script. Each round uses a fresh
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import statistics
 import sys
@@ -76,24 +75,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    own_state = None
-    url = os.environ.get("SCAR_TESTBED_LOCALSTACK_URL")
-    if not url:
-        own_state = Path(tempfile.mkdtemp(prefix="deploy-bench-"))
-        url = localstack_ctl.start(own_state).url
-    os.environ.update({"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "test",
-                       "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"})
-    try:
-        results: dict[str, list[tuple[float, int, int]]] = {step: [] for step in STEPS}
-        with tempfile.TemporaryDirectory() as folder:
-            for _ in range(args.rounds):
-                tag = secrets.token_hex(4)
-                fdl = five_functions(Path(folder), f"bench-{tag}")
-                for step, figures in one_round(fdl, Scope.parse(f"manual:bench-{tag}")).items():
-                    results[step].append(figures)
-    finally:
-        if own_state:
-            localstack_ctl.stop(own_state)
+    results: dict[str, list[tuple[float, int, int]]] = {step: [] for step in STEPS}
+    with localstack_ctl.endpoint_for_bench("deploy-bench"), tempfile.TemporaryDirectory() as folder:
+        for _ in range(args.rounds):
+            tag = secrets.token_hex(4)
+            fdl = five_functions(Path(folder), f"bench-{tag}")
+            for step, figures in one_round(fdl, Scope.parse(f"manual:bench-{tag}")).items():
+                results[step].append(figures)
     print(f"5 functions (2 chained, 1 with an API), {args.rounds} rounds, median wall time")
     print("| step | wall time | AWS calls | mutating calls |")
     print("|---|---|---|---|")

@@ -13,7 +13,6 @@ LocalStack is the one at $SCAR_TESTBED_LOCALSTACK_URL, else one started (and sto
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import sys
 import tempfile
@@ -92,19 +91,8 @@ def main() -> int:
     parser.add_argument("--concurrency", default="1,4,8,10")
     args = parser.parse_args()
     levels = [int(level) for level in args.concurrency.split(",")]
-    own_state = None
-    url = os.environ.get("SCAR_TESTBED_LOCALSTACK_URL")
-    if not url:
-        own_state = Path(tempfile.mkdtemp(prefix="fanout-bench-"))
-        url = localstack_ctl.start(own_state).url
-    os.environ.update({"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "test",
-                       "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"})
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            rows = bench(Path(folder), args.files, levels)
-    finally:
-        if own_state:
-            localstack_ctl.stop(own_state)
+    with localstack_ctl.endpoint_for_bench("fanout-bench"), tempfile.TemporaryDirectory() as folder:
+        rows = bench(Path(folder), args.files, levels)
     print(f"fan-out over {args.files} files (1 synchronous + {args.files - 1} asynchronous)")
     print("| concurrency | dispatch | every output written |")
     print("|---|---|---|")

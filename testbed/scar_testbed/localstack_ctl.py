@@ -10,9 +10,13 @@ on a free 127.0.0.1 port; `status` exits 3 when none runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parents[2]
@@ -23,7 +27,16 @@ from scar_ci.local import localstack, localstack_venv, mode  # noqa: E402
 from scar_ci.local.errors import LocalError as TestbedError  # noqa: E402
 from scar_ci.local.localstack import Instance, healthy, running, stop  # noqa: E402
 
-__all__ = ["Instance", "TestbedError", "default_state_dir", "healthy", "running", "start", "stop"]
+__all__ = [
+    "Instance",
+    "TestbedError",
+    "default_state_dir",
+    "endpoint_for_bench",
+    "healthy",
+    "running",
+    "start",
+    "stop",
+]
 FUNCTION_PYTHON = REPO_DIR / ".venv" / "bin" / "python"
 
 
@@ -37,6 +50,24 @@ def start(state_dir: Path) -> Instance:
     """Start (or find) a LocalStack on a free port whose functions run on this tree's .venv."""
     python = os.environ.get(localstack.FUNCTION_PYTHON_VARIABLE) or str(FUNCTION_PYTHON)
     return localstack.start(state_dir, 0, python)
+
+
+@contextlib.contextmanager
+def endpoint_for_bench(name: str) -> Iterator[str]:
+    """The LocalStack at $SCAR_TESTBED_LOCALSTACK_URL, else one started (and stopped) for the
+    block; boto3 is pointed at it with test credentials either way. Yields its URL."""
+    url = os.environ.get("SCAR_TESTBED_LOCALSTACK_URL")
+    own_state = None if url else Path(tempfile.mkdtemp(prefix=f"{name}-"))
+    if own_state:
+        url = start(own_state).url
+    os.environ.update({"AWS_ENDPOINT_URL": str(url), "AWS_ACCESS_KEY_ID": "test",
+                       "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"})
+    try:
+        yield str(url)
+    finally:
+        if own_state:
+            stop(own_state)
+            shutil.rmtree(own_state, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
