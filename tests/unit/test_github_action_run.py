@@ -65,3 +65,15 @@ def test_a_bad_input_is_one_message(tmp_path: Path) -> None:
     assert code == 2 and err == ("scar-ci: input 'smoke-test': 'maybe' is not true or false "
                                  "(YAML booleans: true, false)\n")
     assert "is not true or false" in summary
+
+
+def test_with_arguments_the_image_is_the_cli(tmp_path: Path) -> None:
+    (tmp_path / "scar.yaml").write_text("functions:\n  aws:\n  - lambda:\n      name: a\n"
+                                        "      memroy: 1\n      container: {image: x/y}\n")
+    done = subprocess.run([sys.executable, str(ROOT / "entrypoint.py"), "validate", "-f",
+                           "scar.yaml"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, check=False,
+                          env={k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"})
+    assert done.returncode == 2
+    assert "scar.yaml:5:7: functions.aws[0].lambda.memroy: unknown key; did you mean 'memory'?" \
+        in done.stderr
