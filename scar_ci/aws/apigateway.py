@@ -15,6 +15,9 @@ from scar_ci.scope import TAG_FUNCTION, Scope
 PROXY = "{proxy+}"
 SID = "scar-ci-apigateway"
 LAUNCH_PATH = "launch"
+# SCAR's asynchronous calls: the client's X-Amz-Invocation-Type header reaches Lambda.
+METHOD_HEADER = "method.request.header.X-Amz-Invocation-Type"
+INTEGRATION_HEADER = "integration.request.header.X-Amz-Invocation-Type"
 
 
 def find_api(aws: Aws, name: str, scope: Scope) -> dict[str, Any] | None:
@@ -48,8 +51,8 @@ class RestApi(Resource):
 
     def wanted(self) -> Settings:
         return {"routes": {"/": self.method, f"/{PROXY}": self.method},
-                "integration": self.function, "stage": self.stage, "permission": True,
-                "tags": dict(self.tags)}
+                "integration": self.function, "invocation_type_header": True,
+                "stage": self.stage, "permission": True, "tags": dict(self.tags)}
 
     def describe(self) -> str:
         return f"{self.method} /{LAUNCH_PATH} -> {self.function}, stage {self.stage}"
@@ -60,19 +63,21 @@ class RestApi(Resource):
             return None
         self.api_id = api["id"]
         client = aws.client("apigateway")
-        routes, integrations = {}, set()
+        routes, integrations, headers = {}, set(), set()
         for resource in paginate(client, "get_resources", "items", restApiId=self.api_id,
                                  embed=["methods"]):
             for method, details in resource.get("resourceMethods", {}).items():
                 routes[resource["path"]] = method
-                uri = (details or {}).get("methodIntegration", {}).get("uri") or (
-                    absent_ok(client.get_integration, restApiId=self.api_id,
-                              resourceId=resource["id"], httpMethod=method) or {}).get("uri")
-                integrations.add(uri)
+                integration = (details or {}).get("methodIntegration") or absent_ok(
+                    client.get_integration, restApiId=self.api_id, resourceId=resource["id"],
+                    httpMethod=method) or {}
+                integrations.add(integration.get("uri"))
+                headers.add((integration.get("requestParameters") or {}).get(INTEGRATION_HEADER))
         stages = {s["stageName"] for s in client.get_stages(restApiId=self.api_id)["item"]}
         statement = permissions(aws, self.function).get(SID) if self.function else None
         return {"routes": routes,
                 "integration": self.function if integrations == {self._uri(aws)} else None,
+                "invocation_type_header": headers == {METHOD_HEADER},
                 "stage": self.stage if self.stage in stages else None,
                 "permission": bool(statement) and source_arn(statement) == self._source(aws),
                 "tags": our_tags(api.get("tags"))}
@@ -99,15 +104,20 @@ class RestApi(Resource):
             resources[f"/{PROXY}"] = client.create_resource(
                 restApiId=self.api_id, parentId=resources["/"], pathPart=PROXY)["id"]
         for path, resource_id in resources.items():
-            if live["routes"].get(path) not in (None, self.method):
+            current = live["routes"].get(path)
+            if current is not None and (current != self.method
+                                        or not live.get("invocation_type_header")):
                 client.delete_method(restApiId=self.api_id, resourceId=resource_id,
-                                     httpMethod=live["routes"][path])
-            if live["routes"].get(path) != self.method:
+                                     httpMethod=current)
+                current = None
+            if current is None:
                 client.put_method(restApiId=self.api_id, resourceId=resource_id,
-                                  httpMethod=self.method, authorizationType="NONE")
+                                  httpMethod=self.method, authorizationType="NONE",
+                                  requestParameters={METHOD_HEADER: False})
             client.put_integration(restApiId=self.api_id, resourceId=resource_id,
                                    httpMethod=self.method, type="AWS_PROXY",
-                                   integrationHttpMethod="POST", uri=self._uri(aws))
+                                   integrationHttpMethod="POST", uri=self._uri(aws),
+                                   requestParameters={INTEGRATION_HEADER: METHOD_HEADER})
         client.create_deployment(restApiId=self.api_id, stageName=self.stage)
         allow_invoke(aws, self.function, SID, "apigateway.amazonaws.com", self._source(aws))
         if live["tags"] != self.tags:

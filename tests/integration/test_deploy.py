@@ -219,3 +219,36 @@ def test_cli_plan_json_and_teardown_with_the_fdl(tmp_path, scope, unique_name, c
     assert cli.main(["teardown", "-f", str(fdl), "--scope", scope.stage]) == 0
     assert "- delete  function" in capsys.readouterr().out
     assert engine.discover(Aws(), scope) == []
+
+
+def test_the_api_passes_the_invocation_type_header_and_repairs_it_when_lost(tmp_path, scope,
+                                                                             unique_name):
+    fdl = write_fdl(tmp_path, [function("f", unique_name, api_gateway={"name": "f"})])
+    deploy(fdl, scope)
+    client = boto3.client("apigateway")
+    api = next(a for a in client.get_rest_apis()["items"] if a["name"] == scope.api_name("f"))
+    resources = client.get_resources(restApiId=api["id"])["items"]
+
+    def mappings() -> list[dict[str, str]]:
+        return [client.get_integration(restApiId=api["id"], resourceId=r["id"],
+                                       httpMethod="ANY").get("requestParameters", {})
+                for r in resources]
+
+    wanted = {"integration.request.header.X-Amz-Invocation-Type":
+              "method.request.header.X-Amz-Invocation-Type"}
+    assert mappings() == [wanted, wanted]
+    proxy = next(r for r in resources if r["path"] != "/")
+    client.delete_method(restApiId=api["id"], resourceId=proxy["id"], httpMethod="ANY")
+    client.put_method(restApiId=api["id"], resourceId=proxy["id"], httpMethod="ANY",
+                      authorizationType="NONE")
+    client.put_integration(restApiId=api["id"], resourceId=proxy["id"], httpMethod="ANY",
+                           type="AWS_PROXY", integrationHttpMethod="POST",
+                           uri=client.get_integration(restApiId=api["id"],
+                                                      resourceId=resources[0]["id"],
+                                                      httpMethod="ANY")["uri"])
+
+    plan, _ = deploy(fdl, scope)
+    assert [(c.verb.value, c.kind) for c in plan.mutating] == [("update", "api")]
+    assert mappings() == [wanted, wanted]
+    assert deploy(fdl, scope)[1].calls.mutating == []
+    teardown(scope)
