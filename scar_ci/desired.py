@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from scar_ci.aws.apigateway import RestApi
+from scar_ci.aws.ecr import TAG_DELETE_IMAGES, FunctionImage, Repository, lifecycle_policy
 from scar_ci.aws.iam import Role, least_privilege, role_arn
-from scar_ci.aws.lambda_ import Function, SupervisorLayer
+from scar_ci.aws.lambda_ import Function, ImageFunction, SupervisorLayer
 from scar_ci.aws.logs import LogGroup
 from scar_ci.aws.resource import (
     TAG_FDL,
@@ -31,13 +32,20 @@ from scar_ci.aws.triggers import Trigger
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, StorageRef
 from scar_ci.fdl import Function as FdlFunction
-from scar_ci.package.function_zip import function_config, function_zip
+from scar_ci.package.function_zip import (
+    CONFIG_FILE_NAME,
+    config_json,
+    function_config,
+    function_zip,
+)
+from scar_ci.package.image_spec import FunctionImageSpec
 from scar_ci.package.layer import HANDLER
 from scar_ci.scope import Scope, tag_value
 
 DEFAULT_LAYER = "scar-ci-supervisor"
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # Lambda's limit for a zip sent in the request
-KIND_ORDER = ("role", "log group", "bucket", "layer", "function", "trigger", "api")
+KIND_ORDER = ("role", "log group", "bucket", "layer", "repository", "image", "function",
+              "trigger", "api")
 
 
 class UnsupportedFunction(UserError):
@@ -81,9 +89,10 @@ def _arn_pattern(scope: Scope, ref: StorageRef, default_folder: str = "") -> str
 
 def _check(function: FdlFunction) -> None:
     where = f"{function.position.file}:{function.position.line}: function {function.name}"
-    if function.uses_image_runtime:
-        raise UnsupportedFunction(f"{where}: runtime 'image' is not deployed by this version "
-                                  "of scar-ci; use a python3.x runtime (udocker in a zip)")
+    if function.uses_image_runtime and not function.container.image:
+        raise UnsupportedFunction(f"{where}: runtime 'image' builds on container.image (an "
+                                  "image in a registry); container.image_file works with the "
+                                  "python3.x runtimes (udocker in a zip)")
     if function.execution_mode != "lambda":
         raise UnsupportedFunction(f"{where}: execution_mode '{function.execution_mode}' is not "
                                   "deployed by this version of scar-ci; use 'lambda'")
@@ -105,7 +114,8 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
     layer_name = _layer_name(fdl)
     layer = SupervisorLayer(layer_name, content=layer_zip[0], sha256=layer_zip[1])
     buckets: dict[str, Bucket] = {}
-    resources: list[Resource] = [layer]
+    zips = [f for f in fdl.functions if not f.uses_image_runtime]
+    resources: list[Resource] = [layer] if zips else []
     apis: dict[str, RestApi] = {}
     for function in fdl.functions:
         names = Names.of(function, scope)
@@ -123,11 +133,16 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
             entry = buckets.setdefault(bucket, Bucket(bucket, (), scope.tags()))
             if folder and folder not in entry.folders:
                 entry.folders = (*entry.folders, folder)
-        code = _package(fdl, function, scope, names)
-        resources.append(Function(
-            names.function, _configuration(function), code, role_of,
-            _layers(layer, function), {**tags, **_info_tags(fdl, function, layer)},
-            _package_bucket(function, len(code))))
+        config, files = _package(fdl, function, scope, names)
+        if function.uses_image_runtime:
+            resources.extend(image_resources(function, scope, names, role_of, tags, config,
+                                             files, _info_tags(fdl, function, layer)))
+        else:
+            code = function_zip(config, files)
+            resources.append(Function(
+                names.function, _configuration(function), code, role_of,
+                _layers(layer, function), {**tags, **_info_tags(fdl, function, layer)},
+                _package_bucket(function, len(code))))
         for ref in _own_s3(function.input):
             bucket, folder = split_path(scoped_path(scope, ref))
             resources.append(Trigger(bucket, folder, names.function))
@@ -140,6 +155,36 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
     resources.extend(apis.values())
     resources.sort(key=lambda r: KIND_ORDER.index(r.kind))
     return Desired(scope, resources, apis)
+
+
+def image_resources(function: FdlFunction, scope: Scope, names: Names,
+                    role_of: Callable[[], str], tags: dict[str, str], config: dict[str, Any],
+                    files: dict[str, Path], info: dict[str, str]) -> list[Resource]:
+    """A `runtime: image` function: its ECR repository (unless `create_image` is false), its
+    image (the user's, plus the supervisor and the task files) and the function."""
+    repository = scope.ecr_repository(function.name)
+    task_files = {CONFIG_FILE_NAME: config_json(config),
+                  **{name: path.read_bytes() for name, path in files.items()}}
+    image = FunctionImage(repository, FunctionImageSpec(
+        base=function.container.image or "", architecture=function.architectures[0],
+        alpine=function.container.alpine, create_image=function.container.create_image,
+        task_files=task_files))
+    settings = {k: v for k, v in _configuration(function).items()
+                if k not in ("Runtime", "Handler")}
+    resources: list[Resource] = [image, ImageFunction(
+        names.function, settings, role=role_of,
+        tags={**tags, **info, TAG_SUPERVISOR: "in the image"},
+        image=lambda: image.uri, image_ref=lambda: image.ref,
+        architectures=function.architectures)]
+    if function.container.create_image:
+        ecr = function.raw.get("ecr", {})
+        deletes = function.delete_image if function.delete_image is not None else (
+            not scope.is_production)  # unset: previews delete their images, production keeps
+        resources.append(Repository(
+            repository, {**tags, TAG_DELETE_IMAGES: str(deletes).lower()},
+            scan_on_push=ecr.get("scan_on_push", False),
+            lifecycle=lifecycle_policy(ecr.get("keep_images"))))
+    return resources
 
 
 def _package_bucket(function: FdlFunction, size: int) -> str | None:
@@ -197,7 +242,9 @@ def _configuration(function: FdlFunction) -> dict[str, Any]:
     }
 
 
-def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names) -> bytes:
+def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names
+             ) -> tuple[dict[str, Any], dict[str, Path]]:
+    """`scar-function.json`'s content and the files that go with it (zip or /var/task)."""
     container: dict[str, Any] = {"timeout_threshold": function.container.timeout_threshold,
                                  "environment": dict(function.container.environment)}
     files: dict[str, Path] = {}
@@ -220,7 +267,9 @@ def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names) -> byt
         [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r),
           "prefix": list(r.prefix), "suffix": list(r.suffix)} for r in function.output],
         storage)
-    return function_zip(config, files)
+    if function.uses_image_runtime:
+        config["runtime"] = "image"
+    return config, files
 
 
 def _thaw(value: Any) -> Any:

@@ -10,6 +10,7 @@ from itertools import groupby
 
 from scar_ci.apply import apply_plan
 from scar_ci.aws.apigateway import discover_apis, invoke_url
+from scar_ci.aws.ecr import discover_repositories
 from scar_ci.aws.iam import discover_roles
 from scar_ci.aws.lambda_ import discover_functions
 from scar_ci.aws.logs import discover_log_groups
@@ -49,6 +50,7 @@ def discover(aws: Aws, scope: Scope) -> list[Resource]:
     for function, _ in discover_functions(aws, scope):
         found.extend(discover_triggers(aws, function.name))
         found.append(function)
+    found.extend(discover_repositories(aws, scope))
     found.extend(discover_buckets(aws, scope))
     found.extend(discover_log_groups(aws, scope))
     found.extend(discover_roles(aws, scope))

@@ -9,7 +9,8 @@ from scar_ci.errors import UserError
 
 NOT_FOUND = frozenset({
     "ResourceNotFoundException", "NoSuchEntity", "NoSuchBucket", "NotFoundException",
-    "NoSuchKey", "404", "NoSuchBucketPolicy",
+    "NoSuchKey", "404", "NoSuchBucketPolicy", "RepositoryNotFoundException",
+    "LifecyclePolicyNotFoundException",
 })
 
 # What botocore raises when AWS refuses, is unreachable, or answers garbage.

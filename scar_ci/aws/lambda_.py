@@ -8,12 +8,13 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
 from scar_ci.aws.errors import error_code
 from scar_ci.aws.resource import (
+    TAG_IMAGE,
     Resource,
     Settings,
     absent_ok,
@@ -24,7 +25,7 @@ from scar_ci.aws.resource import (
     paginate,
 )
 from scar_ci.aws.session import Aws
-from scar_ci.scope import Scope
+from scar_ci.scope import Scope, tag_value
 
 LAYER_RUNTIMES = ["python3.10", "python3.11", "python3.12", "python3.13"]
 LAYER_MARK = "scar-ci supervisor sha256:"
@@ -134,6 +135,7 @@ class Function(Resource):
     layers: Callable[[], list[str]] = field(repr=False, default=list)
     tags: Mapping[str, str] = field(default_factory=dict)
     package_bucket: str | None = None  # upload the zip there (packages over the direct limit)
+    _not_configuration: ClassVar[tuple[str, ...]] = ("code", "tags")  # changed by other calls
 
     def wanted(self) -> Settings:
         return {**self.config, "role": self.role(), "layers": self.layers(),
@@ -157,14 +159,17 @@ class Function(Resource):
         wanted = self.wanted()
         return {**self.config, "Role": wanted["role"], "Layers": wanted["layers"]}
 
+    def _create_arguments(self) -> dict[str, Any]:
+        return self._arguments()
+
     def create(self, aws: Aws) -> Callable[[], None]:
         """Create; the wait until Active is returned, so functions created together settle
         together (triggers and permissions do not need an Active function)."""
         client = aws.client("lambda")
         code = self._code(aws)
         _retry_role(lambda: client.create_function(
-            FunctionName=self.name, Code=code, Tags=dict(self.tags),
-            Publish=False, **self._arguments()))
+            FunctionName=self.name, Code=code, Tags=self.wanted()["tags"],
+            Publish=False, **self._create_arguments()))
         return lambda: client.get_waiter("function_active_v2").wait(FunctionName=self.name)
 
     def update(self, aws: Aws, live: Settings) -> None:
@@ -172,12 +177,12 @@ class Function(Resource):
         wanted = self.wanted()
         waiter = client.get_waiter("function_updated_v2")
         waiter.wait(FunctionName=self.name)  # a run that died halfway may have left one going
-        if any(wanted[k] != live[k] for k in wanted if k not in ("code", "tags")):
+        if any(wanted[k] != live[k] for k in wanted if k not in self._not_configuration):
             _retry_role(lambda: client.update_function_configuration(
                 FunctionName=self.name, **self._arguments()))
             waiter.wait(FunctionName=self.name)
         if wanted["code"] != live["code"]:
-            client.update_function_code(FunctionName=self.name, **self._code(aws))
+            client.update_function_code(FunctionName=self.name, **self._code_update(aws))
             waiter.wait(FunctionName=self.name)
         if wanted["tags"] != live["tags"]:
             arn = function_arn(aws, self.name)
@@ -189,6 +194,10 @@ class Function(Resource):
     def delete(self, aws: Aws) -> None:
         absent_ok(aws.client("lambda").delete_function, FunctionName=self.name)
 
+    def _code_update(self, aws: Aws) -> dict[str, Any]:
+        """The arguments of update_function_code besides the name."""
+        return self._code(aws)
+
     def _code(self, aws: Aws) -> dict[str, Any]:
         """The code argument: the zip itself, or its copy in the deployment bucket."""
         if self.package_bucket is None:
@@ -198,6 +207,54 @@ class Function(Resource):
         if absent_ok(s3.head_object, Bucket=self.package_bucket, Key=key) is None:
             s3.put_object(Bucket=self.package_bucket, Key=key, Body=self.code)
         return {"S3Bucket": self.package_bucket, "S3Key": key}
+
+
+@dataclass
+class ImageFunction(Function):
+    """A container-image function (`runtime: image`): the supervisor and the task files are
+    in the image, so no layers; the code is the ImageUri, pinned by digest."""
+
+    image: Callable[[], str] = field(repr=False, default=lambda: "")  # pinned by digest
+    image_ref: Callable[[], str] = field(repr=False, default=lambda: "")  # host/repo:tag
+    architectures: tuple[str, ...] = ("x86_64",)
+    _not_configuration: ClassVar[tuple[str, ...]] = ("code", "tags", "architectures")
+
+    def wanted(self) -> Settings:
+        return {**self.config, "architectures": list(self.architectures), "role": self.role(),
+                "code": self.image(),
+                "tags": {**self.tags, TAG_IMAGE: tag_value(self.image_ref())}}
+
+    def describe(self) -> str:
+        return f"{super().describe()}, image {self.image_ref()}"
+
+    def read(self, aws: Aws) -> Settings | None:
+        answer = absent_ok(aws.client("lambda").get_function, FunctionName=self.name)
+        if answer is None:
+            return None
+        ensure_ours(self, answer.get("Tags"), self.tags)
+        live = answer["Configuration"]
+        return {**{key: _comparable(key, live.get(key)) for key in self.config},
+                "architectures": _comparable("Architectures", live.get("Architectures")),
+                "role": live.get("Role"), "code": answer.get("Code", {}).get("ImageUri"),
+                "tags": our_tags(answer.get("Tags"))}
+
+    def _arguments(self) -> dict[str, Any]:
+        return {**self.config, "Role": self.role()}
+
+    def _create_arguments(self) -> dict[str, Any]:
+        return {**self._arguments(), "PackageType": "Image",
+                "Architectures": list(self.architectures)}
+
+    def _code(self, aws: Aws) -> dict[str, Any]:
+        return {"ImageUri": self.image()}
+
+    def _code_update(self, aws: Aws) -> dict[str, Any]:
+        return {**self._code(aws), "Architectures": list(self.architectures)}
+
+    def update(self, aws: Aws, live: Settings) -> None:
+        if live["architectures"] != list(self.architectures):  # changes with the code only
+            live = {**live, "code": ""}
+        super().update(aws, live)
 
 
 def _comparable(key: str, value: Any) -> Any:

@@ -56,7 +56,6 @@ def builtin_defaults() -> dict[str, Any]:
         "iam": {"role": ""},
         "api_gateway": {"stage_name": "scar", "http_method": "ANY"},
         "cloudwatch": {"log_retention_policy_in_days": 30},
-        "ecr": {"delete_image": True},
         "batch": {
             "vcpus": 1,
             "memory": 1024,

@@ -132,7 +132,7 @@ class Function:
     iam_role: str | None
     api_gateway: ApiGateway | None
     log_retention_days: int
-    delete_image: bool
+    delete_image: bool | None  # None: unset (previews delete their images, production keeps)
     batch: Batch
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
@@ -264,7 +264,7 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
             settings=freeze(api),
         ) if "name" in api else None,
         log_retention_days=item["cloudwatch"]["log_retention_policy_in_days"],
-        delete_image=item["ecr"]["delete_image"],
+        delete_image=item.get("ecr", {}).get("delete_image"),
         batch=Batch(
             region=batch.get("region", region),
             boto_profile=batch.get("boto_profile"),

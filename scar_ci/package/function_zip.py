@@ -32,10 +32,14 @@ def function_config(name: str, container: Mapping[str, Any], init_script: Path |
     return config
 
 
+def config_json(config: Mapping[str, Any]) -> bytes:
+    """`scar-function.json`'s bytes (stable for equal configurations)."""
+    return json.dumps(config, indent=2, sort_keys=True).encode()
+
+
 def function_zip(config: Mapping[str, Any], files: Mapping[str, Path]) -> bytes:
     """The zip: the configuration plus `files` (name in the zip -> file on disk)."""
-    entries: dict[str, tuple[bytes, bool]] = {
-        CONFIG_FILE_NAME: (json.dumps(config, indent=2, sort_keys=True).encode(), False)}
+    entries: dict[str, tuple[bytes, bool]] = {CONFIG_FILE_NAME: (config_json(config), False)}
     for name, path in files.items():
         entries[name] = (path.read_bytes(), True)
     buffer = io.BytesIO()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -147,8 +148,19 @@ def existing(client: RegistryClient, ref: ImageRef) -> str | None:
         return None
 
 
-def build_daemonless(spec: FunctionImageSpec) -> BuiltImage:
-    """Build and push the function image of `spec` without a daemon."""
+@dataclass(frozen=True)
+class PreparedBuild:
+    """A build's inputs, read and made locally: its target (with the content tag) is known
+    before anything is pushed, so a planner can show it."""
+
+    payload: Payload
+    platform: str
+    base: BaseImage
+    target: ImageRef
+
+
+def prepare_daemonless(spec: FunctionImageSpec) -> PreparedBuild:
+    """The layers, the base's manifest and the content tag of `spec`'s image (no push)."""
     payload = prepare_payload(spec)  # checks the architecture first
     platform = ARCHITECTURES[spec.architecture]
     spec.progress(f"reading base image {spec.base} ({platform}) …")
@@ -156,7 +168,16 @@ def build_daemonless(spec: FunctionImageSpec) -> BuiltImage:
                      spec.base_credentials, platform)
     tag = content_tag(base.manifest.digest, [b.digest for b in payload.layers],
                       payload.settings(), platform)
-    target = spec.target_ref(tag)
+    return PreparedBuild(payload, platform, base, spec.target_ref(tag))
+
+
+def build_daemonless(spec: FunctionImageSpec, prepared: PreparedBuild | None = None
+                     ) -> BuiltImage:
+    """Build and push the function image of `spec` without a daemon."""
+    prepared = prepared or prepare_daemonless(spec)
+    payload, platform, base, target = (prepared.payload, prepared.platform, prepared.base,
+                                       prepared.target)
+    tag = target.reference
     client = RegistryClient(target.url, spec.target_credentials)
     found = existing(client, target)
     if found:

@@ -64,7 +64,7 @@ def test_builtin_defaults() -> None:
     assert (f.runtime, f.execution_mode, f.log_level, f.region) == (
         "python3.12", "lambda", "INFO", "us-east-1")
     assert (f.architectures, f.layers, f.iam_role, f.api_gateway) == (("x86_64",), (), None, None)
-    assert (f.log_retention_days, f.delete_image, f.supervisor_version) == (30, True, "latest")
+    assert (f.log_retention_days, f.delete_image, f.supervisor_version) == (30, None, "latest")
 
 
 def test_region_follows_the_aws_environment_unless_the_fdl_sets_one(

@@ -79,6 +79,8 @@ class LocalProcessExecutor(RuntimeExecutor):
         """Unzip code and layers (an exception here makes the function Failed, with its text)."""
         function_python()
         version_config = function_version.config
+        if version_config.package_type == PackageType.Image:
+            return  # deployed (control plane only): `start` refuses to run it
         if version_config.package_type != PackageType.Zip or not version_config.code:
             raise LambdaRuntimeException("the scar-local executor runs zip functions only")
         if not str(version_config.runtime).startswith("python"):
@@ -108,6 +110,9 @@ class LocalProcessExecutor(RuntimeExecutor):
 
     def start(self, env_vars: dict[str, str]) -> None:
         """Start the init process and wait until it reports ready (or fails)."""
+        if self.function_version.config.package_type == PackageType.Image:
+            raise LambdaRuntimeException(
+                "the scar-local executor cannot run container-image functions (it deploys them)")
         self.endpoint.container_port = get_free_tcp_port()
         self.endpoint.start()
         task_dir = self.function_version.config.code.get_unzipped_code_location()

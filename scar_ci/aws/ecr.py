@@ -1,0 +1,238 @@
+"""ECR: a function's image repository, the registry login, and the function image in it.
+
+The image bytes go to the repository's registry (`<account>.dkr.ecr.<region>.amazonaws.com`),
+or to the registry named by `SCAR_CI_ECR_REGISTRY` (a URL such as `http://127.0.0.1:5000`)
+when the ECR API answers from somewhere that holds no images (moto's server, in tests); the
+login is always ECR's `get_authorization_token`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from botocore.exceptions import ClientError
+
+from scar_ci.aws.resource import (
+    TAG_PREFIX,
+    Resource,
+    Settings,
+    absent_ok,
+    ensure_ours,
+    our_tags,
+    owned,
+    paginate,
+)
+from scar_ci.aws.session import Aws
+from scar_ci.package.image_daemonless import PreparedBuild, build_daemonless, prepare_daemonless
+from scar_ci.package.image_spec import BuiltImage, FunctionImageSpec, parse_reference
+from scar_ci.package.registry import Credentials, ImageNotFound, RegistryClient
+from scar_ci.scope import Scope
+
+REGISTRY_VARIABLE = "SCAR_CI_ECR_REGISTRY"
+TAG_DELETE_IMAGES = f"{TAG_PREFIX}delete-images"  # what teardown does with the images
+
+
+def registry_host(aws: Aws) -> str:
+    """Where images are pushed: ECR's registry, or `$SCAR_CI_ECR_REGISTRY`'s host."""
+    override = os.environ.get(REGISTRY_VARIABLE, "").strip()
+    if override:
+        return urlsplit(override if "://" in override else f"https://{override}").netloc
+    return f"{aws.account_id}.dkr.ecr.{aws.region}.amazonaws.com"
+
+
+def login(aws: Aws) -> Credentials:
+    """The registry login ECR hands out (user `AWS`, a 12-hour token)."""
+    data = aws.client("ecr").get_authorization_token()["authorizationData"][0]
+    user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+    return Credentials(user, password)
+
+
+def lifecycle_policy(keep_images: int | None) -> str:
+    """A policy expiring all but the newest `keep_images` images ('' for none)."""
+    if not keep_images:
+        return ""
+    return json.dumps({"rules": [{
+        "rulePriority": 1, "description": f"keep the newest {keep_images} images",
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
+                      "countNumber": keep_images},
+        "action": {"type": "expire"}}]}, sort_keys=True)
+
+
+def _not_emulated(error: ClientError) -> bool:
+    """An endpoint without ECR (LocalStack's community edition answers 501)."""
+    return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 501
+
+
+@dataclass
+class Repository(Resource):
+    """A function's ECR repository; teardown deletes it (images included) only when its
+    `scar-ci:delete-images` tag, written from `ecr.delete_image`, says so."""
+
+    kind = "repository"
+    name: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+    scan_on_push: bool = False
+    lifecycle: str = ""  # a lifecycle policy's JSON text, '' for none
+
+    def wanted(self) -> Settings:
+        return {"scan_on_push": self.scan_on_push, "lifecycle": self.lifecycle,
+                "tags": dict(self.tags)}
+
+    def describe(self) -> str:
+        return f"delete images on teardown: {self.tags.get(TAG_DELETE_IMAGES, 'false')}"
+
+    def read(self, aws: Aws) -> Settings | None:
+        client = aws.client("ecr")
+        answer = absent_ok(client.describe_repositories, repositoryNames=[self.name])
+        if answer is None:
+            return None
+        live = answer["repositories"][0]
+        tags = _tags(client, live["repositoryArn"])
+        ensure_ours(self, tags, self.tags)
+        policy = absent_ok(client.get_lifecycle_policy, repositoryName=self.name)
+        return {"scan_on_push": live.get("imageScanningConfiguration", {}).get("scanOnPush",
+                                                                                 False),
+                "lifecycle": _normal(policy["lifecyclePolicyText"]) if policy else "",
+                "tags": our_tags(tags)}
+
+    def create(self, aws: Aws) -> None:
+        client = aws.client("ecr")
+        client.create_repository(
+            repositoryName=self.name, tags=[{"Key": k, "Value": v} for k, v in self.tags.items()],
+            imageScanningConfiguration={"scanOnPush": self.scan_on_push})
+        if self.lifecycle:
+            client.put_lifecycle_policy(repositoryName=self.name,
+                                        lifecyclePolicyText=self.lifecycle)
+
+    def update(self, aws: Aws, live: Settings) -> None:
+        client = aws.client("ecr")
+        if live["scan_on_push"] != self.scan_on_push:
+            client.put_image_scanning_configuration(
+                repositoryName=self.name,
+                imageScanningConfiguration={"scanOnPush": self.scan_on_push})
+        if live["lifecycle"] != self.lifecycle:
+            if self.lifecycle:
+                client.put_lifecycle_policy(repositoryName=self.name,
+                                            lifecyclePolicyText=self.lifecycle)
+            else:
+                absent_ok(client.delete_lifecycle_policy, repositoryName=self.name)
+        if live["tags"] != self.tags:
+            arn = client.describe_repositories(
+                repositoryNames=[self.name])["repositories"][0]["repositoryArn"]
+            stale = [k for k in live["tags"] if k not in self.tags]
+            if stale:
+                client.untag_resource(resourceArn=arn, tagKeys=stale)
+            client.tag_resource(resourceArn=arn,
+                                tags=[{"Key": k, "Value": v} for k, v in self.tags.items()])
+
+    def delete(self, aws: Aws) -> None:
+        absent_ok(aws.client("ecr").delete_repository, repositoryName=self.name, force=True)
+
+    def kept_because(self, aws: Aws, delete_data: bool) -> str | None:
+        if delete_data or self.tags.get(TAG_DELETE_IMAGES) == "true":
+            return None
+        return "kept with its images (ecr.delete_image is not true; --delete-data deletes it)"
+
+
+def _tags(client: Any, arn: str) -> dict[str, str]:
+    answer = client.list_tags_for_resource(resourceArn=arn)
+    return {t["Key"]: t["Value"] for t in answer.get("tags", ())}
+
+
+def _normal(policy: str) -> str:
+    """A policy's JSON text in the form `lifecycle_policy` writes."""
+    return json.dumps(json.loads(policy), sort_keys=True)
+
+
+def discover_repositories(aws: Aws, scope: Scope) -> Iterator[Repository]:
+    """The scope's repositories (none where the endpoint has no ECR at all)."""
+    client = aws.client("ecr")
+    try:
+        repositories = list(paginate(client, "describe_repositories", "repositories"))
+    except ClientError as error:
+        if _not_emulated(error):
+            return
+        raise
+    for live in repositories:
+        name = live["repositoryName"]
+        if not (scope.is_production or name.endswith(f"/{scope.stage}")):
+            continue
+        tags = _tags(client, live["repositoryArn"])
+        if owned(scope, tags):
+            yield Repository(name, tags)
+
+
+@dataclass
+class FunctionImage(Resource):
+    """The function's image, named by its content tag: created means built and pushed.
+
+    `read` prepares the build (layers, base manifest, tag) and asks the registry for the tag,
+    so the plan shows the image and an unchanged function pushes nothing. Images go with
+    their repository; this resource never deletes one.
+    """
+
+    kind = "image"
+    name: str  # the repository
+    spec: FunctionImageSpec = field(repr=False, default_factory=lambda: FunctionImageSpec(""))
+    built: BuiltImage | None = None
+    _prepared: PreparedBuild | None = field(default=None, repr=False)
+
+    @property
+    def ref(self) -> str:
+        """`host/repo:scar-<tag>` (the given image with `create_image: false`) once read."""
+        if self._prepared:
+            return str(self._prepared.target)
+        return self.built.ref if self.built else self.spec.base or self.name
+
+    @property
+    def uri(self) -> str:
+        """What the function's ImageUri names: pinned by digest once known."""
+        return self.built.pinned if self.built else self.ref
+
+    def wanted(self) -> Settings:
+        return {"image": self.ref}
+
+    def describe(self) -> str:
+        return f"build and push {self.ref}"
+
+    def kept_detail(self) -> str:
+        return f"{self.ref} already in the registry"
+
+    def read(self, aws: Aws) -> Settings | None:
+        if not self.spec.create_image:
+            return self._read_prepared(aws)
+        self.spec = replace(self.spec, target=f"{registry_host(aws)}/{self.name}",
+                            target_credentials=login(aws))
+        self._prepared = prepare_daemonless(self.spec)
+        target = self._prepared.target
+        client = RegistryClient(target.url, self.spec.target_credentials)
+        try:
+            digest = client.get_manifest(target.repository, target.reference).digest
+        except ImageNotFound:
+            return None
+        self.built = BuiltImage(str(target), digest, 0, "daemonless", pushed=False)
+        return self.wanted()
+
+    def _read_prepared(self, aws: Aws) -> Settings:
+        """`create_image: false`: the given image as it is (it must exist)."""
+        from scar_ci.package.image_build import prepared_image
+
+        if parse_reference(self.spec.base, what="container.image").host == registry_host(aws):
+            self.spec = replace(self.spec, base_credentials=login(aws))
+        self.built = prepared_image(self.spec)
+        return self.wanted()
+
+    def create(self, aws: Aws) -> None:
+        self.built = build_daemonless(self.spec, self._prepared)
+
+    def update(self, aws: Aws, live: Settings) -> None:
+        self.create(aws)
+
+    def delete(self, aws: Aws) -> None:
+        """Never on its own: teardown deletes the repository, or keeps it with its images."""

@@ -1,0 +1,202 @@
+"""`runtime: image` through the deploy engine: the ECR API on moto's server, the image bytes
+on the ECR-like test registry (`SCAR_CI_ECR_REGISTRY`), the function on LocalStack's Lambda
+(control plane only: its executor cannot run image functions, so the pushed image is pulled
+back and run with udocker instead)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from deploy_helpers import deploy, teardown, verbs
+from test_image_build import base_image, run_function  # noqa: F401 (base_image: a fixture)
+
+from scar_ci.aws.ecr import REGISTRY_VARIABLE
+from scar_ci.aws.session import Aws
+from scar_ci.desired import UnsupportedFunction
+from scar_ci.package.registry import Credentials, RegistryClient
+from scar_ci.scope import Scope
+from scar_testbed.registry import Registry
+from scar_testbed.udocker_env import Udocker
+
+pytestmark = pytest.mark.integration
+SCRIPT = 'echo "image function: $(cat /etc/group | wc -l) groups, MODE=$MODE"\n'
+EFS = [{"Arn": "arn:aws:elasticfilesystem:us-east-1:000000000000:access-point/fsap-0123",
+        "LocalMountPath": "/mnt/data"}]
+
+
+@pytest.fixture
+def ecr(localstack: Any, moto_aws: Any, ecr_registry: Registry,
+        monkeypatch: pytest.MonkeyPatch) -> Any:
+    """ECR's API on moto, images to the ECR-like registry; returns an ECR client."""
+    monkeypatch.setenv(REGISTRY_VARIABLE, ecr_registry.url)
+    return moto_aws("ecr")
+
+
+def make_vpc(name: str) -> dict[str, list[str]]:
+    """A VPC with two subnets and a security group in LocalStack's EC2 (Lambda checks them)."""
+    ec2 = boto3.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{n}.0/24")["Subnet"]["SubnetId"]
+               for n in (1, 2)]
+    group = ec2.create_security_group(GroupName=name, Description="scar-ci test",
+                                      VpcId=vpc)["GroupId"]
+    return {"SubnetIds": subnets, "SecurityGroupIds": [group]}
+
+
+def write_image_fdl(folder: Path, image: str, memory: int = 512, **more: Any) -> Path:
+    """An FDL with one image function `img` running SCRIPT."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "run.sh").write_text(SCRIPT)
+    lam = {"name": "img", "runtime": "image", "init_script": "run.sh", "memory": memory,
+           "architectures": ["x86_64"],
+           "container": {"image": image, "environment": {"Variables": {"MODE": "gray"}}},
+           **more.pop("lambda_settings", {})}
+    path = folder / "scar.yaml"
+    path.write_text(yaml.safe_dump({"functions": {"aws": [{"lambda": lam, **more}]}}))
+    return path
+
+
+def login(registry: Registry) -> Credentials:
+    assert registry.credentials
+    return Credentials(registry.credentials.username, registry.credentials.password)
+
+
+def test_image_function_plan_apply_redeploy_run_and_teardown(
+        tmp_path: Path, ecr: Any, ecr_registry: Registry, base_image: str,  # noqa: F811
+        udocker: Udocker, unique_name: str) -> None:
+    scope = Scope.parse(f"manual:{unique_name}")
+    repository, name = scope.ecr_repository("img"), scope.function_name("img")
+    vpc = make_vpc(unique_name)
+    fdl = write_image_fdl(tmp_path, base_image, lambda_settings={"vpc": vpc},
+                          ecr={"scan_on_push": True, "keep_images": 3})
+
+    plan, aws = deploy(fdl, scope)
+
+    rows = {(c.verb.value, c.kind): c for c in plan.changes}
+    assert ("create", "layer") not in rows  # image functions carry the supervisor themselves
+    image_line = rows["create", "image"].detail
+    assert image_line.startswith(f"build and push {ecr_registry.host}/{repository}:scar-")
+    tag_ref = image_line.removeprefix("build and push ")
+    assert f"image {tag_ref}" in rows["create", "function"].detail
+    assert [k for v, k in rows if v == "create"] == ["role", "log group", "repository", "image",
+                                                    "function"]
+    live = boto3.client("lambda").get_function(FunctionName=name)
+    config = live["Configuration"]
+    tag = tag_ref.rsplit(":", 1)[1]
+    digest = RegistryClient(ecr_registry.url, login(ecr_registry)).get_manifest(
+        repository, tag).digest
+    assert live["Code"]["ImageUri"] == f"{ecr_registry.host}/{repository}@{digest}"
+    assert (config["PackageType"], config["Architectures"], config.get("Layers", [])) == (
+        "Image", ["x86_64"], [])
+    assert sorted(config["VpcConfig"]["SubnetIds"]) == sorted(vpc["SubnetIds"])
+    assert live["Tags"]["scar-ci:image"] == tag_ref
+    described = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]
+    assert described["imageScanningConfiguration"]["scanOnPush"] is True
+    policy = json.loads(ecr.get_lifecycle_policy(repositoryName=repository)[
+        "lifecyclePolicyText"])
+    assert policy["rules"][0]["selection"]["countNumber"] == 3
+    tags = {t["Key"]: t["Value"] for t in ecr.list_tags_for_resource(
+        resourceArn=described["repositoryArn"])["tags"]}
+    assert (tags["scar-ci:scope"], tags["scar-ci:delete-images"]) == (scope.label, "true")
+
+    again, aws = deploy(fdl, scope)
+    assert aws.calls.mutating == []
+    assert {v for v, _, _ in verbs(again)} == {"keep"}
+    assert next(c.detail for c in again.changes if c.kind == "image") == (
+        f"{tag_ref} already in the registry")
+
+    udocker("login", "--username=AWS", f"--password={login(ecr_registry).password}",
+            f"--registry={ecr_registry.url}")
+    path, body = run_function(udocker, ecr_registry, tag_ref, {})
+    assert path.endswith("/response"), body
+    assert "image function: 2 groups, MODE=gray" in json.loads(body)
+
+    teardown(scope, delete_data=False)
+    assert name not in {f["FunctionName"] for f in
+                        boto3.client("lambda").list_functions()["Functions"]}
+    with pytest.raises(ecr.exceptions.RepositoryNotFoundException):
+        ecr.describe_repositories(repositoryNames=[repository])
+
+
+def test_a_changed_script_pushes_a_new_image_and_updates_only_the_function_code(
+        tmp_path: Path, ecr: Any, base_image: str,  # noqa: F811
+        unique_name: str) -> None:
+    scope = Scope.parse(f"manual:{unique_name}")
+    fdl = write_image_fdl(tmp_path, base_image)
+    deploy(fdl, scope)
+    lambda_ = boto3.client("lambda")
+    first = lambda_.get_function(FunctionName=scope.function_name("img"))["Code"]["ImageUri"]
+    (tmp_path / "run.sh").write_text("echo changed\n")
+
+    plan, aws = deploy(fdl, scope)
+
+    changed = {(c.verb.value, c.kind) for c in plan.mutating}
+    assert changed == {("create", "image"), ("update", "function")}
+    assert [op for _, op in aws.calls.mutating] == ["UpdateFunctionCode", "TagResource"]
+    now = lambda_.get_function(FunctionName=scope.function_name("img"))["Code"]["ImageUri"]
+    assert now != first and now.rsplit("@", 1)[0] == first.rsplit("@", 1)[0]
+    teardown(scope)
+
+
+def test_efs_settings_go_to_create_function(tmp_path: Path, ecr: Any, unique_name: str,
+                                            base_image: str) -> None:  # noqa: F811
+    """LocalStack accepts FileSystemConfigs but neither checks nor stores them: the request
+    itself is what can be checked."""
+    scope = Scope.parse(f"manual:{unique_name}")
+    fdl = write_image_fdl(tmp_path, base_image, lambda_settings={"file_system": EFS})
+    sent: list[dict[str, Any]] = []
+    aws = Aws()
+    aws.add_hook(lambda model, params, **_: sent.append(json.loads(params["body"]))
+                 if model.name == "CreateFunction" else None)  # the request as sent
+
+    deploy(fdl, scope, aws)
+
+    assert [p["FileSystemConfigs"] for p in sent] == [EFS]
+    assert sent[0]["PackageType"] == "Image"
+    teardown(scope)
+
+
+def test_production_keeps_its_repository_unless_delete_image_is_true(
+        tmp_path: Path, ecr: Any, base_image: str,  # noqa: F811
+        unique_name: str) -> None:
+    production = Scope.production(source=unique_name)
+    fdl = write_image_fdl(tmp_path, base_image, lambda_settings={"name": unique_name})
+    plan, _ = deploy(fdl, production)
+    repository = production.ecr_repository(unique_name)
+    assert ("create", "repository", repository) in verbs(plan)
+
+    torn = teardown(production, delete_data=False)
+    assert ("DeleteRepository" not in {op for _, op in torn.calls.mutating})
+    ecr.describe_repositories(repositoryNames=[repository])  # still there, images too
+    teardown(production, delete_data=True)
+    with pytest.raises(ecr.exceptions.RepositoryNotFoundException):
+        ecr.describe_repositories(repositoryNames=[repository])
+
+
+def test_create_image_false_deploys_the_given_image_pinned_and_makes_no_repository(
+        tmp_path: Path, ecr: Any, base_image: str,  # noqa: F811
+        registry: Registry, unique_name: str) -> None:
+    scope = Scope.parse(f"manual:{unique_name}")
+    fdl = write_image_fdl(tmp_path, base_image, lambda_settings={
+        "container": {"image": base_image, "create_image": False}})
+
+    plan, _ = deploy(fdl, scope)
+
+    assert "repository" not in {kind for _, kind, _ in verbs(plan)}
+    digest = RegistryClient(registry.url).get_manifest("scar-test/busybox", "1").digest
+    live = boto3.client("lambda").get_function(FunctionName=scope.function_name("img"))
+    assert live["Code"]["ImageUri"] == f"{registry.host}/scar-test/busybox@{digest}"
+    teardown(scope)
+
+
+def test_an_image_function_needs_a_registry_image(tmp_path: Path, localstack: Any,
+                                                  unique_name: str) -> None:
+    (tmp_path / "image.tar").write_bytes(b"")
+    fdl = write_image_fdl(tmp_path, "", lambda_settings={"container": {"image_file": "image.tar"}})
+    with pytest.raises(UnsupportedFunction, match=r"container\.image_file works with"):
+        deploy(fdl, Scope.parse(f"manual:{unique_name}"))
