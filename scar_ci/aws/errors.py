@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+import os
+
+from boto3.exceptions import S3UploadFailedError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+)
 from botocore.parsers import ResponseParserError
 
 from scar_ci.errors import UserError
@@ -13,8 +21,8 @@ NOT_FOUND = frozenset({
     "LifecyclePolicyNotFoundException",
 })
 
-# What botocore raises when AWS refuses, is unreachable, or answers garbage.
-AWS_EXCEPTIONS = (BotoCoreError, ClientError, ResponseParserError)
+# What boto3 raises when AWS refuses, is unreachable, or answers garbage.
+AWS_EXCEPTIONS = (BotoCoreError, ClientError, ResponseParserError, S3UploadFailedError)
 
 
 def error_code(error: ClientError) -> str:
@@ -32,7 +40,9 @@ class AwsFailure(UserError):
 
 
 def explain(error: Exception) -> AwsFailure:
-    """A user-facing error for a botocore exception."""
+    """A user-facing error for a boto3 exception."""
+    if isinstance(error, S3UploadFailedError) and isinstance(error.__context__, ClientError):
+        error = error.__context__  # boto3 wraps PutObject's refusal in its own message
     if isinstance(error, ClientError):
         operation = getattr(error, "operation_name", "a call")
         message = error.response.get("Error", {}).get("Message") or error_code(error)
@@ -41,4 +51,9 @@ def explain(error: Exception) -> AwsFailure:
         return AwsFailure("no AWS credentials found: configure them the standard way "
                           "(aws-actions/configure-aws-credentials, AWS_PROFILE, or "
                           "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+    if isinstance(error, EndpointConnectionError):
+        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        where = f"AWS_ENDPOINT_URL (now {endpoint})" if endpoint else "the region"
+        return AwsFailure(f"cannot talk to AWS: {error}: check the network, and {where}; "
+                          "for local mode, 'scar-ci local status'")
     return AwsFailure(f"cannot talk to AWS: {error}")
