@@ -15,6 +15,7 @@ import yaml
 from deploy_helpers import deploy, teardown, verbs
 from test_image_build import base_image, run_function  # noqa: F401 (base_image: a fixture)
 
+from scar_ci import engine
 from scar_ci.aws.ecr import REGISTRY_VARIABLE
 from scar_ci.aws.session import Aws
 from scar_ci.desired import UnsupportedFunction
@@ -94,7 +95,8 @@ def test_image_function_plan_apply_redeploy_run_and_teardown(
     assert (config["PackageType"], config["Architectures"], config.get("Layers", [])) == (
         "Image", ["x86_64"], [])
     assert sorted(config["VpcConfig"]["SubnetIds"]) == sorted(vpc["SubnetIds"])
-    assert live["Tags"]["scar-ci:image"] == tag_ref
+    (row,) = engine.list_deployed(Aws(), scope)
+    assert (row.image, row.supervisor) == (tag_ref, "in the image")  # what `ls` shows
     described = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]
     assert described["imageScanningConfiguration"]["scanOnPush"] is True
     policy = json.loads(ecr.get_lifecycle_policy(repositoryName=repository)[
