@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scar_ci.fdl.errors import Problem
-from scar_ci.fdl.located import KeyPath, Located, Position
+from scar_ci.fdl.located import KeyPath, Located, Position, quoted
 from scar_ci.fdl.paths import resolve_inside
 
 MAX_TIMEOUT = 900  # the schema's maximum: the rules below only judge values it accepted
@@ -67,7 +67,8 @@ def _duplicate_names(doc: Located, lambdas: list[tuple[KeyPath, dict]],
         if name in seen:
             first = doc.value_position((*seen[name], "name"), fallback)
             yield Problem(doc.value_position((*path, "name"), fallback), (*path, "name"),
-                          f"{name!r} is already the name of the function on line {first.line}")
+                          f"{quoted(name)} is already the name of the function on line "
+                          f"{first.line}")
         else:
             seen[name] = path
 
@@ -87,7 +88,7 @@ def _storage_references(doc: Located, sections: list[tuple[KeyPath, dict]],
                 if not isinstance(providers.get(kind), dict) or ident not in providers[kind]:
                     where = (*path, direction, i, "storage_provider")
                     yield Problem(doc.value_position(where, fallback), where,
-                                  f"{ref!r} is not defined under storage_providers.{kind}")
+                                  f"{quoted(ref)} is not defined under storage_providers.{kind}")
 
 
 def _files(doc: Located, path: KeyPath, lam: dict, fdl: Path, repository: Path,

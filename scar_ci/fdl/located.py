@@ -13,6 +13,16 @@ COMMAND_LINE = "<command line>"
 
 # Plain keys; `"?` keeps SCAR's documented `timeout_threshold"` typo readable.
 _PLAIN_KEY = re.compile(r'[A-Za-z0-9_+-]+"?')
+_SHOWN_CHARACTERS = 200  # longer than any ARN, image name or path a user means
+
+
+def quoted(value: object) -> str:
+    """A value from the user's file for a message: repr'd (no raw newline or control
+    character), a long text cut to its start and its length."""
+    if isinstance(value, str) and len(value) > _SHOWN_CHARACTERS:
+        start = repr(value[:_SHOWN_CHARACTERS])
+        return f"{start[:-1]}…{start[-1]} ({len(value)} characters)"
+    return repr(value)
 
 
 @dataclass(frozen=True)
@@ -38,7 +48,7 @@ def format_path(path: KeyPath) -> str:
     text = ""
     for part in path:
         if isinstance(part, int) or not _PLAIN_KEY.fullmatch(part):
-            text += f"[{part!r}]"
+            text += f"[{quoted(part)}]"
         else:
             text += f".{part}" if text else part
     return text

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scar_ci.fdl.located import quoted
+
 
 def repository_root(folder: Path) -> Path:
     """The git top-level holding `folder` (found without running git), else `folder` itself."""
@@ -21,10 +23,10 @@ def resolve_inside(value: str, fdl: Path, root: Path) -> Path | str:
     Symbolic links are followed before the check, so a link pointing outside is refused too.
     """
     if "\0" in value:
-        return f"{value!r} is not a valid path"
+        return f"{quoted(value)} is not a valid path"
     path = (fdl.parent / value).resolve()
     if not path.is_relative_to(root):
-        return f"{value!r} leaves the repository"
+        return f"{quoted(value)} leaves the repository"
     if not path.exists():
-        return f"{value!r} not found next to {fdl.name}"
+        return f"{quoted(value)} not found next to {fdl.name}"
     return path

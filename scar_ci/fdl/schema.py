@@ -13,7 +13,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from scar_ci.fdl.errors import Problem
-from scar_ci.fdl.located import KeyPath, Located, Position
+from scar_ci.fdl.located import KeyPath, Located, Position, quoted
 
 SCHEMA_FILE = "fdl.schema.json"
 
@@ -68,7 +68,7 @@ def _problems(error: ValidationError, doc: Located, fallback: Position) -> Itera
         key_path = (*path, error.instance)
         hint = schema.get("x-hint", "")
         yield Problem(doc.key_position(key_path, fallback), key_path,
-                      f"{error.instance!r} is not a valid key here; use {hint}")
+                      f"{quoted(error.instance)} is not a valid key here; use {hint}")
     else:
         yield Problem(doc.value_position(path, fallback), path, _describe(error, schema))
 
@@ -98,7 +98,7 @@ def _describe(error: ValidationError, schema: dict[str, Any]) -> str:
         case "enum":
             return f"{_show(value)} is not one of: {', '.join(map(str, limit))}"
         case "pattern":
-            return f"{value!r} is not valid; use {schema.get('x-hint', limit)}"
+            return f"{quoted(value)} is not valid; use {schema.get('x-hint', limit)}"
         case "minLength":
             return "must not be empty"
         case "minItems":
@@ -123,5 +123,5 @@ def _show(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return repr(value)
+        return quoted(value)
     return str(value)

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from scar_ci.fdl.errors import Problem
-from scar_ci.fdl.located import KeyPath, Located, Position
+from scar_ci.fdl.located import KeyPath, Located, Position, quoted
 
 MAX_NODES = 100_000
 
@@ -83,7 +83,7 @@ class _Walker:
         active = (*active, id(node))
         if node.tag not in _COLLECTION_TAGS and not isinstance(node, yaml.ScalarNode):
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            self.problems.append(Problem(self.values[path], path, f"unsupported tag {tag!r}"))
+            self.problems.append(Problem(self.values[path], path, f"unsupported tag {quoted(tag)}"))
             return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, active)

@@ -408,3 +408,13 @@ def test_keys_cannot_smuggle_lines_into_the_log(capsys: pytest.CaptureFixture) -
     assert "\n::" not in err
     assert "functions.aws[0].lambda['x\\n::warning::owned']: unknown key" in err
     assert "functions.aws[0].lambda['my key']: unknown key" in err
+
+
+def test_a_huge_value_or_key_is_shortened_in_messages(capsys: pytest.CaptureFixture) -> None:
+    long, key = "a" * 100_000, ("k " * 500).strip()  # YAML's keys stop at 1024 characters
+    write("scar.yaml", COW.format(extra=f"      {key}: 1\n").replace("name: cow", f"name: {long}"))
+    assert main(["validate", "-f", "scar.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert len(err) < 2000, err[:300]
+    assert f"lambda.name: '{'a' * 200}…' (100000 characters) is not valid" in err
+    assert f"lambda['{key[:200]}…' (999 characters)]: unknown key" in err
