@@ -29,6 +29,7 @@ from scar_ci.aws.resource import (
     paginate,
 )
 from scar_ci.aws.session import Aws
+from scar_ci.package.image_build import prepared_image
 from scar_ci.package.image_daemonless import PreparedBuild, build_daemonless, prepare_daemonless
 from scar_ci.package.image_spec import BuiltImage, FunctionImageSpec, parse_reference
 from scar_ci.package.registry import Credentials, ImageNotFound, RegistryClient
@@ -207,8 +208,10 @@ class FunctionImage(Resource):
     def read(self, aws: Aws) -> Settings | None:
         if not self.spec.create_image:
             return self._read_prepared(aws)
-        self.spec = replace(self.spec, target=f"{registry_host(aws)}/{self.name}",
-                            target_credentials=login(aws))
+        host, credentials = registry_host(aws), login(aws)
+        self.spec = replace(self.spec, target=f"{host}/{self.name}",
+                            target_credentials=credentials,
+                            base_credentials=credentials if self._base_host() == host else None)
         self._prepared = prepare_daemonless(self.spec)
         target = self._prepared.target
         client = RegistryClient(target.url, self.spec.target_credentials)
@@ -221,12 +224,14 @@ class FunctionImage(Resource):
 
     def _read_prepared(self, aws: Aws) -> Settings:
         """`create_image: false`: the given image as it is (it must exist)."""
-        from scar_ci.package.image_build import prepared_image
-
-        if parse_reference(self.spec.base, what="container.image").host == registry_host(aws):
+        if self._base_host() == registry_host(aws):
             self.spec = replace(self.spec, base_credentials=login(aws))
         self.built = prepared_image(self.spec)
         return self.wanted()
+
+    def _base_host(self) -> str:
+        """The registry of the user's image (a base in the account's ECR needs its login)."""
+        return parse_reference(self.spec.base, what="container.image").host
 
     def create(self, aws: Aws) -> None:
         self.built = build_daemonless(self.spec, self._prepared)

@@ -19,8 +19,10 @@ from scar_ci import engine
 from scar_ci.aws.ecr import REGISTRY_VARIABLE
 from scar_ci.aws.session import Aws
 from scar_ci.desired import UnsupportedFunction
-from scar_ci.package.registry import Credentials, RegistryClient
+from scar_ci.package.registry import OCI_MANIFEST, Credentials, RegistryClient
 from scar_ci.scope import Scope
+from scar_testbed.fixtures_containers import STANDARD_IMAGE
+from scar_testbed.images import build_image
 from scar_testbed.registry import Registry
 from scar_testbed.udocker_env import Udocker
 
@@ -180,19 +182,21 @@ def test_production_keeps_its_repository_unless_delete_image_is_true(
         ecr.describe_repositories(repositoryNames=[repository])
 
 
-def test_create_image_false_deploys_the_given_image_pinned_and_makes_no_repository(
-        tmp_path: Path, ecr: Any, base_image: str,  # noqa: F811
-        registry: Registry, unique_name: str) -> None:
+def test_create_image_false_deploys_the_given_ecr_image_pinned_and_makes_no_repository(
+        tmp_path: Path, ecr: Any, ecr_registry: Registry, unique_name: str) -> None:
+    image = build_image(STANDARD_IMAGE)
+    digest = RegistryClient(ecr_registry.url, login(ecr_registry)).push_image(
+        "prepared/busybox", "1", image.manifest(), OCI_MANIFEST, image.blobs).manifest_digest
     scope = Scope.parse(f"manual:{unique_name}")
-    fdl = write_image_fdl(tmp_path, base_image, lambda_settings={
-        "container": {"image": base_image, "create_image": False}})
+    given = f"{ecr_registry.host}/prepared/busybox:1"  # in "the account's ECR": needs its login
+    fdl = write_image_fdl(tmp_path, given, lambda_settings={
+        "container": {"image": given, "create_image": False}})
 
     plan, _ = deploy(fdl, scope)
 
     assert "repository" not in {kind for _, kind, _ in verbs(plan)}
-    digest = RegistryClient(registry.url).get_manifest("scar-test/busybox", "1").digest
     live = boto3.client("lambda").get_function(FunctionName=scope.function_name("img"))
-    assert live["Code"]["ImageUri"] == f"{registry.host}/scar-test/busybox@{digest}"
+    assert live["Code"]["ImageUri"] == f"{ecr_registry.host}/prepared/busybox@{digest}"
     teardown(scope)
 
 
