@@ -144,8 +144,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 def _say(args: argparse.Namespace) -> Callable[[str], None]:
     """Progress goes to stdout, or to stderr when stdout carries JSON."""
-    stream = sys.stderr if args.json else sys.stdout
-    return lambda line: print(line, file=stream, flush=True)
+    from scar_ci.commands.output import say_to
+
+    return say_to(stderr=args.json)
 
 
 def _add_deploy_verbs(verbs: Any) -> None:
@@ -206,6 +207,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("scar-ci: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of the output left (`scar-ci ls | head -1`)
+        from scar_ci.commands.output import discard_output
+
+        discard_output(sys.stdout)
+        return 141
 
 
 def _report(error: UserError) -> None:

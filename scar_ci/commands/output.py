@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,9 +12,27 @@ from scar_ci.errors import UserError
 
 
 def say_to(stderr: bool = False) -> Callable[[str], None]:
-    """A line printer to stdout, or to stderr when stdout carries JSON or data."""
+    """A line printer to stdout, or to stderr when stdout carries JSON or data.
+
+    Once its reader is gone (`scar-ci deploy | head`) it prints nothing more: the work a
+    command reports on is finished, not left half done.
+    """
     stream = sys.stderr if stderr else sys.stdout
-    return lambda line: print(line, file=stream, flush=True)
+
+    def say(line: str) -> None:
+        try:
+            print(line, file=stream, flush=True)
+        except BrokenPipeError:
+            discard_output(stream)
+
+    return say
+
+
+def discard_output(stream: TextIO) -> None:
+    """Send what is still written to `stream` (and its unflushed buffer) to /dev/null."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, stream.fileno())
+    os.close(devnull)
 
 
 class Progress:

@@ -3,10 +3,18 @@ one clear message, a non-zero exit, no traceback."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from command_helpers import scar
 
+from scar_ci.scope import Scope
+
 pytestmark = pytest.mark.integration
+
+PIPELINE = Path(__file__).parents[2] / "examples" / "pipeline" / "scar.yaml"
 
 
 def test_put_into_a_bucket_that_does_not_exist_is_one_clear_line(
@@ -31,3 +39,22 @@ def test_an_endpoint_that_does_not_answer_says_which_and_what_to_check(
     assert err.startswith("scar-ci: cannot talk to AWS: Could not connect to the endpoint URL: "
                           '"http://127.0.0.1:1/')
     assert "check the network, and AWS_ENDPOINT_URL (now http://127.0.0.1:1)" in err
+
+
+def test_a_deploy_whose_reader_leaves_finishes_quietly(localstack, unique_name):
+    """`scar-ci deploy | head -1`: no traceback, and no scope left half deployed."""
+    scope = f"manual:{unique_name}"
+    argv = [sys.executable, "-m", "scar_ci", "deploy", "-f", str(PIPELINE), "--scope", scope]
+    deploy = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert deploy.stdout.readline().startswith(b"scope mn-")
+    deploy.stdout.close()
+    _, err = deploy.communicate(timeout=120)
+    try:
+        assert deploy.returncode == 0, err.decode()
+        assert err == b""
+        listed = subprocess.run([*argv[:3], "ls", "--scope", scope], capture_output=True,
+                                text=True, check=True).stdout
+        assert f"count--{Scope.parse(scope).stage}" in listed
+    finally:
+        subprocess.run([*argv[:3], "teardown", "--scope", scope, "--delete-data"],
+                       capture_output=True, check=True)
