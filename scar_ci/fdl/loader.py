@@ -18,6 +18,7 @@ from scar_ci.fdl.schema import check_schema
 from scar_ci.fdl.yaml_loader import parse_yaml
 
 StrPath = str | PathLike[str]
+MAX_BYTES = 1 << 20  # SCAR's FDL files are a few KiB; /dev/zero must not be read forever
 
 
 def load_fdl(
@@ -59,7 +60,12 @@ def load_fdl(
 def _read_fdl(fdl: Path, name: str) -> tuple[Located | None, list[Problem]]:
     """The FDL's data (None when nothing can be validated) and its problems so far."""
     try:
-        text = fdl.read_text(encoding="utf-8")
+        with fdl.open("rb") as file:
+            data = file.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            return None, [Problem(Position(name), (),
+                                  "larger than 1 MiB; an FDL file is a short YAML text")]
+        text = data.decode("utf-8")
     except FileNotFoundError:
         return None, [Problem(Position(name), (), "file not found")]
     except IsADirectoryError:

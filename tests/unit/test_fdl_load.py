@@ -418,3 +418,14 @@ def test_a_huge_value_or_key_is_shortened_in_messages(capsys: pytest.CaptureFixt
     assert len(err) < 2000, err[:300]
     assert f"lambda.name: '{'a' * 200}…' (100000 characters) is not valid" in err
     assert f"lambda['{key[:200]}…' (999 characters)]: unknown key" in err
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "big"])
+def test_a_file_over_a_mebibyte_is_refused_unread(source: str, capsys: pytest.CaptureFixture,
+                                                   ) -> None:
+    if source == "big":
+        source = str(write("big.yaml", "# " + "x" * (1 << 20) + "\n" + COW.format(extra="")))
+    assert main(["validate", "-f", source]) == 2
+    assert capsys.readouterr().err == (
+        f"{source}: larger than 1 MiB; an FDL file is a short YAML text\n"
+        f"1 problem in {source}; nothing was deployed.\n")
