@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from scar_ci.errors import UsageError, UserError
 MULTIPART_THRESHOLD = 8 * 1024 * 1024  # boto3's default: bigger files go in parts
 PROGRESS_QUARTERS = 4
 Say = Callable[[str], None]
+_BUCKET = re.compile(r"[A-Za-z0-9._-]{1,255}")  # what boto3 sends at all; S3 narrows it
 
 
 def bucket_path(text: str) -> tuple[str, str]:
@@ -24,6 +26,9 @@ def bucket_path(text: str) -> tuple[str, str]:
     bucket, _, path = text.removeprefix("s3://").strip("/").partition("/")
     if not bucket:
         raise UsageError(f"-b {text!r}: expected BUCKET or BUCKET/PATH")
+    if not _BUCKET.fullmatch(bucket):
+        raise UsageError(f"-b {text!r}: {bucket!r} is not a bucket name "
+                         "(letters, digits, '.', '-' and '_')")
     return bucket, path.strip("/")
 
 

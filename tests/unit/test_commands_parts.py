@@ -50,6 +50,15 @@ def test_bucket_paths() -> None:
         bucket_path("/")
 
 
+@pytest.mark.parametrize("text", ["a b", "a b/x", "s3://bü/x", "x\ny"])
+def test_what_cannot_be_a_bucket_name_is_a_usage_error(text: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        bucket_path(text)
+    bucket = text.removeprefix("s3://").partition("/")[0]
+    assert str(caught.value) == (f"-b {text!r}: {bucket!r} is not a bucket name "
+                                 "(letters, digits, '.', '-' and '_')")
+
+
 @pytest.mark.parametrize("key", ["../x", "a/../../x", "a//b", "/abs", "a\\..\\x", "a/./b", ""])
 def test_keys_that_would_leave_the_destination_are_refused(tmp_path: Path, key: str) -> None:
     assert _inside(tmp_path, key) is None
