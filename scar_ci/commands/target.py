@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from scar_ci.fdl import Function as FdlFunction
 from scar_ci.scope import Scope
 
 ScopeOf = Callable[[argparse.Namespace], Scope]
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # Lambda's, as the FDL schema says
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,10 @@ def targets(args: argparse.Namespace, scope_of: ScopeOf) -> tuple[Aws, list[Targ
         return engine.aws_for(fdl), [Target(scope.function_name(f.name), f, scope)
                                      for f in chosen]
     if args.name:
+        if not _FUNCTION_NAME.fullmatch(args.name):
+            raise UsageError(f"-n {args.name!r}: not a function name; use 1 to 64 letters, "
+                             "digits, '-' or '_' (the deployed name 'scar-ci ls' shows, or the "
+                             "FDL's with --scope)")
         scope = scope_of(args) if args.scope else None
         name = scope.function_name(args.name) if scope else args.name
         return Aws(), [Target(name, None, scope)]

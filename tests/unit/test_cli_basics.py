@@ -57,6 +57,18 @@ def test_commands_without_a_target_exit_2_with_one_clear_line(
     assert "Traceback" not in captured.err and captured.err.count("\n") == 1
 
 
+@pytest.mark.parametrize("verb", ["run", "invoke", "logs", "rm"])
+@pytest.mark.parametrize("name", ["a b", "../x", "x" * 65])
+def test_a_name_no_function_can_have_is_refused_before_any_aws_call(
+        verb: str, name: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens: no AWS call
+    assert main([verb, "-n", name]) == 2
+    assert capsys.readouterr().err == (
+        f"scar-ci: -n {name!r}: not a function name; use 1 to 64 letters, digits, '-' or '_' "
+        "(the deployed name 'scar-ci ls' shows, or the FDL's with --scope)\n")
+
+
 @pytest.mark.parametrize("argv", [["frobnicate"], [], ["plan", "--no-such-flag"]])
 def test_misuse_exits_2_with_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert _exit_code(argv) == 2
