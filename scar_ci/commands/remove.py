@@ -1,8 +1,8 @@
 """`scar-ci rm`: teardown for one function, the functions of an FDL, or a whole scope.
 
 Removing functions removes what belongs to each alone (its API, triggers, log group and
-role); buckets stay, since they hold data and may serve other functions: a scope's
-teardown removes them.
+role, and an image function's ECR repository as `ecr.delete_image` says); buckets stay,
+since they hold data and may serve other functions: a scope's teardown removes them.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from scar_ci.scope import TAG_FUNCTION, Scope, scope_label
 def function_resources(aws: Aws, scope: Scope, names: set[str]) -> list[Resource]:
     """The live resources of the functions `names` in `scope`, whatever the FDL says today."""
     from scar_ci.aws.apigateway import discover_apis
+    from scar_ci.aws.ecr import discover_repositories
     from scar_ci.aws.iam import discover_roles
     from scar_ci.aws.lambda_ import discover_functions
     from scar_ci.aws.logs import discover_log_groups
@@ -29,12 +30,15 @@ def function_resources(aws: Aws, scope: Scope, names: set[str]) -> list[Resource
 
     found: list[Resource] = [api for api, live in discover_apis(aws, scope)
                              if (live.get("tags") or {}).get(TAG_LAMBDA) in names]
-    roles = set()
+    roles, bases = set(), set()
     for function, tags in discover_functions(aws, scope):
         if function.name in names:
             found.extend(discover_triggers(aws, function.name))
             found.append(function)
+            bases.add(tags.get(TAG_FUNCTION, ""))
             roles.add(scope.role_name(f"scar-ci-{tags.get(TAG_FUNCTION, '')}"))
+    found.extend(r for r in discover_repositories(aws, scope)
+                 if r.tags.get(TAG_FUNCTION) in bases)  # image functions' (ecr.delete_image)
     groups = {f"/aws/lambda/{name}" for name in names}
     found.extend(g for g in discover_log_groups(aws, scope) if g.name in groups)
     found.extend(r for r in discover_roles(aws, scope) if r.name in roles)

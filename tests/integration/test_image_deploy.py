@@ -18,6 +18,7 @@ from test_image_build import base_image, run_function  # noqa: F401 (base_image:
 from scar_ci import engine
 from scar_ci.aws.ecr import REGISTRY_VARIABLE
 from scar_ci.aws.session import Aws
+from scar_ci.commands.remove import remove_functions
 from scar_ci.desired import UnsupportedFunction
 from scar_ci.package.registry import OCI_MANIFEST, Credentials, RegistryClient
 from scar_ci.scope import Scope
@@ -127,7 +128,7 @@ def test_image_function_plan_apply_redeploy_run_and_teardown(
         ecr.describe_repositories(repositoryNames=[repository])
 
 
-def test_a_changed_script_pushes_a_new_image_and_updates_only_the_function_code(
+def test_a_changed_script_pushes_a_new_image_and_rm_removes_the_repository(
         tmp_path: Path, ecr: Any, base_image: str,  # noqa: F811
         unique_name: str) -> None:
     scope = Scope.parse(f"manual:{unique_name}")
@@ -144,6 +145,10 @@ def test_a_changed_script_pushes_a_new_image_and_updates_only_the_function_code(
     assert [op for _, op in aws.calls.mutating] == ["UpdateFunctionCode", "TagResource"]
     now = lambda_.get_function(FunctionName=scope.function_name("img"))["Code"]["ImageUri"]
     assert now != first and now.rsplit("@", 1)[0] == first.rsplit("@", 1)[0]
+
+    remove_functions(Aws(), scope, {scope.function_name("img")}, say=lambda _: None)  # rm
+    with pytest.raises(ecr.exceptions.RepositoryNotFoundException):
+        ecr.describe_repositories(repositoryNames=[scope.ecr_repository("img")])
     teardown(scope)
 
 
