@@ -205,13 +205,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report(error)
         return error.exit_code
     except KeyboardInterrupt:
-        print("scar-ci: interrupted", file=sys.stderr)
+        print(f"scar-ci: interrupted{_what_is_left(args)}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader of the output left (`scar-ci ls | head -1`)
         from scar_ci.commands.output import discard_output
 
         discard_output(sys.stdout)
         return 141
+
+
+def _what_is_left(args: argparse.Namespace) -> str:
+    """After Ctrl-C in deploy or teardown (both converge when run again): how to go on."""
+    if args.verb not in ("deploy", "teardown"):
+        return ""
+    again = f"run the same {args.verb} again to finish it"
+    if args.verb == "teardown":
+        return f"; what was removed so far is gone: {again}"
+    return (f"; what was done so far stays: {again}, or "
+            f"'scar-ci teardown --scope {_scope_of(args).label}' to remove it")
 
 
 def _report(error: UserError) -> None:

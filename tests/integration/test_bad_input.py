@@ -3,6 +3,7 @@ one clear message, a non-zero exit, no traceback."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,28 @@ def test_a_deploy_whose_reader_leaves_finishes_quietly(localstack, unique_name):
         listed = subprocess.run([*argv[:3], "ls", "--scope", scope], capture_output=True,
                                 text=True, check=True).stdout
         assert f"count--{Scope.parse(scope).stage}" in listed
+    finally:
+        subprocess.run([*argv[:3], "teardown", "--scope", scope, "--delete-data"],
+                       capture_output=True, check=True)
+
+
+def test_ctrl_c_mid_deploy_says_what_is_left_and_running_it_again_finishes(
+        localstack, unique_name):
+    scope = f"manual:{unique_name}"
+    stage = Scope.parse(scope).label
+    argv = [sys.executable, "-m", "scar_ci", "deploy", "-f", str(PIPELINE), "--scope", scope]
+    deploy = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while not deploy.stdout.readline().startswith("  created role"):
+            pass
+        deploy.send_signal(signal.SIGINT)
+        _, err = deploy.communicate(timeout=60)
+        assert deploy.returncode == 130
+        assert err == ("scar-ci: interrupted; what was done so far stays: run the same deploy "
+                       f"again to finish it, or 'scar-ci teardown --scope {stage}' to remove "
+                       "it\n")
+        again = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        assert "deploy: " in again and "count--" in again.splitlines()[-1]
     finally:
         subprocess.run([*argv[:3], "teardown", "--scope", scope, "--delete-data"],
                        capture_output=True, check=True)
