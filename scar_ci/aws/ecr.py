@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
+from scar_ci.aws.errors import error_code
 from scar_ci.aws.resource import (
     TAG_PREFIX,
     Resource,
@@ -65,9 +66,11 @@ def lifecycle_policy(keep_images: int | None) -> str:
         "action": {"type": "expire"}}]}, sort_keys=True)
 
 
-def _not_emulated(error: ClientError) -> bool:
-    """An endpoint without ECR (LocalStack's community edition answers 501)."""
-    return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 501
+def _no_ecr(error: ClientError) -> bool:
+    """ECR is not there for us: an endpoint without it (LocalStack's community edition answers
+    501), or credentials without ECR rights (they cannot have made repositories either)."""
+    return (error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 501
+            or error_code(error) == "AccessDeniedException")
 
 
 @dataclass
@@ -152,12 +155,12 @@ def _normal(policy: str) -> str:
 
 
 def discover_repositories(aws: Aws, scope: Scope) -> Iterator[Repository]:
-    """The scope's repositories (none where the endpoint has no ECR at all)."""
+    """The scope's repositories (none where ECR is not available to these credentials)."""
     client = aws.client("ecr")
     try:
         repositories = list(paginate(client, "describe_repositories", "repositories"))
     except ClientError as error:
-        if _not_emulated(error):
+        if _no_ecr(error):
             return
         raise
     for live in repositories:
