@@ -47,12 +47,14 @@ class FDLError(UserError):
         return "\n".join([*(str(p) for p in self.problems), self.summary()])
 
     def annotations(self) -> list[Annotation]:
-        return [
-            Annotation(
-                f"{format_path(p.path) + ': ' if p.path else ''}{p.message}",
-                file=p.position.file if p.position.line is not None else None,
-                line=p.position.line,
-                col=p.position.col,
-            )
-            for p in self.problems
-        ]
+        return [self._annotation(p) for p in self.problems]
+
+    @staticmethod
+    def _annotation(problem: Problem) -> Annotation:
+        """At its line when it has one; otherwise the message names the file."""
+        pos = problem.position
+        where = format_path(problem.path)
+        message = f"{where + ': ' if where else ''}{problem.message}"
+        if pos.line is None:
+            return Annotation(f"{pos.file}: {message}")
+        return Annotation(message, file=pos.file, line=pos.line, col=pos.col)

@@ -283,6 +283,13 @@ def test_annotation_properties_are_escaped(monkeypatch: pytest.MonkeyPatch,
         "expected a mapping with 'functions:' at the top, got a list\n")
 
 
+def test_an_annotation_without_a_line_names_the_file(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert main(["validate", "-f", "nope.yaml"]) == 2
+    assert capsys.readouterr().out == "::error::nope.yaml: file not found\n"
+
+
 EVERY_KEY = """\
 functions:
   aws:
