@@ -31,9 +31,14 @@ from scar_ci.aws.resource import (
 )
 from scar_ci.aws.session import Aws
 from scar_ci.package.image_build import prepared_image
-from scar_ci.package.image_daemonless import PreparedBuild, build_daemonless, prepare_daemonless
+from scar_ci.package.image_daemonless import (
+    PreparedBuild,
+    build_daemonless,
+    existing,
+    prepare_daemonless,
+)
 from scar_ci.package.image_spec import BuiltImage, FunctionImageSpec, parse_reference
-from scar_ci.package.registry import Credentials, ImageNotFound, RegistryClient
+from scar_ci.package.registry import Credentials, RegistryClient
 from scar_ci.scope import Scope
 
 REGISTRY_VARIABLE = "SCAR_CI_ECR_REGISTRY"
@@ -217,10 +222,8 @@ class FunctionImage(Resource):
                             base_credentials=credentials if self._base_host() == host else None)
         self._prepared = prepare_daemonless(self.spec)
         target = self._prepared.target
-        client = RegistryClient(target.url, self.spec.target_credentials)
-        try:
-            digest = client.get_manifest(target.repository, target.reference).digest
-        except ImageNotFound:
+        digest = existing(RegistryClient(target.url, self.spec.target_credentials), target)
+        if digest is None:
             return None
         self.built = BuiltImage(str(target), digest, 0, "daemonless", pushed=False)
         return self.wanted()

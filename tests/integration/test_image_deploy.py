@@ -20,7 +20,7 @@ from scar_ci.aws.ecr import REGISTRY_VARIABLE
 from scar_ci.aws.session import Aws
 from scar_ci.commands.remove import remove_functions
 from scar_ci.desired import UnsupportedFunction
-from scar_ci.package.registry import OCI_MANIFEST, Credentials, RegistryClient
+from scar_ci.package.registry import OCI_MANIFEST, Credentials, ImageNotFound, RegistryClient
 from scar_ci.scope import Scope
 from scar_testbed.fixtures_containers import STANDARD_IMAGE
 from scar_testbed.images import build_image
@@ -211,3 +211,13 @@ def test_an_image_function_needs_a_registry_image(tmp_path: Path, localstack: An
     fdl = write_image_fdl(tmp_path, "", lambda_settings={"container": {"image_file": "image.tar"}})
     with pytest.raises(UnsupportedFunction, match=r"container\.image_file works with"):
         deploy(fdl, Scope.parse(f"manual:{unique_name}"))
+
+
+def test_a_missing_base_image_stops_the_plan_before_anything_is_created(
+        tmp_path: Path, ecr: Any, registry: Registry, unique_name: str) -> None:
+    scope = Scope.parse(f"manual:{unique_name}")
+    fdl = write_image_fdl(tmp_path, f"{registry.host}/no/such-image:1")
+    aws = Aws()
+    with pytest.raises(ImageNotFound, match=r"container\.image"):
+        deploy(fdl, scope, aws)
+    assert aws.calls.mutating == []
