@@ -136,9 +136,14 @@ def get(aws: Aws, bucket: str, path: str, dest: Path, say: Say) -> list[Path]:
         if target is None:
             refused.append(row.key)
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        s3.download_file(bucket, row.key, str(target), Config=_transfer_config(),
-                         Callback=_Progress(f"s3://{bucket}/{row.key}", row.size, say))
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, row.key, str(target), Config=_transfer_config(),
+                             Callback=_Progress(f"s3://{bucket}/{row.key}", row.size, say))
+        except OSError as error:
+            reason = ("a file is in the way of its folder" if isinstance(error, FileExistsError)
+                      else error.strerror)
+            raise UserError(f"cannot write {target}: {reason}") from None
         say(f"s3://{bucket}/{row.key} -> {target} ({row.size} bytes)")
         written.append(target)
     if refused:

@@ -81,3 +81,24 @@ def test_ctrl_c_mid_deploy_says_what_is_left_and_running_it_again_finishes(
     finally:
         subprocess.run([*argv[:3], "teardown", "--scope", scope, "--delete-data"],
                        capture_output=True, check=True)
+
+
+def test_get_into_places_it_cannot_write_is_one_clear_line(
+        localstack, unique_name, tmp_path, capsys):
+    s3 = localstack.client("s3")
+    s3.create_bucket(Bucket=unique_name)
+    s3.put_object(Bucket=unique_name, Key="out/a.txt", Body=b"a")
+    s3.put_object(Bucket=unique_name, Key="out/sub/b.txt", Body=b"b")
+    occupied = tmp_path / "file"
+    occupied.write_text("mine")
+    try:
+        code, _, err = scar(capsys, "get", "-b", f"{unique_name}/out", "-p", str(occupied))
+        assert (code, err) == (
+            1, f"scar-ci: cannot write {occupied}/a.txt: a file is in the way of its folder\n")
+        code, _, err = scar(capsys, "get", "-b", f"{unique_name}/out/a.txt", "-p", "/dev/full")
+        assert (code, err) == (1, "scar-ci: cannot write /dev/full: No space left on device\n")
+        assert occupied.read_text() == "mine"
+    finally:
+        for key in ("out/a.txt", "out/sub/b.txt"):
+            s3.delete_object(Bucket=unique_name, Key=key)
+        s3.delete_bucket(Bucket=unique_name)
