@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -59,7 +60,8 @@ def _transfer_config() -> Any:
 def put(aws: Aws, local: Path, bucket: str, folder: str, say: Say) -> list[str]:
     """Upload a file to `folder/<its name>`, or a folder's files to `folder/<relative path>`."""
     if local.is_dir():
-        files = [(path, path.relative_to(local).as_posix()) for path in _files_under(local)]
+        files = [(path, path.relative_to(local).as_posix())
+                 for path in _files_under(local, say)]
     elif local.is_file():
         files = [(local, local.name)]
     else:
@@ -75,14 +77,17 @@ def put(aws: Aws, local: Path, bucket: str, folder: str, say: Say) -> list[str]:
     return keys
 
 
-def _files_under(folder: Path) -> Iterator[Path]:
-    """Regular files under `folder`, sorted, without following links to other folders."""
+def _files_under(folder: Path, say: Say) -> Iterator[Path]:
+    """Regular files under `folder`, sorted; links are not followed (one in a checked-out pull
+    request could point at the runner's secrets), each skipped one is said."""
     for top, dirs, names in os.walk(folder):
         dirs.sort()
         for name in sorted(names):
             path = Path(top) / name
-            if path.is_file():
+            if stat.S_ISREG(path.lstat().st_mode):
                 yield path
+            else:
+                say(f"skipped {path}: not a regular file (links are not followed)")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from scar_ci.commands.http import Request, decoded
 from scar_ci.commands.invocation import direct_payload, parse_variables, quoted
 from scar_ci.commands.logs import RequestFilter, since_ms
 from scar_ci.commands.output import Progress
-from scar_ci.commands.storage import _inside, bucket_path
+from scar_ci.commands.storage import _files_under, _inside, bucket_path
 from scar_ci.errors import UsageError
 from scar_ci.supervisor.events import parse_event
 
@@ -57,6 +57,18 @@ def test_what_cannot_be_a_bucket_name_is_a_usage_error(text: str) -> None:
     bucket = text.removeprefix("s3://").partition("/")[0]
     assert str(caught.value) == (f"-b {text!r}: {bucket!r} is not a bucket name "
                                  "(letters, digits, '.', '-' and '_')")
+
+
+def test_put_of_a_folder_sends_its_regular_files_and_no_link_out_of_it(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_text("a")
+    (tmp_path / "secret").symlink_to("/proc/self/environ")
+    (tmp_path / "sub" / "alias").symlink_to(tmp_path / "sub" / "a.txt")
+    said: list[str] = []
+    assert list(_files_under(tmp_path, said.append)) == [tmp_path / "sub" / "a.txt"]
+    assert said == [f"skipped {tmp_path / 'secret'}: not a regular file (links are not followed)",
+                    f"skipped {tmp_path / 'sub' / 'alias'}: not a regular file "
+                    "(links are not followed)"]
 
 
 @pytest.mark.parametrize("key", ["../x", "a/../../x", "a//b", "/abs", "a\\..\\x", "a/./b", ""])
