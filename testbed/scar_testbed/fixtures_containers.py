@@ -39,11 +39,10 @@ STANDARD_IMAGE = ImageSpec(
 
 @dataclass(frozen=True)
 class ContainerRun:
-    """A finished container run: udocker's result, the output files, how long create took."""
+    """A finished container run: udocker's result and the output files."""
 
     result: UdockerResult
     outputs: dict[str, bytes]
-    create_seconds: float
 
     @property
     def returncode(self) -> int:
@@ -84,7 +83,7 @@ def run_container(
         volumes.append(work_dir)
         entrypoint, args = "/bin/sh", [str(script_path)]
     name = f"scar-test-{uuid.uuid4().hex[:12]}"
-    created = udocker.create(image, name)
+    udocker.create(image, name)
     try:
         result = udocker.run(
             name, *args, volumes=volumes, entrypoint=entrypoint,
@@ -95,7 +94,7 @@ def run_container(
         udocker("rm", name, check=False)
     outputs = {path.relative_to(output_dir).as_posix(): path.read_bytes()
                for path in sorted(output_dir.rglob("*")) if path.is_file()}
-    return ContainerRun(result, outputs, created.seconds)
+    return ContainerRun(result, outputs)
 
 
 @pytest.fixture(scope="session")
