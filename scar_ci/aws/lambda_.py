@@ -135,11 +135,13 @@ class Function(Resource):
     layers: Callable[[], list[str]] = field(repr=False, default=list)
     tags: Mapping[str, str] = field(default_factory=dict)
     package_bucket: str | None = None  # upload the zip there (packages over the direct limit)
-    _not_configuration: ClassVar[tuple[str, ...]] = ("code", "tags")  # changed by other calls
+    package_type: ClassVar[str] = "Zip"
+    _not_configuration: ClassVar[tuple[str, ...]] = ("package", "code", "tags")  # other calls
 
     def wanted(self) -> Settings:
-        return {**self.config, "role": self.role(), "layers": self.layers(),
-                "code": code_sha256(self.code), "tags": dict(self.tags)}
+        return {"package": self.package_type, **self.config, "role": self.role(),
+                "layers": self.layers(), "code": code_sha256(self.code),
+                "tags": dict(self.tags)}
 
     def describe(self) -> str:
         return f"{self.config['MemorySize']} MB, {self.config['Timeout']} s"
@@ -151,7 +153,7 @@ class Function(Resource):
         ensure_ours(self, answer.get("Tags"), self.tags)
         live = answer["Configuration"]
         settings = {key: _comparable(key, live.get(key)) for key in self.config}
-        return {**settings, "role": live.get("Role"),
+        return {"package": live.get("PackageType", "Zip"), **settings, "role": live.get("Role"),
                 "layers": [layer["Arn"] for layer in live.get("Layers", ())],
                 "code": live.get("CodeSha256"), "tags": our_tags(answer.get("Tags"))}
 
@@ -173,6 +175,11 @@ class Function(Resource):
         return lambda: client.get_waiter("function_active_v2").wait(FunctionName=self.name)
 
     def update(self, aws: Aws, live: Settings) -> None:
+        if live["package"] != self.package_type:  # Lambda cannot change it in place
+            self.delete(aws)
+            settle = self.create(aws)
+            settle()
+            return
         client = aws.client("lambda")
         wanted = self.wanted()
         waiter = client.get_waiter("function_updated_v2")
@@ -217,10 +224,13 @@ class ImageFunction(Function):
     image: Callable[[], str] = field(repr=False, default=lambda: "")  # pinned by digest
     image_ref: Callable[[], str] = field(repr=False, default=lambda: "")  # host/repo:tag
     architectures: tuple[str, ...] = ("x86_64",)
-    _not_configuration: ClassVar[tuple[str, ...]] = ("code", "tags", "architectures")
+    package_type: ClassVar[str] = "Image"
+    _not_configuration: ClassVar[tuple[str, ...]] = ("package", "code", "tags",
+                                                     "architectures")
 
     def wanted(self) -> Settings:
-        return {**self.config, "architectures": list(self.architectures), "role": self.role(),
+        return {"package": self.package_type, **self.config,
+                "architectures": list(self.architectures), "role": self.role(),
                 "code": self.image(),
                 "tags": {**self.tags, TAG_IMAGE: tag_value(self.image_ref())}}
 
@@ -233,7 +243,8 @@ class ImageFunction(Function):
             return None
         ensure_ours(self, answer.get("Tags"), self.tags)
         live = answer["Configuration"]
-        return {**{key: _comparable(key, live.get(key)) for key in self.config},
+        return {"package": live.get("PackageType", "Zip"),
+                **{key: _comparable(key, live.get(key)) for key in self.config},
                 "architectures": _comparable("Architectures", live.get("Architectures")),
                 "role": live.get("Role"), "code": answer.get("Code", {}).get("ImageUri"),
                 "tags": our_tags(answer.get("Tags"))}

@@ -221,3 +221,20 @@ def test_a_missing_base_image_stops_the_plan_before_anything_is_created(
     with pytest.raises(ImageNotFound, match=r"container\.image"):
         deploy(fdl, scope, aws)
     assert aws.calls.mutating == []
+
+
+def test_a_zip_function_turned_image_function_is_replaced(
+        tmp_path: Path, ecr: Any, base_image: str,  # noqa: F811
+        unique_name: str) -> None:
+    scope = Scope.parse(f"manual:{unique_name}")
+    fdl = write_image_fdl(tmp_path, base_image, lambda_settings={"runtime": "python3.12"})
+    deploy(fdl, scope)
+    write_image_fdl(tmp_path, base_image)
+
+    plan, _ = deploy(fdl, scope)
+
+    (change,) = [c for c in plan.changes if c.kind == "function"]
+    assert (change.verb.value, change.detail.split(",")[0]) == ("update", "package Zip -> Image")
+    live = boto3.client("lambda").get_function(FunctionName=scope.function_name("img"))
+    assert live["Configuration"]["PackageType"] == "Image"
+    teardown(scope)
