@@ -80,10 +80,14 @@ class RequestFilter:
 
 
 def show(found: Iterable[dict[str, Any]], say: Callable[[str], None],
-         request: RequestFilter | None = None) -> None:
+         request: RequestFilter | None = None) -> int:
+    """Print the events (those of `request` when given); how many were printed."""
+    shown = 0
     for event in found:
         if request is None or request.keep(event):
             say(event.get("message", "").rstrip("\n"))
+            shown += 1
+    return shown
 
 
 def follow(aws: Aws, group: str, *, stream: str | None, start: int | None,
@@ -114,6 +118,9 @@ def cmd_logs(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     with commands_paused():
         if args.follow:
             follow(aws, group, stream=args.stream, start=start, say=say_to(), request=request)
-        else:
-            show(events(aws, group, stream=args.stream, start=start), say_to(), request)
+        elif not show(events(aws, group, stream=args.stream, start=start), say_to(),
+                      request) and request is not None:
+            raise UserError(f"no events of request {args.request_id!r} in {group}: check the "
+                            "request ID ('scar-ci run' prints it), or add --follow to wait "
+                            "for it")
     return 0

@@ -102,3 +102,16 @@ def test_get_into_places_it_cannot_write_is_one_clear_line(
         for key in ("out/a.txt", "out/sub/b.txt"):
             s3.delete_object(Bucket=unique_name, Key=key)
         s3.delete_bucket(Bucket=unique_name)
+
+
+def test_logs_of_a_request_that_is_not_there_say_so(localstack, unique_name, capsys):
+    logs = localstack.client("logs")
+    logs.create_log_group(logGroupName=f"/aws/lambda/{unique_name}")
+    try:
+        code, out, err = scar(capsys, "logs", "-n", unique_name, "--request-id", "nope-1")
+        assert (code, out) == (1, "")
+        assert err == (f"scar-ci: no events of request 'nope-1' in /aws/lambda/{unique_name}: "
+                       "check the request ID ('scar-ci run' prints it), or add --follow to wait "
+                       "for it\n")
+    finally:
+        logs.delete_log_group(logGroupName=f"/aws/lambda/{unique_name}")
