@@ -29,7 +29,7 @@ def parse_variables(pairs: Sequence[str], flag: str) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         if not sep or not _NAME.fullmatch(name):
             raise UsageError(f"{flag} {pair!r}: expected NAME=VALUE with NAME made of letters, "
-                             "digits and '_' (e.g. -e MODE=gray)")
+                             f"digits and '_' (e.g. {flag} MODE=gray)")
         variables[name] = value
     return variables
 

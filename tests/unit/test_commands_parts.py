@@ -43,6 +43,11 @@ def test_variables_keep_equals_signs_and_refuse_bad_names() -> None:
             parse_variables([bad], "-e")
 
 
+def test_the_example_in_a_bad_pair_message_uses_the_flag_given() -> None:
+    with pytest.raises(UsageError, match=r"\(e\.g\. -p MODE=gray\)$"):
+        parse_variables(["noequals"], "-p")
+
+
 def test_bucket_paths() -> None:
     assert bucket_path("b/x/y/") == ("b", "x/y")
     assert bucket_path("s3://b") == ("b", "")
