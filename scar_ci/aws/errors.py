@@ -45,7 +45,11 @@ def explain(error: Exception) -> AwsFailure:
         error = error.__context__  # boto3 wraps PutObject's refusal in its own message
     if isinstance(error, ClientError):
         operation = getattr(error, "operation_name", "a call")
-        message = error.response.get("Error", {}).get("Message") or error_code(error)
+        details = error.response.get("Error", {})
+        message = details.get("Message") or error_code(error)
+        if details.get("BucketName"):  # S3 names the bucket it did not find
+            message += (f": {details['BucketName']}; check the name, or deploy the scope first "
+                        "('scar-ci ls' lists what is deployed)")
         return AwsFailure(f"AWS refused {operation}: {error_code(error)}: {message}")
     if isinstance(error, NoCredentialsError):
         return AwsFailure("no AWS credentials found: configure them the standard way "

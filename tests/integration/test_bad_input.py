@@ -25,7 +25,19 @@ def test_put_into_a_bucket_that_does_not_exist_is_one_clear_line(
     code, _, err = scar(capsys, "put", "-b", f"{unique_name}-none", "-p", str(local))
     assert code == 1
     assert err.strip().splitlines()[-1] == (
-        "scar-ci: AWS refused PutObject: NoSuchBucket: The specified bucket does not exist")
+        "scar-ci: AWS refused PutObject: NoSuchBucket: The specified bucket does not exist: "
+        f"{unique_name}-none; check the name, or deploy the scope first ('scar-ci ls' lists "
+        "what is deployed)")
+
+
+def test_run_in_a_scope_that_is_not_deployed_names_the_missing_bucket(
+        localstack, unique_name, capsys):
+    scope = Scope.parse(f"manual:{unique_name}")
+    code, _, err = scar(capsys, "run", "-f", str(PIPELINE), "-n", "count", "--scope", scope.label)
+    assert (code, err) == (1, "scar-ci: AWS refused ListObjectsV2: NoSuchBucket: The specified "
+                              f"bucket does not exist: {scope.bucket('scar-pipeline')}; check "
+                              "the name, or deploy the scope first ('scar-ci ls' lists what is "
+                              "deployed)\n")
 
 
 def test_an_endpoint_that_does_not_answer_says_which_and_what_to_check(
