@@ -50,6 +50,8 @@ def explain(error: Exception) -> AwsFailure:
         if details.get("BucketName"):  # S3 names the bucket it did not find
             message += (f": {details['BucketName']}; check the name, or deploy the scope first "
                         "('scar-ci ls' lists what is deployed)")
+        elif message.startswith("Function not found"):  # Lambda's, for any call on a name
+            message += "; 'scar-ci ls' lists the deployed functions"
         return AwsFailure(f"AWS refused {operation}: {error_code(error)}: {message}")
     if isinstance(error, NoCredentialsError):
         return AwsFailure("no AWS credentials found: configure them the standard way "

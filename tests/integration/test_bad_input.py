@@ -127,3 +127,12 @@ def test_logs_of_a_request_that_is_not_there_say_so(localstack, unique_name, cap
                        "for it\n")
     finally:
         logs.delete_log_group(logGroupName=f"/aws/lambda/{unique_name}")
+
+
+def test_run_of_a_function_that_is_not_deployed_says_where_to_look(
+        localstack, unique_name, capsys):
+    code, _, err = scar(capsys, "run", "-n", unique_name)
+    assert code == 1
+    assert err.startswith("scar-ci: AWS refused Invoke: ResourceNotFoundException: Function not "
+                          f"found: arn:aws:lambda:us-east-1:000000000000:function:{unique_name}")
+    assert err.endswith("; 'scar-ci ls' lists the deployed functions\n")
