@@ -28,8 +28,8 @@ def parse_variables(pairs: Sequence[str], flag: str) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not _NAME.fullmatch(name):
-            raise UsageError(f"{flag} {pair!r}: expected NAME=VALUE with NAME made of letters, "
-                             f"digits and '_' (e.g. {flag} MODE=gray)")
+            raise UsageError(f"{flag} {pair!r}: expected NAME=VALUE with NAME made of ASCII "
+                             f"letters, digits and '_' (e.g. {flag} MODE=gray)")
         variables[name] = value
     return variables
 

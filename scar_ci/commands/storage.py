@@ -29,7 +29,7 @@ def bucket_path(text: str) -> tuple[str, str]:
         raise UsageError(f"-b {text!r}: expected BUCKET or BUCKET/PATH")
     if not _BUCKET.fullmatch(bucket):
         raise UsageError(f"-b {text!r}: {bucket!r} is not a bucket name "
-                         "(letters, digits, '.', '-' and '_')")
+                         "(ASCII letters, digits, '.', '-' and '_')")
     return bucket, path.strip("/")
 
 

@@ -68,9 +68,9 @@ def targets(args: argparse.Namespace, scope_of: ScopeOf) -> tuple[Aws, list[Targ
                                      for f in chosen]
     if args.name:
         if not _FUNCTION_NAME.fullmatch(args.name):
-            raise UsageError(f"-n {args.name!r}: not a function name; use 1 to 64 letters, "
-                             "digits, '-' or '_' (the deployed name 'scar-ci ls' shows, or the "
-                             "FDL's with --scope)")
+            raise UsageError(f"-n {args.name!r}: not a function name; use 1 to 64 ASCII "
+                             "letters, digits, '-' or '_' (the deployed name 'scar-ci ls' "
+                             "shows, or the FDL's with --scope)")
         scope = scope_of(args) if args.scope else None
         name = scope.function_name(args.name) if scope else args.name
         return Aws(), [Target(name, None, scope)]

@@ -65,7 +65,8 @@ def test_a_name_no_function_can_have_is_refused_before_any_aws_call(
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens: no AWS call
     assert main([verb, "-n", name]) == 2
     assert capsys.readouterr().err == (
-        f"scar-ci: -n {name!r}: not a function name; use 1 to 64 letters, digits, '-' or '_' "
+        f"scar-ci: -n {name!r}: not a function name; use 1 to 64 ASCII letters, digits, '-' "
+        "or '_' "
         "(the deployed name 'scar-ci ls' shows, or the FDL's with --scope)\n")
 
 

@@ -61,7 +61,7 @@ def test_what_cannot_be_a_bucket_name_is_a_usage_error(text: str) -> None:
         bucket_path(text)
     bucket = text.removeprefix("s3://").partition("/")[0]
     assert str(caught.value) == (f"-b {text!r}: {bucket!r} is not a bucket name "
-                                 "(letters, digits, '.', '-' and '_')")
+                                 "(ASCII letters, digits, '.', '-' and '_')")
 
 
 def test_put_of_a_folder_sends_its_regular_files_and_no_link_out_of_it(tmp_path: Path) -> None:

@@ -436,3 +436,14 @@ def test_a_file_over_a_mebibyte_is_refused_unread(source: str, capsys: pytest.Ca
     assert capsys.readouterr().err == (
         f"{source}: larger than 1 MiB; an FDL file is a short YAML text\n"
         f"1 problem in {source}; nothing was deployed.\n")
+
+
+def test_names_with_non_ascii_letters_are_told_what_letters_are_meant() -> None:
+    cow('      environment:\n        Variables:\n          ÄÖ: "1"\n')
+    Path("scar.yaml").write_text(Path("scar.yaml").read_text().replace("name: cow", "name: fünc"))
+    assert problems() == [
+        "scar.yaml:4:13: functions.aws[0].lambda.name: 'fünc' is not valid; use 1 to 64 ASCII "
+        "letters, digits, '-' or '_'",
+        "scar.yaml:7:11: functions.aws[0].lambda.environment.Variables['ÄÖ']: 'ÄÖ' is not a "
+        "valid key here; use ASCII letters, digits and '_', starting with a letter",
+    ]
