@@ -20,11 +20,18 @@ def add_local_verb(verbs: Any) -> None:
     parser = verbs.add_parser("local", help=summary, description=summary)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     start = actions.add_parser("up", help="start local mode and print its endpoint")
-    start.add_argument("--port", type=int, default=mode.DEFAULT_PORT,
+    start.add_argument("--port", type=_port, default=mode.DEFAULT_PORT,
                        help=f"port on 127.0.0.1 (default {mode.DEFAULT_PORT}; 0: any free port)")
     actions.add_parser("down", help="stop local mode and every function process it started")
     actions.add_parser("status", help="say whether local mode runs, and where (exit 3 if not)")
     parser.set_defaults(handler=cmd_local)
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and int(text) <= 65535):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected a port from 0 to 65535 (0: any free port)")
+    return int(text)
 
 
 def cmd_local(args: argparse.Namespace) -> int:

@@ -70,6 +70,15 @@ def test_a_name_no_function_can_have_is_refused_before_any_aws_call(
         "(the deployed name 'scar-ci ls' shows, or the FDL's with --scope)\n")
 
 
+@pytest.mark.parametrize("port", ["99999", "-1", "abc", "²"])
+def test_local_up_refuses_a_port_that_cannot_be(port: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert _exit_code(["local", "up", "--port", port]) == 2
+    assert capsys.readouterr().err.endswith(
+        f"scar-ci local up: error: argument --port: {port!r}: expected a port from 0 to 65535 "
+        "(0: any free port)\n")
+
+
 @pytest.mark.parametrize("argv", [["frobnicate"], [], ["plan", "--no-such-flag"]])
 def test_misuse_exits_2_with_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert _exit_code(argv) == 2
