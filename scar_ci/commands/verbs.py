@@ -57,7 +57,7 @@ def _add_run(verbs: Any) -> argparse.ArgumentParser:
 
 
 def _concurrency(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= MAX_CONCURRENCY:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_CONCURRENCY:
         raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_CONCURRENCY}")
     return int(text)
 

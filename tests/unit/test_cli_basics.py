@@ -79,6 +79,14 @@ def test_local_up_refuses_a_port_that_cannot_be(port: str,
         "(0: any free port)\n")
 
 
+@pytest.mark.parametrize("value", ["0", "11", "²", "x"])
+def test_run_refuses_a_concurrency_out_of_range(value: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert _exit_code(["run", "-n", "f", "--concurrency", value]) == 2
+    assert capsys.readouterr().err.endswith(
+        "scar-ci run: error: argument --concurrency: expected a whole number from 1 to 10\n")
+
+
 @pytest.mark.parametrize("argv", [["frobnicate"], [], ["plan", "--no-such-flag"]])
 def test_misuse_exits_2_with_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert _exit_code(argv) == 2
