@@ -64,6 +64,8 @@ def put(aws: Aws, local: Path, bucket: str, folder: str, say: Say) -> list[str]:
                  for path in _files_under(local, say)]
     elif local.is_file():
         files = [(local, local.name)]
+    elif local.exists():
+        raise UsageError(f"-p {local}: not a regular file or a folder")
     else:
         raise UsageError(f"-p {local}: no such file or folder")
     s3, keys = aws.client("s3"), []

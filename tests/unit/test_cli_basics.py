@@ -87,6 +87,16 @@ def test_run_refuses_a_concurrency_out_of_range(value: str,
         "scar-ci run: error: argument --concurrency: expected a whole number from 1 to 10\n")
 
 
+@pytest.mark.parametrize(("path", "problem"), [("/nonexistent/x", "no such file or folder"),
+                                               ("/dev/null", "not a regular file or a folder")])
+def test_put_says_what_is_wrong_with_its_path(path: str, problem: str,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens: no AWS call
+    assert main(["put", "-b", "bucket", "-p", path]) == 2
+    assert capsys.readouterr().err == f"scar-ci: -p {path}: {problem}\n"
+
+
 @pytest.mark.parametrize("argv", [["frobnicate"], [], ["plan", "--no-such-flag"]])
 def test_misuse_exits_2_with_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert _exit_code(argv) == 2
