@@ -13,6 +13,7 @@ from typing import Any
 from scar_ci.fdl.errors import Problem
 from scar_ci.fdl.located import Located, Position
 from scar_ci.fdl.schema import check_schema
+from scar_ci.fdl.text_file import read_small_text
 from scar_ci.fdl.yaml_loader import parse_yaml
 
 DEFAULT_REGION = "us-east-1"
@@ -83,19 +84,14 @@ def load_config(path: Path, name: str) -> tuple[Located, list[Problem]]:
     A configuration file with problems contributes no defaults, so that each problem is
     reported once, against the configuration file.
     """
-    problems: list[Problem] = []
+    text, problem = read_small_text(path, "a configuration file", "JSON")
+    if text is None:
+        return Located({}), [Problem(Position(name), (), str(problem))]
     try:
-        text = path.read_text(encoding="utf-8")
         data = json.loads(text)
-    except OSError as error:
-        problems.append(Problem(Position(name), (), f"cannot read it: {error.strerror}"))
-    except UnicodeDecodeError:
-        problems.append(Problem(Position(name), (), "not UTF-8 text"))
     except json.JSONDecodeError as error:
-        problems.append(Problem(Position(name, error.lineno, error.colno), (),
-                                f"not valid JSON: {error.msg}"))
-    if problems:
-        return Located({}), problems
+        return Located({}), [Problem(Position(name, error.lineno, error.colno), (),
+                                     f"not valid JSON: {error.msg}")]
     located, problems = parse_yaml(text, name)  # JSON is YAML: positions, duplicate keys
     if located is None or located.data != data:
         located, problems = Located(data), []

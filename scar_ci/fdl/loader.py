@@ -15,10 +15,10 @@ from scar_ci.fdl.located import COMMAND_LINE, Located, Position, located_everywh
 from scar_ci.fdl.model import Fdl, build_fdl
 from scar_ci.fdl.paths import repository_root
 from scar_ci.fdl.schema import check_schema
+from scar_ci.fdl.text_file import read_small_text
 from scar_ci.fdl.yaml_loader import parse_yaml
 
 StrPath = str | PathLike[str]
-MAX_BYTES = 1 << 20  # SCAR's FDL files are a few KiB; /dev/zero must not be read forever
 
 
 def load_fdl(
@@ -59,21 +59,9 @@ def load_fdl(
 
 def _read_fdl(fdl: Path, name: str) -> tuple[Located | None, list[Problem]]:
     """The FDL's data (None when nothing can be validated) and its problems so far."""
-    try:
-        with fdl.open("rb") as file:
-            data = file.read(MAX_BYTES + 1)
-        if len(data) > MAX_BYTES:
-            return None, [Problem(Position(name), (),
-                                  "larger than 1 MiB; an FDL file is a short YAML text")]
-        text = data.decode("utf-8")
-    except FileNotFoundError:
-        return None, [Problem(Position(name), (), "file not found")]
-    except IsADirectoryError:
-        return None, [Problem(Position(name), (), "is a folder, not an FDL file")]
-    except UnicodeDecodeError:
-        return None, [Problem(Position(name), (), "not UTF-8 text")]
-    except OSError as error:
-        return None, [Problem(Position(name), (), f"cannot read it: {error.strerror}")]
+    text, problem = read_small_text(fdl, "an FDL file", "YAML")
+    if text is None:
+        return None, [Problem(Position(name), (), str(problem))]
     doc, problems = parse_yaml(text, name)
     if doc is not None and not isinstance(doc.data, dict):
         kind = "a list" if isinstance(doc.data, list) else "a single value"
@@ -87,7 +75,7 @@ def _config_layer(config_path: StrPath | None) -> tuple[Located, list[Problem]] 
     """The configuration file's defaults: the given file, else SCAR's when it exists."""
     if config_path is not None:
         path = Path(config_path)
-        if not path.is_file():
+        if not path.exists():
             return Located({}), [Problem(Position(str(config_path)), (),
                                          "configuration file not found")]
         return load_config(path, str(config_path))

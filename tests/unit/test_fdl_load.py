@@ -120,6 +120,11 @@ def test_configuration_file_syntax_and_absence() -> None:
     assert problems(config_path="scar.cfg") == [
         "scar.cfg:1:36: not valid JSON: Expecting property name enclosed in double quotes"]
     assert problems(config_path="nowhere.cfg") == ["nowhere.cfg: configuration file not found"]
+    Path("folder.cfg").mkdir()
+    assert problems(config_path="folder.cfg") == [
+        "folder.cfg: is a folder, not a configuration file"]
+    assert problems(config_path="/dev/zero") == [
+        "/dev/zero: larger than 1 MiB; a configuration file is a short JSON text"]
 
 
 def test_command_line_values_are_validated_too() -> None:
