@@ -9,7 +9,9 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     EndpointConnectionError,
+    InvalidRegionError,
     NoCredentialsError,
+    ProfileNotFound,
 )
 from botocore.parsers import ResponseParserError
 
@@ -57,6 +59,13 @@ def explain(error: Exception) -> AwsFailure:
         return AwsFailure("no AWS credentials found: configure them the standard way "
                           "(aws-actions/configure-aws-credentials, AWS_PROFILE, or "
                           "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+    if isinstance(error, ProfileNotFound):
+        return AwsFailure(f"AWS profile {error.kwargs.get('profile')!r} not found: check "
+                          "AWS_PROFILE or the FDL's boto_profile ('aws configure list-profiles' "
+                          "lists them)")
+    if isinstance(error, InvalidRegionError):
+        return AwsFailure(f"{error.kwargs.get('region_name')!r} is not an AWS region: check "
+                          "AWS_REGION / AWS_DEFAULT_REGION or the FDL's region (e.g. us-east-1)")
     if isinstance(error, EndpointConnectionError):
         endpoint = os.environ.get("AWS_ENDPOINT_URL")
         where = f"AWS_ENDPOINT_URL (now {endpoint})" if endpoint else "the region"

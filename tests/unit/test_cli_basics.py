@@ -97,6 +97,22 @@ def test_put_says_what_is_wrong_with_its_path(path: str, problem: str,
     assert capsys.readouterr().err == f"scar-ci: -p {path}: {problem}\n"
 
 
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("AWS_PROFILE", "nosuch", "scar-ci: AWS profile 'nosuch' not found: check AWS_PROFILE or "
+     "the FDL's boto_profile ('aws configure list-profiles' lists them)\n"),
+    ("AWS_DEFAULT_REGION", "bad region", "scar-ci: 'bad region' is not an AWS region: check "
+     "AWS_REGION / AWS_DEFAULT_REGION or the FDL's region (e.g. us-east-1)\n"),
+])
+def test_a_wrong_profile_or_region_says_where_it_came_from(
+        variable: str, value: str, message: str, monkeypatch: pytest.MonkeyPatch,
+        tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv(variable, value)
+    assert main(["ls"]) == 1
+    assert capsys.readouterr().err == message
+
+
 @pytest.mark.parametrize("argv", [["frobnicate"], [], ["plan", "--no-such-flag"]])
 def test_misuse_exits_2_with_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert _exit_code(argv) == 2
