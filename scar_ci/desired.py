@@ -106,6 +106,11 @@ class Desired:
     resources: list[Resource]
     apis: dict[str, RestApi]  # by deployed function name
 
+    @property
+    def images(self) -> dict[str, str]:
+        """The image each container-image function runs (`host/repo:tag`), by deployed name."""
+        return {r.name: r.image_ref() for r in self.resources if isinstance(r, ImageFunction)}
+
 
 def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]) -> Desired:
     """The resources `fdl` asks for in `scope` (no AWS call but sts:GetCallerIdentity)."""

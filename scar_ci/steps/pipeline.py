@@ -144,9 +144,9 @@ def do_deploy(state: Run) -> int:
         "api-url": next((f["api_url"] for f in functions if f["api_url"]), ""),
         "invocation-output": result.output[:OUTPUT_MAX] if result else "",
     }, state.env)
-    write_summary(render_summary(
-        state.heading(), state.scope.label, rows=function_rows(fdl, state.scope, plan, urls),
-        plan=plan, seconds=seconds, smoke=result), state.env)
+    rows = function_rows(fdl, state.scope, plan, urls, desired.images)
+    write_summary(render_summary(state.heading(), state.scope.label, rows=rows, plan=plan,
+                                 seconds=seconds, smoke=result), state.env)
     preview = state.preview()
     if preview:
         with group("pull request comment and deployment"):
@@ -225,14 +225,16 @@ def function_output(aws: Aws, scope: Scope, base: str, urls: Mapping[str, str]
             "scope": scope.label}
 
 
-def function_rows(fdl: Fdl, scope: Scope, plan: Plan, urls: Mapping[str, str]
-                  ) -> list[FunctionRow]:
+def function_rows(fdl: Fdl, scope: Scope, plan: Plan, urls: Mapping[str, str],
+                  images: Mapping[str, str] | None = None) -> list[FunctionRow]:
+    """The summary's functions table; `images` names what image functions really run (the
+    pushed `host/repo:tag`) by deployed name, else the FDL's image is shown."""
     verbs = {c.name: c.verb for c in plan.changes if c.kind == "function"}
     rows = []
     for f in fdl.functions:
         name = scope.function_name(f.name)
-        image = f.container.image or (f.container.image_file.name if f.container.image_file
-                                      else "")
+        image = (images or {}).get(name) or f.container.image or (
+            f.container.image_file.name if f.container.image_file else "")
         runtime = "image" if f.uses_image_runtime else "udocker"
         rows.append(FunctionRow(name, runtime, image, f.memory, urls.get(name, ""),
                                 _STATUS.get(verbs.get(name, Verb.KEEP), "unchanged")))

@@ -20,8 +20,10 @@ from scar_ci.aws.ecr import REGISTRY_VARIABLE
 from scar_ci.aws.session import Aws
 from scar_ci.commands.remove import remove_functions
 from scar_ci.desired import UnsupportedFunction
+from scar_ci.fdl import load_fdl
 from scar_ci.package.registry import OCI_MANIFEST, Credentials, ImageNotFound, RegistryClient
 from scar_ci.scope import Scope
+from scar_ci.steps.pipeline import function_rows
 from scar_testbed.fixtures_containers import STANDARD_IMAGE
 from scar_testbed.images import build_image
 from scar_testbed.registry import Registry
@@ -114,6 +116,9 @@ def test_image_function_plan_apply_redeploy_run_and_teardown(
     assert {v for v, _, _ in verbs(again)} == {"keep"}
     assert next(c.detail for c in again.changes if c.kind == "image") == (
         f"{tag_ref} already in the registry")
+    planned, desired = engine.plan_deploy(load_fdl(fdl), scope, Aws())
+    (summary_row,) = function_rows(load_fdl(fdl), scope, planned, {}, desired.images)
+    assert summary_row.image == tag_ref  # the job summary names the pushed image
 
     udocker("login", "--username=AWS", f"--password={login(ecr_registry).password}",
             f"--registry={ecr_registry.url}")
