@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from scar_ci.commands.invocation import ASYNC_PAYLOAD_LIMIT, parse_variables, quoted
+from scar_ci.commands.invocation import (
+    ASYNC_PAYLOAD_LIMIT,
+    parse_variables,
+    quoted,
+    read_limited,
+)
 from scar_ci.commands.output import write_file, write_stdout
 from scar_ci.commands.target import ScopeOf, single, targets
 from scar_ci.errors import UsageError, UserError
@@ -90,7 +95,7 @@ def request_of(args: argparse.Namespace) -> Request:
     request = Request(parse_variables(args.parameters, "-p"), asynchronous=args.asynchronous)
     if args.data_binary:
         try:
-            request.body = Path(args.data_binary).read_bytes()
+            request.body = read_limited(Path(args.data_binary), API_PAYLOAD_LIMIT)
         except OSError as error:
             raise UsageError(f"-db {args.data_binary}: {error.strerror}") from None
         request.content_type = "application/octet-stream"

@@ -34,13 +34,21 @@ def parse_variables(pairs: Sequence[str], flag: str) -> dict[str, str]:
     return variables
 
 
+def read_limited(path: Path, limit: int) -> bytes:
+    """`path`'s bytes, no more than `limit` + 1: enough for the size checks that follow to
+    refuse it, without reading a huge file or /dev/zero to the end."""
+    with path.open("rb") as file:
+        return file.read(limit + 1)
+
+
 def direct_payload(script: Path | None, cmd_args: Sequence[str],
                    env: dict[str, str]) -> dict[str, Any]:
     """The supervisor's direct request: `script` (base64), `cmd_args`, `env`; only those given."""
     payload: dict[str, Any] = {}
     if script is not None:
         try:
-            payload["script"] = base64.b64encode(script.read_bytes()).decode("ascii")
+            payload["script"] = base64.b64encode(
+                read_limited(script, SYNC_PAYLOAD_LIMIT)).decode("ascii")
         except OSError as error:
             raise UsageError(f"cannot read the script {script}: {error.strerror}") from None
     if cmd_args:

@@ -3,6 +3,7 @@ destination paths for untrusted keys, log filters, body limits, progress."""
 
 from __future__ import annotations
 
+import argparse
 import base64
 import io
 from datetime import UTC, datetime
@@ -11,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from scar_ci.commands.fanout import s3_event
-from scar_ci.commands.http import Request, decoded
-from scar_ci.commands.invocation import direct_payload, parse_variables, quoted
+from scar_ci.commands.http import Request, decoded, request_of
+from scar_ci.commands.invocation import direct_payload, invoke, parse_variables, quoted
 from scar_ci.commands.logs import RequestFilter, since_ms
 from scar_ci.commands.output import Progress
 from scar_ci.commands.storage import _files_under, _inside, bucket_path
@@ -34,6 +35,15 @@ def test_a_direct_request_reaches_the_supervisor_as_sent(tmp_path: Path) -> None
     assert (job.kind, job.script, job.cmd_args, job.env) == (
         "direct", script.read_bytes(), ["df", "-h"], {"A": "x=y"})
     assert direct_payload(None, [], {}) == {}
+
+
+def test_a_script_or_body_too_big_for_a_request_is_refused_without_reading_it_all() -> None:
+    with pytest.raises(UsageError, match="Lambda accepts at most 6144 KiB per invocation"):
+        invoke(None, "f", direct_payload(Path("/dev/zero"), [], {}))  # type: ignore[arg-type]
+    args = argparse.Namespace(parameters=[], asynchronous=False, data_binary="/dev/zero",
+                              json_data=None)
+    with pytest.raises(UsageError, match=r"API Gateway accepts at most 10\.0 MiB"):
+        request_of(args).check()
 
 
 def test_variables_keep_equals_signs_and_refuse_bad_names() -> None:
