@@ -54,9 +54,12 @@ def registry_host(aws: Aws) -> str:
 
 
 def login(aws: Aws) -> Credentials:
-    """The registry login ECR hands out (user `AWS`, a 12-hour token)."""
+    """The registry login ECR hands out (user `AWS`, a 12-hour token), masked under Actions."""
+    from scar_ci.github.workflow import mask
+
     data = aws.client("ecr").get_authorization_token()["authorizationData"][0]
     user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+    mask([password, data["authorizationToken"]])
     return Credentials(user, password)
 
 

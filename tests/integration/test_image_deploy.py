@@ -17,6 +17,7 @@ from test_image_build import base_image, run_function  # noqa: F401 (base_image:
 
 from scar_ci import engine
 from scar_ci.aws.ecr import REGISTRY_VARIABLE
+from scar_ci.aws.ecr import login as ecr_login
 from scar_ci.aws.session import Aws
 from scar_ci.commands.remove import remove_functions
 from scar_ci.desired import UnsupportedFunction
@@ -243,3 +244,12 @@ def test_a_zip_function_turned_image_function_is_replaced(
     live = boto3.client("lambda").get_function(FunctionName=scope.function_name("img"))
     assert live["Configuration"]["PackageType"] == "Image"
     teardown(scope)
+
+
+def test_the_ecr_login_is_masked_under_actions(ecr: Any, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    credentials = ecr_login(Aws())
+    masks = [line for line in capsys.readouterr().out.splitlines()
+             if line.startswith("::add-mask::")]
+    assert f"::add-mask::{credentials.password}" in masks
