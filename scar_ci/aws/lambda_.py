@@ -151,6 +151,10 @@ class Function(Resource):
         if answer is None:
             return None
         ensure_ours(self, answer.get("Tags"), self.tags)
+        return self._live_settings(answer)
+
+    def _live_settings(self, answer: dict[str, Any]) -> Settings:
+        """What `wanted` compares, read from GetFunction's answer."""
         live = answer["Configuration"]
         settings = {key: _comparable(key, live.get(key)) for key in self.config}
         return {"package": live.get("PackageType", "Zip"), **settings, "role": live.get("Role"),
@@ -237,11 +241,7 @@ class ImageFunction(Function):
     def describe(self) -> str:
         return f"{super().describe()}, image {self.image_ref()}"
 
-    def read(self, aws: Aws) -> Settings | None:
-        answer = absent_ok(aws.client("lambda").get_function, FunctionName=self.name)
-        if answer is None:
-            return None
-        ensure_ours(self, answer.get("Tags"), self.tags)
+    def _live_settings(self, answer: dict[str, Any]) -> Settings:
         live = answer["Configuration"]
         return {"package": live.get("PackageType", "Zip"),
                 **{key: _comparable(key, live.get(key)) for key in self.config},
