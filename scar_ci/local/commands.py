@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 from typing import Any
 
 from scar_ci.local import mode
@@ -34,6 +35,15 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def report_status(state: Path) -> int:
+    """Print whether the LocalStack of `state` runs, and where; NOT_RUNNING when it does not."""
+    if instance := mode.status(state):
+        print(f"running at {instance.url} (pid {instance.pid}, state in {state})")
+        return 0
+    print("not running")
+    return NOT_RUNNING
+
+
 def cmd_local(args: argparse.Namespace) -> int:
     """Start, stop or report local mode."""
     state = mode.state_dir()
@@ -41,11 +51,8 @@ def cmd_local(args: argparse.Namespace) -> int:
         print(mode.up(state, args.port).url)
     elif args.action == "down":
         mode.down(state)
-    elif instance := mode.status(state):
-        print(f"running at {instance.url} (pid {instance.pid}, state in {state})")
     else:
-        print("not running")
-        return NOT_RUNNING
+        return report_status(state)
     return 0
 
 

@@ -24,6 +24,7 @@ if __name__ == "__main__":  # run as a script by any python3: find scar_ci in th
     sys.path.insert(0, str(REPO_DIR))
 
 from scar_ci.local import localstack, localstack_venv, mode  # noqa: E402
+from scar_ci.local.commands import report_status  # noqa: E402
 from scar_ci.local.errors import LocalError as TestbedError  # noqa: E402
 from scar_ci.local.localstack import Instance, healthy, running, stop  # noqa: E402
 
@@ -86,11 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             print(start(state_dir).url)
         elif args.command == "stop":
             mode.down(state_dir)
-        elif instance := mode.status(state_dir):
-            print(f"running at {instance.url} (pid {instance.pid}, state in {state_dir})")
         else:
-            print("not running")
-            return 3
+            return report_status(state_dir)
     except TestbedError as error:
         print(error.render(), file=sys.stderr)
         return 1
