@@ -41,11 +41,11 @@ class ImageRef:
 
 def parse_reference(text: str, *, what: str = "image") -> ImageRef:
     """Parse a Docker image reference as Docker does (no host: Docker Hub, `library/`)."""
-    name, reference = text, "latest"
-    if "@" in name:
-        name, _, reference = name.partition("@")
-    elif ":" in name.rsplit("/", 1)[-1]:
-        name, _, reference = name.rpartition(":")
+    name, at, digest = text.partition("@")
+    tag = "latest"
+    if ":" in name.rsplit("/", 1)[-1]:  # with a digest too (name:tag@digest), the digest decides
+        name, _, tag = name.rpartition(":")
+    reference = digest if at else tag
     first, _, rest = name.partition("/")
     if rest and ("." in first or ":" in first or first == "localhost"):
         host, repository = first, rest

@@ -53,6 +53,9 @@ def test_paths_leaving_the_image_are_refused(tmp_path: Path, path: str) -> None:
     ("127.0.0.1:5000/a/b@sha256:" + "0" * 64, "127.0.0.1:5000", "a/b", "sha256:" + "0" * 64),
     ("1234.dkr.ecr.us-east-1.amazonaws.com/scar/fn", "1234.dkr.ecr.us-east-1.amazonaws.com",
      "scar/fn", "latest"),
+    ("python:3.12@sha256:" + "1" * 64, "registry-1.docker.io", "library/python",
+     "sha256:" + "1" * 64),
+    ("localhost:5000/a:v2@sha256:" + "2" * 64, "localhost:5000", "a", "sha256:" + "2" * 64),
 ])
 def test_references_are_read_as_docker_reads_them(
     text: str, host: str, repository: str, reference: str
@@ -71,6 +74,8 @@ def test_loopback_registries_are_plain_http_others_https() -> None:
 def test_bad_references_and_tagged_targets_are_clear_errors() -> None:
     with pytest.raises(UserError, match=r"container\.image 'Bad/Name' is not a valid"):
         parse_reference("Bad/Name", what="container.image")
+    with pytest.raises(UserError, match="invalid tag or digest ''"):
+        parse_reference("busybox@")
     with pytest.raises(UserError, match="must not carry a tag"):
         FunctionImageSpec(base="busybox", target="ghcr.io/a/b:v1").target_ref("scar-1")
 
