@@ -5,4 +5,5 @@ pytest_plugins = [
     "scar_testbed.fixtures_moto",
     "scar_testbed.fixtures_containers",
     "scar_testbed.fake_github",
+    "scar_testbed.fake_onedata",
 ]

@@ -41,6 +41,7 @@ def check_rules(doc: Located, fdl: Path, repository: Path, fallback: Position) -
         *_storage_references(doc, [*lambdas, *oscar], fallback),
     ]
     for path, lam in lambdas:
+        problems += _onedata_inputs(doc, path, lam, fallback)
         problems += _files(doc, path, lam, fdl, repository, fallback)
         problems += _time_left(doc, path, lam, fallback)
     for i, item in aws:
@@ -89,6 +90,19 @@ def _storage_references(doc: Located, sections: list[tuple[KeyPath, dict]],
                     where = (*path, direction, i, "storage_provider")
                     yield Problem(doc.value_position(where, fallback), where,
                                   f"{quoted(ref)} is not defined under storage_providers.{kind}")
+
+
+def _onedata_inputs(doc: Located, path: KeyPath, lam: dict,
+                    fallback: Position) -> Iterator[Problem]:
+    """A Lambda function is started by S3 events: Onedata can take its outputs only."""
+    entries = lam.get("input")
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        ref = _get(entry, ("storage_provider",))
+        if isinstance(ref, str) and ref.partition(".")[0] == "onedata":
+            where = (*path, "input", i, "storage_provider")
+            yield Problem(doc.value_position(where, fallback), where,
+                          f"{quoted(ref)} cannot be the input of a Lambda function (its events "
+                          "come from S3): use s3 here; Onedata can be an output")
 
 
 def _files(doc: Located, path: KeyPath, lam: dict, fdl: Path, repository: Path,

@@ -23,6 +23,12 @@ class ContainerError(SupervisorError):
     """udocker could not get the image or prepare the container."""
 
 
+class StorageFailed(SupervisorError):
+    """A storage provider refused or could not be reached while moving a file."""
+
+    status = 502
+
+
 class ScriptFailed(SupervisorError):
     """The user's script or command exited non-zero, or ran out of time."""
 

@@ -1,4 +1,4 @@
-"""Inputs downloaded, outputs uploaded, through S3 and MinIO providers named as in FDL."""
+"""Inputs downloaded, outputs uploaded, through S3, MinIO and Onedata providers named as in FDL."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ from scar_ci.supervisor.config import FunctionConfig
 from scar_ci.supervisor.errors import ConfigError
 from scar_ci.supervisor.events import StoredObject
 from scar_ci.supervisor.keys import check_object_key, local_path_for_key, output_key
+from scar_ci.supervisor.onedata import OnedataClient
 
 log = logging.getLogger("scar.supervisor")
-KINDS = ("s3", "minio")
+KINDS = ("s3", "minio", "onedata")
 
 
 class Storage:
-    """One boto3 client per provider (`s3`, `s3.<id>`, `minio.<id>`), made on first use."""
+    """One client per provider (`s3`, `s3.<id>`, `minio.<id>`: boto3's; `onedata.<id>`: CDMI),
+    made on first use."""
 
     def __init__(self, config: FunctionConfig) -> None:
         self.config = config
@@ -31,19 +33,21 @@ class Storage:
         return self._clients[provider]
 
     def _make_client(self, provider: str) -> Any:
-        import boto3  # lazy: keeps the handler light to import
-
         kind, _, ident = provider.partition(".")
         if kind not in KINDS:
-            raise ConfigError(f"storage provider {provider!r}: only s3 and minio are supported")
-        if not ident:
-            if kind == "minio":
-                raise ConfigError("storage provider 'minio' needs an id: minio.<id>")
-            return boto3.client("s3")
-        settings = (self.config.storage_providers.get(kind) or {}).get(ident)
+            raise ConfigError(f"storage provider {provider!r}: use s3, minio or onedata")
+        if not ident and kind != "s3":
+            raise ConfigError(f"storage provider {kind!r} needs an id: {kind}.<id>")
+        settings = (self.config.storage_providers.get(kind) or {}).get(ident) if ident else {}
         if not isinstance(settings, dict):
             raise ConfigError(f"storage provider {provider!r} is not defined under "
                               f"storage_providers.{kind} in the FDL")
+        if kind == "onedata":
+            return OnedataClient(provider, settings)
+        import boto3  # lazy: keeps the handler light to import
+
+        if not ident:
+            return boto3.client("s3")
         options: dict[str, Any] = {
             "aws_access_key_id": settings.get("access_key") or None,
             "aws_secret_access_key": settings.get("secret_key") or None,

@@ -14,11 +14,13 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from scar_testbed.http_stub import serving
 
 TOKEN = "ghs_fake-workflow-token"  # noqa: S105 - what the fake accepts
 
@@ -160,13 +162,5 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
 def fake_github() -> Iterator[FakeGitHub]:
     """A fresh fake GitHub API on a free 127.0.0.1 port, stopped after the test."""
     fake = FakeGitHub()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(fake)) as fake.url:
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -54,6 +54,30 @@ def wait_for_object(bucket: str, key: str, timeout: float = 90) -> bytes:
     pytest.fail(f"s3://{bucket}/{key} did not appear within {timeout:.0f} s", pytrace=False)
 
 
+def test_outputs_reach_a_onedata_space(tmp_path, localstack, unique_name, udocker_env,
+                                      test_image_archives, fake_onedata):
+    """shout alone, its output to onedata.od (a stand-in Oneprovider): FDL -> deploy ->
+    scar-function.json -> supervisor -> CDMI PUT with the token."""
+    fdl = pipeline_for_the_test_bed(tmp_path, test_image_archives["docker"], udocker_env)
+    document = yaml.safe_load(fdl.read_text())
+    shout = document["functions"]["aws"][0]
+    shout["lambda"]["output"] = [{"storage_provider": "onedata.od", "path": "results/shouted"}]
+    document["functions"]["aws"] = [shout]
+    document["storage_providers"] = {"onedata": {"od": fake_onedata.settings()}}
+    fdl.write_text(yaml.safe_dump(document))
+    scope = Scope.parse(f"manual:{unique_name}")
+    assert cli.main(["deploy", "-f", str(fdl), "--scope", scope.stage]) == 0
+    try:
+        boto3.client("s3").put_object(Bucket=scope.bucket("scar-pipeline"),
+                                      Key="input/bart.txt", Body=b"eat my shorts\n")
+        deadline = time.monotonic() + 90
+        while "shouted/bart.txt" not in str(fake_onedata.files) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert fake_onedata.files == {"results/shouted/bart.txt": b"EAT MY SHORTS\n"}
+    finally:
+        assert cli.main(["teardown", "--scope", scope.stage, "--delete-data"]) == 0
+
+
 def test_deployed_pipeline_processes_an_upload_and_answers_http(
         tmp_path, localstack, unique_name, udocker_env, test_image_archives, capsys):
     fdl = pipeline_for_the_test_bed(tmp_path, test_image_archives["docker"], udocker_env)
