@@ -1,6 +1,7 @@
 """The desired state: the resources an FDL asks for in a scope, in the order they are applied.
 
-Order: roles, log groups, buckets, the supervisor layer, functions, triggers, APIs. Every
+Order: roles, log groups, storage credentials, buckets, the supervisor layer, functions,
+triggers, APIs. Every
 function exists before any trigger or API points at it, so chained functions (one's output
 folder is another's input folder) deploy in any FDL order: the shared bucket is created once,
 each function is created, then each input folder gets its trigger.
@@ -28,9 +29,10 @@ from scar_ci.aws.resource import (
 )
 from scar_ci.aws.s3 import Bucket, split_path
 from scar_ci.aws.session import Aws
+from scar_ci.aws.ssm import StorageCredentials, parameter_arn, parameter_name
 from scar_ci.aws.triggers import Trigger
 from scar_ci.errors import UserError
-from scar_ci.fdl import Fdl, StorageRef
+from scar_ci.fdl import Fdl, StorageProvider, StorageRef
 from scar_ci.fdl import Function as FdlFunction
 from scar_ci.package.function_zip import (
     CONFIG_FILE_NAME,
@@ -44,8 +46,8 @@ from scar_ci.scope import Scope, tag_value
 
 DEFAULT_LAYER = "scar-ci-supervisor"
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # Lambda's limit for a zip sent in the request
-KIND_ORDER = ("role", "log group", "bucket", "layer", "repository", "image", "function",
-              "trigger", "api")
+KIND_ORDER = ("role", "log group", "secret", "bucket", "layer", "repository", "image",
+              "function", "trigger", "api")
 
 
 class UnsupportedFunction(UserError):
@@ -127,12 +129,16 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
         tags = scope.tags(fdl_function=function.name)
         role_of: Callable[[], str]
         if names.role:
-            resources.append(Role(names.role, _policy(function, scope, names, aws), tags))
+            resources.append(Role(names.role, _policy(fdl, function, scope, names, aws), tags))
             role_of = _constant(role_arn(aws.account_id, names.role))
         else:
             role_of = _constant(function.iam_role or "")
         resources.append(LogGroup(names.log_group, function.log_retention_days,
                                   {**tags, TAG_LAMBDA: names.function}))
+        credentials = _credentials(fdl, function)
+        if credentials:
+            resources.append(StorageCredentials(parameter_name(names.function), credentials,
+                                                {**tags, TAG_LAMBDA: names.function}))
         for ref in _own_s3((*function.input, *function.output)):
             bucket, folder = split_path(scoped_path(scope, ref))
             entry = buckets.setdefault(bucket, Bucket(bucket, (), scope.tags()))
@@ -222,12 +228,15 @@ def _layers(layer: SupervisorLayer, function: FdlFunction) -> Callable[[], list[
     return lambda: [layer.arn or f"{layer.name}:(new version)", *function.layers]
 
 
-def _policy(function: FdlFunction, scope: Scope, names: Names, aws: Aws) -> dict[str, Any]:
+def _policy(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names, aws: Aws
+            ) -> dict[str, Any]:
     group = f"arn:aws:logs:{aws.region}:{aws.account_id}:log-group:{names.log_group}"
     reads = [_arn_pattern(scope, r) for r in _own_s3(function.input)]
     writes = [_arn_pattern(scope, r, f"{names.function}/output") for r in
               _own_s3(function.output)]
-    return least_privilege(group, reads, writes, bool(function.subnet_ids))
+    secrets = (parameter_arn(aws.region, aws.account_id, names.function)
+               if _credentials(fdl, function) else None)
+    return least_privilege(group, reads, writes, bool(function.subnet_ids), secrets)
 
 
 def _configuration(function: FdlFunction) -> dict[str, Any]:
@@ -260,11 +269,9 @@ def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names
         files[function.container.image_file.name] = function.container.image_file
     if function.init_script:
         files[function.init_script.name] = function.init_script
-    providers = {ref.provider_type for ref in (*function.input, *function.output)}
-    storage = {p.type: {} for p in fdl.storage_providers if p.type in providers}
-    for provider in fdl.storage_providers:
-        if provider.type in storage:
-            storage[provider.type][provider.id] = _thaw(provider.settings)
+    storage: dict[str, dict[str, Any]] = {}
+    for provider in _used_providers(fdl, function):
+        storage.setdefault(provider.type, {})[provider.id] = _thaw(provider.public())
     config = function_config(
         names.function, container, function.init_script,
         [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r)}
@@ -274,7 +281,24 @@ def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names
         storage)
     if function.uses_image_runtime:
         config["runtime"] = "image"
+    if _credentials(fdl, function):
+        config["storage_credentials"] = parameter_name(names.function)
     return config, files
+
+
+def _used_providers(fdl: Fdl, function: FdlFunction) -> list[StorageProvider]:
+    """The FDL's storage providers that the function's inputs and outputs name."""
+    used = {ref.storage_provider for ref in (*function.input, *function.output)}
+    return [p for p in fdl.storage_providers if f"{p.type}.{p.id}" in used]
+
+
+def _credentials(fdl: Fdl, function: FdlFunction) -> dict[str, dict[str, dict[str, str]]]:
+    """`{kind: {id: {setting: secret}}}` of the providers the function uses."""
+    found: dict[str, dict[str, dict[str, str]]] = {}
+    for provider in _used_providers(fdl, function):
+        if provider.secrets():
+            found.setdefault(provider.type, {})[provider.id] = provider.secrets()
+    return found
 
 
 def _thaw(value: Any) -> Any:

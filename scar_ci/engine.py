@@ -24,6 +24,7 @@ from scar_ci.aws.resource import (
 )
 from scar_ci.aws.s3 import discover_buckets
 from scar_ci.aws.session import Aws
+from scar_ci.aws.ssm import discover_storage_credentials
 from scar_ci.aws.triggers import discover_triggers
 from scar_ci.desired import Desired, UnsupportedFunction, desired_state
 from scar_ci.fdl import Fdl
@@ -53,6 +54,7 @@ def discover(aws: Aws, scope: Scope) -> list[Resource]:
     found.extend(discover_repositories(aws, scope))
     found.extend(discover_buckets(aws, scope))
     found.extend(discover_log_groups(aws, scope))
+    found.extend(discover_storage_credentials(aws, scope))
     found.extend(discover_roles(aws, scope))
     return found
 

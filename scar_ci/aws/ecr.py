@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
-from scar_ci.aws.errors import error_code
 from scar_ci.aws.resource import (
     TAG_PREFIX,
     Resource,
@@ -28,6 +27,7 @@ from scar_ci.aws.resource import (
     our_tags,
     owned,
     paginate,
+    unavailable,
 )
 from scar_ci.aws.session import Aws
 from scar_ci.package.image_build import prepared_image
@@ -72,13 +72,6 @@ def lifecycle_policy(keep_images: int | None) -> str:
         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
                       "countNumber": keep_images},
         "action": {"type": "expire"}}]}, sort_keys=True)
-
-
-def _no_ecr(error: ClientError) -> bool:
-    """ECR is not there for us: an endpoint without it (LocalStack's community edition answers
-    501), or credentials without ECR rights (they cannot have made repositories either)."""
-    return (error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 501
-            or error_code(error) == "AccessDeniedException")
 
 
 @dataclass
@@ -168,7 +161,7 @@ def discover_repositories(aws: Aws, scope: Scope) -> Iterator[Repository]:
     try:
         repositories = list(paginate(client, "describe_repositories", "repositories"))
     except ClientError as error:
-        if _no_ecr(error):
+        if unavailable(error):
             return
         raise
     for live in repositories:

@@ -20,7 +20,7 @@ from scar_ci.errors import UserError
 NOT_FOUND = frozenset({
     "ResourceNotFoundException", "NoSuchEntity", "NoSuchBucket", "NotFoundException",
     "NoSuchKey", "404", "NoSuchBucketPolicy", "RepositoryNotFoundException",
-    "LifecyclePolicyNotFoundException",
+    "LifecyclePolicyNotFoundException", "ParameterNotFound", "InvalidResourceId",
 })
 
 # What boto3 raises when AWS refuses, is unreachable, or answers garbage.

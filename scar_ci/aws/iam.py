@@ -32,6 +32,7 @@ VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
                "ec2:UnassignPrivateIpAddresses")
 
 GRANTS = {"OwnLogs": "own logs", "ReadInputs": "get inputs", "WriteOutputs": "put outputs",
+          "ReadStorageCredentials": "read storage credentials",
           "VpcNetworkInterfaces": "VPC interfaces"}
 
 
@@ -41,8 +42,9 @@ def role_arn(account: str, name: str) -> str:
 
 
 def least_privilege(log_group_arn: str, reads: list[str], writes: list[str],
-                    vpc: bool) -> dict[str, Any]:
-    """The policy of a function role: its own logs, gets on its inputs, puts on its outputs."""
+                    vpc: bool, credentials: str | None = None) -> dict[str, Any]:
+    """The policy of a function role: its own logs, gets on its inputs, puts on its outputs,
+    and reading its storage credentials' parameter (ARN `credentials`) when it has one."""
     statements: list[dict[str, Any]] = [{
         "Sid": "OwnLogs", "Effect": "Allow",
         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -54,6 +56,9 @@ def least_privilege(log_group_arn: str, reads: list[str], writes: list[str],
     if writes:
         statements.append({"Sid": "WriteOutputs", "Effect": "Allow", "Action": ["s3:PutObject"],
                            "Resource": sorted(set(writes))})
+    if credentials:
+        statements.append({"Sid": "ReadStorageCredentials", "Effect": "Allow",
+                           "Action": ["ssm:GetParameter"], "Resource": [credentials]})
     if vpc:
         statements.append({"Sid": "VpcNetworkInterfaces", "Effect": "Allow",
                            "Action": list(VPC_ACTIONS), "Resource": "*"})

@@ -12,7 +12,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from scar_ci.aws.errors import is_not_found
+from botocore.exceptions import ClientError
+
+from scar_ci.aws.errors import error_code, is_not_found
 from scar_ci.errors import UserError
 from scar_ci.scope import TAG_MANAGED, TAG_SCOPE, TAG_SOURCE, Scope
 
@@ -144,3 +146,11 @@ def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[A
     """Every item under `key` across the pages of `operation`."""
     for page in client.get_paginator(operation).paginate(**kwargs):
         yield from page.get(key, ())
+
+
+def unavailable(error: ClientError) -> bool:
+    """The service is not there for us: an endpoint without it (LocalStack's community edition
+    answers 501 for ECR), or credentials without its rights (they cannot have made any of its
+    resources either), so a teardown finds nothing there instead of failing."""
+    return (error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 501
+            or error_code(error) in ("AccessDeniedException", "AccessDenied"))

@@ -165,6 +165,21 @@ class StorageProvider:
     id: str
     settings: Settings = field(repr=False)
 
+    def secrets(self) -> dict[str, str]:
+        """The settings that are secrets (keys, tokens, passwords), by name."""
+        return {k: v for k, v in self.settings.items() if _is_secret(k, v)}
+
+    def public(self) -> dict[str, Any]:
+        """The other settings (endpoint, region, host, space, ...)."""
+        return {k: v for k, v in self.settings.items() if not _is_secret(k, v)}
+
+
+SECRET_WORDS = ("key", "secret", "token", "password", "credential")
+
+
+def _is_secret(name: str, value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and any(w in name.lower() for w in SECRET_WORDS)
+
 
 @dataclass(frozen=True)
 class Fdl:

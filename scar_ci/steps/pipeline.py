@@ -37,7 +37,6 @@ from scar_ci.steps.inputs import ActionInputs, InputError
 from scar_ci.steps.preview import PullRequestPreview
 
 OUTPUT_MAX = 512 * 1024  # GitHub keeps at most 1 MB of outputs per job
-_SECRET_WORDS = ("key", "secret", "token", "password", "credential")
 _STATUS = {Verb.CREATE: "created", Verb.UPDATE: "updated", Verb.KEEP: "unchanged"}
 _HEADINGS = {ScopeKind.PR: "preview", ScopeKind.BRANCH: "preview", ScopeKind.TAG: "release",
              ScopeKind.PRODUCTION: "production", ScopeKind.MANUAL: "deployment"}
@@ -88,10 +87,7 @@ class Run:
 def secrets_of(fdl: Fdl) -> Iterator[str]:
     """The storage providers' credentials, to be masked in the log."""
     for provider in fdl.storage_providers:
-        for key, value in provider.settings.items():
-            if isinstance(value, str) and value and any(w in key.lower()
-                                                        for w in _SECRET_WORDS):
-                yield value
+        yield from provider.secrets().values()
 
 
 def run(inputs: ActionInputs, env: Mapping[str, str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """The function's configuration: `scar-function.json` in the package, plus a few variables.
 
 The file is written by the deploy engine; its shape is documented in docs/supervisor.md.
-Secrets (storage provider keys) live only in that file, never in environment variables.
+Secrets (storage provider keys and tokens) are in neither: the file names the SSM
+SecureString parameter that holds them (`storage_credentials`), read on first use.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class FunctionConfig:
     inputs: tuple[tuple[str, str], ...] = ()
     outputs: tuple[OutputSpec, ...] = ()
     storage_providers: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    storage_credentials: str = ""  # the SSM parameter with the providers' keys and tokens
 
 
 @dataclass(frozen=True)
@@ -172,4 +174,5 @@ def _parse(r: _Reader, raw: Any) -> FunctionConfig:
             for i, item in enumerate(outputs)
         ),
         storage_providers=r.get(raw, "", "storage_providers", dict, {}),
+        storage_credentials=r.get(raw, "", "storage_credentials", str, ""),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import stat
@@ -25,6 +26,7 @@ class Storage:
     def __init__(self, config: FunctionConfig) -> None:
         self.config = config
         self._clients: dict[str, Any] = {}
+        self._credentials: dict[str, Any] | None = None
 
     def client(self, provider: str) -> Any:
         """The S3 client for a provider; the bare `s3` uses the function's own role."""
@@ -42,6 +44,8 @@ class Storage:
         if not isinstance(settings, dict):
             raise ConfigError(f"storage provider {provider!r} is not defined under "
                               f"storage_providers.{kind} in the FDL")
+        if ident:
+            settings = {**settings, **(self.credentials().get(kind) or {}).get(ident, {})}
         if kind == "onedata":
             return OnedataClient(provider, settings)
         import boto3  # lazy: keeps the handler light to import
@@ -60,6 +64,13 @@ class Storage:
             options["endpoint_url"] = endpoint if "://" in endpoint else f"https://{endpoint}"
             options["verify"] = bool(settings.get("verify", True))
         return boto3.client("s3", **options)
+
+    def credentials(self) -> dict[str, Any]:
+        """`{kind: {id: {setting: secret}}}` from the function's SSM parameter, read once."""
+        if self._credentials is None:
+            name = self.config.storage_credentials
+            self._credentials = read_credentials(name) if name else {}
+        return self._credentials
 
     def input_provider(self, stored: StoredObject) -> str:
         """The provider of the FDL input whose bucket sent the event (default: s3)."""
@@ -97,6 +108,30 @@ class Storage:
                 uploaded.append(f"{output.storage_provider}://{bucket}/{key}")
                 log.info("uploaded %s", uploaded[-1])
         return uploaded
+
+
+def read_credentials(name: str) -> dict[str, Any]:
+    """The SecureString `name`, decrypted and parsed; a ConfigError saying what the role needs
+    when it cannot be read."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        value = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
+    except ClientError as exc:
+        raise ConfigError(f"cannot read the storage credentials {name}: "
+                          f"{exc.response.get('Error', {}).get('Code', exc)}; the function's "
+                          "role needs ssm:GetParameter on it (scar-ci's own role has it), and "
+                          "the parameter must exist (deploy again)") from None
+    except BotoCoreError as exc:
+        raise ConfigError(f"cannot read the storage credentials {name}: {exc}") from None
+    try:
+        credentials = json.loads(value["Parameter"]["Value"])
+    except ValueError:
+        credentials = None
+    if not isinstance(credentials, dict):
+        raise ConfigError(f"the storage credentials {name} are not a JSON object; deploy again")
+    return credentials
 
 
 def output_files(folder: Path) -> list[tuple[str, Path]]:

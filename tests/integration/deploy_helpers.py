@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import urllib.request
+import zipfile
 from pathlib import Path
 from typing import Any
 
+import boto3
 import yaml
 
 from scar_ci import engine
@@ -52,3 +56,10 @@ def teardown(scope: Scope, aws: Aws | None = None, *, delete_data: bool = True) 
 
 def verbs(plan: Plan) -> list[tuple[str, str, str]]:
     return [(c.verb.value, c.kind, c.name) for c in plan.changes]
+
+
+def package_file(function_name: str, name: str) -> bytes:
+    """One file of the deployed function's package, as Lambda hands it out."""
+    location = boto3.client("lambda").get_function(FunctionName=function_name)["Code"]["Location"]
+    with urllib.request.urlopen(location, timeout=30) as response:  # noqa: S310 - LocalStack
+        return zipfile.ZipFile(io.BytesIO(response.read())).read(name)

@@ -7,12 +7,15 @@ import json
 
 import boto3
 import pytest
-from deploy_helpers import deploy, function, teardown, verbs, write_fdl
+import yaml
+from deploy_helpers import deploy, function, package_file, teardown, verbs, write_fdl
 
 from scar_ci import cli, engine
 from scar_ci.aws.session import Aws
 from scar_ci.desired import UnsupportedFunction
 from scar_ci.scope import Scope
+from scar_ci.supervisor.errors import ConfigError
+from scar_ci.supervisor.storage import read_credentials
 from scar_testbed.lambda_functions import zip_of
 
 pytestmark = pytest.mark.integration
@@ -252,3 +255,50 @@ def test_the_api_passes_the_invocation_type_header_and_repairs_it_when_lost(tmp_
     assert mappings() == [wanted, wanted]
     assert deploy(fdl, scope)[1].calls.mutating == []
     teardown(scope)
+
+
+def test_storage_keys_go_to_a_secure_parameter_not_into_the_package(tmp_path, scope,
+                                                                   unique_name):
+    """The FDL's keys: a SecureString the role alone may read; the package names it only.
+    A rotated key changes the parameter and nothing else; teardown removes it."""
+    fdl = write_fdl(tmp_path, [function(
+        "keys", unique_name, lambda_settings={"output": [
+            {"storage_provider": "minio.lab", "path": "results"}]})])
+    document = yaml.safe_load(fdl.read_text())
+    document["storage_providers"] = {"minio": {"lab": {
+        "endpoint": "https://minio.example.org", "access_key": "AKIALAB",
+        "secret_key": "s3cr3t-lab-key"}}}
+    fdl.write_text(yaml.safe_dump(document))
+    plan, _ = deploy(fdl, scope)
+    name = f"/scar-ci/{scope.function_name('keys')}/storage-credentials"
+    assert ("create", "secret", name) in verbs(plan)
+    assert "s3cr3t" not in plan.render()
+
+    parameter = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]
+    assert parameter["Type"] == "SecureString"
+    assert json.loads(parameter["Value"]) == {"minio": {"lab": {
+        "access_key": "AKIALAB", "secret_key": "s3cr3t-lab-key"}}}
+    config = json.loads(package_file(scope.function_name("keys"), "scar-function.json"))
+    assert config["storage_credentials"] == name
+    assert config["storage_providers"] == {"minio": {"lab": {
+        "endpoint": "https://minio.example.org"}}}
+    role = boto3.client("iam").get_role_policy(RoleName=f"scar-ci-keys--{scope.stage}",
+                                               PolicyName="scar-ci")["PolicyDocument"]
+    grant = next(s for s in role["Statement"] if s["Sid"] == "ReadStorageCredentials")
+    assert grant["Action"] == ["ssm:GetParameter"] and grant["Resource"][0].endswith(name)
+
+    assert deploy(fdl, scope)[1].calls.mutating == []
+    document["storage_providers"]["minio"]["lab"]["secret_key"] = "rotated"
+    fdl.write_text(yaml.safe_dump(document))
+    rotated, aws = deploy(fdl, scope)
+    assert aws.calls.mutating == [("ssm", "PutParameter")]
+    assert [c.detail for c in rotated.mutating] == ["credentials changed"]
+
+    teardown(scope)
+    assert boto3.client("ssm").describe_parameters(ParameterFilters=[
+        {"Key": "Name", "Option": "Equals", "Values": [name]}])["Parameters"] == []
+
+
+def test_the_supervisor_says_what_a_role_needs_for_missing_credentials(localstack):
+    with pytest.raises(ConfigError, match=r"ParameterNotFound; .* needs ssm:GetParameter"):
+        read_credentials("/scar-ci/nothing--here/storage-credentials")

@@ -14,6 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
+from deploy_helpers import package_file
 
 from scar_ci import cli, engine
 from scar_ci.aws.session import Aws
@@ -57,7 +58,7 @@ def wait_for_object(bucket: str, key: str, timeout: float = 90) -> bytes:
 def test_outputs_reach_a_onedata_space(tmp_path, localstack, unique_name, udocker_env,
                                       test_image_archives, fake_onedata):
     """shout alone, its output to onedata.od (a stand-in Oneprovider): FDL -> deploy ->
-    scar-function.json -> supervisor -> CDMI PUT with the token."""
+    scar-function.json + the token in SSM -> supervisor -> CDMI PUT with the token."""
     fdl = pipeline_for_the_test_bed(tmp_path, test_image_archives["docker"], udocker_env)
     document = yaml.safe_load(fdl.read_text())
     shout = document["functions"]["aws"][0]
@@ -68,6 +69,9 @@ def test_outputs_reach_a_onedata_space(tmp_path, localstack, unique_name, udocke
     scope = Scope.parse(f"manual:{unique_name}")
     assert cli.main(["deploy", "-f", str(fdl), "--scope", scope.stage]) == 0
     try:
+        config = json.loads(package_file(scope.function_name("shout"), "scar-function.json"))
+        assert config["storage_providers"] == {"onedata": {"od": {
+            "oneprovider_host": fake_onedata.url, "space": "test-space"}}}
         boto3.client("s3").put_object(Bucket=scope.bucket("scar-pipeline"),
                                       Key="input/bart.txt", Body=b"eat my shorts\n")
         deadline = time.monotonic() + 90
