@@ -1,8 +1,9 @@
 """`scar-ci rm`: teardown for one function, the functions of an FDL, or a whole scope.
 
-Removing functions removes what belongs to each alone (its API, triggers, log group and
-role, and an image function's ECR repository as `ecr.delete_image` says); buckets stay,
-since they hold data and may serve other functions: a scope's teardown removes them.
+Removing functions removes what belongs to each alone (its API, triggers, log group, role,
+storage credentials, and an image function's ECR repository as `ecr.delete_image` says);
+buckets stay, since they hold data and may serve other functions: a scope's teardown removes
+them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def function_resources(aws: Aws, scope: Scope, names: set[str]) -> list[Resource
     from scar_ci.aws.iam import discover_roles
     from scar_ci.aws.lambda_ import discover_functions
     from scar_ci.aws.logs import discover_log_groups
+    from scar_ci.aws.ssm import discover_storage_credentials, parameter_name
     from scar_ci.aws.triggers import discover_triggers
 
     found: list[Resource] = [api for api, live in discover_apis(aws, scope)
@@ -42,6 +44,8 @@ def function_resources(aws: Aws, scope: Scope, names: set[str]) -> list[Resource
     groups = {f"/aws/lambda/{name}" for name in names}
     found.extend(g for g in discover_log_groups(aws, scope) if g.name in groups)
     found.extend(r for r in discover_roles(aws, scope) if r.name in roles)
+    secrets = {parameter_name(name) for name in names}
+    found.extend(s for s in discover_storage_credentials(aws, scope) if s.name in secrets)
     return found
 
 

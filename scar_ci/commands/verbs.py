@@ -118,7 +118,8 @@ def _add_rm(verbs: Any) -> argparse.ArgumentParser:
         "rm", help="remove one function, the functions of an FDL, or all of a scope",
         description="Remove one function (-n), the functions of an FDL (-f), or, with only "
                     "--scope, everything of that scope as teardown does. A function goes with "
-                    "its API, triggers, log group and role; its buckets stay.")
+                    "its API, triggers, log group, role and storage credentials; its buckets "
+                    "stay.")
     _target_flags(p)
     p.add_argument("--delete-data", action="store_true",
                    help="with only --scope: also delete buckets holding objects scar-ci did "

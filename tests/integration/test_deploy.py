@@ -260,7 +260,7 @@ def test_the_api_passes_the_invocation_type_header_and_repairs_it_when_lost(tmp_
 def test_storage_keys_go_to_a_secure_parameter_not_into_the_package(tmp_path, scope,
                                                                    unique_name):
     """The FDL's keys: a SecureString the role alone may read; the package names it only.
-    A rotated key changes the parameter and nothing else; teardown removes it."""
+    A rotated key changes the parameter and nothing else; rm of the function removes it."""
     fdl = write_fdl(tmp_path, [function(
         "keys", unique_name, lambda_settings={"output": [
             {"storage_provider": "minio.lab", "path": "results"}]})])
@@ -294,9 +294,10 @@ def test_storage_keys_go_to_a_secure_parameter_not_into_the_package(tmp_path, sc
     assert aws.calls.mutating == [("ssm", "PutParameter")]
     assert [c.detail for c in rotated.mutating] == ["credentials changed"]
 
-    teardown(scope)
+    assert cli.main(["rm", "-n", "keys", "--scope", scope.stage]) == 0
     assert boto3.client("ssm").describe_parameters(ParameterFilters=[
         {"Key": "Name", "Option": "Equals", "Values": [name]}])["Parameters"] == []
+    teardown(scope)
 
 
 def test_the_supervisor_says_what_a_role_needs_for_missing_credentials(localstack):

@@ -80,6 +80,7 @@ def test_outputs_reach_a_onedata_space(tmp_path, localstack, unique_name, udocke
         assert fake_onedata.files == {"results/shouted/bart.txt": b"EAT MY SHORTS\n"}
     finally:
         assert cli.main(["teardown", "--scope", scope.stage, "--delete-data"]) == 0
+    assert engine.discover(Aws(), scope) == []  # the token's parameter too
 
 
 def test_deployed_pipeline_processes_an_upload_and_answers_http(
