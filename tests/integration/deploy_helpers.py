@@ -33,11 +33,19 @@ def function(name: str, bucket: str, *, inputs: str = "input", outputs: str = "o
     return item
 
 
-def write_fdl(folder: Path, functions: list[dict[str, Any]]) -> Path:
+LAB_MINIO = {"minio": {"lab": {"endpoint": "https://minio.example.org",
+                               "access_key": "AKIALAB", "secret_key": "s3cr3t-lab-key"}}}
+
+
+def write_fdl(folder: Path, functions: list[dict[str, Any]],
+              storage_providers: dict[str, Any] | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "run.sh").write_text(SCRIPT)
     path = folder / "scar.yaml"
-    path.write_text(yaml.safe_dump({"functions": {"aws": functions}}))
+    document: dict[str, Any] = {"functions": {"aws": functions}}
+    if storage_providers:
+        document["storage_providers"] = storage_providers
+    path.write_text(yaml.safe_dump(document))
     return path
 
 

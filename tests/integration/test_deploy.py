@@ -7,8 +7,15 @@ import json
 
 import boto3
 import pytest
-import yaml
-from deploy_helpers import deploy, function, package_file, teardown, verbs, write_fdl
+from deploy_helpers import (
+    LAB_MINIO,
+    deploy,
+    function,
+    package_file,
+    teardown,
+    verbs,
+    write_fdl,
+)
 
 from scar_ci import cli, engine
 from scar_ci.aws.session import Aws
@@ -261,14 +268,9 @@ def test_storage_keys_go_to_a_secure_parameter_not_into_the_package(tmp_path, sc
                                                                    unique_name):
     """The FDL's keys: a SecureString the role alone may read; the package names it only.
     A rotated key changes the parameter and nothing else; rm of the function removes it."""
-    fdl = write_fdl(tmp_path, [function(
-        "keys", unique_name, lambda_settings={"output": [
-            {"storage_provider": "minio.lab", "path": "results"}]})])
-    document = yaml.safe_load(fdl.read_text())
-    document["storage_providers"] = {"minio": {"lab": {
-        "endpoint": "https://minio.example.org", "access_key": "AKIALAB",
-        "secret_key": "s3cr3t-lab-key"}}}
-    fdl.write_text(yaml.safe_dump(document))
+    keys = [function("keys", unique_name, lambda_settings={"output": [
+        {"storage_provider": "minio.lab", "path": "results"}]})]
+    fdl = write_fdl(tmp_path, keys, LAB_MINIO)
     plan, _ = deploy(fdl, scope)
     name = f"/scar-ci/{scope.function_name('keys')}/storage-credentials"
     assert ("create", "secret", name) in verbs(plan)
@@ -288,8 +290,8 @@ def test_storage_keys_go_to_a_secure_parameter_not_into_the_package(tmp_path, sc
     assert grant["Action"] == ["ssm:GetParameter"] and grant["Resource"][0].endswith(name)
 
     assert deploy(fdl, scope)[1].calls.mutating == []
-    document["storage_providers"]["minio"]["lab"]["secret_key"] = "rotated"
-    fdl.write_text(yaml.safe_dump(document))
+    write_fdl(tmp_path, keys, {"minio": {"lab": {**LAB_MINIO["minio"]["lab"],
+                                                 "secret_key": "rotated"}}})
     rotated, aws = deploy(fdl, scope)
     assert aws.calls.mutating == [("ssm", "PutParameter")]
     assert [c.detail for c in rotated.mutating] == ["credentials changed"]

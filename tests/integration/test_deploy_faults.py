@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
-from deploy_helpers import deploy, function, teardown, write_fdl
+from deploy_helpers import LAB_MINIO, deploy, function, teardown, write_fdl
 
 from scar_ci import cli, engine
 from scar_ci.apply import ApplyFailed
@@ -62,11 +62,14 @@ def fail_then_converge(fdl, scope: Scope, n: int) -> tuple[str, str, list]:
 
 def test_a_deploy_failing_at_any_step_is_finished_by_the_next_run(tmp_path, unique_name,
                                                                    localstack):
-    fdl = write_fdl(tmp_path, [function("f", unique_name, api_gateway={"name": "f"})])
+    outputs = [{"storage_provider": "s3", "path": f"{unique_name}/output"},
+               {"storage_provider": "minio.lab", "path": "results"}]  # keys: a secret too
+    fdl = write_fdl(tmp_path, [function("f", unique_name, api_gateway={"name": "f"},
+                                        lambda_settings={"output": outputs})], LAB_MINIO)
     operations = mutating_steps(fdl, Scope.parse(f"manual:{unique_name}-probe"))
     # one fault per kind of step (its first occurrence) keeps the test short
     steps = sorted({op: i + 1 for i, op in reversed(list(enumerate(operations)))}.values())
-    assert len(steps) >= 10
+    assert len(steps) >= 10 and "PutParameter" in operations
     with ThreadPoolExecutor(max_workers=4) as pool:
         outcomes = pool.map(lambda n: fail_then_converge(
             fdl, Scope.parse(f"manual:{unique_name}-{n}"), n), steps)
