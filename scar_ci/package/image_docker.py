@@ -13,20 +13,22 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import docker
 import docker.errors
 
 from scar_ci.errors import UserError
-from scar_ci.package.image_daemonless import existing
+from scar_ci.package.image_daemonless import push_progress
 from scar_ci.package.image_layer import LayerFile, image_path
 from scar_ci.package.image_payload import Payload, prepare_payload
 from scar_ci.package.image_runtime import ARCHITECTURES
 from scar_ci.package.image_spec import (
     BuiltImage,
     FunctionImageSpec,
-    content_tag,
+    ImageRef,
     parse_reference,
 )
 from scar_ci.package.registry import Credentials, RegistryClient
@@ -34,6 +36,8 @@ from scar_ci.package.registry import Credentials, RegistryClient
 NAME = "docker"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ESCAPED = re.compile(r'(["\\$])')
+LAYER_DONE = ("Pushed", "Layer already exists", "Mounted from")  # a push stream's layer states
+LAYER_STATES = ("Preparing", "Waiting", "Pushing", *LAYER_DONE)
 FIX_DAEMON = ("start Docker (or podman system service) and check DOCKER_HOST, or choose the "
               "daemonless builder")
 
@@ -62,32 +66,47 @@ def dockerfile(base: str, payload: Payload) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_with_docker(spec: FunctionImageSpec, client: docker.DockerClient) -> BuiltImage:
-    """Build and push the function image of `spec` through the daemon of `client`."""
+@dataclass(frozen=True)
+class DockerBuild:
+    """A build through a Docker Engine (an `ImageBuild`): the base is in the daemon and its
+    id is in the content tag."""
+
+    spec: FunctionImageSpec
+    client: docker.DockerClient
+    payload: Payload
+    platform: str
+    base_id: str
+    target: ImageRef
+    builder: ClassVar[str] = NAME
+
+    def push(self) -> BuiltImage:
+        """Build from a generated context and Dockerfile, then push through the daemon."""
+        spec, target = self.spec, self.target
+        with tempfile.TemporaryDirectory(prefix="scar-docker-") as folder:
+            context = Path(folder)
+            _copy_tree(self.payload.runtime_files, context / "runtime")
+            _copy_tree(self.payload.supervisor_files, context / "supervisor")
+            (context / "Dockerfile").write_text(dockerfile(self.base_id, self.payload))
+            spec.progress(f"building {target} with the Docker Engine …")
+            try:
+                self.client.images.build(path=str(context), tag=str(target), rm=True,
+                                         platform=f"linux/{self.platform}", pull=False)
+            except docker.errors.BuildError as error:
+                raise UserError(f"building {target} failed: {_first_line(error)}") from None
+        spec.progress(f"pushing {target} …")
+        digest, sent = _push(self.client, f"{target.host}/{target.repository}",
+                             target.reference, spec)
+        return BuiltImage(str(target), digest, sent, NAME)
+
+
+def prepare_docker(spec: FunctionImageSpec, client: docker.DockerClient) -> DockerBuild:
+    """The layers, the base pulled into the daemon, and the content tag over its id."""
     payload = prepare_payload(spec)
     platform = ARCHITECTURES[spec.architecture]
+    spec.progress(f"pulling base image {spec.base} (linux/{platform}) into the Docker Engine …")
     base_id = _pull_base(client, spec, platform)
-    tag = content_tag(base_id, [b.digest for b in payload.layers], payload.settings(), platform)
-    target = spec.target_ref(tag)
-    found = existing(RegistryClient(target.url, spec.target_credentials), target)
-    if found:
-        spec.progress(f"{target} is already in the registry; nothing to build or push")
-        return BuiltImage(str(target), found, 0, NAME, pushed=False)
-    with tempfile.TemporaryDirectory(prefix="scar-docker-") as folder:
-        context = Path(folder)
-        _copy_tree(payload.runtime_files, context / "runtime")
-        _copy_tree(payload.supervisor_files, context / "supervisor")
-        (context / "Dockerfile").write_text(dockerfile(base_id, payload))
-        spec.progress(f"building {target} with the Docker Engine …")
-        try:
-            client.images.build(path=str(context), tag=str(target), platform=f"linux/{platform}",
-                                rm=True, pull=False)
-        except docker.errors.BuildError as error:
-            raise UserError(f"building {target} failed: {_first_line(error)}") from None
-    spec.progress(f"pushing {target} …")
-    digest, sent = _push(client, f"{target.host}/{target.repository}", tag,
-                         spec.target_credentials)
-    return BuiltImage(str(target), digest, sent, NAME)
+    target = spec.target_ref(payload.content_tag(base_id, platform))
+    return DockerBuild(spec, client, payload, platform, base_id, target)
 
 
 def _pull_base(client: docker.DockerClient, spec: FunctionImageSpec, platform: str) -> str:
@@ -110,10 +129,11 @@ def _pull_base(client: docker.DockerClient, spec: FunctionImageSpec, platform: s
 
 
 def _push(client: docker.DockerClient, repository: str, tag: str,
-          credentials: Credentials | None) -> tuple[str, int]:
+          spec: FunctionImageSpec) -> tuple[str, int]:
     """Push; errors arrive as stream items, not exceptions. Returns the digest and the bytes
-    the daemon reported sending (podman reports none)."""
-    digest, totals = "", {}
+    the daemon reported sending (podman reports none); says each layer pushed."""
+    credentials = spec.target_credentials
+    digest, totals, layers, done = "", {}, set(), set()
     for item in client.api.push(repository, tag=tag, auth_config=_auth(credentials),
                                 stream=True, decode=True):
         if "error" in item:
@@ -121,8 +141,14 @@ def _push(client: docker.DockerClient, repository: str, tag: str,
             raise UserError(f"pushing {repository}:{tag} failed: {detail.strip()}; check the "
                             "registry address and login (for ECR: user AWS and a fresh token)")
         digest = (item.get("aux") or {}).get("Digest", digest)
-        if item.get("status") == "Pushing" and item.get("progressDetail", {}).get("total"):
-            totals[item.get("id", "")] = item["progressDetail"]["total"]
+        status, layer = item.get("status", ""), item.get("id", "")
+        if status == "Pushing" and item.get("progressDetail", {}).get("total"):
+            totals[layer] = item["progressDetail"]["total"]
+        if layer and status.startswith(LAYER_STATES):
+            layers.add(layer)
+        if layer and status.startswith(LAYER_DONE) and layer not in done:
+            done.add(layer)
+            spec.progress(push_progress(len(done), len(layers), sum(totals.values())))
     if not digest:
         target = RegistryClient(parse_reference(repository).url, credentials)
         digest = target.get_manifest(repository.split("/", 1)[1], tag).digest

@@ -88,7 +88,8 @@ def test_image_function_plan_apply_redeploy_run_and_teardown(
     assert ("create", "layer") not in rows  # image functions carry the supervisor themselves
     image_line = rows["create", "image"].detail
     assert image_line.startswith(f"build and push {ecr_registry.host}/{repository}:scar-")
-    tag_ref = image_line.removeprefix("build and push ")
+    assert image_line.endswith(" (daemonless builder)")
+    tag_ref = image_line.removeprefix("build and push ").removesuffix(" (daemonless builder)")
     assert f"image {tag_ref}" in rows["create", "function"].detail
     assert [k for v, k in rows if v == "create"] == ["role", "log group", "repository", "image",
                                                     "function"]
