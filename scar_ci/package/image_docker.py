@@ -96,6 +96,7 @@ class DockerBuild:
         spec.progress(f"pushing {target} …")
         digest, sent = _push(self.client, f"{target.host}/{target.repository}",
                              target.reference, spec)
+        spec.progress(f"pushed {target}, digest {digest}")
         return BuiltImage(str(target), digest, sent, NAME)
 
 
@@ -131,7 +132,7 @@ def _pull_base(client: docker.DockerClient, spec: FunctionImageSpec, platform: s
 def _push(client: docker.DockerClient, repository: str, tag: str,
           spec: FunctionImageSpec) -> tuple[str, int]:
     """Push; errors arrive as stream items, not exceptions. Returns the digest and the bytes
-    the daemon reported sending (podman reports none); says each layer pushed."""
+    the daemon reported sending; says each layer pushed (podman 4 reports no layers)."""
     credentials = spec.target_credentials
     digest, totals, layers, done = "", {}, set(), set()
     for item in client.api.push(repository, tag=tag, auth_config=_auth(credentials),

@@ -126,3 +126,44 @@ def test_other_architectures_need_a_prepared_runtime(tmp_path: Path) -> None:
         runtime_for("s390x")
     with pytest.raises(UserError, match="bin/python3 is missing"):
         runtime_for(other, tmp_path)
+
+
+
+# The Docker Engine's push stream for a 3-layer image, in the shape the docker CLI shows;
+# podman 4 sends only the first and the digest lines, so the layer lines are checked here.
+DOCKER_PUSH_STREAM = (
+    {"status": "The push refers to repository [127.0.0.1:5000/fn/x]"},
+    *({"status": "Preparing", "progressDetail": {}, "id": layer} for layer in "abc"),
+    {"status": "Layer already exists", "progressDetail": {}, "id": "a"},
+    {"status": "Pushing", "progressDetail": {"current": 512, "total": 4_000_000}, "id": "b"},
+    {"status": "Mounted from base/image", "progressDetail": {}, "id": "c"},
+    {"status": "Pushing", "progressDetail": {"current": 4_000_000, "total": 4_000_000},
+     "id": "b"},
+    {"status": "Pushed", "progressDetail": {}, "id": "b"},
+    {"status": "scar-1: digest: sha256:" + "f" * 64 + " size: 1234"},
+    {"progressDetail": {}, "aux": {"Tag": "scar-1", "Digest": "sha256:" + "f" * 64,
+                                   "Size": 1234}},
+)
+
+
+class _RecordedPush:
+    """Stands in for `docker.DockerClient`: `api.push` gives DOCKER_PUSH_STREAM."""
+
+    @property
+    def api(self) -> _RecordedPush:
+        return self
+
+    def push(self, *args: object, **kwargs: object) -> tuple[dict[str, object], ...]:
+        return DOCKER_PUSH_STREAM
+
+
+def test_a_docker_push_says_each_layer_done_and_returns_the_digest() -> None:
+    from scar_ci.package.image_docker import _push
+
+    said: list[str] = []
+    spec = FunctionImageSpec("base", progress=said.append)
+    digest, sent = _push(_RecordedPush(), "127.0.0.1:5000/fn/x", "scar-1", spec)  # type: ignore[arg-type]
+
+    assert (digest, sent) == ("sha256:" + "f" * 64, 4_000_000)
+    assert said == ["pushed 1/3 blobs, 0 MB sent", "pushed 2/3 blobs, 4 MB sent",
+                    "pushed 3/3 blobs, 4 MB sent"]
