@@ -175,12 +175,7 @@ class DaemonlessBuild:
 
     def _pushed(self, report: PushReport, total: int) -> None:
         done = len(report.uploaded) + len(report.mounted) + len(report.present)
-        self.spec.progress(push_progress(done, total, report.bytes_sent))
-
-
-def push_progress(done: int, total: int, sent: int) -> str:
-    """`pushed 2/4 blobs, 41 MB sent`: one line per blob done."""
-    return f"pushed {done}/{total} blobs, {sent / 1e6:.0f} MB sent"
+        self.spec.progress(f"pushed {done}/{total} blobs, {report.bytes_sent / 1e6:.0f} MB sent")
 
 
 def prepare_daemonless(spec: FunctionImageSpec) -> DaemonlessBuild:

@@ -19,9 +19,18 @@ from typing import ClassVar
 
 import docker
 import docker.errors
+from docker.utils import parse_repository_tag
 
 from scar_ci.errors import UserError
-from scar_ci.package.image_daemonless import push_progress
+from scar_ci.package.docker_stream import (
+    PULL_DONE,
+    PULL_STATES,
+    PUSH_DONE,
+    PUSH_STATES,
+    Layers,
+    build_step,
+    checked,
+)
 from scar_ci.package.image_layer import LayerFile, image_path
 from scar_ci.package.image_payload import Payload, prepare_payload
 from scar_ci.package.image_runtime import ARCHITECTURES
@@ -36,8 +45,6 @@ from scar_ci.package.registry import Credentials, RegistryClient
 NAME = "docker"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ESCAPED = re.compile(r'(["\\$])')
-LAYER_DONE = ("Pushed", "Layer already exists", "Mounted from")  # a push stream's layer states
-LAYER_STATES = ("Preparing", "Waiting", "Pushing", *LAYER_DONE)
 FIX_DAEMON = ("start Docker (or podman system service) and check DOCKER_HOST, or choose the "
               "daemonless builder")
 
@@ -89,9 +96,14 @@ class DockerBuild:
             (context / "Dockerfile").write_text(dockerfile(self.base_id, self.payload))
             spec.progress(f"building {target} with the Docker Engine …")
             try:
-                self.client.images.build(path=str(context), tag=str(target), rm=True,
-                                         platform=f"linux/{self.platform}", pull=False)
-            except docker.errors.BuildError as error:
+                stream = self.client.api.build(path=str(context), tag=str(target), rm=True,
+                                               platform=f"linux/{self.platform}", pull=False,
+                                               decode=True)
+                for item in checked(stream, f"building {target} failed"):
+                    step = build_step(item)
+                    if step:
+                        spec.progress(step)
+            except docker.errors.APIError as error:
                 raise UserError(f"building {target} failed: {_first_line(error)}") from None
         spec.progress(f"pushing {target} …")
         digest, sent = _push(self.client, f"{target.host}/{target.repository}",
@@ -112,16 +124,24 @@ def prepare_docker(spec: FunctionImageSpec, client: docker.DockerClient) -> Dock
 
 def _pull_base(client: docker.DockerClient, spec: FunctionImageSpec, platform: str) -> str:
     """The base image's id for `platform`, pulled when the daemon lacks it."""
+    repository, tag = parse_repository_tag(spec.base)
+    layers = Layers(PULL_STATES, PULL_DONE)
     try:
-        image = client.images.pull(spec.base, platform=f"linux/{platform}",
-                                   auth_config=_auth(spec.base_credentials))
-    except docker.errors.APIError as error:
-        try:  # an image built earlier in the job exists only in the daemon
-            image = client.images.get(spec.base)
-        except docker.errors.DockerException:
-            raise UserError(f"base image {spec.base} (linux/{platform}) cannot be pulled: "
-                            f"{_first_line(error)}; check container.image and the registry "
-                            "login") from None
+        stream = client.api.pull(repository, tag=tag or "latest", platform=f"linux/{platform}",
+                                 auth_config=_auth(spec.base_credentials), stream=True,
+                                 decode=True)
+        for item in checked(stream, "pull failed"):
+            if layers.finished(item):
+                spec.progress(layers.line("pulled"))
+        failure = None
+    except (docker.errors.APIError, UserError) as error:
+        failure = error  # an image built earlier in the job exists only in the daemon
+    try:
+        image = client.images.get(spec.base)
+    except docker.errors.DockerException as error:
+        raise UserError(f"base image {spec.base} (linux/{platform}) cannot be pulled: "
+                        f"{_first_line(failure or error)}; check container.image and the "
+                        "registry login") from None
     found = image.attrs.get("Architecture")
     if found and found != platform:
         raise UserError(f"base image {spec.base} is built for {found}, not {platform}: use an "
@@ -134,26 +154,18 @@ def _push(client: docker.DockerClient, repository: str, tag: str,
     """Push; errors arrive as stream items, not exceptions. Returns the digest and the bytes
     the daemon reported sending; says each layer pushed (podman 4 reports no layers)."""
     credentials = spec.target_credentials
-    digest, totals, layers, done = "", {}, set(), set()
-    for item in client.api.push(repository, tag=tag, auth_config=_auth(credentials),
-                                stream=True, decode=True):
-        if "error" in item:
-            detail = item.get("errorDetail", {}).get("message") or item["error"]
-            raise UserError(f"pushing {repository}:{tag} failed: {detail.strip()}; check the "
-                            "registry address and login (for ECR: user AWS and a fresh token)")
+    digest, layers = "", Layers(PUSH_STATES, PUSH_DONE)
+    stream = client.api.push(repository, tag=tag, auth_config=_auth(credentials), stream=True,
+                             decode=True)
+    for item in checked(stream, f"pushing {repository}:{tag} failed", "; check the registry "
+                        "address and login (for ECR: user AWS and a fresh token)"):
         digest = (item.get("aux") or {}).get("Digest", digest)
-        status, layer = item.get("status", ""), item.get("id", "")
-        if status == "Pushing" and item.get("progressDetail", {}).get("total"):
-            totals[layer] = item["progressDetail"]["total"]
-        if layer and status.startswith(LAYER_STATES):
-            layers.add(layer)
-        if layer and status.startswith(LAYER_DONE) and layer not in done:
-            done.add(layer)
-            spec.progress(push_progress(len(done), len(layers), sum(totals.values())))
+        if layers.finished(item):
+            spec.progress(layers.line("pushed"))
     if not digest:
         target = RegistryClient(parse_reference(repository).url, credentials)
         digest = target.get_manifest(repository.split("/", 1)[1], tag).digest
-    return digest, sum(totals.values())
+    return digest, layers.bytes
 
 
 def _auth(credentials: Credentials | None) -> dict[str, str] | None:

@@ -68,7 +68,11 @@ def test_docker_builder_deploys_the_pinned_image_and_an_unchanged_redeploy_pushe
     assert said[0].startswith(f"image {repository}: runtime layer (Python, awslambdaric) ")
     assert f"image {repository}: pulling base image {base_image} (linux/amd64) into the " \
            "Docker Engine …" in said
+    assert f"image {repository}: pulled 1/1 layers, 0 MB" in said  # podman reports no sizes
     assert f"image {repository}: building {tag_ref} with the Docker Engine …" in said
+    steps = [line.split(": ", 1)[1] for line in said if " STEP " in line]  # podman's words
+    assert [step.split(":", 1)[1].strip() for step in steps[1:3]] == [
+        "COPY runtime/ /", "COPY supervisor/ /"], said
     assert f"image {repository}: pushing {tag_ref} …" in said
     live = boto3.client("lambda").get_function(FunctionName=name)
     digest = RegistryClient(ecr_registry.url, login(ecr_registry)).get_manifest(
