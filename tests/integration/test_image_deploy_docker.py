@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from deploy_helpers import deploy, teardown
+from test_action import run_action
 from test_image_build import base_image  # noqa: F401 (a fixture)
 from test_image_deploy import ecr, login, write_image_fdl  # noqa: F401 (ecr: a fixture)
 
@@ -119,3 +120,23 @@ def test_docker_without_a_daemon_stops_before_anything_is_made_and_auto_goes_dae
     (image,) = [c for c in planned["changes"] if c["kind"] == "image"]
     assert image["detail"].endswith(" (daemonless builder)")
 
+
+
+def test_the_action_input_chooses_the_builder_before_the_environment_variable(
+        tmp_path: Path, ecr: Any, base_image: str, unique_name: str,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    monkeypatch.setenv("SCAR_CI_IMAGE_BUILDER", "docker")
+    write_image_fdl(tmp_path, base_image)
+    scope = Scope.parse(f"manual:{unique_name}")
+    inputs = {"command": "plan", "scope": f"manual:{unique_name}"}
+
+    refused = run_action(tmp_path, "workflow_dispatch.json", inputs)  # the variable: docker
+    planned = run_action(tmp_path, "workflow_dispatch.json",
+                         {**inputs, "image-builder": "daemonless"})
+
+    assert refused.code == 1 and "no Docker Engine answers" in refused.stderr, refused.stderr
+    assert planned.code == 0, planned.stderr
+    repository = scope.ecr_repository("img")
+    assert f"image {repository}: runtime layer (Python, awslambdaric) " in planned.stdout
+    assert "(daemonless builder)" in planned.summary  # the plan in the job summary
