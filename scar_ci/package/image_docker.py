@@ -125,23 +125,25 @@ def prepare_docker(spec: FunctionImageSpec, client: docker.DockerClient) -> Dock
 def _pull_base(client: docker.DockerClient, spec: FunctionImageSpec, platform: str) -> str:
     """The base image's id for `platform`, pulled when the daemon lacks it."""
     repository, tag = parse_repository_tag(spec.base)
-    layers = Layers(PULL_STATES, PULL_DONE)
+    cannot = f"base image {spec.base} (linux/{platform}) cannot be pulled"
+    check = "; check container.image and the registry login"
+    layers, failure = Layers(PULL_STATES, PULL_DONE), None
     try:
         stream = client.api.pull(repository, tag=tag or "latest", platform=f"linux/{platform}",
                                  auth_config=_auth(spec.base_credentials), stream=True,
                                  decode=True)
-        for item in checked(stream, "pull failed"):
+        for item in checked(stream, cannot, check):
             if layers.finished(item):
                 spec.progress(layers.line("pulled"))
-        failure = None
-    except (docker.errors.APIError, UserError) as error:
-        failure = error  # an image built earlier in the job exists only in the daemon
-    try:
+    except docker.errors.APIError as error:
+        failure = UserError(f"{cannot}: {_first_line(error)}{check}")
+    except UserError as error:
+        failure = error
+    try:  # after a failed pull: an image built earlier in the job may be in the daemon only
         image = client.images.get(spec.base)
-    except docker.errors.DockerException as error:
-        raise UserError(f"base image {spec.base} (linux/{platform}) cannot be pulled: "
-                        f"{_first_line(failure or error)}; check container.image and the "
-                        "registry login") from None
+    except docker.errors.DockerException:
+        raise failure or UserError(f"{cannot}: the Docker Engine lacks it after the pull{check}"
+                                   ) from None
     found = image.attrs.get("Architecture")
     if found and found != platform:
         raise UserError(f"base image {spec.base} is built for {found}, not {platform}: use an "

@@ -93,6 +93,24 @@ def test_docker_builder_deploys_the_pinned_image_and_an_unchanged_redeploy_pushe
     teardown(scope)
 
 
+def test_a_missing_base_stops_the_docker_builders_plan_with_the_daemons_reason(
+        tmp_path: Path, ecr: Any, registry: Registry, podman: PodmanService,  # noqa: F811
+        unique_name: str,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DOCKER_HOST", podman.docker_host)
+    missing = f"{registry.host}/no/such-image:1"
+    fdl = write_image_fdl(tmp_path, missing)
+
+    assert cli.main(["plan", "-f", str(fdl), "--scope", f"manual:{unique_name}",
+                     "--image-builder", "docker"]) == 1
+
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith(f"scar-ci: base image {missing} (linux/amd64) cannot be "
+                              "pulled: "), err
+    assert err[-1].endswith("; check container.image and the registry login")
+    assert [line for line in err if line.startswith("scar-ci:")] == [err[-1]]
+
+
 def test_docker_without_a_daemon_stops_before_anything_is_made_and_auto_goes_daemonless(
         tmp_path: Path, ecr: Any, base_image: str, unique_name: str,  # noqa: F811
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
