@@ -12,6 +12,7 @@ from scar_ci import __version__
 from scar_ci.commands.verbs import add_command_verbs
 from scar_ci.errors import UsageError, UserError
 from scar_ci.local.commands import add_local_switch, add_local_verb, apply_local_mode
+from scar_ci.package.image_builder import BUILDER_VARIABLE, BUILDERS, chosen_builder
 
 if TYPE_CHECKING:
     from scar_ci.scope import Scope
@@ -79,10 +80,13 @@ def _aws_errors(handler: Handler) -> Handler:
 def cmd_plan(args: argparse.Namespace) -> int:
     """Print what deploy would do (reads only)."""
     from scar_ci import engine
+    from scar_ci.aws.ecr import ImageOptions
+    from scar_ci.commands.output import say_to
     from scar_ci.fdl import load_fdl
 
+    images = ImageOptions(chosen_builder(args.image_builder), say_to(stderr=True))
     fdl, scope = load_fdl(args.fdl, config_path=args.config), _scope_of(args)
-    plan, _ = engine.plan_deploy(fdl, scope, engine.aws_for(fdl))
+    plan, _ = engine.plan_deploy(fdl, scope, engine.aws_for(fdl), images)
     print(plan.to_json() if args.json else plan.render())
     return 0
 
@@ -93,9 +97,10 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from scar_ci import engine
     from scar_ci.fdl import load_fdl
 
+    builder = chosen_builder(args.image_builder)
     fdl, scope = load_fdl(args.fdl, config_path=args.config), _scope_of(args)
     say = _say(args)
-    plan, urls = engine.deploy(fdl, scope, engine.aws_for(fdl), say)
+    plan, urls = engine.deploy(fdl, scope, engine.aws_for(fdl), say, builder)
     for name, url in urls.items():
         say(f"{name}: {url}")
     if args.json:
@@ -164,6 +169,11 @@ def _add_deploy_verbs(verbs: Any) -> None:
             p.set_defaults(fdl=None)
         _add_scope(p)
         p.add_argument("--json", action="store_true", help="print the result as JSON")
+        if verb in ("plan", "deploy"):
+            p.add_argument("--image-builder", choices=BUILDERS, metavar="BUILDER",
+                           help="how runtime: image functions are built: auto (docker when a "
+                                "Docker Engine answers, else daemonless), docker or "
+                                f"daemonless (default: ${BUILDER_VARIABLE}, else auto)")
         if verb == "teardown":
             p.add_argument("--delete-data", action="store_true",
                            help="also delete buckets that hold objects scar-ci did not write")

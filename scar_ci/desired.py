@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from scar_ci.aws.apigateway import RestApi
-from scar_ci.aws.ecr import TAG_DELETE_IMAGES, FunctionImage, Repository, lifecycle_policy
+from scar_ci.aws.ecr import (
+    TAG_DELETE_IMAGES,
+    FunctionImage,
+    ImageOptions,
+    Repository,
+    lifecycle_policy,
+)
 from scar_ci.aws.iam import Role, least_privilege, role_arn
 from scar_ci.aws.lambda_ import Function, ImageFunction, SupervisorLayer
 from scar_ci.aws.logs import LogGroup
@@ -114,8 +120,10 @@ class Desired:
         return {r.name: r.image_ref() for r in self.resources if isinstance(r, ImageFunction)}
 
 
-def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]) -> Desired:
-    """The resources `fdl` asks for in `scope` (no AWS call but sts:GetCallerIdentity)."""
+def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str],
+                  images: ImageOptions | None = None) -> Desired:
+    """The resources `fdl` asks for in `scope` (no AWS call but sts:GetCallerIdentity);
+    `images` says how function images are built."""
     for function in fdl.functions:
         _check(function)
     layer_name = _layer_name(fdl)
@@ -147,7 +155,8 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
         config, files = _package(fdl, function, scope, names)
         if function.uses_image_runtime:
             resources.extend(image_resources(function, scope, names, role_of, tags, config,
-                                             files, _info_tags(fdl, function, layer)))
+                                             files, _info_tags(fdl, function, layer),
+                                             images or ImageOptions()))
         else:
             code = function_zip(config, files)
             resources.append(Function(
@@ -170,16 +179,19 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
 
 def image_resources(function: FdlFunction, scope: Scope, names: Names,
                     role_of: Callable[[], str], tags: dict[str, str], config: dict[str, Any],
-                    files: dict[str, Path], info: dict[str, str]) -> list[Resource]:
+                    files: dict[str, Path], info: dict[str, str], images: ImageOptions
+                    ) -> list[Resource]:
     """A `runtime: image` function: its ECR repository (unless `create_image` is false), its
-    image (the user's, plus the supervisor and the task files) and the function."""
+    image (the user's, plus the supervisor and the task files, built by `images.builder`)
+    and the function."""
     repository = scope.ecr_repository(function.name)
     task_files = {CONFIG_FILE_NAME: config_json(config),
                   **{name: path.read_bytes() for name, path in files.items()}}
     image = FunctionImage(repository, FunctionImageSpec(
         base=function.container.image or "", architecture=function.architectures[0],
         alpine=function.container.alpine, create_image=function.container.create_image,
-        task_files=task_files))
+        task_files=task_files, progress=lambda line: images.say(f"image {repository}: {line}")),
+        builder=images.builder)
     settings = {k: v for k, v in _configuration(function).items()
                 if k not in ("Runtime", "Handler")}
     resources: list[Resource] = [image, ImageFunction(

@@ -10,7 +10,7 @@ from itertools import groupby
 
 from scar_ci.apply import apply_plan
 from scar_ci.aws.apigateway import discover_apis, invoke_url
-from scar_ci.aws.ecr import discover_repositories
+from scar_ci.aws.ecr import ImageOptions, discover_repositories
 from scar_ci.aws.iam import discover_roles
 from scar_ci.aws.lambda_ import discover_functions
 from scar_ci.aws.logs import discover_log_groups
@@ -28,6 +28,7 @@ from scar_ci.aws.ssm import discover_storage_credentials
 from scar_ci.aws.triggers import discover_triggers
 from scar_ci.desired import Desired, UnsupportedFunction, desired_state
 from scar_ci.fdl import Fdl
+from scar_ci.package.image_builder import Builder
 from scar_ci.package.layer import layer_bytes
 from scar_ci.plan import Plan
 from scar_ci.scope import TAG_FUNCTION, TAG_MANAGED, TAG_SCOPE, Scope, scope_label
@@ -65,11 +66,13 @@ def supervisor_layer() -> tuple[bytes, str]:
     return content, hashlib.sha256(content).hexdigest()
 
 
-def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws) -> tuple[Plan, Desired]:
-    """The deploy plan of `fdl` in `scope`: creates, updates, keeps and the sweeper's deletes."""
+def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = None
+                ) -> tuple[Plan, Desired]:
+    """The deploy plan of `fdl` in `scope`: creates, updates, keeps and the sweeper's deletes;
+    `images` chooses the image builder and takes its progress lines."""
     from scar_ci.plan import make_plan
 
-    desired = desired_state(fdl, scope, aws, supervisor_layer())
+    desired = desired_state(fdl, scope, aws, supervisor_layer(), images)
     plan = make_plan(scope.describe(), desired.resources, discover(aws, scope), aws,
                      reason=f"no longer in {fdl.path.name}")
     return plan, desired
@@ -83,11 +86,12 @@ def plan_teardown(scope: Scope, aws: Aws, *, delete_data: bool = False) -> Plan:
                      reason="teardown")
 
 
-def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Callable[[str], None] = print
-           ) -> tuple[Plan, dict[str, str]]:
-    """Plan, say the plan, apply it; returns the plan and the API URLs by function."""
+def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Callable[[str], None] = print,
+           builder: Builder = "auto") -> tuple[Plan, dict[str, str]]:
+    """Plan, say the plan, apply it; returns the plan and the API URLs by function. Image
+    functions are built by `builder`, which says what it does through `say`."""
     started = time.monotonic()
-    plan, desired = plan_deploy(fdl, scope, aws)
+    plan, desired = plan_deploy(fdl, scope, aws, ImageOptions(builder, say))
     apply_said(plan, "deploy", say, started)
     return plan, {fn: api.url(aws) or "" for fn, api in desired.apis.items()}
 

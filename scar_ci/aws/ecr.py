@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,15 +30,10 @@ from scar_ci.aws.resource import (
     unavailable,
 )
 from scar_ci.aws.session import Aws
-from scar_ci.package.image_build import prepared_image
-from scar_ci.package.image_daemonless import (
-    PreparedBuild,
-    build_daemonless,
-    existing,
-    prepare_daemonless,
-)
+from scar_ci.package.image_build import ImageBuild, find_pushed, prepare_build, prepared_image
+from scar_ci.package.image_builder import Builder
 from scar_ci.package.image_spec import BuiltImage, FunctionImageSpec, parse_reference
-from scar_ci.package.registry import Credentials, RegistryClient
+from scar_ci.package.registry import Credentials
 from scar_ci.scope import Scope
 
 REGISTRY_VARIABLE = "SCAR_CI_ECR_REGISTRY"
@@ -173,26 +168,36 @@ def discover_repositories(aws: Aws, scope: Scope) -> Iterator[Repository]:
             yield Repository(name, tags)
 
 
+@dataclass(frozen=True)
+class ImageOptions:
+    """How the deploy engine makes function images: the builder, and where progress goes."""
+
+    builder: Builder = "auto"
+    say: Callable[[str], None] = field(default=lambda _: None, compare=False)
+
+
 @dataclass
 class FunctionImage(Resource):
     """The function's image, named by its content tag: created means built and pushed.
 
-    `read` prepares the build (layers, base manifest, tag) and asks the registry for the tag,
-    so the plan shows the image and an unchanged function pushes nothing. Images go with
-    their repository; this resource never deletes one.
+    `read` prepares the build with the chosen builder (layers, base, tag) and asks the
+    registry for the tag, so the plan shows the image and an unchanged function pushes
+    nothing; `create` builds and pushes that prepared build. Images go with their
+    repository; this resource never deletes one.
     """
 
     kind = "image"
     name: str  # the repository
     spec: FunctionImageSpec = field(repr=False, default_factory=lambda: FunctionImageSpec(""))
+    builder: Builder = "auto"
     built: BuiltImage | None = None
-    _prepared: PreparedBuild | None = field(default=None, repr=False)
+    _build: ImageBuild | None = field(default=None, repr=False)
 
     @property
     def ref(self) -> str:
         """`host/repo:scar-<tag>` (the given image with `create_image: false`) once read."""
-        if self._prepared:
-            return str(self._prepared.target)
+        if self._build:
+            return str(self._build.target)
         return self.built.ref if self.built else self.spec.base or self.name
 
     @property
@@ -204,7 +209,8 @@ class FunctionImage(Resource):
         return {"image": self.ref}
 
     def describe(self) -> str:
-        return f"build and push {self.ref}"
+        used = f" ({self._build.builder} builder)" if self._build else ""
+        return f"build and push {self.ref}{used}"
 
     def kept_detail(self) -> str:
         return f"{self.ref} already in the registry"
@@ -216,13 +222,9 @@ class FunctionImage(Resource):
         self.spec = replace(self.spec, target=f"{host}/{self.name}",
                             target_credentials=credentials,
                             base_credentials=credentials if self._base_host() == host else None)
-        self._prepared = prepare_daemonless(self.spec)
-        target = self._prepared.target
-        digest = existing(RegistryClient(target.url, self.spec.target_credentials), target)
-        if digest is None:
-            return None
-        self.built = BuiltImage(str(target), digest, 0, "daemonless", pushed=False)
-        return self.wanted()
+        self._build = prepare_build(self.spec, self.builder)
+        self.built = find_pushed(self._build)
+        return self.wanted() if self.built else None
 
     def _read_prepared(self, aws: Aws) -> Settings:
         """`create_image: false`: the given image as it is (it must exist)."""
@@ -236,7 +238,8 @@ class FunctionImage(Resource):
         return parse_reference(self.spec.base, what="container.image").host
 
     def create(self, aws: Aws) -> None:
-        self.built = build_daemonless(self.spec, self._prepared)
+        assert self._build is not None, "read() prepares the build"
+        self.built = self._build.push()
 
     def update(self, aws: Aws, live: Settings) -> None:
         self.create(aws)

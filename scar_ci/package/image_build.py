@@ -1,37 +1,73 @@
 """`build_function_image(spec)`: the one entry for making a function's container image.
 
 Builders: `docker` (a Docker Engine API: Docker itself, or podman's compatible service) and
-`daemonless` (registry to registry). `auto` takes docker when a daemon answers, else
-daemonless. With `create_image: false` the user's image is used as it is (checked to exist).
+`daemonless` (registry to registry), both behind one interface: `prepare_build` makes and
+reads a build's inputs and gives an `ImageBuild` whose target already carries the content
+tag (so a planner can ask the registry for it), and `push` builds and pushes it. `auto`
+takes docker when a daemon answers, else daemonless. With `create_image: false` the user's
+image is used as it is (checked to exist).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Protocol
 
 from scar_ci.errors import UserError
-from scar_ci.package.image_daemonless import build_daemonless
-from scar_ci.package.image_spec import BuiltImage, FunctionImageSpec, parse_reference
+from scar_ci.package.image_builder import BUILDERS, Builder
+from scar_ci.package.image_daemonless import prepare_daemonless
+from scar_ci.package.image_spec import BuiltImage, FunctionImageSpec, ImageRef, parse_reference
 from scar_ci.package.registry import ImageNotFound, RegistryClient
 
-Builder = Literal["auto", "docker", "daemonless"]
-BUILDERS = ("auto", "docker", "daemonless")
+
+class ImageBuild(Protocol):
+    """One function image, prepared by one builder: its layers made, its base read, its
+    `target` tagged with the content tag; nothing pushed yet."""
+
+    @property
+    def builder(self) -> str:
+        """The builder's name: `docker` or `daemonless`."""
+
+    @property
+    def spec(self) -> FunctionImageSpec: ...
+
+    @property
+    def target(self) -> ImageRef: ...
+
+    def push(self) -> BuiltImage:
+        """Build the image and push it to `target`."""
+
+
+def prepare_build(spec: FunctionImageSpec, builder: Builder = "auto") -> ImageBuild:
+    """Prepare `spec`'s image with `builder` (`auto`: docker when a daemon answers)."""
+    if builder not in BUILDERS:
+        raise UserError(f"unknown image builder {builder!r}: use one of {', '.join(BUILDERS)}")
+    if builder != "daemonless":
+        from scar_ci.package import image_docker  # the docker SDK only when a daemon is wanted
+
+        client = image_docker.engine_client(required=builder == "docker")
+        if client is not None:
+            return image_docker.prepare_docker(spec, client)
+    return prepare_daemonless(spec)
+
+
+def find_pushed(build: ImageBuild) -> BuiltImage | None:
+    """The image when the target registry already has its tag (nothing to build or push)."""
+    target = build.target
+    try:
+        digest = RegistryClient(target.url, build.spec.target_credentials).get_manifest(
+            target.repository, target.reference).digest
+    except ImageNotFound:
+        return None
+    build.spec.progress(f"{target} is already in the registry; nothing to build or push")
+    return BuiltImage(str(target), digest, 0, build.builder, pushed=False)
 
 
 def build_function_image(spec: FunctionImageSpec, builder: Builder = "auto") -> BuiltImage:
     """Make sure the function image of `spec` is in its registry; say where and what it cost."""
     if not spec.create_image:
         return prepared_image(spec)
-    if builder not in BUILDERS:
-        raise UserError(f"unknown image builder {builder!r}: use one of {', '.join(BUILDERS)}")
-    if builder == "daemonless":
-        return build_daemonless(spec)
-    from scar_ci.package import image_docker  # the docker SDK only when a daemon is wanted
-
-    client = image_docker.engine_client(required=builder == "docker")
-    if client is None:
-        return build_daemonless(spec)
-    return image_docker.build_with_docker(spec, client)
+    build = prepare_build(spec, builder)
+    return find_pushed(build) or build.push()
 
 
 def prepared_image(spec: FunctionImageSpec) -> BuiltImage:

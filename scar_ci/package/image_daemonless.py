@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from scar_ci.errors import UserError
 from scar_ci.package.image_payload import Payload, prepare_payload
@@ -22,7 +22,6 @@ from scar_ci.package.image_spec import (
     FunctionImageSpec,
     ImageRef,
     canonical_json,
-    content_tag,
     parse_reference,
 )
 from scar_ci.package.registry import (
@@ -33,6 +32,7 @@ from scar_ci.package.registry import (
     Credentials,
     ImageNotFound,
     Manifest,
+    PushReport,
     RegistryClient,
     sha256_digest,
 )
@@ -140,60 +140,50 @@ def image_manifest(base: Mapping[str, Any], base_type: str, config: bytes,
     return canonical_json(manifest), media_type
 
 
-def existing(client: RegistryClient, ref: ImageRef) -> str | None:
-    """The manifest digest of `ref` when the registry has it, else None."""
-    try:
-        return client.get_manifest(ref.repository, ref.reference).digest
-    except ImageNotFound:
-        return None
-
-
 @dataclass(frozen=True)
-class PreparedBuild:
-    """A build's inputs, read and made locally: its target (with the content tag) is known
-    before anything is pushed, so a planner can show it."""
+class DaemonlessBuild:
+    """A daemonless build's inputs, read and made locally (an `ImageBuild`)."""
 
+    spec: FunctionImageSpec
     payload: Payload
     platform: str
     base: BaseImage
     target: ImageRef
+    builder: ClassVar[str] = NAME
+
+    def push(self) -> BuiltImage:
+        """Write the config and manifest; push what the target registry lacks."""
+        spec, payload, base, target = self.spec, self.payload, self.base, self.target
+        config = image_config(base.config, payload, self.platform)
+        manifest, media_type = image_manifest(base.parsed, base.manifest.media_type, config,
+                                              payload)
+        mount_from = [base.ref.repository] if base.ref.host == target.host else []
+        client = RegistryClient(target.url, spec.target_credentials)
+        spec.progress(f"pushing {target} …")
+        with tempfile.TemporaryDirectory(prefix="scar-image-") as folder:
+            config_path = Path(folder) / "config.json"
+            config_path.write_bytes(config)
+            ours = {sha256_digest(config): config_path,
+                    **{blob.digest: blob.path for blob in payload.layers}}
+            report = client.push_image(target.repository, target.reference, manifest,
+                                       media_type, _BaseBlobs(base, Path(folder), ours),
+                                       mount_from=mount_from, progress=self._pushed)
+        return BuiltImage(str(target), report.manifest_digest,
+                          report.bytes_sent + len(manifest), NAME,
+                          uploaded=len(report.uploaded), mounted=len(report.mounted),
+                          present=len(report.present))
+
+    def _pushed(self, report: PushReport, total: int) -> None:
+        done = len(report.uploaded) + len(report.mounted) + len(report.present)
+        self.spec.progress(f"pushed {done}/{total} blobs, {report.bytes_sent / 1e6:.0f} MB sent")
 
 
-def prepare_daemonless(spec: FunctionImageSpec) -> PreparedBuild:
+def prepare_daemonless(spec: FunctionImageSpec) -> DaemonlessBuild:
     """The layers, the base's manifest and the content tag of `spec`'s image (no push)."""
     payload = prepare_payload(spec)  # checks the architecture first
     platform = ARCHITECTURES[spec.architecture]
     spec.progress(f"reading base image {spec.base} ({platform}) …")
     base = BaseImage(parse_reference(spec.base, what="container.image"),
                      spec.base_credentials, platform)
-    tag = content_tag(base.manifest.digest, [b.digest for b in payload.layers],
-                      payload.settings(), platform)
-    return PreparedBuild(payload, platform, base, spec.target_ref(tag))
-
-
-def build_daemonless(spec: FunctionImageSpec, prepared: PreparedBuild | None = None
-                     ) -> BuiltImage:
-    """Build and push the function image of `spec` without a daemon."""
-    prepared = prepared or prepare_daemonless(spec)
-    payload, platform, base, target = (prepared.payload, prepared.platform, prepared.base,
-                                       prepared.target)
-    tag = target.reference
-    client = RegistryClient(target.url, spec.target_credentials)
-    found = existing(client, target)
-    if found:
-        spec.progress(f"{target} is already in the registry; nothing to push")
-        return BuiltImage(str(target), found, 0, NAME, pushed=False)
-    config = image_config(base.config, payload, platform)
-    manifest, media_type = image_manifest(base.parsed, base.manifest.media_type, config, payload)
-    mount_from = [base.ref.repository] if base.ref.host == target.host else []
-    spec.progress(f"pushing {target} …")
-    with tempfile.TemporaryDirectory(prefix="scar-image-") as folder:
-        config_path = Path(folder) / "config.json"
-        config_path.write_bytes(config)
-        ours = {sha256_digest(config): config_path,
-                **{blob.digest: blob.path for blob in payload.layers}}
-        report = client.push_image(target.repository, tag, manifest, media_type,
-                                   _BaseBlobs(base, Path(folder), ours), mount_from=mount_from)
-    return BuiltImage(str(target), report.manifest_digest, report.bytes_sent + len(manifest),
-                      NAME, uploaded=len(report.uploaded), mounted=len(report.mounted),
-                      present=len(report.present))
+    target = spec.target_ref(payload.content_tag(base.manifest.digest, platform))
+    return DaemonlessBuild(spec, payload, platform, base, target)

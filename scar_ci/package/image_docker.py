@@ -13,20 +13,31 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import docker
 import docker.errors
+from docker.utils import parse_repository_tag
 
 from scar_ci.errors import UserError
-from scar_ci.package.image_daemonless import existing
+from scar_ci.package.docker_stream import (
+    PULL_DONE,
+    PULL_STATES,
+    PUSH_DONE,
+    PUSH_STATES,
+    Layers,
+    build_step,
+    checked,
+)
 from scar_ci.package.image_layer import LayerFile, image_path
 from scar_ci.package.image_payload import Payload, prepare_payload
 from scar_ci.package.image_runtime import ARCHITECTURES
 from scar_ci.package.image_spec import (
     BuiltImage,
     FunctionImageSpec,
-    content_tag,
+    ImageRef,
     parse_reference,
 )
 from scar_ci.package.registry import Credentials, RegistryClient
@@ -62,46 +73,77 @@ def dockerfile(base: str, payload: Payload) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_with_docker(spec: FunctionImageSpec, client: docker.DockerClient) -> BuiltImage:
-    """Build and push the function image of `spec` through the daemon of `client`."""
+@dataclass(frozen=True)
+class DockerBuild:
+    """A build through a Docker Engine (an `ImageBuild`): the base is in the daemon and its
+    id is in the content tag."""
+
+    spec: FunctionImageSpec
+    client: docker.DockerClient
+    payload: Payload
+    platform: str
+    base_id: str
+    target: ImageRef
+    builder: ClassVar[str] = NAME
+
+    def push(self) -> BuiltImage:
+        """Build from a generated context and Dockerfile, then push through the daemon."""
+        spec, target = self.spec, self.target
+        with tempfile.TemporaryDirectory(prefix="scar-docker-") as folder:
+            context = Path(folder)
+            _copy_tree(self.payload.runtime_files, context / "runtime")
+            _copy_tree(self.payload.supervisor_files, context / "supervisor")
+            (context / "Dockerfile").write_text(dockerfile(self.base_id, self.payload))
+            spec.progress(f"building {target} with the Docker Engine …")
+            try:
+                stream = self.client.api.build(path=str(context), tag=str(target), rm=True,
+                                               platform=f"linux/{self.platform}", pull=False,
+                                               decode=True)
+                for item in checked(stream, f"building {target} failed"):
+                    step = build_step(item)
+                    if step:
+                        spec.progress(step)
+            except docker.errors.APIError as error:
+                raise UserError(f"building {target} failed: {_first_line(error)}") from None
+        spec.progress(f"pushing {target} …")
+        digest, sent = _push(self.client, f"{target.host}/{target.repository}",
+                             target.reference, spec)
+        spec.progress(f"pushed {target}, digest {digest}")
+        return BuiltImage(str(target), digest, sent, NAME)
+
+
+def prepare_docker(spec: FunctionImageSpec, client: docker.DockerClient) -> DockerBuild:
+    """The layers, the base pulled into the daemon, and the content tag over its id."""
     payload = prepare_payload(spec)
     platform = ARCHITECTURES[spec.architecture]
+    spec.progress(f"pulling base image {spec.base} (linux/{platform}) into the Docker Engine …")
     base_id = _pull_base(client, spec, platform)
-    tag = content_tag(base_id, [b.digest for b in payload.layers], payload.settings(), platform)
-    target = spec.target_ref(tag)
-    found = existing(RegistryClient(target.url, spec.target_credentials), target)
-    if found:
-        spec.progress(f"{target} is already in the registry; nothing to build or push")
-        return BuiltImage(str(target), found, 0, NAME, pushed=False)
-    with tempfile.TemporaryDirectory(prefix="scar-docker-") as folder:
-        context = Path(folder)
-        _copy_tree(payload.runtime_files, context / "runtime")
-        _copy_tree(payload.supervisor_files, context / "supervisor")
-        (context / "Dockerfile").write_text(dockerfile(base_id, payload))
-        spec.progress(f"building {target} with the Docker Engine …")
-        try:
-            client.images.build(path=str(context), tag=str(target), platform=f"linux/{platform}",
-                                rm=True, pull=False)
-        except docker.errors.BuildError as error:
-            raise UserError(f"building {target} failed: {_first_line(error)}") from None
-    spec.progress(f"pushing {target} …")
-    digest, sent = _push(client, f"{target.host}/{target.repository}", tag,
-                         spec.target_credentials)
-    return BuiltImage(str(target), digest, sent, NAME)
+    target = spec.target_ref(payload.content_tag(base_id, platform))
+    return DockerBuild(spec, client, payload, platform, base_id, target)
 
 
 def _pull_base(client: docker.DockerClient, spec: FunctionImageSpec, platform: str) -> str:
     """The base image's id for `platform`, pulled when the daemon lacks it."""
+    repository, tag = parse_repository_tag(spec.base)
+    cannot = f"base image {spec.base} (linux/{platform}) cannot be pulled"
+    check = "; check container.image and the registry login"
+    layers, failure = Layers(PULL_STATES, PULL_DONE), None
     try:
-        image = client.images.pull(spec.base, platform=f"linux/{platform}",
-                                   auth_config=_auth(spec.base_credentials))
+        stream = client.api.pull(repository, tag=tag or "latest", platform=f"linux/{platform}",
+                                 auth_config=_auth(spec.base_credentials), stream=True,
+                                 decode=True)
+        for item in checked(stream, cannot, check):
+            if layers.finished(item):
+                spec.progress(layers.line("pulled"))
     except docker.errors.APIError as error:
-        try:  # an image built earlier in the job exists only in the daemon
-            image = client.images.get(spec.base)
-        except docker.errors.DockerException:
-            raise UserError(f"base image {spec.base} (linux/{platform}) cannot be pulled: "
-                            f"{_first_line(error)}; check container.image and the registry "
-                            "login") from None
+        failure = UserError(f"{cannot}: {_first_line(error)}{check}")
+    except UserError as error:
+        failure = error
+    try:  # after a failed pull: an image built earlier in the job may be in the daemon only
+        image = client.images.get(spec.base)
+    except docker.errors.DockerException:
+        raise failure or UserError(f"{cannot}: the Docker Engine lacks it after the pull{check}"
+                                   ) from None
     found = image.attrs.get("Architecture")
     if found and found != platform:
         raise UserError(f"base image {spec.base} is built for {found}, not {platform}: use an "
@@ -110,23 +152,22 @@ def _pull_base(client: docker.DockerClient, spec: FunctionImageSpec, platform: s
 
 
 def _push(client: docker.DockerClient, repository: str, tag: str,
-          credentials: Credentials | None) -> tuple[str, int]:
+          spec: FunctionImageSpec) -> tuple[str, int]:
     """Push; errors arrive as stream items, not exceptions. Returns the digest and the bytes
-    the daemon reported sending (podman reports none)."""
-    digest, totals = "", {}
-    for item in client.api.push(repository, tag=tag, auth_config=_auth(credentials),
-                                stream=True, decode=True):
-        if "error" in item:
-            detail = item.get("errorDetail", {}).get("message") or item["error"]
-            raise UserError(f"pushing {repository}:{tag} failed: {detail.strip()}; check the "
-                            "registry address and login (for ECR: user AWS and a fresh token)")
+    the daemon reported sending; says each layer pushed (podman 4 reports no layers)."""
+    credentials = spec.target_credentials
+    digest, layers = "", Layers(PUSH_STATES, PUSH_DONE)
+    stream = client.api.push(repository, tag=tag, auth_config=_auth(credentials), stream=True,
+                             decode=True)
+    for item in checked(stream, f"pushing {repository}:{tag} failed", "; check the registry "
+                        "address and login (for ECR: user AWS and a fresh token)"):
         digest = (item.get("aux") or {}).get("Digest", digest)
-        if item.get("status") == "Pushing" and item.get("progressDetail", {}).get("total"):
-            totals[item.get("id", "")] = item["progressDetail"]["total"]
+        if layers.finished(item):
+            spec.progress(layers.line("pushed"))
     if not digest:
         target = RegistryClient(parse_reference(repository).url, credentials)
         digest = target.get_manifest(repository.split("/", 1)[1], tag).digest
-    return digest, sum(totals.values())
+    return digest, layers.bytes
 
 
 def _auth(credentials: Credentials | None) -> dict[str, str] | None:

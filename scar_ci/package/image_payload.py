@@ -17,7 +17,7 @@ from pathlib import Path
 import scar_ci.supervisor
 from scar_ci.package.image_layer import LayerBlob, LayerFile, image_path, write_layer
 from scar_ci.package.image_runtime import SUPERVISOR_ROOT, Runtime, runtime_for
-from scar_ci.package.image_spec import TASK_ROOT, FunctionImageSpec
+from scar_ci.package.image_spec import TASK_ROOT, FunctionImageSpec, content_tag
 from scar_ci.package.layer import STUB_INIT
 
 CACHE_NAME = "scar-ci-image-layers"
@@ -39,6 +39,10 @@ class Payload:
         return {"Entrypoint": list(self.entrypoint), "Env": dict(sorted(self.env.items())),
                 "WorkingDir": self.workdir}
 
+    def content_tag(self, base_id: str, platform: str) -> str:
+        """The tag of this payload on the base `base_id` (a manifest digest or image id)."""
+        return content_tag(base_id, [b.digest for b in self.layers], self.settings(), platform)
+
 
 def supervisor_files(task_files: dict[str, bytes]) -> list[LayerFile]:
     """scar_ci.supervisor's modules under SUPERVISOR_ROOT and the task files under /var/task."""
@@ -57,7 +61,8 @@ def prepare_payload(spec: FunctionImageSpec) -> Payload:
     """Build (or find in the cache) both layers for `spec`."""
     runtime: Runtime = runtime_for(spec.architecture, spec.runtime_dir(), spec.distributions)
     cache = spec.cache_dir or Path(tempfile.gettempdir()) / CACHE_NAME
-    spec.progress("building the runtime layer (Python, awslambdaric) …")
+    size = sum(file.size() for file in runtime.files)
+    spec.progress(f"runtime layer (Python, awslambdaric) {size / 1e6:.0f} MB …")
     runtime_blob = write_layer(runtime.files, cache)
     supervisor = supervisor_files(dict(spec.task_files))
     supervisor_blob = write_layer(supervisor, cache)

@@ -18,7 +18,7 @@ import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
@@ -282,11 +282,14 @@ class RegistryClient:
         *,
         mount_from: Sequence[str] = (),
         chunk_size: int | None = None,
+        progress: Callable[[PushReport, int], None] | None = None,
     ) -> PushReport:
         """Push an image: each blob the manifest names is skipped when present, mounted from
-        one of `mount_from` when possible, else uploaded; then the manifest is stored."""
+        one of `mount_from` when possible, else uploaded; then the manifest is stored.
+        `progress` gets the report so far and the number of blobs after each blob."""
         report = PushReport()
-        for digest in _manifest_blobs(manifest):
+        digests = _manifest_blobs(manifest)
+        for digest in digests:
             if self.blob_exists(repository, digest):
                 report.present.append(digest)
             elif any(self.mount_blob(repository, digest, source) for source in mount_from):
@@ -298,6 +301,8 @@ class RegistryClient:
                 self.upload_blob(repository, blobs[digest], chunk_size=chunk_size)
                 report.uploaded.append(digest)
                 report.bytes_sent += _size(blobs[digest])
+            if progress:
+                progress(report, len(digests))
         report.manifest_digest = self.put_manifest(repository, reference, manifest, media_type)
         return report
 

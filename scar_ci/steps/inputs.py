@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from scar_ci.errors import UsageError
+from scar_ci.package.image_builder import BUILDERS
 
 COMMANDS = ("validate", "plan", "deploy", "invoke", "teardown", "auto")
 DELETE_DATA = ("previews", "true", "false")
@@ -47,8 +48,9 @@ class _Reader:
                          f"(YAML booleans: true, false)")
 
     def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        """One of `choices`, or `default` when not given ('' for "leave it to others")."""
         value = self.text(name, default)
-        if value not in choices:
+        if value not in choices and value != default:
             raise InputError(f"input '{name}': '{value[:40]}' is not one of "
                              f"{', '.join(choices)}")
         return value
@@ -70,6 +72,7 @@ class ActionInputs:
     allow_forks: bool = False
     delete_data: str = "previews"
     github_token: str = ""
+    image_builder: str = ""  # '' = $SCAR_CI_IMAGE_BUILDER, else auto
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ActionInputs:
@@ -88,6 +91,7 @@ class ActionInputs:
             allow_forks=read.flag("allow-forks", False),
             delete_data=read.choice("delete-data", DELETE_DATA, "previews"),
             github_token=read.text("github-token"),
+            image_builder=read.choice("image-builder", BUILDERS, ""),
         )
         if inputs.smoke_payload and inputs.smoke_file:
             raise InputError("inputs 'smoke-payload' and 'smoke-file' are both set; "

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from scar_ci import engine
 from scar_ci.apply import apply_plan
+from scar_ci.aws.ecr import ImageOptions
 from scar_ci.aws.s3 import split_path
 from scar_ci.aws.session import Aws
 from scar_ci.errors import UserError
@@ -29,6 +30,7 @@ from scar_ci.github.summary import (
     write_summary,
 )
 from scar_ci.github.workflow import group, mask, print_untrusted, warn
+from scar_ci.package.image_builder import chosen_builder
 from scar_ci.plan import Plan, Verb
 from scar_ci.scope import Scope, ScopeKind
 from scar_ci.steps import smoke
@@ -77,6 +79,11 @@ class Run:
             return Aws(self.inputs.aws_region)
         return engine.aws_for(fdl) if fdl else Aws()
 
+    def images(self) -> ImageOptions:
+        """The image builder (input, else $SCAR_CI_IMAGE_BUILDER, else auto); progress lines
+        go to the log."""
+        return ImageOptions(chosen_builder(self.inputs.image_builder, self.env), print)
+
     def preview(self) -> PullRequestPreview | None:
         if not self.inputs.comment_on_pr:
             return None
@@ -114,7 +121,7 @@ def do_validate(state: Run) -> int:
 def do_plan(state: Run) -> int:
     fdl = state.load()
     with group("build packages and plan"):
-        plan, _ = engine.plan_deploy(fdl, state.scope, state.aws(fdl))
+        plan, _ = engine.plan_deploy(fdl, state.scope, state.aws(fdl), state.images())
         print(plan.render())
     write_outputs({"plan": plan.to_json()}, state.env)
     write_summary(render_summary(state.heading(), state.scope.label, plan=plan,
@@ -127,7 +134,7 @@ def do_deploy(state: Run) -> int:
     aws = state.aws(fdl)
     started = time.monotonic()
     with group("build packages and plan"):
-        plan, desired = engine.plan_deploy(fdl, state.scope, aws)
+        plan, desired = engine.plan_deploy(fdl, state.scope, aws, state.images())
         print(plan.render())
     with group("apply"):
         apply_plan(plan, "deploy", print)

@@ -181,7 +181,12 @@ def podman_service(
 ) -> Iterator[PodmanService]:
     """podman's Docker-compatible API (`.docker_host` for DOCKER_HOST), allowed to use the
     session's `registry` and `auth_registry` over plain HTTP."""
-    service = start_podman(tmp_path_factory.mktemp("podman"), [registry.host, auth_registry.host])
+    yield from serve_podman(tmp_path_factory.mktemp("podman"), [registry, auth_registry])
+
+
+def serve_podman(folder: Path, registries: list[Registry]) -> Iterator[PodmanService]:
+    """A fixture's podman service in `folder`, allowed `registries` over plain HTTP."""
+    service = start_podman(folder, [r.host for r in registries])
     try:
         yield service
     finally:

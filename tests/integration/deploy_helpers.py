@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import yaml
 from scar_ci import engine
 from scar_ci.aws.session import Aws
 from scar_ci.fdl import load_fdl
+from scar_ci.package.image_builder import Builder
 from scar_ci.plan import Plan
 from scar_ci.scope import Scope
 
@@ -49,10 +51,13 @@ def write_fdl(folder: Path, functions: list[dict[str, Any]],
     return path
 
 
-def deploy(path: Path, scope: Scope, aws: Aws | None = None) -> tuple[Plan, Aws]:
-    """Plan and apply `path` in `scope`; returns the plan and the Aws that logged every call."""
+def deploy(path: Path, scope: Scope, aws: Aws | None = None, *,
+           builder: Builder = "daemonless", say: Callable[[str], None] = lambda _: None
+           ) -> tuple[Plan, Aws]:
+    """Plan and apply `path` in `scope` (image functions built by `builder`, progress to
+    `say`); returns the plan and the Aws that logged every call."""
     aws = aws or Aws()
-    plan, _ = engine.deploy(load_fdl(path), scope, aws, say=lambda _: None)
+    plan, _ = engine.deploy(load_fdl(path), scope, aws, say=say, builder=builder)
     return plan, aws
 
 

@@ -6,6 +6,7 @@ back and run with udocker instead)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -82,13 +83,19 @@ def test_image_function_plan_apply_redeploy_run_and_teardown(
     fdl = write_image_fdl(tmp_path, base_image, lambda_settings={"vpc": vpc},
                           ecr={"scan_on_push": True, "keep_images": 3})
 
-    plan, aws = deploy(fdl, scope)
+    said: list[str] = []
+    plan, aws = deploy(fdl, scope, say=said.append)
 
+    progress = [line for line in said if line.startswith(f"image {repository}: ")]
+    assert progress[0].startswith(f"image {repository}: runtime layer (Python, awslambdaric) ")
+    assert re.fullmatch(rf"image {re.escape(repository)}: pushed (\d)/\1 blobs, \d+ MB sent",
+                        progress[-1]), progress  # one line per blob, the last one N/N
     rows = {(c.verb.value, c.kind): c for c in plan.changes}
     assert ("create", "layer") not in rows  # image functions carry the supervisor themselves
     image_line = rows["create", "image"].detail
     assert image_line.startswith(f"build and push {ecr_registry.host}/{repository}:scar-")
-    tag_ref = image_line.removeprefix("build and push ")
+    assert image_line.endswith(" (daemonless builder)")
+    tag_ref = image_line.removeprefix("build and push ").removesuffix(" (daemonless builder)")
     assert f"image {tag_ref}" in rows["create", "function"].detail
     assert [k for v, k in rows if v == "create"] == ["role", "log group", "repository", "image",
                                                     "function"]

@@ -143,3 +143,23 @@ def test_teardown_never_defaults_to_production(
     assert main(["teardown"]) == 2
     err = capsys.readouterr().err
     assert "--scope production" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("verb", ["plan", "deploy"])
+def test_the_image_builder_is_one_of_three(verb: str, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert _exit_code([verb, "--image-builder", "podman"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'podman' (choose from 'auto', 'docker', 'daemonless')" in err
+    monkeypatch.setenv("SCAR_CI_IMAGE_BUILDER", "kaniko")
+    assert main([verb, "-f", "missing.yaml"]) == 2  # refused before the FDL is read
+    assert capsys.readouterr().err == ("scar-ci: environment variable SCAR_CI_IMAGE_BUILDER: "
+                                       "'kaniko' is not one of auto, docker, daemonless\n")
+
+
+def test_the_command_line_overrides_the_environment() -> None:
+    from scar_ci.package.image_builder import chosen_builder
+
+    env = {"SCAR_CI_IMAGE_BUILDER": "daemonless"}
+    assert (chosen_builder("docker", env), chosen_builder(None, env), chosen_builder(None, {})
+            ) == ("docker", "daemonless", "auto")

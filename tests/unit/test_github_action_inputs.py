@@ -32,11 +32,22 @@ def test_hyphenated_names_keep_their_hyphen() -> None:
     ("smoke-test", "yes", "input 'smoke-test': 'yes' is not true or false"),
     ("command", "destroy", "input 'command': 'destroy' is not one of validate, plan"),
     ("delete-data", "all", "input 'delete-data': 'all' is not one of previews, true, false"),
+    ("image-builder", "kaniko", "input 'image-builder': 'kaniko' is not one of auto, docker, "
+                                "daemonless"),
 ])
 def test_a_bad_value_names_the_input(name: str, value: str, message: str) -> None:
     with pytest.raises(InputError, match=message) as error:
         ActionInputs.from_env(input_env({name: value}))
     assert error.value.exit_code == 2
+
+
+def test_the_image_builder_input_comes_before_the_environment_variable() -> None:
+    from scar_ci.package.image_builder import chosen_builder
+
+    env = {"SCAR_CI_IMAGE_BUILDER": "daemonless"}
+    given = ActionInputs.from_env(input_env({"image-builder": "docker"})).image_builder
+    empty = ActionInputs.from_env(input_env()).image_builder
+    assert (chosen_builder(given, env), chosen_builder(empty, env)) == ("docker", "daemonless")
 
 
 def test_payload_and_file_exclude_each_other() -> None:

@@ -131,3 +131,77 @@ def test_other_architectures_need_a_prepared_runtime(tmp_path: Path) -> None:
         runtime_for("s390x")
     with pytest.raises(UserError, match="bin/python3 is missing"):
         runtime_for(other, tmp_path)
+
+
+
+# The Docker Engine's push stream for a 3-layer image, in the shape the docker CLI shows;
+# podman 4 sends only the first and the digest lines, so the layer lines are checked here.
+DOCKER_PUSH_STREAM = (
+    {"status": "The push refers to repository [127.0.0.1:5000/fn/x]"},
+    *({"status": "Preparing", "progressDetail": {}, "id": layer} for layer in "abc"),
+    {"status": "Layer already exists", "progressDetail": {}, "id": "a"},
+    {"status": "Pushing", "progressDetail": {"current": 512, "total": 4_000_000}, "id": "b"},
+    {"status": "Mounted from base/image", "progressDetail": {}, "id": "c"},
+    {"status": "Pushing", "progressDetail": {"current": 4_000_000, "total": 4_000_000},
+     "id": "b"},
+    {"status": "Pushed", "progressDetail": {}, "id": "b"},
+    {"status": "scar-1: digest: sha256:" + "f" * 64 + " size: 1234"},
+    {"progressDetail": {}, "aux": {"Tag": "scar-1", "Digest": "sha256:" + "f" * 64,
+                                   "Size": 1234}},
+)
+
+
+class _RecordedPush:
+    """Stands in for `docker.DockerClient`: `api.push` gives DOCKER_PUSH_STREAM."""
+
+    @property
+    def api(self) -> _RecordedPush:
+        return self
+
+    def push(self, *args: object, **kwargs: object) -> tuple[dict[str, object], ...]:
+        return DOCKER_PUSH_STREAM
+
+
+def test_a_docker_push_says_each_layer_done_and_returns_the_digest() -> None:
+    from scar_ci.package.image_docker import _push
+
+    said: list[str] = []
+    spec = FunctionImageSpec("base", progress=said.append)
+    digest, sent = _push(_RecordedPush(), "127.0.0.1:5000/fn/x", "scar-1", spec)  # type: ignore[arg-type]
+
+    assert (digest, sent) == ("sha256:" + "f" * 64, 4_000_000)
+    assert said == ["pushed 1/3 layers, 0 MB", "pushed 2/3 layers, 4 MB",
+                    "pushed 3/3 layers, 4 MB"]
+
+
+def test_a_pull_counts_layers_not_the_tag_and_an_error_item_is_one_message() -> None:
+    from scar_ci.package.docker_stream import PULL_DONE, PULL_STATES, Layers, checked
+
+    pull = [{"status": "Pulling from library/busybox", "id": "latest"},
+            {"status": "Pulling fs layer", "progressDetail": {}, "id": "a"},
+            {"status": "Already exists", "progressDetail": {}, "id": "b"},
+            {"status": "Downloading", "progressDetail": {"current": 1, "total": 2_000_000},
+             "id": "a"},
+            {"status": "Download complete", "progressDetail": {}, "id": "a"},
+            {"status": "Pull complete", "progressDetail": {}, "id": "a"},
+            {"status": "Digest: sha256:" + "0" * 64},
+            {"error": "unauthorized", "errorDetail": {"message": "unauthorized: login\n"}}]
+    layers, said = Layers(PULL_STATES, PULL_DONE), []
+    with pytest.raises(UserError) as error:
+        for item in checked(pull, "pull failed", "; log in"):
+            if layers.finished(item):
+                said.append(layers.line("pulled"))
+
+    assert said == ["pulled 1/2 layers, 0 MB", "pulled 2/2 layers, 2 MB"]
+    assert str(error.value) == "pull failed: unauthorized: login; log in"
+
+
+def test_build_steps_are_said_in_docker_and_podman_words_and_cut_short() -> None:
+    from scar_ci.package.docker_stream import build_step
+
+    assert build_step({"stream": "Step 2/7 : COPY runtime/ /\n"}) == "Step 2/7 : COPY runtime/ /"
+    assert build_step({"stream": "STEP 2/7: COPY runtime/ /\n"}) == "STEP 2/7: COPY runtime/ /"
+    assert build_step({"stream": " ---> 7ed37abf92f\n"}) is None
+    assert build_step({"aux": {"ID": "sha256:0"}}) is None
+    long = build_step({"stream": "STEP 6/7: ENTRYPOINT " + "x" * 200})
+    assert long is not None and len(long) == 100 and long.endswith("…")
