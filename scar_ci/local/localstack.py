@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from scar_ci.local import localstack_venv, udocker
+from scar_ci.local import image_pull, localstack_venv, udocker
 from scar_ci.local.errors import LocalError
 
 HOST = "127.0.0.1"
@@ -52,11 +52,13 @@ def running(state_dir: Path) -> Instance | None:
     return Instance(pid, port) if _group_alive(pid) else None
 
 
-def start(state_dir: Path, port: int = 0, function_python: str | None = None) -> Instance:
+def start(state_dir: Path, port: int = 0, function_python: str | None = None,
+          ecr_endpoint: str = "") -> Instance:
     """Start LocalStack (or find it already running) and wait until it is healthy.
 
     `port` 0 takes a free one; `function_python` (default $SCAR_CI_FUNCTION_PYTHON, else this
-    Python) runs the functions and needs boto3 and udocker.
+    Python) runs the functions and needs boto3 and udocker; `ecr_endpoint` is the ECR API whose
+    token the executor pulls image functions' images with (none: anonymously).
     """
     if (instance := running(state_dir)) and healthy(instance.url):
         return instance
@@ -71,7 +73,8 @@ def start(state_dir: Path, port: int = 0, function_python: str | None = None) ->
     with log.open("w") as out:
         process = subprocess.Popen(
             [str(venv / "bin" / "python"), "-m", "localstack.runtime.main"],
-            env=_localstack_env(state_dir, port, python, defaults),
+            env={**_localstack_env(state_dir, port, python, defaults),
+                 **_image_env(state_dir, ecr_endpoint)},
             cwd=state_dir,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -126,6 +129,16 @@ def _localstack_env(
         SCAR_CI_FUNCTION_DEFAULTS=json.dumps(defaults),
     )
     return env
+
+
+def _image_env(state_dir: Path, ecr_endpoint: str) -> dict[str, str]:
+    """How the executor gets image functions' images: scar-ci's puller on this Python, the
+    cache in the state folder (kept across restarts), the ECR API for the login."""
+    return {
+        "SCAR_CI_IMAGE_PULL": json.dumps([sys.executable, str(Path(image_pull.__file__))]),
+        "SCAR_CI_IMAGE_DIR": str(state_dir / "images"),
+        image_pull.ECR_ENDPOINT_VARIABLE: ecr_endpoint,
+    }
 
 
 def healthy(url: str) -> bool:
