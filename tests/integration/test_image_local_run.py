@@ -25,8 +25,11 @@ from scar_ci import engine
 from scar_ci.aws.ecr import REGISTRY_VARIABLE
 from scar_ci.aws.session import Aws
 from scar_ci.fdl import load_fdl
+from scar_ci.package.registry import OCI_MANIFEST, Credentials, RegistryClient
 from scar_ci.scope import Scope
-from scar_testbed.lambda_functions import invoke
+from scar_testbed.images import DEFAULT_APPLETS, ImageSpec, build_image
+from scar_testbed.images import TestImage as BusyboxImage
+from scar_testbed.lambda_functions import ROLE, eventually, invoke
 from scar_testbed.moto_server import endpoint_variables
 from scar_testbed.registry import Registry
 from scar_testbed.service_process import ServiceProcess
@@ -118,3 +121,87 @@ def test_a_failing_script_is_a_function_error(deployed, tmp_path, capsys) -> Non
     assert code == 1
     assert json.loads(out)["LambdaOutput"]["FunctionError"] == "Unhandled"
     assert "about to fail" in err and "Traceback" not in err
+
+
+def create_image_function(localstack: Any, name: str, image_uri: str, **settings: Any
+                          ) -> dict[str, Any]:
+    """CreateFunction with PackageType=Image; the configuration once it left Pending."""
+    lambda_ = localstack.client("lambda")
+    lambda_.create_function(FunctionName=name, Role=ROLE, PackageType="Image",
+                            Code={"ImageUri": image_uri}, **settings)
+    return eventually(
+        lambda: (c := lambda_.get_function(FunctionName=name)["Configuration"])["State"]
+        != "Pending" and c, f"function {name} leaving state Pending", timeout=60)
+
+
+def push_built(registry: Registry, image: BusyboxImage) -> str:
+    """The image in the (ECR-like) registry; its pinned URI."""
+    assert registry.credentials
+    login = Credentials(registry.credentials.username, registry.credentials.password)
+    repository = image.spec.repository
+    digest = RegistryClient(registry.url, login).push_image(
+        repository, image.spec.tag, image.manifest(), OCI_MANIFEST, image.blobs).manifest_digest
+    return f"{registry.host}/{repository}@{digest}"
+
+
+def test_an_image_that_cannot_be_pulled_makes_the_function_failed(
+        localstack, ecr_registry, unique_name) -> None:
+    missing = f"{ecr_registry.host}/no/such@sha256:{'0' * 64}"
+    config = create_image_function(localstack, unique_name, missing)
+    assert config["State"] == "Failed"
+    assert f"cannot pull {missing}" in config["StateReason"]
+    assert "not found in its registry" in config["StateReason"]
+    # (LocalStack cannot delete a Failed function; its name is unique to this session)
+
+
+def test_an_entry_that_exits_during_init_is_a_function_error_with_its_output(
+        localstack, ecr_registry, unique_name) -> None:
+    broken = {"/broken.sh": b"echo no runtime here\nexit 4\n"}
+    uri = push_built(ecr_registry, build_image(ImageSpec(
+        f"broken/{unique_name}", "1", files=broken, entrypoint=["/bin/sh", "/broken.sh"])))
+    assert create_image_function(localstack, unique_name, uri)["State"] == "Active"
+
+    payload, error, _ = invoke(localstack, unique_name, {})
+
+    assert error == "Unhandled"
+    assert payload["errorType"] == "Runtime.ExitError"
+    assert "exit status 4 during init" in payload["errorMessage"]
+    assert "no runtime here" in payload["errorMessage"]
+    localstack.client("lambda").delete_function(FunctionName=unique_name)
+
+
+# A Lambda runtime in busybox sh: the Runtime API with wget, as any custom runtime uses it.
+SHELL_RUNTIME = b"""#!/bin/sh
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  wget -q -S -O /tmp/event "$api/invocation/next" 2>/tmp/headers
+  id=$(sed -n 's/.*Lambda-Runtime-Aws-Request-Id: *//p' /tmp/headers | tr -d '\\r')
+  if grep -q sleep /tmp/event; then echo "sleeping in $id"; sleep 60; fi
+  echo "answering $id"
+  wget -q -O /dev/null --post-data="{\\"got\\": $(cat /tmp/event), \\"mode\\": \\"$MODE\\"}" \\
+    "$api/invocation/$id/response"
+done
+"""
+
+
+def test_a_custom_runtime_answers_times_out_and_is_started_again(
+        localstack, ecr_registry, unique_name) -> None:
+    image = build_image(ImageSpec(f"runtime/{unique_name}", "1",
+                                  files={"/runtime.sh": SHELL_RUNTIME},
+                                  entrypoint=["/bin/sh", "/runtime.sh"],
+                                  applets=(*DEFAULT_APPLETS, "wget")))
+    uri = push_built(ecr_registry, image)
+    config = create_image_function(localstack, unique_name, uri, Timeout=2,
+                                   Environment={"Variables": {"MODE": "custom"}})
+    assert config["State"] == "Active"
+
+    assert invoke(localstack, unique_name, {"n": 1})[:2] == ({"got": {"n": 1}, "mode": "custom"},
+                                                             None)
+    payload, error, logs = invoke(localstack, unique_name, {"sleep": 1})
+    assert (error, payload["errorType"]) == ("Unhandled", "Sandbox.Timedout")
+    assert "Task timed out after 2.00 seconds" in payload["errorMessage"]
+    assert "sleeping in " in logs
+    payload, error, logs = invoke(localstack, unique_name, {"n": 2})  # a new runtime process
+    assert (payload, error) == ({"got": {"n": 2}, "mode": "custom"}, None)
+    assert "answering " in logs and "sleeping" not in logs
+    localstack.client("lambda").delete_function(FunctionName=unique_name)
