@@ -98,6 +98,7 @@ def test_run_invokes_the_image_and_later_starts_pull_nothing(
     warm = time.monotonic() - started
     assert (payload, error) == ("hello from init, MODE=warm\n", None)
     assert logs.startswith("START RequestId") and "REPORT RequestId" in logs
+    assert int(logs.split("Max Memory Used: ")[1].split()[0]) > 10  # Python + awslambdaric
 
     # a new version (new environments) of the same image comes from the executor's cache
     lambda_.update_function_configuration(FunctionName=name, Description="new environments")

@@ -180,7 +180,9 @@ class ImageRuntime:
         self.api.hand_out(request)
         if not self.api.done.wait(max(0, deadline - time.monotonic())):
             return None
-        return self.api.outcome or {}
+        if not self.api.outcome or not self.process:
+            return {}
+        return {**self.api.outcome, "max_memory_mb": group_peak_mb(self.process.pid)}
 
     def kill(self) -> int | None:
         """Kill the runtime's process group; its exit status."""
@@ -211,6 +213,17 @@ class ImageRuntime:
         process.wait()
         api.ready.set()
         api.done.set()
+
+
+def group_peak_mb(pgid: int) -> int:
+    """The largest peak resident size (VmHWM) among the processes of group `pgid`, in MB."""
+    peak_kb = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == pgid:
+                status = stat.with_name("status").read_text()
+                peak_kb = max(peak_kb, int(status.split("VmHWM:")[1].split()[0]))
+    return peak_kb // 1024
 
 
 def describe_exit(status: int) -> str:
