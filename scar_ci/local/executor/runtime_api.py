@@ -25,6 +25,7 @@ from pathlib import Path
 PREFIX = "/2018-06-01/runtime"
 _INVOCATION = re.compile(rf"{PREFIX}/invocation/([^/]+)/(response|error)")
 OUTPUT_TAIL_LINES = 10
+SHUTDOWN_POLL_S = 0.05  # how long close() waits for the server to stop (0.5 s by default)
 
 
 class InitFailed(Exception):
@@ -47,7 +48,8 @@ class RuntimeAPI:
         self.current = ""
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve = {"poll_interval": SHUTDOWN_POLL_S}
+        threading.Thread(target=self.server.serve_forever, kwargs=serve, daemon=True).start()
 
     @property
     def address(self) -> str:
