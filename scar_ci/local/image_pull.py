@@ -25,11 +25,11 @@ if __name__ == "__main__":  # run as a script: find scar_ci beside it, on this s
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from scar_ci.errors import UserError
+from scar_ci.local.image_services import ECR_ENDPOINT_VARIABLE
 from scar_ci.package.image_daemonless import BaseImage
 from scar_ci.package.image_spec import canonical_json, parse_reference
 from scar_ci.package.registry import Credentials, ImageNotFound, RegistryError
 
-ECR_ENDPOINT_VARIABLE = "SCAR_CI_ECR_ENDPOINT"
 PLATFORMS = {"x86_64": "amd64", "arm64": "arm64"}
 
 
