@@ -11,6 +11,7 @@ import secrets
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +186,7 @@ done
 """
 
 
-def test_a_custom_runtime_answers_times_out_and_is_started_again(
+def test_a_custom_runtime_answers_times_out_is_started_again_and_runs_concurrently(
         localstack, ecr_registry, unique_name) -> None:
     image = build_image(ImageSpec(f"runtime/{unique_name}", "1",
                                   files={"/runtime.sh": SHELL_RUNTIME},
@@ -205,4 +206,7 @@ def test_a_custom_runtime_answers_times_out_and_is_started_again(
     payload, error, logs = invoke(localstack, unique_name, {"n": 2})  # a new runtime process
     assert (payload, error) == ({"got": {"n": 2}, "mode": "custom"}, None)
     assert "answering " in logs and "sleeping" not in logs
+    with ThreadPoolExecutor(3) as pool:  # 3 environments at once share the image's container
+        answers = list(pool.map(lambda n: invoke(localstack, unique_name, {"n": n})[:2], [3, 4, 5]))
+    assert answers == [({"got": {"n": n}, "mode": "custom"}, None) for n in (3, 4, 5)]
     localstack.client("lambda").delete_function(FunctionName=unique_name)
