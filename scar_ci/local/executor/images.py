@@ -110,10 +110,11 @@ def _fetch(image_uri: str, architecture: str, key: str, python: str, env: dict[s
         config = json.loads(done.stdout)
         udocker = udocker_command(python)
         name = f"scar-local/{key}"
-        with contextlib.suppress(ImageError):  # a leftover of a fetch that was interrupted
-            _run([*udocker, "rm", "-f", container], env, "removing a leftover container")
-        _run([*udocker, "load", "-i", str(archive), name], env, f"loading {image_uri}")
         tag = f"{name}:latest"
+        for leftover in (["rm", "-f", container], ["rmi", "-f", tag]):  # of a fetch that failed
+            with contextlib.suppress(ImageError):
+                _run([*udocker, *leftover], env, "removing what a failed fetch left")
+        _run([*udocker, "load", "-i", str(archive), name], env, f"loading {image_uri}")
         _run([*udocker, "create", f"--name={container}", tag], env, f"creating from {image_uri}")
         _run([*udocker, "setup", f"--execmode={EXECMODE}", container], env, "setting P1 mode")
     marker.write_text(json.dumps({"container": container, "config": config}))
