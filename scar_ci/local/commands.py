@@ -39,6 +39,7 @@ def report_status(state: Path) -> int:
     """Print whether the LocalStack of `state` runs, and where; NOT_RUNNING when it does not."""
     if instance := mode.status(state):
         print(f"running at {instance.url} (pid {instance.pid}, state in {state})")
+        print(mode.describe_image_services(state))
         return 0
     print("not running")
     return NOT_RUNNING

@@ -1,8 +1,8 @@
 """The LocalStack process of local mode: start on 127.0.0.1, health, stop by PID (stdlib only).
 
-A state folder holds `pid`, `port`, `localstack.log`, LocalStack's volume and the proot wrapper;
-LocalStack runs in its own session so that stopping its process group stops every function
-process it started.
+A state folder holds `pid`, `port`, `localstack.log`, LocalStack's volume, the proot wrapper,
+the image cache and local mode's ECR API and registry (image_services); LocalStack runs in its
+own session so that stopping its process group stops every function process it started.
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from scar_ci.local import localstack_venv, udocker
+from scar_ci.local import image_services, localstack_venv, udocker
 from scar_ci.local.errors import LocalError
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 90.0
 STOP_GRACE_S = 10.0
 FUNCTION_PYTHON_VARIABLE = "SCAR_CI_FUNCTION_PYTHON"
+IMAGE_PULL = Path(__file__).with_name("image_pull.py")  # run as a script: not imported here
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,14 @@ def running(state_dir: Path) -> Instance | None:
     return Instance(pid, port) if _group_alive(pid) else None
 
 
-def start(state_dir: Path, port: int = 0, function_python: str | None = None) -> Instance:
+def start(state_dir: Path, port: int = 0, function_python: str | None = None,
+          ecr_endpoint: str = "") -> Instance:
     """Start LocalStack (or find it already running) and wait until it is healthy.
 
     `port` 0 takes a free one; `function_python` (default $SCAR_CI_FUNCTION_PYTHON, else this
-    Python) runs the functions and needs boto3 and udocker.
+    Python) runs the functions and needs boto3 and udocker. Local mode's ECR API and registry
+    (image_services) start beside it; `ecr_endpoint` names another ECR API whose token the
+    executor pulls image functions' images with.
     """
     if (instance := running(state_dir)) and healthy(instance.url):
         return instance
@@ -65,13 +69,16 @@ def start(state_dir: Path, port: int = 0, function_python: str | None = None) ->
     udocker.check_function_python(python)
     defaults = udocker.function_defaults(state_dir / "tools")
     port = _claim(port)
+    ecr_port, registry_port = _free_ports(2)
+    ecr_endpoint = ecr_endpoint or f"http://{HOST}:{ecr_port}"
     venv = localstack_venv.setup()
     state_dir.mkdir(parents=True, exist_ok=True)
     log = state_dir / "localstack.log"
     with log.open("w") as out:
         process = subprocess.Popen(
             [str(venv / "bin" / "python"), "-m", "localstack.runtime.main"],
-            env=_localstack_env(state_dir, port, python, defaults),
+            env={**_localstack_env(state_dir, port, python, defaults),
+                 **_image_env(state_dir, ecr_endpoint)},
             cwd=state_dir,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -81,6 +88,7 @@ def start(state_dir: Path, port: int = 0, function_python: str | None = None) ->
     (state_dir / "pid").write_text(f"{process.pid}\n")
     (state_dir / "port").write_text(f"{port}\n")
     instance = Instance(process.pid, port)
+    services = image_services.start(state_dir, venv, ecr_port, registry_port)
     deadline = time.monotonic() + START_TIMEOUT_S
     while not healthy(instance.url):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -88,7 +96,21 @@ def start(state_dir: Path, port: int = 0, function_python: str | None = None) ->
             tail = "\n".join(log.read_text().splitlines()[-20:])
             raise LocalError(f"LocalStack did not become healthy:\n{tail}\nWhole log: {log}")
         time.sleep(0.2)
+    try:
+        image_services.wait_until_ready(services, state_dir)
+    except LocalError:
+        stop(state_dir)
+        raise
     return instance
+
+
+def _free_ports(count: int) -> list[int]:
+    """`count` different free ports on 127.0.0.1."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind((HOST, 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 def _claim(port: int) -> int:
@@ -128,6 +150,16 @@ def _localstack_env(
     return env
 
 
+def _image_env(state_dir: Path, ecr_endpoint: str) -> dict[str, str]:
+    """How the executor gets image functions' images: scar-ci's puller on this Python, the
+    cache in the state folder (kept across restarts), the ECR API for the login."""
+    return {
+        "SCAR_CI_IMAGE_PULL": json.dumps([sys.executable, str(IMAGE_PULL)]),
+        "SCAR_CI_IMAGE_DIR": str(state_dir / "images"),
+        image_services.ECR_ENDPOINT_VARIABLE: ecr_endpoint,
+    }
+
+
 def healthy(url: str) -> bool:
     """Whether LocalStack at url answers its health check."""
     try:
@@ -142,6 +174,8 @@ def stop(state_dir: Path) -> bool:
     instance = running(state_dir)
     if instance:
         _kill_group(instance.pid)
+    for pid in image_services.forget(state_dir):
+        _kill_group(pid)
     for name in ("pid", "port"):
         (state_dir / name).unlink(missing_ok=True)
     return instance is not None

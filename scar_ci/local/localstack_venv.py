@@ -31,8 +31,9 @@ PYTHON_VARIABLE = "SCAR_CI_LOCALSTACK_PYTHON"
 
 # The executor uses LocalStack internals: change the version only together with it. Without the
 # other pins, localstack-core 2026.3.0 fails at import or at start; service_identity is imported
-# by LocalStack's twisted server but not required by localstack-core.
-REQUIREMENTS = ("localstack-core[runtime]", "service_identity")
+# by LocalStack's twisted server but not required by localstack-core. flask and flask-cors make
+# the venv's moto (LocalStack's moto-ext) a server: local mode's ECR API (image_services).
+REQUIREMENTS = ("localstack-core[runtime]", "service_identity", "flask", "flask-cors")
 CONSTRAINTS = (
     "localstack-core==2026.3.0",
     "cbor2<5.7",

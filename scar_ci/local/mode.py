@@ -10,7 +10,7 @@ import os
 import time
 from pathlib import Path
 
-from scar_ci.local import localstack
+from scar_ci.local import image_services, localstack
 from scar_ci.local.errors import LocalError
 from scar_ci.local.localstack_venv import cache_dir, progress
 
@@ -38,7 +38,18 @@ def up(state: Path, port: int = DEFAULT_PORT) -> localstack.Instance:
     instance = localstack.start(state, port)
     progress(f"running at {instance.url} after {time.monotonic() - started:.1f} s "
              f"(pid {instance.pid}, log {state / 'localstack.log'})")
+    progress(describe_image_services(state))
     return instance
+
+
+def describe_image_services(state: Path) -> str:
+    """Where local mode's ECR API and registry are (or that the registry is missing)."""
+    services = image_services.read(state)
+    if not services:
+        return "no ECR API: restart local mode (`scar-ci local down`, then `up`)"
+    if not services.registry:
+        return f"ECR API at {services.ecr}; {image_services.NO_REGISTRY}"
+    return f"ECR API at {services.ecr}, image registry at {services.registry}"
 
 
 def down(state: Path) -> bool:
@@ -58,7 +69,8 @@ def activate(state: Path) -> str:
     """Point boto3 at the running local instance, the standard way; returns its endpoint.
 
     Sets AWS_ENDPOINT_URL, test credentials and a default region, and removes what would send
-    calls elsewhere (per-service endpoints) or sign them as someone else (profile, token, role).
+    calls elsewhere (per-service endpoints) or sign them as someone else (profile, token, role);
+    ECR calls and image pushes go to local mode's ECR API and registry.
     """
     instance = status(state)
     if instance is None:
@@ -70,5 +82,6 @@ def activate(state: Path) -> str:
         if name.startswith(_CLEARED):
             del os.environ[name]
     os.environ.update(TEST_CREDENTIALS, AWS_ENDPOINT_URL=instance.url)
+    os.environ.update(image_services.endpoint_variables(state))
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
     return instance.url

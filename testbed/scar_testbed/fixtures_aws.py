@@ -21,6 +21,7 @@ from botocore.config import Config
 from pytest_localstack.session import RunningSession
 
 from scar_testbed import localstack_ctl
+from scar_testbed.service_process import ServiceProcess
 
 URL_VARIABLE = "SCAR_TESTBED_LOCALSTACK_URL"
 REGION = "us-east-1"
@@ -55,8 +56,11 @@ class LocalStack:
 
 
 @pytest.fixture(scope="session")
-def localstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """A healthy LocalStack for the session; boto3 points at it through the environment."""
+def localstack(
+    tmp_path_factory: pytest.TempPathFactory, moto_server: ServiceProcess
+) -> Iterator[LocalStack]:
+    """A healthy LocalStack for the session; boto3 points at it through the environment. One
+    started here pulls image functions' images with the login of the session's moto ECR."""
     own_state_dir = None
     if url := os.environ.get(URL_VARIABLE):
         if not localstack_ctl.healthy(url):
@@ -68,7 +72,7 @@ def localstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]
     else:
         own_state_dir = tmp_path_factory.mktemp("localstack")
         try:
-            url = localstack_ctl.start(own_state_dir).url
+            url = localstack_ctl.start(own_state_dir, moto_server.url).url
         except localstack_ctl.TestbedError as error:
             pytest.fail(f"cannot start LocalStack: {error}", pytrace=False)
     try:

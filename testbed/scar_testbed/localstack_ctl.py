@@ -47,10 +47,11 @@ def default_state_dir() -> Path:
     return localstack_venv.cache_dir() / "run" / f"localstack-{tree}"
 
 
-def start(state_dir: Path) -> Instance:
-    """Start (or find) a LocalStack on a free port whose functions run on this tree's .venv."""
+def start(state_dir: Path, ecr_endpoint: str = "") -> Instance:
+    """Start (or find) a LocalStack on a free port whose functions run on this tree's .venv;
+    image functions' images are pulled with the token of the ECR API at `ecr_endpoint`."""
     python = os.environ.get(localstack.FUNCTION_PYTHON_VARIABLE) or str(FUNCTION_PYTHON)
-    return localstack.start(state_dir, 0, python)
+    return localstack.start(state_dir, 0, python, ecr_endpoint)
 
 
 @contextlib.contextmanager

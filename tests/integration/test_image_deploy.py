@@ -1,7 +1,7 @@
 """`runtime: image` through the deploy engine: the ECR API on moto's server, the image bytes
-on the ECR-like test registry (`SCAR_CI_ECR_REGISTRY`), the function on LocalStack's Lambda
-(control plane only: its executor cannot run image functions, so the pushed image is pulled
-back and run with udocker instead)."""
+on the ECR-like test registry (`SCAR_CI_ECR_REGISTRY`), the function on LocalStack's Lambda.
+Here the pushed image is also pulled back and run with udocker against a stand-in of the
+Runtime API; test_image_local_run.py invokes the deployed functions themselves."""
 
 from __future__ import annotations
 

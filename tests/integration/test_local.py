@@ -4,6 +4,7 @@ target with no credentials."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -11,6 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+
+from scar_ci.package.registry import OCI_MANIFEST, RegistryClient
+from scar_testbed.fixtures_containers import STANDARD_IMAGE
+from scar_testbed.images import build_image
 
 SCAR_CI = str(Path(sys.executable).with_name("scar-ci"))
 
@@ -21,9 +27,12 @@ def scar_ci(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    """A user's environment: own local state folder, nothing pointing at AWS."""
+    """A user's environment: own local state folder, nothing pointing at AWS; the caller's
+    cache (SCAR_CI_CACHE) is kept, so a work tree testing its own executor never installs it
+    into the default cache that other work trees use."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SCAR_CI_"))}
-    return {**clean, "SCAR_CI_LOCAL_DIR": str(tmp_path / "local")}
+    cache = {"SCAR_CI_CACHE": os.environ["SCAR_CI_CACHE"]} if "SCAR_CI_CACHE" in os.environ else {}
+    return {**clean, **cache, "SCAR_CI_LOCAL_DIR": str(tmp_path / "local")}
 
 
 def assert_one_clear_error(done: subprocess.CompletedProcess, *parts: str) -> None:
@@ -111,3 +120,40 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+@pytest.mark.integration
+def test_deploy_local_of_an_image_function_builds_pushes_and_runs_it(env, tmp_path):
+    """`runtime: image` with --local: local mode's ECR API (moto) and registry take the image,
+    LocalStack's executor pulls and runs it; `down` stops them all."""
+    state = tmp_path / "local"
+    up = scar_ci("local", "up", "--port", "0", env=env)
+    assert up.returncode == 0, up.stderr
+    try:
+        status = scar_ci("local", "status", env=env).stdout
+        registry = status.split("image registry at ")[1].split()[0]
+        assert "ECR API at http://127.0.0.1:" in status
+        image = build_image(STANDARD_IMAGE)
+        RegistryClient(registry).push_image("scar-test/busybox", "1", image.manifest(),
+                                            OCI_MANIFEST, image.blobs)
+        (tmp_path / "hello.sh").write_text('echo "hello from the image, MODE=$MODE"\n')
+        fdl = tmp_path / "scar.yaml"
+        fdl.write_text(yaml.safe_dump({"functions": {"aws": [{"lambda": {
+            "name": "hello", "runtime": "image", "init_script": "hello.sh", "memory": 512,
+            "container": {"image": f"{registry.removeprefix('http://')}/scar-test/busybox:1",
+                          "environment": {"Variables": {"MODE": "local"}}}}}]}}))
+        scope = ["--scope", f"manual:t{os.getpid()}"]
+
+        deployed = scar_ci("deploy", "--local", "-f", str(fdl), *scope, env=env)
+        assert deployed.returncode == 0, deployed.stderr + deployed.stdout
+        ran = scar_ci("run", "--local", "-f", str(fdl), *scope, "-s", str(tmp_path / "hello.sh"),
+                      env=env)
+        assert (ran.returncode, ran.stdout) == (0, "hello from the image, MODE=local\n"), ran.stderr
+        torn = scar_ci("teardown", "--local", *scope, "--delete-data", env=env)
+        assert torn.returncode == 0, torn.stderr
+        pids = [int((state / "pid").read_text()),
+                *json.loads((state / "image-services.json").read_text())["pids"]]
+    finally:
+        down = scar_ci("local", "down", env=env)
+    assert down.returncode == 0, down.stderr
+    assert not any(alive(pid) for pid in pids)

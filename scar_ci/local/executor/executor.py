@@ -34,6 +34,8 @@ from localstack.services.lambda_.invocation.runtime_executor import (
 )
 from localstack.utils.net import get_free_tcp_port
 
+from . import images
+
 LOG = logging.getLogger(__name__)
 INIT = Path(__file__).with_name("init.py")
 FUNCTION_PYTHON_VARIABLE = "SCAR_CI_FUNCTION_PYTHON"
@@ -60,12 +62,34 @@ def opt_dir(function_version: FunctionVersion) -> Path:
     return Path(tempfile.gettempdir(), "scar-local-opt", key.hexdigest()[:16])
 
 
+def _function_defaults() -> dict[str, str]:
+    return json.loads(os.environ.get(FUNCTION_DEFAULTS_VARIABLE) or "{}")
+
+
+def _prepare_image(function_version: FunctionVersion, python: str) -> images.PreparedImage:
+    """The function's image, pulled into the cache the first time (for this ImageUri)."""
+    config = function_version.config
+    architecture = (config.architectures or ["x86_64"])[0]
+    try:
+        prepared = images.prepare(config.image.image_uri, architecture, python,
+                                  images.udocker_env(_function_defaults()))
+    except images.ImageError as error:
+        raise LambdaRuntimeException(str(error)) from None
+    overrides = config.image_config
+    if not prepared.entry(overrides and overrides.entrypoint, overrides and overrides.command):
+        raise LambdaRuntimeException(
+            f"image {config.image.image_uri} has no Entrypoint or Cmd, and the function's "
+            "ImageConfig sets none: nothing to run")
+    return prepared
+
+
 def _layers(function_version: FunctionVersion) -> list:
     return [layer for layer in function_version.config.layers if layer.code]
 
 
 class LocalProcessExecutor(RuntimeExecutor):
-    """Runs a zip function's handler in a local process on the function's own Python."""
+    """Runs a zip function's handler in a local process on the function's own Python, or a
+container-image function's entry under udocker."""
 
     def __init__(self, id: str, function_version: FunctionVersion) -> None:
         super().__init__(id=id, function_version=function_version)
@@ -77,10 +101,11 @@ class LocalProcessExecutor(RuntimeExecutor):
     @classmethod
     def prepare_version(cls, function_version: FunctionVersion) -> None:
         """Unzip code and layers (an exception here makes the function Failed, with its text)."""
-        function_python()
+        python = function_python()
         version_config = function_version.config
         if version_config.package_type == PackageType.Image:
-            return  # deployed (control plane only): `start` refuses to run it
+            _prepare_image(function_version, python)
+            return
         if version_config.package_type != PackageType.Zip or not version_config.code:
             raise LambdaRuntimeException("the scar-local executor runs zip functions only")
         if not str(version_config.runtime).startswith("python"):
@@ -110,27 +135,32 @@ class LocalProcessExecutor(RuntimeExecutor):
 
     def start(self, env_vars: dict[str, str]) -> None:
         """Start the init process and wait until it reports ready (or fails)."""
-        if self.function_version.config.package_type == PackageType.Image:
-            raise LambdaRuntimeException(
-                "the scar-local executor cannot run container-image functions (it deploys them)")
         self.endpoint.container_port = get_free_tcp_port()
         self.endpoint.start()
-        task_dir = self.function_version.config.code.get_unzipped_code_location()
+        lambda_env = {key: str(value) for key, value in env_vars.items()}
         env = {
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
             "LANG": "C.UTF-8",
             "TMPDIR": tempfile.gettempdir(),
-            "UDOCKER_DIR": str(self.work_dir / "udocker"),
-            **json.loads(os.environ.get(FUNCTION_DEFAULTS_VARIABLE) or "{}"),
-            **{key: str(value) for key, value in env_vars.items()},
-            "LAMBDA_TASK_ROOT": str(task_dir),
         }
+        if self.function_version.config.package_type == PackageType.Image:
+            env.update(lambda_env)
+            runtime, cwd = ["image", str(self._write_image_spec(lambda_env))], self.work_dir
+        else:
+            cwd = self.function_version.config.code.get_unzipped_code_location()
+            env.update({
+                "UDOCKER_DIR": str(self.work_dir / "udocker"),
+                **_function_defaults(),
+                **lambda_env,
+                "LAMBDA_TASK_ROOT": str(cwd),
+            })
+            runtime = ["zip", str(cwd), str(opt_dir(self.function_version))]
         command = [function_python(), str(INIT), str(self.endpoint.container_port)]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [*command, str(task_dir), str(opt_dir(self.function_version)), str(self.work_dir)],
+                [*command, str(self.work_dir), *runtime],
                 env=env,
-                cwd=task_dir,
+                cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -138,6 +168,27 @@ class LocalProcessExecutor(RuntimeExecutor):
             )
         threading.Thread(target=self._watch, args=(self.process,), daemon=True).start()
         self.endpoint.wait_for_startup()
+
+    def _write_image_spec(self, lambda_env: dict[str, str]) -> Path:
+        """What the init process runs for an image function (images.run_spec), in a file."""
+        config = self.function_version.config
+        overrides = config.image_config
+        python = function_python()
+        prepared = _prepare_image(self.function_version, python)
+        tmp_dir = self.work_dir / "tmp"
+        tmp_dir.mkdir()
+        spec = images.run_spec(
+            prepared,
+            prepared.entry(overrides and overrides.entrypoint, overrides and overrides.command),
+            overrides and overrides.working_directory,
+            lambda_env,
+            tmp_dir,
+            images.udocker_env(_function_defaults()),
+            python,
+        )
+        path = self.work_dir / "image.json"
+        path.write_text(json.dumps(spec))
+        return path
 
     def _watch(self, process: subprocess.Popen) -> None:
         """If the init process dies, fail what LocalStack is waiting for instead of hanging."""

@@ -1,12 +1,13 @@
 """The init process of one execution environment, like Lambda's runtime init (stdlib only).
 
-    python init.py PORT TASK_DIR OPT_DIR WORK_DIR
+    python init.py PORT WORK_DIR zip TASK_DIR OPT_DIR     (a zip function: worker.py)
+    python init.py PORT WORK_DIR image SPEC_FILE          (an image: runtime_api.ImageRuntime)
 
 Receives invocations from LocalStack on 127.0.0.1:PORT (`POST /invoke`), hands them one at a
-time to a warm worker process (worker.py, its own process group), enforces the function's timeout
-by killing that group, and reports logs (collected in WORK_DIR) and the result or error to
-LocalStack's executor endpoint ($LOCALSTACK_RUNTIME_ENDPOINT). A worker that timed out or died
-is replaced.
+time to the warm runtime (its own process group), enforces the function's timeout by killing
+that group, and reports logs (collected in WORK_DIR) and the result or error to LocalStack's
+executor endpoint ($LOCALSTACK_RUNTIME_ENDPOINT). A runtime that timed out or died is replaced
+at the next invocation.
 """
 
 from __future__ import annotations
@@ -25,32 +26,29 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from runtime_api import ImageRuntime, InitFailed, describe_exit
+
 WORKER = str(Path(__file__).with_name("worker.py"))
 PARENT_POLL_S = 0.5
 
 
-class Environment:
-    """The worker process and what it needs; invocations are serialised, as in Lambda."""
+class PythonWorker:
+    """A zip function's warm runtime: worker.py in its own process group, fed through pipes."""
 
-    def __init__(self, task_dir: str, opt_dir: str, work_dir: str) -> None:
+    def __init__(self, task_dir: str, opt_dir: str) -> None:
         self.task_dir = task_dir
         self.dirs = [task_dir, opt_dir]
-        self.endpoint = os.environ["LOCALSTACK_RUNTIME_ENDPOINT"]
-        self.timeout_s = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
-        self.logs_dir = Path(work_dir)
-        self.lock = threading.Lock()
-        self.count = 0
-        self.worker: subprocess.Popen | None = None
+        self.process: subprocess.Popen | None = None
         self.to_worker = self.from_worker = -1
 
-    def ensure_worker(self) -> None:
-        """Start a worker unless one is alive."""
-        if self.worker and self.worker.poll() is None:
-            return
-        self.kill_worker()  # a worker that exited may have left processes and pipes behind
+    def ensure(self, _deadline: float | None) -> bool:
+        """Start a worker unless one is alive (it imports the handler at its first invocation)."""
+        if self.process and self.process.poll() is None:
+            return True
+        self.kill()  # a worker that exited may have left processes and pipes behind
         request_r, self.to_worker = os.pipe()
         self.from_worker, result_w = os.pipe()
-        self.worker = subprocess.Popen(
+        self.process = subprocess.Popen(
             [sys.executable, "-u", WORKER, str(request_r), str(result_w), *self.dirs],
             cwd=self.task_dir,
             stdin=subprocess.DEVNULL,
@@ -59,58 +57,26 @@ class Environment:
         )
         os.close(request_r)
         os.close(result_w)
+        return True
 
-    def kill_worker(self) -> int | None:
+    def kill(self) -> int | None:
         """Kill the worker's whole process group; returns its exit status."""
-        if not self.worker:
+        if not self.process:
             return None
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.worker.pid, signal.SIGKILL)
-        status = self.worker.wait()
+            os.killpg(self.process.pid, signal.SIGKILL)
+        status = self.process.wait()
         os.close(self.to_worker)
         os.close(self.from_worker)
-        self.worker = None
+        self.process = None
         return status
 
-    def invoke(self, invocation: dict) -> None:
-        """Run one invocation and report it to LocalStack."""
-        with self.lock:
-            self.count += 1
-            request_id = invocation["invoke-id"]
-            log_path = self.logs_dir / f"invocation-{self.count}.log"
-            started = time.monotonic()
-            deadline = started + self.timeout_s
-            self.ensure_worker()
-            request = {
-                "request_id": request_id,
-                "arn": invocation.get("invoked-function-arn", ""),
-                "payload": invocation.get("payload") or "",
-                "trace_id": invocation.get("trace-id") or "",
-                "deadline_ms": int((time.time() + self.timeout_s) * 1000),
-                "log_path": str(log_path),
-            }
-            try:
-                os.write(self.to_worker, json.dumps(request).encode() + b"\n")
-                outcome, note = self.wait_for_outcome(deadline), ""
-            except BrokenPipeError:  # the worker died between two invocations
-                outcome, note = {}, ""
-            if outcome is None:
-                note = f"Task timed out after {self.timeout_s:.2f} seconds"
-                outcome = _error("Sandbox.Timedout", f"RequestId: {request_id} Error: {note}")
-                self.kill_worker()
-            elif "ok" not in outcome:
-                outcome = _error(
-                    "Runtime.ExitError",
-                    f"RequestId: {request_id} Error: Runtime exited with error: "
-                    + _describe_exit(self.kill_worker() or 0),
-                )
-            duration_ms = (time.monotonic() - started) * 1000
-            logs = _read_and_remove(log_path)
-            logs = self.log_text(request_id, logs, note, duration_ms, outcome)
-            self.report(request_id, outcome, logs)
-
-    def wait_for_outcome(self, deadline: float) -> dict | None:
+    def run(self, request: dict, deadline: float) -> dict | None:
         """The worker's answer; None on timeout, {} if the worker died."""
+        try:
+            os.write(self.to_worker, json.dumps(request).encode() + b"\n")
+        except BrokenPipeError:  # the worker died between two invocations
+            return {}
         line = b""
         while not line.endswith(b"\n"):
             remaining = deadline - time.monotonic()
@@ -121,6 +87,66 @@ class Environment:
                 return {}
             line += chunk
         return json.loads(line)
+
+    @staticmethod
+    def logs(log_path: Path) -> str:
+        """The invocation's log file, which the worker wrote (removed once read)."""
+        try:
+            text = log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        log_path.unlink()
+        return text
+
+
+class Environment:
+    """One execution environment: invocations are serialised, as in Lambda, on its runtime
+    (a PythonWorker or an ImageRuntime)."""
+
+    def __init__(self, runtime: PythonWorker | ImageRuntime, work_dir: str) -> None:
+        self.runtime = runtime
+        self.endpoint = os.environ["LOCALSTACK_RUNTIME_ENDPOINT"]
+        self.timeout_s = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
+        self.logs_dir = Path(work_dir)
+        self.lock = threading.Lock()
+        self.count = 0
+
+    def invoke(self, invocation: dict) -> None:
+        """Run one invocation and report it to LocalStack."""
+        with self.lock:
+            self.count += 1
+            request_id = invocation["invoke-id"]
+            log_path = self.logs_dir / f"invocation-{self.count}.log"
+            started = time.monotonic()
+            deadline = started + self.timeout_s
+            request = {
+                "request_id": request_id,
+                "arn": invocation.get("invoked-function-arn", ""),
+                "payload": invocation.get("payload") or "",
+                "trace_id": invocation.get("trace-id") or "",
+                "deadline_ms": int((time.time() + self.timeout_s) * 1000),
+                "log_path": str(log_path),
+            }
+            note = ""
+            try:
+                started_in_time = self.runtime.ensure(deadline)
+                outcome = self.runtime.run(request, deadline) if started_in_time else None
+            except InitFailed as failed:  # an image's entry failed its init (again)
+                outcome = {"error": failed.error}
+            if outcome is None:
+                note = f"Task timed out after {self.timeout_s:.2f} seconds"
+                outcome = _error("Sandbox.Timedout", f"RequestId: {request_id} Error: {note}")
+                self.runtime.kill()
+            elif "ok" not in outcome and "error" not in outcome:
+                outcome = _error(
+                    "Runtime.ExitError",
+                    f"RequestId: {request_id} Error: Runtime exited with error: "
+                    + describe_exit(self.runtime.kill() or 0),
+                )
+            duration_ms = (time.monotonic() - started) * 1000
+            logs = self.log_text(request_id, self.runtime.logs(log_path), note, duration_ms,
+                                 outcome)
+            self.report(request_id, outcome, logs)
 
     def log_text(
         self, request_id: str, logs: str, note: str, duration_ms: float, outcome: dict
@@ -161,19 +187,6 @@ def _error(error_type: str, message: str) -> dict:
     return {"error": {"errorMessage": message, "errorType": error_type}}
 
 
-def _describe_exit(status: int) -> str:
-    return f"exit status {status}" if status >= 0 else f"signal: {signal.Signals(-status).name}"
-
-
-def _read_and_remove(path: Path) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
-    path.unlink()
-    return text
-
-
 def _serve(environment: Environment, port: int) -> ThreadingHTTPServer:
     class InvokeHandler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -194,29 +207,42 @@ def _exit_with_parent(environment: Environment) -> None:
     parent = os.getppid()
     while os.getppid() == parent:
         time.sleep(PARENT_POLL_S)
-    environment.kill_worker()
+    environment.runtime.kill()
     os._exit(1)
 
 
+def _runtime(kind: str, *args: str) -> PythonWorker | ImageRuntime:
+    if kind == "image":
+        spec_path = Path(args[0])
+        return ImageRuntime(json.loads(spec_path.read_text()), spec_path.parent)
+    return PythonWorker(*args)
+
+
 def main() -> None:
-    """Start the server and a warm worker, then tell LocalStack that the environment is ready."""
-    environment = Environment(*sys.argv[2:5])
-    port = int(sys.argv[1])
+    """Start the server and the runtime, then tell LocalStack whether the environment is ready
+    (an image's entry is ready when it first asks for an invocation)."""
+    port, work_dir = int(sys.argv[1]), sys.argv[2]
+    environment = Environment(_runtime(*sys.argv[3:]), work_dir)
+    status = f"status/{os.environ['LOCALSTACK_RUNTIME_ID']}"
     try:
         server = _serve(environment, port)
     except OSError as error:
         message = json.dumps({"errorMessage": str(error), "errorType": "Runtime.InitError"})
-        environment.post(f"status/{os.environ['LOCALSTACK_RUNTIME_ID']}/error", message.encode())
+        environment.post(f"{status}/error", message.encode())
         raise SystemExit(1) from error
 
     def terminate(*_: object) -> None:
-        environment.kill_worker()
+        environment.runtime.kill()
         os._exit(0)
 
     signal.signal(signal.SIGTERM, terminate)
     threading.Thread(target=_exit_with_parent, args=(environment,), daemon=True).start()
-    environment.ensure_worker()
-    environment.post(f"status/{os.environ['LOCALSTACK_RUNTIME_ID']}/ready", b"")
+    try:
+        environment.runtime.ensure(None)
+    except InitFailed as failed:
+        environment.post(f"{status}/error", json.dumps(failed.error).encode())
+        raise SystemExit(1) from None
+    environment.post(f"{status}/ready", b"")
     server.serve_forever()
 
 
