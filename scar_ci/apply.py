@@ -60,6 +60,6 @@ def _settle(settling: list[tuple[Change, Callable[[], object]]], plan: Plan,
     for change, settle in settling:
         try:
             settle()
-        except AWS_EXCEPTIONS as error:
+        except (*AWS_EXCEPTIONS, UserError) as error:
             raise ApplyFailed(plan, change, done[:done.index(change)], error, command) from error
     settling.clear()

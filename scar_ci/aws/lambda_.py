@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
 from scar_ci.aws.errors import error_code
 from scar_ci.aws.resource import (
@@ -25,6 +25,7 @@ from scar_ci.aws.resource import (
     paginate,
 )
 from scar_ci.aws.session import Aws
+from scar_ci.errors import UserError
 from scar_ci.scope import Scope, tag_value
 
 LAYER_RUNTIMES = ["python3.10", "python3.11", "python3.12", "python3.13"]
@@ -176,7 +177,7 @@ class Function(Resource):
         _retry_role(lambda: client.create_function(
             FunctionName=self.name, Code=code, Tags=self.wanted()["tags"],
             Publish=False, **self._create_arguments()))
-        return lambda: client.get_waiter("function_active_v2").wait(FunctionName=self.name)
+        return lambda: settle(client, "function_active_v2", self.name)
 
     def update(self, aws: Aws, live: Settings) -> None:
         if live["package"] != self.package_type:  # Lambda cannot change it in place
@@ -186,15 +187,15 @@ class Function(Resource):
             return
         client = aws.client("lambda")
         wanted = self.wanted()
-        waiter = client.get_waiter("function_updated_v2")
-        waiter.wait(FunctionName=self.name)  # a run that died halfway may have left one going
+        # a run that died halfway may have left an update going
+        settle(client, "function_updated_v2", self.name)
         if any(wanted[k] != live[k] for k in wanted if k not in self._not_configuration):
             _retry_role(lambda: client.update_function_configuration(
                 FunctionName=self.name, **self._arguments()))
-            waiter.wait(FunctionName=self.name)
+            settle(client, "function_updated_v2", self.name)
         if wanted["code"] != live["code"]:
             client.update_function_code(FunctionName=self.name, **self._code_update(aws))
-            waiter.wait(FunctionName=self.name)
+            settle(client, "function_updated_v2", self.name)
         if wanted["tags"] != live["tags"]:
             arn = function_arn(aws, self.name)
             stale = [k for k in live["tags"] if k not in wanted["tags"]]
@@ -281,6 +282,25 @@ def _comparable(key: str, value: Any) -> Any:
     if key == "Architectures":
         return list(value or ["x86_64"])
     return value if value is not None else ""
+
+
+class FunctionNotReady(UserError):
+    """Lambda put the function in state Failed (or its update failed) and says why."""
+
+
+def settle(client: Any, waiter: str, name: str) -> None:
+    """Wait with Lambda's waiter; when the function ends Failed, say Lambda's reason (an image
+    that cannot be pulled, a missing layer, ...) instead of the waiter's expression."""
+    try:
+        client.get_waiter(waiter).wait(FunctionName=name)
+    except WaiterError as error:
+        live = absent_ok(client.get_function_configuration, FunctionName=name) or {}
+        reason = live.get("StateReason") or live.get("LastUpdateStatusReason")
+        if not reason:
+            raise
+        code = live.get("StateReasonCode") or live.get("LastUpdateStatusReasonCode") or ""
+        raise FunctionNotReady(f"Lambda reports the function {live.get('State', '')}: "
+                               f"{reason}{f' ({code})' if code else ''}") from error
 
 
 def _retry_role(call: Callable[[], Any]) -> Any:

@@ -31,6 +31,7 @@ from scar_ci.package.image_spec import canonical_json, parse_reference
 from scar_ci.package.registry import Credentials, ImageNotFound, RegistryError
 
 PLATFORMS = {"x86_64": "amd64", "arm64": "arm64"}
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
 def ecr_credentials() -> Credentials | None:
@@ -61,8 +62,11 @@ def pull(image_uri: str, architecture: str, archive: Path) -> dict[str, object]:
                             "function's ImageUri and that the image was pushed") from None
     manifest = image.manifest
     config_digest = image.parsed["config"]["digest"]
+    # udocker loads only index entries typed as OCI manifests; a Docker v2 manifest (what
+    # Docker and podman push) has the same shape (config and layers by digest), so it is
+    # listed as one
     index = {"schemaVersion": 2, "manifests": [{
-        "mediaType": manifest.media_type, "digest": manifest.digest,
+        "mediaType": OCI_MANIFEST, "digest": manifest.digest,
         "size": len(manifest.content),
         "annotations": {"org.opencontainers.image.ref.name": "latest"}}]}  # udocker's tag
     with tarfile.open(archive, "w") as tar, tempfile.TemporaryDirectory() as folder:

@@ -24,6 +24,7 @@ from test_image_build import base_image  # noqa: F401 (a fixture)
 
 from scar_ci import engine
 from scar_ci.aws.ecr import REGISTRY_VARIABLE
+from scar_ci.aws.lambda_ import FunctionNotReady, settle
 from scar_ci.aws.session import Aws
 from scar_ci.fdl import load_fdl
 from scar_ci.package.registry import OCI_MANIFEST, Credentials, RegistryClient
@@ -158,6 +159,9 @@ def test_an_image_that_cannot_be_pulled_makes_the_function_failed(
     assert config["State"] == "Failed"
     assert f"cannot pull {missing}" in config["StateReason"]
     assert "not found in its registry" in config["StateReason"]
+    # what a deploy says when the function it created ends Failed: Lambda's reason
+    with pytest.raises(FunctionNotReady, match=r"reports the function Failed: .*cannot pull"):
+        settle(boto3.client("lambda"), "function_active_v2", config["FunctionName"])
     # (LocalStack cannot delete a Failed function; its name is unique to this session)
 
 
