@@ -182,8 +182,7 @@ class Function(Resource):
     def update(self, aws: Aws, live: Settings) -> None:
         if live["package"] != self.package_type:  # Lambda cannot change it in place
             self.delete(aws)
-            settle = self.create(aws)
-            settle()
+            self.create(aws)()
             return
         client = aws.client("lambda")
         wanted = self.wanted()

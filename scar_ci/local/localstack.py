@@ -68,8 +68,7 @@ def start(state_dir: Path, port: int = 0, function_python: str | None = None,
     python = function_python or os.environ.get(FUNCTION_PYTHON_VARIABLE) or sys.executable
     udocker.check_function_python(python)
     defaults = udocker.function_defaults(state_dir / "tools")
-    port = _claim(port)
-    ecr_port, registry_port = _free_ports(2)
+    port, ecr_port, registry_port = _claim(port, extra=2)
     ecr_endpoint = ecr_endpoint or f"http://{HOST}:{ecr_port}"
     venv = localstack_venv.setup()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -104,20 +103,13 @@ def start(state_dir: Path, port: int = 0, function_python: str | None = None,
     return instance
 
 
-def _free_ports(count: int) -> list[int]:
-    """`count` different free ports on 127.0.0.1."""
+def _claim(port: int, extra: int) -> list[int]:
+    """`port` if it is free on 127.0.0.1 (a free one for 0), and `extra` other free ports, all
+    held at once so that no two are the same; else an error saying what to do."""
     with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind((HOST, 0))
-        return [sock.getsockname()[1] for sock in sockets]
-
-
-def _claim(port: int) -> int:
-    """`port` if it is free on 127.0.0.1 (a free one for 0), else an error saying what to do."""
-    with socket.socket() as sock:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(1 + extra)]
         try:
-            sock.bind((HOST, port))
+            sockets[0].bind((HOST, port))
         except OSError as error:
             if error.errno != errno.EADDRINUSE:
                 raise LocalError(f"cannot use port {port} on {HOST}: {error.strerror}") from None
@@ -125,7 +117,9 @@ def _claim(port: int) -> int:
                 f"port {port} on {HOST} is already in use (another LocalStack?): stop what uses "
                 "it, or choose another port with `scar-ci local up --port N` (0: any free port)."
             ) from None
-        return sock.getsockname()[1]
+        for sock in sockets[1:]:
+            sock.bind((HOST, 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 def _localstack_env(
