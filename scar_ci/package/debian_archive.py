@@ -14,7 +14,7 @@ import tarfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from scar_ci.errors import UserError
 
@@ -67,8 +67,9 @@ class DebianArchive:
     def _run(self, tool: str, *args: str, cwd: Path | None = None) -> str:
         executable = shutil.which(tool)
         if executable is None:
-            raise UserError(f"{tool} is missing: a {self.architecture} runtime is assembled "
-                            f"from Debian packages with apt-get and dpkg-deb; {_HOW_TO_PROVIDE}")
+            raise UserError(f"{tool} is missing: the {self.architecture} runtime is "
+                            "assembled from Debian packages with apt-get and dpkg-deb; "
+                            + _HOW_TO_PROVIDE)
         done = subprocess.run([executable, *self._options(), *args], cwd=cwd,
                               capture_output=True, text=True, check=False)
         if done.returncode != 0:
@@ -132,7 +133,9 @@ class DebianArchive:
 
 
 def extract(package: DebianPackage, root: Path) -> None:
-    """Unpack the package's files under `root`; links leading out of `root` are left out."""
+    """Unpack the package's folders, files and links under `root`. Links that lead out of
+    `root` (e.g. /usr/lib/python3.X/sitecustomize.py -> /etc/...) and device files are
+    left out, so nothing under `root` points at this machine's own files."""
     executable = shutil.which("dpkg-deb")
     if executable is None:
         raise UserError(f"dpkg-deb is missing: it unpacks Debian packages; {_HOW_TO_PROVIDE}")
@@ -141,13 +144,33 @@ def extract(package: DebianPackage, root: Path) -> None:
                           stdout=subprocess.PIPE) as unpacking:
         assert unpacking.stdout is not None
         with tarfile.open(fileobj=unpacking.stdout, mode="r|") as tar:
-            tar.extractall(root, filter=_inside_only)  # noqa: S202 (data filter, links kept inside)
+            for member in tar:
+                _extract_member(tar, member, root)
     if unpacking.returncode != 0:
         raise UserError(f"dpkg-deb could not unpack {package.path.name}")
 
 
-def _inside_only(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo | None:
-    try:
-        return tarfile.data_filter(member, destination)
-    except tarfile.FilterError:
-        return None  # e.g. /usr/lib/python3.X/sitecustomize.py -> /etc/...: not needed
+def _extract_member(tar: tarfile.TarFile, member: tarfile.TarInfo, root: Path) -> None:
+    name = PurePosixPath(member.name)
+    if name.is_absolute() or ".." in name.parts or not name.parts or name.parts == (".",):
+        return
+    target = root.joinpath(*name.parts)
+    if member.isdir():
+        target.mkdir(parents=True, exist_ok=True)
+    elif member.isfile():
+        source = tar.extractfile(member)
+        assert source is not None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read())
+        target.chmod(member.mode & 0o755)
+    elif member.issym() or member.islnk():
+        link = PurePosixPath(member.linkname)
+        resolved = PurePosixPath(os.path.normpath(
+            link if member.islnk() else name.parent / link))
+        if link.is_absolute() or resolved.parts[:1] == ("..",):
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if member.issym():
+            target.symlink_to(member.linkname)
+        elif root.joinpath(*resolved.parts).is_file():  # a hard link names an earlier member
+            shutil.copyfile(root.joinpath(*resolved.parts), target)

@@ -113,17 +113,17 @@ class _Assembly:
         seeds = [f"{python}-minimal", f"lib{python}-minimal", f"lib{python}-stdlib"]
         self._fetch(seeds)
         interpreter = self.tree / "bin" / python
-        _copy(self._root(seeds[0]) / "usr" / "bin" / python, interpreter)
+        self._copy(self._root(seeds[0]) / "usr" / "bin" / python, interpreter)
         for name in seeds[1:]:
             stdlib = self._root(name) / "usr" / "lib" / python
             for relative, path in stdlib_files(stdlib):
-                _copy(path, self.tree / "lib" / python / relative)
+                self._copy(path, self.tree / "lib" / python / relative)
         wheels = self._wheels(pins, version)
         binaries = [interpreter, *(p for p in sorted(self.tree.rglob("*.so*")) if is_elf(p))]
         loader = self._check_interpreter(interpreter)
         libraries, owners = self._libraries(binaries, seeds)
         for soname, path in sorted(libraries.items()):
-            _copy(path, self.tree / "lib" / soname)
+            self._copy(path, self.tree / "lib" / soname)
         manifest = {"entrypoint": list(loader_entry(loader, python)),
                     "debian": {name: self.packages[name].version
                                for name in sorted({*seeds, *owners})},
@@ -132,6 +132,16 @@ class _Assembly:
         size = sum(f.size() for f in folder_files(self.tree))
         self.progress(f"{self.architecture} runtime assembled: Python {version}, "
                       f"{len(libraries)} libraries, {len(wheels)} wheels, {size / 1e6:.0f} MB")
+
+    def _copy(self, source: Path, target: Path) -> None:
+        """Copy an unpacked file into the tree; it must really be inside the packages."""
+        real = source.resolve()
+        if not real.is_relative_to((self.work / "packages").resolve()):
+            raise UserError(f"{source.relative_to(self.work)} leads out of the unpacked "
+                            "packages; refusing to copy it")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(real, target)
+        target.chmod(0o755 if real.stat().st_mode & 0o111 else 0o644)
 
     def _python_version(self) -> str:
         names = self.archive.depends([_DEFAULT_PYTHON])
@@ -243,9 +253,3 @@ def host_owners(sonames: Iterable[str]) -> set[str]:
         if separator and not line.startswith("diversion"):
             owners.update(name.strip().split(":")[0] for name in names.split(","))
     return owners
-
-
-def _copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    target.chmod(0o755 if source.stat().st_mode & 0o111 else 0o644)
