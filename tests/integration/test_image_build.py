@@ -357,6 +357,26 @@ def test_docker_builder_builds_pushes_and_the_image_runs(
     assert manifest.digest == pushed.digest
 
 
+def test_docker_builder_builds_an_arm64_image_with_the_assembled_runtime(
+    docker_host: str, multi_arch_base: str, registry: Registry, arm64_udocker: Udocker,
+    layer_cache: Path
+) -> None:
+    spec = function_spec(f"{multi_arch_base}:multi", f"{registry.host}/fn/docker-arm64",
+                         layer_cache, script=b'echo "docker-built on $(uname -m)"\n',
+                         architecture="arm64")
+
+    built = build_function_image(spec, "docker")
+
+    client = RegistryClient(registry.url)
+    manifest = client.get_manifest("fn/docker-arm64", built.ref.rsplit(":", 1)[1]).json()
+    config = json.loads(client.get_blob("fn/docker-arm64", manifest["config"]["digest"]))  # type: ignore[index]
+    assert (built.builder, config["architecture"]) == ("docker", "arm64")
+    assert config["config"]["Entrypoint"][0] == "/opt/scar/runtime/lib/ld-linux-aarch64.so.1"
+    path, body = run_function(arm64_udocker, registry, built.ref, {})
+    assert path.endswith("/response"), body
+    assert "docker-built on aarch64" in json.loads(body)
+
+
 def test_a_push_error_from_the_daemon_stream_is_one_clear_error(
     docker_host: str, base_image: str, tmp_path: Path, layer_cache: Path
 ) -> None:
