@@ -20,13 +20,15 @@ wheel versions: a second build downloads nothing, and the same inputs give the s
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -59,24 +61,35 @@ def assembled_runtime(architecture: str, distributions: Iterable[str], cache_roo
                       progress: Callable[[str], None]) -> Runtime:
     """The `architecture` runtime, from the cache or assembled into it."""
     debian = ARCHITECTURES[architecture]
-    archive = DebianArchive(cache_root / f"apt-{debian}", debian, progress)
-    archive.refresh()
-    if not archive.has_packages():
-        raise UserError(f"this machine's apt sources have no {debian} packages, so no "
-                        f"{architecture} Python can be assembled: "
-                        + _FIX_SOURCES.format(arch=debian, fdl=architecture))
-    pins = wheel_pins(distributions)
-    key = runtime_key(architecture, archive.index_digest(), pins)
-    folder = cache_root / f"{architecture}-{key}"
-    if (folder / MANIFEST).is_file():
-        progress(f"using the cached {architecture} runtime ({folder})")
-    else:
-        cache_root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=cache_root, prefix=".assembling-") as work:
-            assembly = _Assembly(archive, architecture, Path(work), progress)
-            assembly.run(pins)
-            Path(work, "runtime").replace(folder)
+    cache_root.mkdir(parents=True, exist_ok=True)
+    with _exclusive(cache_root / f".{architecture}.lock"):  # one apt and assembly at a time
+        archive = DebianArchive(cache_root / f"apt-{debian}", debian, progress)
+        archive.refresh()
+        if not archive.has_packages():
+            raise UserError(f"this machine's apt sources have no {debian} packages, so no "
+                            f"{architecture} Python can be assembled: "
+                            + _FIX_SOURCES.format(arch=debian, fdl=architecture))
+        pins = wheel_pins(distributions)
+        key = runtime_key(architecture, archive.index_digest(), pins)
+        folder = cache_root / f"{architecture}-{key}"
+        if (folder / MANIFEST).is_file():
+            progress(f"using the cached {architecture} runtime ({folder})")
+        else:
+            with tempfile.TemporaryDirectory(dir=cache_root, prefix=".assembling-") as work:
+                _Assembly(archive, architecture, Path(work), progress).run(pins)
+                shutil.rmtree(folder, ignore_errors=True)  # a half-written one, if any
+                Path(work, "runtime").replace(folder)
     return runtime_from_assembly(folder, architecture)
+
+
+@contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def runtime_key(architecture: str, index_digest: str, pins: Iterable[str]) -> str:

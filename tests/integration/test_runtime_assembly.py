@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -82,13 +83,19 @@ def test_a_second_build_downloads_nothing_and_a_new_cache_gives_the_same_layer(
     runtime, cache, _ = assembled
     again_lines: list[str] = []
     again = runtime_for(OTHER, cache_root=cache, progress=again_lines.append)
-    # a new cache with the same package lists (the same index): assembled again from nothing
+    # a new cache with the same package lists (the same index), asked by two builds at once:
+    # assembled again from nothing, once
     shutil.copytree(cache / f"apt-{DEBIAN}" / "state", tmp_path / "fresh" / f"apt-{DEBIAN}"
                     / "state")
-    fresh = runtime_for(OTHER, cache_root=tmp_path / "fresh")
+    fresh_lines: list[str] = []
+    with ThreadPoolExecutor(2) as pool:
+        fresh, other = pool.map(lambda _: runtime_for(OTHER, cache_root=tmp_path / "fresh",
+                                                      progress=fresh_lines.append), range(2))
 
     assert again == runtime
     assert [line for line in again_lines if "downloading" in line] == []
+    assert fresh == other
+    assert len([line for line in fresh_lines if "runtime assembled" in line]) == 1, fresh_lines
     # same paths, modes and contents: the same layer bytes (test_image_parts shows that part)
     assert layer_key(fresh.files) == layer_key(runtime.files)
     assert fresh.entrypoint == runtime.entrypoint
