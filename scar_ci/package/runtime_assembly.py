@@ -61,7 +61,11 @@ def assembled_runtime(architecture: str, distributions: Iterable[str], cache_roo
                       progress: Callable[[str], None]) -> Runtime:
     """The `architecture` runtime, from the cache or assembled into it."""
     debian = ARCHITECTURES[architecture]
-    cache_root.mkdir(parents=True, exist_ok=True)
+    try:
+        cache_root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot create the runtime cache folder {cache_root} "
+                        f"({error.strerror}): set SCAR_CI_CACHE to a writable folder") from None
     with _exclusive(cache_root / f".{architecture}.lock"):  # one apt and assembly at a time
         archive = DebianArchive(cache_root / f"apt-{debian}", debian, progress)
         archive.refresh()

@@ -133,6 +133,13 @@ def test_without_apt_get_the_other_architecture_is_one_clear_error(
         extract(DebianPackage("t", "1", tmp_path / "t.deb"), tmp_path / "root")
 
 
+def test_a_cache_folder_that_cannot_be_made_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UserError, match=r"cannot create the runtime cache folder .*file/r "
+                                        r"\(Not a directory\): set SCAR_CI_CACHE"):
+        runtime_for(OTHER, cache_root=tmp_path / "file" / "r")
+
+
 def test_package_names_are_checked_before_apt_sees_them() -> None:
     assert check_package_name("libstdc++6") == "libstdc++6"
     for bad in ("-o", "a b", "x;rm", "", "Upper"):
