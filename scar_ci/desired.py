@@ -8,6 +8,7 @@ each function is created, then each input folder gets its trigger.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,7 +174,7 @@ def image_resources(function: FdlFunction, scope: Scope, names: Names,
     image = FunctionImage(repository, FunctionImageSpec(
         base=function.container.image or "", architecture=function.architectures[0],
         alpine=function.container.alpine, create_image=function.container.create_image,
-        task_files=task_files))
+        task_files=task_files, progress=image_progress))
     settings = {k: v for k, v in _configuration(function).items()
                 if k not in ("Runtime", "Handler")}
     resources: list[Resource] = [image, ImageFunction(
@@ -190,6 +191,12 @@ def image_resources(function: FdlFunction, scope: Scope, names: Names,
             scan_on_push=ecr.get("scan_on_push", False),
             lifecycle=lifecycle_policy(ecr.get("keep_images"))))
     return resources
+
+
+def image_progress(message: str) -> None:
+    """A function image build's progress line (assembling a runtime can take a while) on
+    stderr: stdout carries the plan."""
+    print(f"scar-ci: {message}", file=sys.stderr, flush=True)
 
 
 def _package_bucket(function: FdlFunction, size: int) -> str | None:

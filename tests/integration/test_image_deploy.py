@@ -140,7 +140,8 @@ def test_image_function_plan_apply_redeploy_run_and_teardown(
 
 def test_an_arm64_image_function_deploys_and_its_image_runs_under_emulation(
         tmp_path: Path, ecr: Any, ecr_registry: Registry, multi_arch_base: str,  # noqa: F811
-        arm64_udocker: Udocker, unique_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        arm64_udocker: Udocker, unique_name: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("SCAR_CI_CACHE", str(tmp_path / "cache"))  # runtime assembled here
     scope = Scope.parse(f"manual:{unique_name}")
     fdl = write_image_fdl(tmp_path / "fdl", f"{multi_arch_base}:multi",
@@ -148,6 +149,9 @@ def test_an_arm64_image_function_deploys_and_its_image_runs_under_emulation(
 
     plan, _ = deploy(fdl, scope)
 
+    progress = capsys.readouterr().err  # the plan's own output is stdout
+    assert "scar-ci: assembling the arm64 runtime: downloading" in progress
+    assert "scar-ci: arm64 runtime assembled: Python 3." in progress
     tag_ref = next(c.detail for c in plan.changes if c.kind == "image").removeprefix(
         "build and push ")
     config = boto3.client("lambda").get_function(
