@@ -20,7 +20,7 @@ from scar_ci.errors import UserError
 
 LISTS_MAX_AGE = 24 * 3600  # refresh the private package lists once a day
 _PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
-_URI_LINE = re.compile(r"^'[^']+' (\S+\.deb) (\d+) (\S+)$")
+_URI_LINE = re.compile(r"^'[^']+' (\S+\.deb) \d+ \S+$")  # URI, file, size, hash
 _DEPENDS_LINE = re.compile(r"^\s+\|?(?:Pre)?Depends: ([^<>\s]+)$")
 _HOW_TO_PROVIDE = ("run scar-ci in the action's image (Debian), or give runtime_dirs a prepared "
                   "Python folder for this architecture")
