@@ -17,7 +17,13 @@ import pytest
 from scar_ci.errors import UserError
 from scar_ci.package.image_layer import layer_key
 from scar_ci.package.image_payload import runtime_for
-from scar_ci.package.image_runtime import ARCHITECTURES, Runtime, host_architecture
+from scar_ci.package.image_runtime import (
+    ARCHITECTURES,
+    DEFAULT_DISTRIBUTIONS,
+    Runtime,
+    host_architecture,
+)
+from scar_ci.package.runtime_assembly import assembled_runtime
 from scar_ci.package.wheels import download_wheels
 from scar_testbed.emulation import qemu
 
@@ -25,6 +31,7 @@ pytestmark = pytest.mark.integration
 OTHER = "arm64" if host_architecture() == "x86_64" else "x86_64"
 DEBIAN = ARCHITECTURES[OTHER]
 SOURCES = Path("/etc/apt/sources.list.d")
+LOADERS = {"x86_64": "ld-linux-x86-64.so.2", "arm64": "ld-linux-aarch64.so.1"}
 
 
 @pytest.fixture(scope="module")
@@ -42,25 +49,34 @@ def _tree(runtime: Runtime) -> Path:
     return python.source.parent.parent
 
 
-def test_every_module_of_the_assembled_runtime_imports_under_emulation(
-    assembled: tuple[Runtime, Path, list[str]]
-) -> None:
-    runtime, _, lines = assembled
+def _import_everything(runtime: Runtime, emulator: list[str]
+                       ) -> tuple[subprocess.CompletedProcess[str], Path, set[str]]:
+    """Start the runtime's Python as its entry does (loader, --library-path) and import every
+    lib-dynload module, ssl, awslambdaric's native client and boto3: (result, tree, modules)."""
     tree = _tree(runtime)
-    loader = Path(runtime.entrypoint[0]).name
-    python = Path(runtime.entrypoint[3]).name
+    loader, python = Path(runtime.entrypoint[0]).name, Path(runtime.entrypoint[3]).name
     modules = sorted(p.name.split(".")[0] for p in tree.glob("lib/python3*/lib-dynload/*.so"))
     probe = ("import importlib, sys, ssl, awslambdaric.bootstrap, runtime_client, boto3\n"
              f"for name in {modules!r}: importlib.import_module(name)\n"
              "print(sys.prefix, [p for p in sys.path if p.endswith('dist-packages')], "
              "ssl.OPENSSL_VERSION)\n")
-
-    done = _emulated(tree, loader, python, "-I", "-B", "-c", probe)
-
+    done = subprocess.run([*emulator, str(tree / "lib" / loader), "--library-path",
+                           str(tree / "lib"), str(tree / "bin" / python), "-I", "-B", "-c",
+                           probe], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[:2] == [str(tree), f"['{tree}/lib/python3/dist-packages']"]
-    assert {"_ssl", "_hashlib", "_ctypes", "_decimal", "_sqlite3", "_lzma", "_uuid"} <= set(modules)
-    assert not {"_tkinter", "readline", "_curses", "nis", "_dbm"} & set(modules)
+    return done, tree, set(modules)
+
+
+def test_every_module_of_the_assembled_runtime_imports_under_emulation(
+    assembled: tuple[Runtime, Path, list[str]]
+) -> None:
+    runtime, _, lines = assembled
+
+    _, tree, modules = _import_everything(runtime, [str(qemu(DEBIAN))])
+
+    assert {"_ssl", "_hashlib", "_ctypes", "_decimal", "_sqlite3", "_lzma", "_uuid"} <= modules
+    assert not {"_tkinter", "readline", "_curses", "nis", "_dbm"} & modules
     manifest = json.loads((tree.parent / "runtime.json").read_text())
     # only packages that give the runtime a file are recorded (and followed)
     assert {"libc6", "libssl3", "libstdc++6", "zlib1g"} <= set(manifest["debian"])
@@ -70,11 +86,17 @@ def test_every_module_of_the_assembled_runtime_imports_under_emulation(
     assert any("downloading" in line and "Debian packages" in line for line in lines), lines
 
 
-def _emulated(tree: Path, loader: str, python: str, *args: str
-              ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(qemu(DEBIAN)), str(tree / "lib" / loader), "--library-path",
-                           str(tree / "lib"), str(tree / "bin" / python), *args],
-                          capture_output=True, text=True, timeout=120, check=False)
+def test_the_assembly_for_this_machines_own_architecture_runs_natively(tmp_path: Path) -> None:
+    # what an arm64 machine does for x86_64 images (and the reverse), run without emulation:
+    # Debian's Python for this architecture, not the building Python
+    own = host_architecture()
+    runtime = assembled_runtime(own, DEFAULT_DISTRIBUTIONS, tmp_path, lambda _: None)
+
+    done, tree, modules = _import_everything(runtime, [])
+
+    assert runtime.entrypoint[0] == f"/opt/scar/runtime/lib/{LOADERS[own]}"
+    assert "_ssl" in modules and "OpenSSL" in done.stdout
+    assert (tree / "lib" / "libstdc++.so.6").is_file()
 
 
 def test_a_second_build_downloads_nothing_and_a_new_cache_gives_the_same_layer(
