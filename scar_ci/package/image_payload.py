@@ -11,16 +11,29 @@ Only the small layer is pushed again when a script changes.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import scar_ci.supervisor
+from scar_ci.errors import UserError
+from scar_ci.local.localstack_venv import cache_dir
 from scar_ci.package.image_layer import LayerBlob, LayerFile, image_path, write_layer
-from scar_ci.package.image_runtime import SUPERVISOR_ROOT, Runtime, runtime_for
+from scar_ci.package.image_runtime import (
+    ARCHITECTURES,
+    DEFAULT_DISTRIBUTIONS,
+    SUPERVISOR_ROOT,
+    Runtime,
+    host_architecture,
+    host_runtime,
+    runtime_from_dir,
+)
 from scar_ci.package.image_spec import TASK_ROOT, FunctionImageSpec, content_tag
 from scar_ci.package.layer import STUB_INIT
+from scar_ci.package.runtime_assembly import assembled_runtime
 
 CACHE_NAME = "scar-ci-image-layers"
+RUNTIMES = "runtimes"
 
 
 @dataclass(frozen=True)
@@ -57,9 +70,27 @@ def supervisor_files(task_files: dict[str, bytes]) -> list[LayerFile]:
     return files
 
 
+def runtime_for(architecture: str, runtime_dir: Path | None = None,
+                distributions: Iterable[str] = DEFAULT_DISTRIBUTIONS,
+                cache_root: Path | None = None,
+                progress: Callable[[str], None] = lambda _: None) -> Runtime:
+    """The runtime from `runtime_dir` when given; else the building Python when the
+    architecture is the machine's own; else one assembled for it (kept in `cache_root`,
+    by default $SCAR_CI_CACHE/runtimes)."""
+    if architecture not in ARCHITECTURES:
+        raise UserError(f"architecture {architecture!r} is not supported: use x86_64 or arm64")
+    if runtime_dir is not None:
+        return runtime_from_dir(runtime_dir, architecture)
+    if architecture == host_architecture():
+        return host_runtime(tuple(distributions))
+    return assembled_runtime(architecture, distributions, cache_root or cache_dir() / RUNTIMES,
+                             progress)
+
+
 def prepare_payload(spec: FunctionImageSpec) -> Payload:
     """Build (or find in the cache) both layers for `spec`."""
-    runtime: Runtime = runtime_for(spec.architecture, spec.runtime_dir(), spec.distributions)
+    runtime = runtime_for(spec.architecture, spec.runtime_dir(), spec.distributions,
+                          spec.cache_dir / RUNTIMES if spec.cache_dir else None, spec.progress)
     cache = spec.cache_dir or Path(tempfile.gettempdir()) / CACHE_NAME
     size = sum(file.size() for file in runtime.files)
     spec.progress(f"runtime layer (Python, awslambdaric) {size / 1e6:.0f} MB …")

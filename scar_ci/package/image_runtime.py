@@ -4,16 +4,16 @@ The user's image may have no Python (or a musl one), so the image gets its own u
 `/opt/scar/runtime`, started through its own dynamic loader and libraries (`--library-path`,
 no LD_LIBRARY_PATH, so the user's programs are not affected):
 
-    /opt/scar/runtime/bin/python3.X           the building machine's interpreter
-    /opt/scar/runtime/lib/ld-linux-*.so.*     its loader, libc and the libraries `ldd` names
+    /opt/scar/runtime/bin/python3.X           the interpreter
+    /opt/scar/runtime/lib/ld-linux-*.so.*     its loader, libc and the libraries it needs
     /opt/scar/runtime/lib/python3.X/          its standard library (tests, IDLE, tkinter left out)
         site-packages/                        awslambdaric (Lambda's runtime API client), boto3,
                                               and scar.pth pointing at /opt/scar/python
 
-Such a runtime is made from the building machine's own Python for its own architecture
-(`host_runtime`). For another architecture, give a folder holding a relocatable Python with
-awslambdaric (and boto3) installed, e.g. python-build-standalone's install_only build for
-aarch64 (`runtime_from_dir`); for musl images the folder may be a musl build.
+For the building machine's architecture it is made from the machine's own Python
+(`host_runtime`); for the other one it is assembled from Debian packages and wheels
+(`scar_ci.package.runtime_assembly`), or copied from a prepared relocatable Python folder
+(`runtime_from_dir`).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ SKIPPED_SUFFIXES = (".pyc", ".pyo", ".a", ".exe")
 _SKIPPED_CONFIG_DIR = re.compile(r"config-\d+\.\d+.*")
 _SKIPPED_MODULES = re.compile(r"(_test|_xx|xx|_ctypes_test|_tkinter|_curses|readline|nis|spwd"
                               r"|ossaudiodev|_dbm|_gdbm).*\.so")
+PTH_CONTENT = f"{SUPERVISOR_ROOT}\n".encode()  # scar.pth: the supervisor's package on sys.path
 _LDD_LINE = re.compile(r"^\s*(?:(\S+)\s+=>\s+)?(/\S+)\s+\(0x[0-9a-f]+\)\s*$")
 
 
@@ -62,34 +63,30 @@ def host_architecture() -> str:
     return _MACHINES.get(platform.machine().lower(), platform.machine())
 
 
-def runtime_for(architecture: str, runtime_dir: Path | None = None,
-                distributions: Iterable[str] = DEFAULT_DISTRIBUTIONS) -> Runtime:
-    """The runtime from `runtime_dir` when given, else the building Python when the
-    architecture is the machine's own; else a UserError saying how to provide one."""
-    if architecture not in ARCHITECTURES:
-        raise UserError(f"architecture {architecture!r} is not supported: use x86_64 or arm64")
-    if runtime_dir is not None:
-        return runtime_from_dir(runtime_dir, architecture)
-    if architecture != host_architecture():
-        raise UserError(
-            f"building a {architecture} image on a {host_architecture()} machine needs a "
-            f"{architecture} Python: give a folder with a relocatable Python that has "
-            "awslambdaric and boto3 installed (e.g. python-build-standalone's install_only "
-            f"build for {architecture}, then bin/python3 -m pip install awslambdaric boto3)")
-    return host_runtime(tuple(distributions))
-
-
 def runtime_from_dir(folder: Path, architecture: str) -> Runtime:
     """A prepared relocatable Python folder (bin/python3 and lib/), copied under RUNTIME_ROOT;
     it must already hold awslambdaric in its site-packages."""
     if not (folder / "bin" / "python3").exists():
         raise UserError(f"{folder} is not a Python runtime folder: bin/python3 is missing")
-    files = tuple(LayerFile(f"{RUNTIME_ROOT}/{path.relative_to(folder).as_posix()}", path,
-                            _mode(path))
-                  for path in sorted(folder.rglob("*"))
-                  if path.is_file() and "__pycache__" not in path.parts)
     python = f"{RUNTIME_ROOT}/bin/python3"
-    return Runtime(architecture, (*files, _pth_file(folder)), (python, *_python_args()))
+    return Runtime(architecture, (*folder_files(folder), _pth_file(folder)),
+                   (python, *_python_args()))
+
+
+def folder_files(folder: Path) -> tuple[LayerFile, ...]:
+    """The regular files under `folder`, placed under RUNTIME_ROOT (no __pycache__)."""
+    return tuple(LayerFile(f"{RUNTIME_ROOT}/{path.relative_to(folder).as_posix()}", path,
+                           file_mode(path))
+                 for path in sorted(folder.rglob("*"))
+                 if path.is_file() and "__pycache__" not in path.parts)
+
+
+def loader_entry(loader: str, python: str) -> tuple[str, ...]:
+    """The argv starting the supervisor: the loader named `loader` in RUNTIME_ROOT/lib runs
+    RUNTIME_ROOT/bin/`python` with those libraries."""
+    library_dir = f"{RUNTIME_ROOT}/lib"
+    return (f"{library_dir}/{loader}", "--library-path", library_dir,
+            f"{RUNTIME_ROOT}/bin/{python}", *_python_args())
 
 
 @cache
@@ -102,21 +99,19 @@ def host_runtime(distributions: tuple[str, ...] = DEFAULT_DISTRIBUTIONS) -> Runt
         "base": sys.base_prefix, "installed_base": sys.base_prefix})["stdlib"])
     site = f"{RUNTIME_ROOT}/lib/{version}/site-packages"
     packaged = list(_distribution_files(distributions))
-    standard = list(_stdlib_files(stdlib))
+    standard = list(stdlib_files(stdlib))
     modules = [*(path for _, path in standard), *(path for path, _ in packaged)]
     binaries = [executable, *(path for path in modules if path.suffix == ".so")]
     loader, libraries = _shared_libraries(binaries)
     files = [LayerFile(f"{RUNTIME_ROOT}/bin/{version}", executable, 0o755)]
     files += [LayerFile(f"{RUNTIME_ROOT}/lib/{name}", path, 0o755)
               for name, path in sorted(libraries.items())]
-    files += [LayerFile(f"{RUNTIME_ROOT}/lib/{version}/{relative}", path, _mode(path))
+    files += [LayerFile(f"{RUNTIME_ROOT}/lib/{version}/{relative}", path, file_mode(path))
               for relative, path in standard]
-    files += [LayerFile(f"{site}/{relative}", path, _mode(path)) for path, relative in packaged]
-    files.append(LayerFile(f"{site}/scar.pth", f"{SUPERVISOR_ROOT}\n".encode()))
-    library_dir = f"{RUNTIME_ROOT}/lib"
-    entry = (f"{library_dir}/{loader.name}", "--library-path", library_dir,
-             f"{RUNTIME_ROOT}/bin/{version}", *_python_args())
-    return Runtime(host_architecture(), tuple(files), entry)
+    files += [LayerFile(f"{site}/{relative}", path, file_mode(path))
+              for path, relative in packaged]
+    files.append(LayerFile(f"{site}/scar.pth", PTH_CONTENT))
+    return Runtime(host_architecture(), tuple(files), loader_entry(loader.name, version))
 
 
 def _python_args() -> tuple[str, ...]:
@@ -130,14 +125,16 @@ def _pth_file(folder: Path) -> LayerFile:
     if not sites:
         raise UserError(f"{folder}: no lib/python3.X/site-packages; is it a Python install?")
     relative = sites[0].relative_to(folder).as_posix()
-    return LayerFile(f"{RUNTIME_ROOT}/{relative}/scar.pth", f"{SUPERVISOR_ROOT}\n".encode())
+    return LayerFile(f"{RUNTIME_ROOT}/{relative}/scar.pth", PTH_CONTENT)
 
 
-def _mode(path: Path) -> int:
+def file_mode(path: Path) -> int:
+    """0755 for executable files, else 0644."""
     return 0o755 if os.access(path, os.X_OK) else 0o644
 
 
-def _stdlib_files(stdlib: Path) -> Iterator[tuple[str, Path]]:
+def stdlib_files(stdlib: Path) -> Iterator[tuple[str, Path]]:
+    """(path relative to `stdlib`, file) of the standard library the runtime keeps."""
     for path in sorted(stdlib.rglob("*")):
         relative = path.relative_to(stdlib)
         if (SKIPPED_STDLIB.intersection(relative.parts) or not path.is_file()
@@ -151,6 +148,19 @@ def _stdlib_files(stdlib: Path) -> Iterator[tuple[str, Path]]:
 def _distribution_files(names: Iterable[str]) -> Iterator[tuple[Path, str]]:
     """(installed file, path relative to site-packages) of the distributions and what they
     require, as installed in the building environment."""
+    for dist in installed_distributions(names):
+        for file in dist.files or []:
+            path = Path(str(dist.locate_file(file)))
+            if "__pycache__" in file.parts or file.suffix == ".pyc" or not path.is_file() \
+                    or file.parts[0].startswith("..") or ".dist-info" in file.parts[0]:
+                continue
+            yield path, file.as_posix()
+
+
+def installed_distributions(names: Iterable[str]) -> list[importlib.metadata.Distribution]:
+    """The distributions `names` and all they require, as installed in the building
+    environment; a UserError names the first one missing."""
+    found: list[importlib.metadata.Distribution] = []
     seen: set[str] = set()
     pending = list(names)
     while pending:
@@ -164,12 +174,8 @@ def _distribution_files(names: Iterable[str]) -> Iterator[tuple[Path, str]]:
             raise UserError(f"{name} is not installed in this Python; the function image needs "
                             f"it: pip install {name}") from None
         pending += [_requirement_name(r) for r in dist.requires or [] if "extra ==" not in r]
-        for file in dist.files or []:
-            path = Path(str(dist.locate_file(file)))
-            if "__pycache__" in file.parts or file.suffix == ".pyc" or not path.is_file() \
-                    or file.parts[0].startswith("..") or ".dist-info" in file.parts[0]:
-                continue
-            yield path, file.as_posix()
+        found.append(dist)
+    return found
 
 
 def _normal(name: str) -> str:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from scar_ci.local.localstack_venv import cache_dir
+from scar_testbed.emulation import emulation_env, foreign_busybox
 from scar_testbed.images import ImageSpec, TestImage, build_image
 from scar_testbed.podman import PodmanService, start_podman
 from scar_testbed.registry import Credentials, Registry, start_registry
@@ -108,6 +110,21 @@ def udocker_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def udocker(udocker_env: dict[str, str]) -> Udocker:
     """A udocker runner using the session's environment."""
     return Udocker(udocker_env)
+
+
+@pytest.fixture(scope="session")
+def arm64_udocker(udocker_env: dict[str, str]) -> Udocker:
+    """A udocker runner (the same repository as `udocker`) that runs arm64 images through
+    proot with qemu-user-static."""
+    proot = Path(udocker_env["UDOCKER_USE_PROOT_EXECUTABLE"])
+    return Udocker({**udocker_env, **emulation_env(proot.parent, proot, "arm64")})
+
+
+@pytest.fixture(scope="session")
+def arm64_busybox() -> Path:
+    """Debian's busybox-static for arm64 (kept in $SCAR_CI_CACHE/testbed after the first
+    fetch)."""
+    return foreign_busybox("arm64", cache_dir() / "testbed")
 
 
 @pytest.fixture(scope="session")

@@ -61,6 +61,8 @@ class ImageSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     workdir: str = "/"
     applets: tuple[str, ...] = DEFAULT_APPLETS
+    architecture: str = "amd64"  # the config's; `busybox` must be a binary for it
+    busybox: Path = BUSYBOX
 
     @property
     def reference(self) -> str:
@@ -94,9 +96,9 @@ def _safe_relative(path: str) -> str:
 
 def rootfs_layer(spec: ImageSpec) -> bytes:
     """The image's single layer as an uncompressed tar (`layer.tar`)."""
-    if not BUSYBOX.is_file():
-        raise RuntimeError(f"{BUSYBOX} is missing: {INSTALL_HINT}")
-    files = {"bin/busybox": BUSYBOX.read_bytes()}
+    if not spec.busybox.is_file():
+        raise RuntimeError(f"{spec.busybox} is missing: {INSTALL_HINT}")
+    files = {"bin/busybox": spec.busybox.read_bytes()}
     files.update(ETC_FILES)
     files.update({_safe_relative(path): data for path, data in spec.files.items()})
     dirs = set(DIRS)
@@ -142,7 +144,7 @@ class TestImage:
         if self.spec.cmd is not None:
             container_config["Cmd"] = list(self.spec.cmd)
         return canonical_json({
-            "architecture": "amd64",
+            "architecture": self.spec.architecture,
             "os": "linux",
             "created": "1970-01-01T00:00:00Z",
             "config": container_config,

@@ -73,15 +73,17 @@ def test_both_archive_forms_load_and_honour_entrypoint_and_env(
 
 def test_missing_binaries_fail_with_what_to_install(monkeypatch, tmp_path):
     from scar_ci.local.errors import LocalError
-    from scar_testbed import images, registry, udocker_env
+    from scar_testbed import emulation, images, registry, udocker_env
 
     with monkeypatch.context() as no_path:
         no_path.setenv("PATH", str(tmp_path))
         with pytest.raises(LocalError, match=r"proot is missing: .* `apt-get install proot`"):
             udocker_env.udocker_environment(tmp_path / "repo", tmp_path / "tools")
-    monkeypatch.setattr(images, "BUSYBOX", tmp_path / "no-busybox")
+        with pytest.raises(RuntimeError, match=r"qemu-aarch64-static is missing: install "
+                                               r"Debian's qemu-user-static"):
+            emulation.emulation_env(tmp_path / "tools", tmp_path / "proot", "arm64")
     with pytest.raises(RuntimeError, match=r"install Debian's busybox-static"):
-        images.build_image(ImageSpec())
+        images.build_image(ImageSpec(busybox=tmp_path / "no-busybox"))
     monkeypatch.setattr(registry, "REGISTRY", "docker-registry-not-here")
     with pytest.raises(RuntimeError, match=r"docker-registry-not-here is not installed: bash "
                                            r"scripts/setup-system\.sh"):

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import threading
 import time
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -200,9 +201,9 @@ def test_push_to_an_ecr_like_registry_copies_the_base_from_another_registry(
     assert len(config["rootfs"]["diff_ids"]) == 3
 
 
-def _arm64_variant() -> BusyboxImage:
-    return build_image(STANDARD_IMAGE.__class__(
-        repository=BASE_REPOSITORY, tag="arm64", files={"/etc/arch": b"arm64\n"}))
+def _arm64_variant(busybox: Path) -> BusyboxImage:
+    return build_image(replace(STANDARD_IMAGE, tag="arm64", files={"/etc/arch": b"arm64\n"},
+                               architecture="arm64", busybox=busybox))
 
 
 def _push_index(client: RegistryClient, tag: str, platforms: dict[str, BusyboxImage]) -> None:
@@ -222,11 +223,12 @@ def _push_index(client: RegistryClient, tag: str, platforms: dict[str, BusyboxIm
 
 
 @pytest.fixture(scope="module")
-def multi_arch_base(registry: Registry) -> str:
-    """A two-platform index (amd64: the standard image, arm64: a variant) in the registry."""
+def multi_arch_base(registry: Registry, arm64_busybox: Path) -> str:
+    """A two-platform index (amd64: the standard image, arm64: the same with Debian's arm64
+    busybox and /etc/arch) in the registry."""
     client = RegistryClient(registry.url)
     _push_index(client, "multi", {"amd64": build_image(STANDARD_IMAGE),
-                                  "arm64": _arm64_variant()})
+                                  "arm64": _arm64_variant(arm64_busybox)})
     _push_index(client, "amd64-only", {"amd64": build_image(STANDARD_IMAGE)})
     return f"{registry.host}/{BASE_REPOSITORY}"
 
@@ -239,7 +241,8 @@ def _fake_arm64_runtime(folder: Path) -> Path:
 
 
 def test_arm64_takes_the_arm64_entry_of_a_multi_arch_index(
-    multi_arch_base: str, registry: Registry, layer_cache: Path, tmp_path: Path
+    multi_arch_base: str, registry: Registry, layer_cache: Path, tmp_path: Path,
+    arm64_busybox: Path
 ) -> None:
     spec = function_spec(f"{multi_arch_base}:multi", f"{registry.host}/fn/arm", layer_cache,
                          architecture="arm64",
@@ -252,8 +255,33 @@ def test_arm64_takes_the_arm64_entry_of_a_multi_arch_index(
     config = json.loads(client.get_blob("fn/arm", manifest["config"]["digest"]))  # type: ignore[index]
     assert config["architecture"] == "arm64"
     assert manifest["layers"][0]["digest"] == sha256_digest(  # type: ignore[index]
-        _arm64_variant().layer_gzip)
+        _arm64_variant(arm64_busybox).layer_gzip)
     assert config["config"]["Entrypoint"][0] == "/opt/scar/runtime/bin/python3"
+
+
+def test_arm64_image_with_an_assembled_runtime_runs_under_emulation(
+    multi_arch_base: str, registry: Registry, arm64_udocker: Udocker, layer_cache: Path
+) -> None:
+    lines: list[str] = []
+    spec = function_spec(f"{multi_arch_base}:multi", f"{registry.host}/fn/arm64", layer_cache,
+                         script=b'echo "hello from $(uname -m), $(cat /etc/arch)"\n',
+                         architecture="arm64", progress=lines.append)
+
+    built = build_function_image(spec, "daemonless")
+    alpine = build_function_image(replace(spec, alpine=True), "daemonless")
+
+    assert any("assembling the arm64 runtime: downloading" in line for line in lines), lines
+    client = RegistryClient(registry.url)
+    manifest = client.get_manifest("fn/arm64", built.ref.rsplit(":", 1)[1]).json()
+    config = json.loads(client.get_blob("fn/arm64", manifest["config"]["digest"]))  # type: ignore[index]
+    assert (config["architecture"], config["config"]["Entrypoint"][:4]) == ("arm64", [
+        "/opt/scar/runtime/lib/ld-linux-aarch64.so.1", "--library-path", "/opt/scar/runtime/lib",
+        "/opt/scar/runtime/bin/python3.11"])
+    # alpine (musl) bases get the same runtime: it brings its own glibc
+    assert (alpine.ref, alpine.pushed) == (built.ref, False)
+    path, body = run_function(arm64_udocker, registry, built.ref, {})
+    assert path == "/2018-06-01/runtime/invocation/req-1/response", body
+    assert "hello from aarch64, arm64" in json.loads(body)
 
 
 def test_platform_errors_say_what_is_missing(
@@ -265,9 +293,6 @@ def test_platform_errors_say_what_is_missing(
         build_function_image(function_spec(f"{multi_arch_base}:amd64-only", target, layer_cache,
                                            architecture="arm64", runtime_dirs=runtime),
                              "daemonless")
-    with pytest.raises(UserError, match="needs a arm64 Python"):
-        build_function_image(function_spec(f"{multi_arch_base}:multi", target, layer_cache,
-                                           architecture="arm64"), "daemonless")
 
 
 def test_missing_base_image_and_refused_logins_are_clear_errors(
@@ -330,6 +355,26 @@ def test_docker_builder_builds_pushes_and_the_image_runs(
     manifest = RegistryClient(auth_registry.url, _login(auth_registry)).get_manifest(
         "fn/docker", pushed.ref.rsplit(":", 1)[1])
     assert manifest.digest == pushed.digest
+
+
+def test_docker_builder_builds_an_arm64_image_with_the_assembled_runtime(
+    docker_host: str, multi_arch_base: str, registry: Registry, arm64_udocker: Udocker,
+    layer_cache: Path
+) -> None:
+    spec = function_spec(f"{multi_arch_base}:multi", f"{registry.host}/fn/docker-arm64",
+                         layer_cache, script=b'echo "docker-built on $(uname -m)"\n',
+                         architecture="arm64")
+
+    built = build_function_image(spec, "docker")
+
+    client = RegistryClient(registry.url)
+    manifest = client.get_manifest("fn/docker-arm64", built.ref.rsplit(":", 1)[1]).json()
+    config = json.loads(client.get_blob("fn/docker-arm64", manifest["config"]["digest"]))  # type: ignore[index]
+    assert (built.builder, config["architecture"]) == ("docker", "arm64")
+    assert config["config"]["Entrypoint"][0] == "/opt/scar/runtime/lib/ld-linux-aarch64.so.1"
+    path, body = run_function(arm64_udocker, registry, built.ref, {})
+    assert path.endswith("/response"), body
+    assert "docker-built on aarch64" in json.loads(body)
 
 
 def test_a_push_error_from_the_daemon_stream_is_one_clear_error(

@@ -14,7 +14,11 @@ import boto3
 import pytest
 import yaml
 from deploy_helpers import deploy, teardown, verbs
-from test_image_build import base_image, run_function  # noqa: F401 (base_image: a fixture)
+from test_image_build import (  # noqa: F401 (base_image, multi_arch_base: fixtures)
+    base_image,
+    multi_arch_base,
+    run_function,
+)
 
 from scar_ci import engine
 from scar_ci.aws.ecr import REGISTRY_VARIABLE
@@ -139,6 +143,39 @@ def test_image_function_plan_apply_redeploy_run_and_teardown(
                         boto3.client("lambda").list_functions()["Functions"]}
     with pytest.raises(ecr.exceptions.RepositoryNotFoundException):
         ecr.describe_repositories(repositoryNames=[repository])
+
+
+def test_an_arm64_image_function_deploys_and_its_image_runs_under_emulation(
+        tmp_path: Path, ecr: Any, ecr_registry: Registry, multi_arch_base: str,  # noqa: F811
+        arm64_udocker: Udocker, unique_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCAR_CI_CACHE", str(tmp_path / "cache"))  # runtime assembled here
+    scope = Scope.parse(f"manual:{unique_name}")
+    fdl = write_image_fdl(tmp_path / "fdl", f"{multi_arch_base}:multi",
+                          lambda_settings={"architectures": ["arm64"]})
+
+    said: list[str] = []
+    plan, _ = deploy(fdl, scope, say=said.append)
+
+    progress = "\n".join(said)  # through the command's progress printer
+    assert ": assembling the arm64 runtime: downloading" in progress
+    assert ": arm64 runtime assembled: Python 3." in progress
+    tag_ref = next(c.detail for c in plan.changes if c.kind == "image").removeprefix(
+        "build and push ").removesuffix(" (daemonless builder)")
+    config = boto3.client("lambda").get_function(
+        FunctionName=scope.function_name("img"))["Configuration"]
+    assert (config["PackageType"], config["Architectures"]) == ("Image", ["arm64"])
+    assert list((tmp_path / "cache" / "runtimes").glob("arm64-*/runtime.json"))
+    registry = RegistryClient(ecr_registry.url, login(ecr_registry))
+    repository, tag = tag_ref.split("/", 1)[1].rsplit(":", 1)
+    manifest = registry.get_manifest(repository, tag).json()
+    image_config = json.loads(registry.get_blob(repository, manifest["config"]["digest"]))  # type: ignore[index]
+    assert image_config["architecture"] == "arm64"
+    arm64_udocker("login", "--username=AWS", f"--password={login(ecr_registry).password}",
+                  f"--registry={ecr_registry.url}")
+    path, body = run_function(arm64_udocker, ecr_registry, tag_ref, {})
+    assert path.endswith("/response"), body
+    assert "image function: 2 groups, MODE=gray" in json.loads(body)
+    teardown(scope, delete_data=False)
 
 
 def test_a_changed_script_pushes_a_new_image_and_rm_removes_the_repository(
