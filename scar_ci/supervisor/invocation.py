@@ -75,10 +75,23 @@ class Supervisor:
                 raise ScriptFailed("no time left to run the script: raise the function's timeout "
                                    "or lower container.timeout_threshold")
             result = self.runtime.run(command, variables, folders, timeout, root)
+            if result.timed_out and self.config.batch and \
+                    self.config.batch.mode == "lambda-batch":
+                return self._hand_over(job, context, command.origin, timeout)
             self.storage.upload_outputs(folders[1], context.aws_request_id)
             return _checked(result, command.origin, timeout)
         finally:
             shutil.rmtree(root, ignore_errors=True)
+
+    def _hand_over(self, job: Job, context: Any, origin: str, timeout: float) -> bytes:
+        """lambda-batch: the job ran out of Lambda's time; Batch runs it again from the start
+        (what it wrote so far is not uploaded: the Batch job writes the whole output)."""
+        assert self.config.batch is not None
+        answer = submit_job(self.config.batch, self.config.name, job.source,
+                            context.aws_request_id)
+        log.info("the %s ran out of Lambda's time after %.0f s: handed over to AWS Batch",
+                 origin, timeout)
+        return json.dumps(answer).encode()
 
     def _materialise_input(self, job: Job, folder: Path) -> str:
         if job.stored_object is not None:

@@ -12,6 +12,7 @@ import pytest
 from scar_ci.supervisor.batch_submit import MAX_OVERRIDES, job_name, job_overrides
 from scar_ci.supervisor.config import BatchTarget, load_config
 from scar_ci.supervisor.errors import BadRequest, ConfigError
+from scar_ci.supervisor.events import parse_event
 
 
 def test_the_overrides_carry_the_event_and_the_request_id():
@@ -69,3 +70,11 @@ def test_the_job_entry_without_an_event_says_what_it_is_for(tmp_path: Path):
     assert done.returncode == 2
     assert "SCAR_BATCH_EVENT is not set: this image's batch entry runs jobs a scar-ci " \
            "function submitted" in done.stdout + done.stderr
+
+
+def test_each_s3_record_is_handed_over_alone():
+    records = [{"s3": {"bucket": {"name": "b"}, "object": {"key": f"in/{n}"}}} for n in (1, 2)]
+    jobs = parse_event({"Records": records})
+    assert [job.source for job in jobs] == [{"Records": [records[0]]}, {"Records": [records[1]]}]
+    direct = {"cmd_args": ["true"]}
+    assert parse_event(direct)[0].source == direct
