@@ -12,12 +12,14 @@ from typing import Any
 import boto3
 import pytest
 from batch_helpers import batch_network, write_batch_fdl
+from botocore.exceptions import ClientError
 from command_helpers import scar
 from deploy_helpers import deploy, teardown, verbs
 from test_image_build import base_image  # noqa: F401 (a fixture)
 from test_image_deploy import ecr, login  # noqa: F401 (ecr: a fixture)
 
 from scar_ci import engine
+from scar_ci.apply import ApplyFailed
 from scar_ci.aws.session import Aws
 from scar_ci.errors import UserError
 from scar_ci.fdl import load_fdl
@@ -130,3 +132,48 @@ def test_batch_where_no_batch_answers_is_one_message_and_nothing_created(
         f"AWS Batch does not answer at {os.environ['AWS_ENDPOINT_URL']} (local mode and "
         "LocalStack's community edition have no Batch)")
     assert aws.calls.mutating == []
+
+
+BATCH_STEPS = ("CreateComputeEnvironment", "CreateJobQueue", "RegisterJobDefinition")
+
+
+class FaultOn:
+    """A botocore before-call hook failing the first call of `operation`, like AWS would."""
+
+    def __init__(self, operation: str) -> None:
+        self.operation, self.failed = operation, False
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        if model.name == self.operation and not self.failed:
+            self.failed = True
+            raise ClientError({"Error": {"Code": "InjectedFault", "Message": "injected"}},
+                              model.name)
+
+
+def test_a_batch_deploy_or_teardown_failing_at_a_batch_step_is_finished_by_the_next_run(
+        tmp_path: Path, ecr: Any, ecr_registry: Registry, base_image: str,  # noqa: F811
+        moto_server: Any, unique_name: str) -> None:
+    fdl = write_batch_fdl(tmp_path, base_image, unique_name,
+                          batch_network(moto_server.url, unique_name))
+    for operation in BATCH_STEPS:
+        scope = Scope.parse(f"manual:{unique_name}-{operation[:8].lower()}")
+        aws = Aws()
+        aws.add_hook(FaultOn(operation))
+        with pytest.raises(ApplyFailed) as failed:
+            deploy(fdl, scope, aws)
+        assert "run `scar-ci deploy` again" in str(failed.value)
+        deploy(fdl, scope)
+        _, again = deploy(fdl, scope)
+        assert again.calls.mutating == [], f"not converged after a fault at {operation}"
+        teardown(scope)
+
+    scope = Scope.parse(f"manual:{unique_name}-down")
+    deploy(fdl, scope)
+    aws = Aws()
+    aws.add_hook(FaultOn("DeleteComputeEnvironment"))  # the queue is gone, the environment not
+    with pytest.raises(ApplyFailed, match="teardown stopped"):
+        teardown(scope, aws)
+    assert [r.kind for r in engine.discover(Aws(), scope)
+            if r.kind.startswith(("job", "compute"))] == ["compute env"]
+    teardown(scope)
+    assert engine.discover(Aws(), scope) == []
