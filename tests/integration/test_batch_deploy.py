@@ -68,6 +68,9 @@ def test_batch_function_deploy_redeploy_new_revision_and_teardown(
     assert container["image"] == f"{ecr_registry.host}/{repository}@{job_manifest.digest}"
     config = json.loads(client.get_blob(repository, job_manifest.json()["config"]["digest"]))
     assert config["config"]["Entrypoint"][-2:] == ["-m", "scar_ci.supervisor.batch_job"]
+    function_manifest = client.get_manifest(repository, job_tag.rsplit(":", 1)[1].removesuffix(
+        "-batch")).json()
+    assert job_manifest.json()["layers"] == function_manifest["layers"]  # the same layers
     needs = {r["type"]: r["value"] for r in container["resourceRequirements"]}
     assert needs == {"VCPU": "1", "MEMORY": "2048"}
     role = boto3.client("iam").get_role(RoleName=scope.role_name("scar-ci-job"))["Role"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +25,27 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def queue(moto_aws: Any, moto_server: Any, unique_name: str) -> str:
-    """A compute environment, queue and job definition named `unique_name` on moto."""
+def queue(moto_aws: Any, moto_server: Any, unique_name: str) -> Iterator[str]:
+    """A compute environment, queue and job definition named `unique_name` on moto, deleted
+    afterwards (moto's state is the session's)."""
     aws, network = Aws(), batch_network(moto_server.url, unique_name)
     resources = network["compute_resources"]
-    ComputeEnvironment(unique_name, {
-        "type": "EC2", "minvCpus": 0, "maxvCpus": 2, "instanceTypes": ["m3.medium"],
-        "subnets": resources["subnets"], "securityGroupIds": resources["security_group_ids"],
-        "instanceRole": resources["instance_role"]}, network["service_role"]).create(aws)()
-    JobQueue(unique_name, unique_name).create(aws)()
-    JobDefinition(unique_name, lambda: "busybox:1",
-                  lambda: "arn:aws:iam::123456789012:role/job").create(aws)
-    return unique_name
+    created = [
+        ComputeEnvironment(unique_name, {
+            "type": "EC2", "minvCpus": 0, "maxvCpus": 2, "instanceTypes": ["m3.medium"],
+            "subnets": resources["subnets"],
+            "securityGroupIds": resources["security_group_ids"],
+            "instanceRole": resources["instance_role"]}, network["service_role"]),
+        JobQueue(unique_name, unique_name),
+        JobDefinition(unique_name, lambda: "busybox:1",
+                      lambda: "arn:aws:iam::123456789012:role/job")]
+    for resource in created:
+        settle = resource.create(aws)
+        if settle:
+            settle()
+    yield unique_name
+    for resource in reversed(created):
+        resource.delete(aws)
 
 
 def supervisor(tmp_path: Path, queue: str) -> Supervisor:
