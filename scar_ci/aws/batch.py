@@ -116,7 +116,7 @@ class JobImage(Resource):
 @dataclass
 class ComputeEnvironment(Resource):
     """A MANAGED compute environment; `resources` is Batch's computeResources (its
-    desiredvCpus is only set at creation: Batch itself moves it)."""
+    desiredvCpus is only set at creation: Batch itself moves it; its type cannot change)."""
 
     kind = "compute env"
     name: str
@@ -146,6 +146,10 @@ class ComputeEnvironment(Resource):
             return None
         ensure_ours(self, live.get("tags"), self.tags)
         resources = live.get("computeResources", {})
+        if resources.get("type") != self.resources["type"]:  # refused while planning
+            raise UserError(f"compute env {self.name}: Batch cannot change its type "
+                            f"({resources.get('type')} -> {self.resources['type']}); run "
+                            "teardown, then deploy")
         return {"state": live.get("state"), "serviceRole": live.get("serviceRole", ""),
                 **{k: _comparable(resources.get(k)) for k in self.resources
                    if k != "desiredvCpus"},
@@ -160,9 +164,6 @@ class ComputeEnvironment(Resource):
 
     def update(self, aws: Aws, live: Settings) -> None:
         wanted = self.wanted()
-        if live["type"] != wanted["type"]:
-            raise UserError(f"compute env {self.name}: Batch cannot change its type "
-                            f"({live['type']} -> {wanted['type']}); run teardown, then deploy")
         batch = aws.client("batch")
         changed = {k: wanted[k] for k in UPDATABLE_RESOURCES
                    if k in wanted and wanted[k] != live.get(k)}

@@ -102,6 +102,15 @@ def test_batch_function_deploy_redeploy_new_revision_and_teardown(
                                                  status="ACTIVE")["jobDefinitions"]
     assert revision["revision"] == definition["revision"] + 1
 
+    spot = write_batch_fdl(tmp_path / "spot", base_image, unique_name, {**network, "memory": 4096,
+                           "compute_resources": {**network["compute_resources"], "type": "SPOT"}})
+    aws = Aws()
+    with pytest.raises(UserError) as refused:
+        engine.plan_deploy(load_fdl(spot), scope, aws)
+    assert str(refused.value) == (f"compute env {name}: Batch cannot change its type (EC2 -> "
+                                  "SPOT); run teardown, then deploy")
+    assert aws.calls.mutating == []
+
     teardown(scope, delete_data=True)
     assert batch.describe_job_definitions(jobDefinitionName=name,
                                           status="ACTIVE")["jobDefinitions"] == []
