@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scar_ci.aws.apigateway import RestApi
+from scar_ci.aws.batch import JobImage
 from scar_ci.aws.ecr import (
     TAG_DELETE_IMAGES,
     FunctionImage,
@@ -22,7 +23,7 @@ from scar_ci.aws.ecr import (
     Repository,
     lifecycle_policy,
 )
-from scar_ci.aws.iam import Role, least_privilege, role_arn
+from scar_ci.aws.iam import ASSUME_BATCH, Role, least_privilege, role_arn
 from scar_ci.aws.lambda_ import Function, ImageFunction, SupervisorLayer
 from scar_ci.aws.logs import LogGroup
 from scar_ci.aws.resource import (
@@ -37,6 +38,7 @@ from scar_ci.aws.s3 import Bucket, split_path
 from scar_ci.aws.session import Aws
 from scar_ci.aws.ssm import StorageCredentials, parameter_arn, parameter_name
 from scar_ci.aws.triggers import Trigger
+from scar_ci.desired_batch import batch_config, batch_resources, check_batch_function, submit_grant
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, StorageProvider, StorageRef
 from scar_ci.fdl import Function as FdlFunction
@@ -53,7 +55,8 @@ from scar_ci.scope import Scope, tag_value
 DEFAULT_LAYER = "scar-ci-supervisor"
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # Lambda's limit for a zip sent in the request
 KIND_ORDER = ("role", "log group", "secret", "bucket", "layer", "repository", "image",
-              "function", "trigger", "api")
+              "job image", "compute env", "job queue", "job definition", "function", "trigger",
+              "api")
 
 
 class UnsupportedFunction(UserError):
@@ -102,8 +105,7 @@ def _check(function: FdlFunction) -> None:
                                   "image in a registry); container.image_file works with the "
                                   "python3.x runtimes (udocker in a zip)")
     if function.execution_mode != "lambda":
-        raise UnsupportedFunction(f"{where}: execution_mode '{function.execution_mode}' is not "
-                                  "deployed by this version of scar-ci; use 'lambda'")
+        check_batch_function(function, where)
 
 
 @dataclass
@@ -137,7 +139,8 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
         tags = scope.tags(fdl_function=function.name)
         role_of: Callable[[], str]
         if names.role:
-            resources.append(Role(names.role, _policy(fdl, function, scope, names, aws), tags))
+            resources.append(Role(names.role, _policy(fdl, function, scope, names, aws), tags,
+                                  ASSUME_BATCH if function.uses_batch else None))
             role_of = _constant(role_arn(aws.account_id, names.role))
         else:
             role_of = _constant(function.iam_role or "")
@@ -153,10 +156,18 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
             if folder and folder not in entry.folders:
                 entry.folders = (*entry.folders, folder)
         config, files = _package(fdl, function, scope, names)
+        if function.uses_batch:
+            config["batch"] = batch_config(function, scope)
+        if function.uses_image_runtime or function.uses_batch:
+            image, image_parts = function_image(function, scope, tags, config, files,
+                                                images or ImageOptions())
+            resources.extend(image_parts)
+        if function.uses_batch:
+            resources.extend(batch_resources(function, scope, aws, role_of, tags,
+                                             JobImage(image.name, image)))
         if function.uses_image_runtime:
-            resources.extend(image_resources(function, scope, names, role_of, tags, config,
-                                             files, _info_tags(fdl, function, layer),
-                                             images or ImageOptions()))
+            resources.append(image_function(function, names, role_of, tags,
+                                            _info_tags(fdl, function, layer), image))
         else:
             code = function_zip(config, files)
             resources.append(Function(
@@ -177,13 +188,11 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
     return Desired(scope, resources, apis)
 
 
-def image_resources(function: FdlFunction, scope: Scope, names: Names,
-                    role_of: Callable[[], str], tags: dict[str, str], config: dict[str, Any],
-                    files: dict[str, Path], info: dict[str, str], images: ImageOptions
-                    ) -> list[Resource]:
-    """A `runtime: image` function: its ECR repository (unless `create_image` is false), its
-    image (the user's, plus the supervisor and the task files, built by `images.builder`)
-    and the function."""
+def function_image(function: FdlFunction, scope: Scope, tags: dict[str, str],
+                   config: dict[str, Any], files: dict[str, Path], images: ImageOptions
+                   ) -> tuple[FunctionImage, list[Resource]]:
+    """A function image (the user's, plus the supervisor and the task files, built by
+    `images.builder`) and its ECR repository (unless `create_image` is false)."""
     repository = scope.ecr_repository(function.name)
     task_files = {CONFIG_FILE_NAME: config_json(config),
                   **{name: path.read_bytes() for name, path in files.items()}}
@@ -192,13 +201,7 @@ def image_resources(function: FdlFunction, scope: Scope, names: Names,
         alpine=function.container.alpine, create_image=function.container.create_image,
         task_files=task_files, progress=lambda line: images.say(f"image {repository}: {line}")),
         builder=images.builder)
-    settings = {k: v for k, v in _configuration(function).items()
-                if k not in ("Runtime", "Handler")}
-    resources: list[Resource] = [image, ImageFunction(
-        names.function, settings, role=role_of,
-        tags={**tags, **info, TAG_SUPERVISOR: "in the image"},
-        image=lambda: image.uri, image_ref=lambda: image.ref,
-        architectures=function.architectures)]
+    resources: list[Resource] = [image]
     if function.container.create_image:
         ecr = function.raw.get("ecr", {})
         deletes = function.delete_image if function.delete_image is not None else (
@@ -207,7 +210,20 @@ def image_resources(function: FdlFunction, scope: Scope, names: Names,
             repository, {**tags, TAG_DELETE_IMAGES: str(deletes).lower()},
             scan_on_push=ecr.get("scan_on_push", False),
             lifecycle=lifecycle_policy(ecr.get("keep_images"))))
-    return resources
+    return image, resources
+
+
+def image_function(function: FdlFunction, names: Names, role_of: Callable[[], str],
+                   tags: dict[str, str], info: dict[str, str], image: FunctionImage
+                   ) -> ImageFunction:
+    """A `runtime: image` function running `image`."""
+    settings = {k: v for k, v in _configuration(function).items()
+                if k not in ("Runtime", "Handler")}
+    return ImageFunction(
+        names.function, settings, role=role_of,
+        tags={**tags, **info, TAG_SUPERVISOR: "in the image"},
+        image=lambda: image.uri, image_ref=lambda: image.ref,
+        architectures=function.architectures)
 
 
 def _package_bucket(function: FdlFunction, size: int) -> str | None:
@@ -248,7 +264,8 @@ def _policy(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names, aws: Aw
               _own_s3(function.output)]
     secrets = (parameter_arn(aws.region, aws.account_id, names.function)
                if _credentials(fdl, function) else None)
-    return least_privilege(group, reads, writes, bool(function.subnet_ids), secrets)
+    return least_privilege(group, reads, writes, bool(function.subnet_ids), secrets,
+                           submit_grant(function, scope, aws) if function.uses_batch else None)
 
 
 def _configuration(function: FdlFunction) -> dict[str, Any]:

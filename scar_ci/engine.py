@@ -10,6 +10,7 @@ from itertools import groupby
 
 from scar_ci.apply import apply_plan
 from scar_ci.aws.apigateway import discover_apis, invoke_url
+from scar_ci.aws.batch import JobQueue, discover_batch, require_batch
 from scar_ci.aws.ecr import ImageOptions, discover_repositories
 from scar_ci.aws.iam import discover_roles
 from scar_ci.aws.lambda_ import discover_functions
@@ -52,6 +53,7 @@ def discover(aws: Aws, scope: Scope) -> list[Resource]:
     for function, _ in discover_functions(aws, scope):
         found.extend(discover_triggers(aws, function.name))
         found.append(function)
+    found.extend(discover_batch(aws, scope))
     found.extend(discover_repositories(aws, scope))
     found.extend(discover_buckets(aws, scope))
     found.extend(discover_log_groups(aws, scope))
@@ -73,6 +75,8 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
     from scar_ci.plan import make_plan
 
     desired = desired_state(fdl, scope, aws, supervisor_layer(), images)
+    if any(isinstance(r, JobQueue) for r in desired.resources):
+        require_batch(aws)
     plan = make_plan(scope.describe(), desired.resources, discover(aws, scope), aws,
                      reason=f"no longer in {fdl.path.name}")
     return plan, desired

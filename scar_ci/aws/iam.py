@@ -22,18 +22,28 @@ from scar_ci.scope import Scope
 
 ROLE_PATH = "/scar-ci/"
 POLICY_NAME = "scar-ci"
+
+
+def _assume(*services: str) -> dict[str, Any]:
+    return {"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": list(services)},
+                           "Action": "sts:AssumeRole"}]}
+
+
 ASSUME_LAMBDA = json.dumps({
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                    "Action": "sts:AssumeRole"}],
 })
+# A Batch function's role is its jobs' role too: they read and write the same folders.
+ASSUME_BATCH = _assume("lambda.amazonaws.com", "ecs-tasks.amazonaws.com")
 VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
                "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
                "ec2:UnassignPrivateIpAddresses")
 
 GRANTS = {"OwnLogs": "own logs", "ReadInputs": "get inputs", "WriteOutputs": "put outputs",
           "ReadStorageCredentials": "read storage credentials",
-          "VpcNetworkInterfaces": "VPC interfaces"}
+          "VpcNetworkInterfaces": "VPC interfaces", "SubmitBatchJobs": "submit Batch jobs"}
 
 
 def role_arn(account: str, name: str) -> str:
@@ -42,9 +52,11 @@ def role_arn(account: str, name: str) -> str:
 
 
 def least_privilege(log_group_arn: str, reads: list[str], writes: list[str],
-                    vpc: bool, credentials: str | None = None) -> dict[str, Any]:
+                    vpc: bool, credentials: str | None = None,
+                    batch: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The policy of a function role: its own logs, gets on its inputs, puts on its outputs,
-    and reading its storage credentials' parameter (ARN `credentials`) when it has one."""
+    reading its storage credentials' parameter (ARN `credentials`) when it has one, and the
+    `batch` statements of a Batch function."""
     statements: list[dict[str, Any]] = [{
         "Sid": "OwnLogs", "Effect": "Allow",
         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -59,6 +71,7 @@ def least_privilege(log_group_arn: str, reads: list[str], writes: list[str],
     if credentials:
         statements.append({"Sid": "ReadStorageCredentials", "Effect": "Allow",
                            "Action": ["ssm:GetParameter"], "Resource": [credentials]})
+    statements.extend(batch or ())
     if vpc:
         statements.append({"Sid": "VpcNetworkInterfaces", "Effect": "Allow",
                            "Action": list(VPC_ACTIONS), "Resource": "*"})
@@ -73,9 +86,11 @@ class Role(Resource):
     name: str
     policy: Mapping[str, Any] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
+    trust: Mapping[str, Any] | None = None  # who may assume it; None: Lambda alone
 
     def wanted(self) -> Settings:
-        return {"policy": self.policy, "tags": dict(self.tags)}
+        wanted = {"policy": self.policy, "tags": dict(self.tags)}
+        return {**wanted, "trust": self.trust} if self.trust else wanted
 
     def describe(self) -> str:
         sids = [s["Sid"] for s in self.policy.get("Statement", ())]
@@ -91,20 +106,24 @@ class Role(Resource):
         ensure_ours(self, tags, self.tags)
         policy = absent_ok(iam.get_role_policy, RoleName=self.name, PolicyName=POLICY_NAME)
         document = policy["PolicyDocument"] if policy else None
-        if isinstance(document, str):  # some endpoints return it URL-encoded JSON text
-            from urllib.parse import unquote
-            document = json.loads(unquote(document))
-        return {"policy": document, "tags": our_tags(tags)}
+        live = {"policy": _document(document), "tags": our_tags(tags)}
+        return {**live, "trust": _document(found["Role"].get("AssumeRolePolicyDocument"))
+                } if self.trust else live
 
     def create(self, aws: Aws) -> None:
         iam = aws.client("iam")
-        iam.create_role(Path=ROLE_PATH, RoleName=self.name, AssumeRolePolicyDocument=ASSUME_LAMBDA,
+        iam.create_role(Path=ROLE_PATH, RoleName=self.name,
+                        AssumeRolePolicyDocument=json.dumps(self.trust) if self.trust
+                        else ASSUME_LAMBDA,
                         Description="Execution role of a scar-ci function",
                         Tags=[{"Key": k, "Value": v} for k, v in self.tags.items()])
         iam.get_waiter("role_exists").wait(RoleName=self.name)
         self._put_policy(aws)
 
     def update(self, aws: Aws, live: Settings) -> None:
+        if self.trust and live["trust"] != self.trust:
+            aws.client("iam").update_assume_role_policy(RoleName=self.name,
+                                                        PolicyDocument=json.dumps(self.trust))
         if live["policy"] != self.policy:
             self._put_policy(aws)
         if live["tags"] != self.tags:
@@ -125,6 +144,14 @@ class Role(Resource):
         for attached in iam.list_attached_role_policies(RoleName=self.name)["AttachedPolicies"]:
             iam.detach_role_policy(RoleName=self.name, PolicyArn=attached["PolicyArn"])
         absent_ok(iam.delete_role, RoleName=self.name)
+
+
+def _document(document: Any) -> Any:
+    """A policy document as a dict (some endpoints return it URL-encoded JSON text)."""
+    if isinstance(document, str):
+        from urllib.parse import unquote
+        return json.loads(unquote(document))
+    return document
 
 
 def _tags(pairs: list[dict[str, str]] | None) -> dict[str, str]:

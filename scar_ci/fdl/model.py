@@ -146,6 +146,11 @@ class Function:
         """True for a Lambda container image, False for udocker inside a zip."""
         return self.runtime == "image"
 
+    @property
+    def uses_batch(self) -> bool:
+        """True when executions go to AWS Batch (`batch`) or may (`lambda-batch`)."""
+        return self.execution_mode != "lambda"
+
 
 @dataclass(frozen=True)
 class OscarService:

@@ -18,6 +18,7 @@ from scar_ci.supervisor.errors import ConfigError
 CONFIG_FILE_NAME = "scar-function.json"
 DEFAULT_TIMEOUT_THRESHOLD = 10
 RUNTIMES = ("udocker", "image")
+BATCH_MODES = ("batch", "lambda-batch")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,15 @@ class OutputSpec:
 
 
 @dataclass(frozen=True)
+class BatchTarget:
+    """Where a `batch` / `lambda-batch` function submits its jobs."""
+
+    mode: str  # "batch": every event; "lambda-batch": an event Lambda's timeout would kill
+    job_queue: str
+    job_definition: str
+
+
+@dataclass(frozen=True)
 class FunctionConfig:
     """Everything the supervisor needs to know about its function."""
 
@@ -52,6 +62,7 @@ class FunctionConfig:
     outputs: tuple[OutputSpec, ...] = ()
     storage_providers: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     storage_credentials: str = ""  # the SSM parameter with the providers' keys and tokens
+    batch: BatchTarget | None = None
 
 
 @dataclass(frozen=True)
@@ -175,4 +186,15 @@ def _parse(r: _Reader, raw: Any) -> FunctionConfig:
         ),
         storage_providers=r.get(raw, "", "storage_providers", dict, {}),
         storage_credentials=r.get(raw, "", "storage_credentials", str, ""),
+        batch=_batch(r, r.get(raw, "", "batch", dict, {})),
     )
+
+
+def _batch(r: _Reader, raw: dict[str, Any]) -> BatchTarget | None:
+    if not raw:
+        return None
+    mode = r.get(raw, "batch.", "mode", str, "")
+    if mode not in BATCH_MODES:
+        r.fail("batch.mode", f"{mode!r} is not one of {', '.join(BATCH_MODES)}")
+    return BatchTarget(mode, r.get(raw, "batch.", "job_queue", str, ""),
+                       r.get(raw, "batch.", "job_definition", str, ""))

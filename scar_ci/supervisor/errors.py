@@ -34,10 +34,11 @@ class ScriptFailed(SupervisorError):
 
     TAIL_LINES = 20
 
-    def __init__(self, headline: str, output: bytes = b"") -> None:
+    def __init__(self, headline: str, output: bytes = b"", exit_code: int = 1) -> None:
         super().__init__(headline)
         self.headline = headline
         self.output = output
+        self.exit_code = exit_code  # what a Batch job exits with
 
     def __str__(self) -> str:
         lines = self.output.rstrip(b"\n").split(b"\n")[-self.TAIL_LINES:]

@@ -52,17 +52,25 @@ class Job:
     script: bytes | None = None
     cmd_args: list[str] | None = None
     env: dict[str, str] = field(default_factory=dict)
+    source: Any = None  # the event asking for this job alone (what Batch gets, lambda-batch)
 
 
 def parse_event(event: Any) -> list[Job]:
     """Every job an event asks for, in order; BadRequest for a malformed or hostile event."""
     if isinstance(event, dict) and isinstance(event.get("Records"), list):
-        return [_s3_job(record, i, event) for i, record in enumerate(event["Records"])]
+        jobs = [_s3_job(record, i, event) for i, record in enumerate(event["Records"])]
+        for job, record in zip(jobs, event["Records"], strict=True):
+            job.source = {**event, "Records": [record]}
+        return jobs
     if is_api_event(event):
-        return [_api_job(event)]
-    if isinstance(event, dict) and set(event) <= DIRECTIVES:
-        return [_direct_job(event, "the invocation payload")]
-    return [Job("other", _event_json(event), _now(), body=_as_bytes(event), body_name=EVENT_FILE)]
+        job = _api_job(event)
+    elif isinstance(event, dict) and set(event) <= DIRECTIVES:
+        job = _direct_job(event, "the invocation payload")
+    else:
+        job = Job("other", _event_json(event), _now(), body=_as_bytes(event),
+                  body_name=EVENT_FILE)
+    job.source = event
+    return [job]
 
 
 def _s3_job(record: Any, index: int, event: dict[str, Any]) -> Job:

@@ -18,7 +18,7 @@ def lambda_handler(event: Any, context: Any) -> Any:
 def _get_supervisor() -> Any:
     global _supervisor  # one per sandbox, by design
     if _supervisor is None:
-        _configure_logging()
+        configure_logging()
         from scar_ci.supervisor.config import Settings, config_path, load_config
         from scar_ci.supervisor.invocation import Supervisor
         from scar_ci.supervisor.runtimes import make_runtime
@@ -31,7 +31,8 @@ def _get_supervisor() -> Any:
     return _supervisor
 
 
-def _configure_logging() -> None:
+def configure_logging() -> None:
+    """The supervisor's lines at SCAR_LOG_LEVEL, to stdout where no runtime took the logs."""
     logger = logging.getLogger("scar.supervisor")
     logger.setLevel(os.environ.get("SCAR_LOG_LEVEL", "INFO").upper())
     if not logging.getLogger().handlers:  # outside Lambda's runtime, which installs its own

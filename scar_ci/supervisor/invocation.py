@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scar_ci.supervisor.batch_submit import submit_job
 from scar_ci.supervisor.command import choose_command
 from scar_ci.supervisor.config import FunctionConfig, Settings
 from scar_ci.supervisor.errors import ScriptFailed, SupervisorError
@@ -34,14 +36,23 @@ class Supervisor:
     runtime: Runtime
 
     def handle(self, event: Any, context: Any) -> Any:
-        """Run every job of the event; API Gateway gets an HTTP answer, others the output text."""
+        """Run every job of the event (in `batch` mode: submit it to AWS Batch); API Gateway
+        gets an HTTP answer, others the output text."""
+        run = self._submit if self.config.batch and self.config.batch.mode == "batch" \
+            else self._run_all
         if is_api_event(event):
             try:
-                return api_response(200, self._run_all(event, context), context)
+                return api_response(200, run(event, context), context)
             except SupervisorError as exc:
                 log.error("%s", exc)
                 return api_response(exc.status, _error_body(exc), context)
-        return self._run_all(event, context).decode("utf-8", errors="replace")
+        return run(event, context).decode("utf-8", errors="replace")
+
+    def _submit(self, event: Any, context: Any) -> bytes:
+        parse_event(event)  # a malformed or hostile event is refused here, not in the job
+        assert self.config.batch is not None
+        answer = submit_job(self.config.batch, self.config.name, event, context.aws_request_id)
+        return json.dumps(answer).encode()
 
     def _run_all(self, event: Any, context: Any) -> bytes:
         return b"".join(self.run_job(job, context) for job in parse_event(event))
@@ -64,10 +75,23 @@ class Supervisor:
                 raise ScriptFailed("no time left to run the script: raise the function's timeout "
                                    "or lower container.timeout_threshold")
             result = self.runtime.run(command, variables, folders, timeout, root)
+            if result.timed_out and self.config.batch and \
+                    self.config.batch.mode == "lambda-batch":
+                return self._hand_over(job, context, command.origin, timeout)
             self.storage.upload_outputs(folders[1], context.aws_request_id)
             return _checked(result, command.origin, timeout)
         finally:
             shutil.rmtree(root, ignore_errors=True)
+
+    def _hand_over(self, job: Job, context: Any, origin: str, timeout: float) -> bytes:
+        """lambda-batch: the job ran out of Lambda's time; Batch runs it again from the start
+        (what it wrote so far is not uploaded: the Batch job writes the whole output)."""
+        assert self.config.batch is not None
+        answer = submit_job(self.config.batch, self.config.name, job.source,
+                            context.aws_request_id)
+        log.info("the %s ran out of Lambda's time after %.0f s: handed over to AWS Batch",
+                 origin, timeout)
+        return json.dumps(answer).encode()
 
     def _materialise_input(self, job: Job, folder: Path) -> str:
         if job.stored_object is not None:
@@ -102,7 +126,8 @@ def _checked(result: RunResult, origin: str, timeout: float) -> bytes:
             result.output,
         )
     if result.exit_code != 0:
-        raise ScriptFailed(f"the {origin} exited with code {result.exit_code}", result.output)
+        raise ScriptFailed(f"the {origin} exited with code {result.exit_code}", result.output,
+                           result.exit_code)
     return result.output
 
 
