@@ -178,16 +178,25 @@ class ComputeEnvironment(Resource):
         _retag(aws, self._live(aws), live["tags"], self.tags, "computeEnvironmentArn")
 
     def delete(self, aws: Aws) -> None:
-        live = self._live(aws)
-        if live is None:
-            return
         batch = aws.client("batch")
-        if live.get("state") != "DISABLED":
-            batch.update_compute_environment(computeEnvironment=self.name, state="DISABLED")
-        poll(f"compute env {self.name} to be disabled", lambda: self._live(aws), _settled)
-        batch.delete_compute_environment(computeEnvironment=self.name)
-        poll(f"compute env {self.name} to be deleted", lambda: self._live(aws),
-             lambda found: found is None)
+        _retire(f"compute env {self.name}", lambda: self._live(aws),
+                lambda: batch.update_compute_environment(computeEnvironment=self.name,
+                                                         state="DISABLED"),
+                lambda: batch.delete_compute_environment(computeEnvironment=self.name))
+
+
+def _retire(label: str, live: Callable[[], Settings | None], disable: Callable[[], object],
+            delete: Callable[[], object]) -> None:
+    """Batch deletes only what is DISABLED and settled: disable, wait, delete, wait until
+    it is gone (nothing to do when it is gone already)."""
+    found = live()
+    if found is None:
+        return
+    if found.get("state") != "DISABLED":
+        disable()
+    poll(f"{label} to be disabled", live, _settled)
+    delete()
+    poll(f"{label} to be deleted", live, lambda gone: gone is None)
 
 
 def _comparable(value: Any) -> Any:
@@ -257,16 +266,10 @@ class JobQueue(Resource):
         _retag(aws, self._live(aws), live["tags"], self.tags, "jobQueueArn")
 
     def delete(self, aws: Aws) -> None:
-        live = self._live(aws)
-        if live is None:
-            return
         batch = aws.client("batch")
-        if live.get("state") != "DISABLED":
-            batch.update_job_queue(jobQueue=self.name, state="DISABLED")
-        poll(f"job queue {self.name} to be disabled", lambda: self._live(aws), _settled)
-        batch.delete_job_queue(jobQueue=self.name)
-        poll(f"job queue {self.name} to be deleted", lambda: self._live(aws),
-             lambda found: found is None)
+        _retire(f"job queue {self.name}", lambda: self._live(aws),
+                lambda: batch.update_job_queue(jobQueue=self.name, state="DISABLED"),
+                lambda: batch.delete_job_queue(jobQueue=self.name))
 
 
 @dataclass
