@@ -12,15 +12,21 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 import yaml
+from botocore.exceptions import ClientError
 from test_deploy_e2e import pipeline_for_the_test_bed
+from test_image_build import base_image  # noqa: F401 (a fixture)
+from test_image_local_run import image_fdl
 
 from scar_ci import engine
+from scar_ci.aws.ecr import REGISTRY_VARIABLE
 from scar_ci.aws.session import Aws
 from scar_ci.scope import Scope, ScopeKind
 from scar_testbed.actions_runner import ROOT, event_copy, input_env, step_env
 from scar_testbed.fake_github import TOKEN, FakeGitHub
+from scar_testbed.moto_server import endpoint_variables
 
 pytestmark = pytest.mark.integration
 
@@ -197,3 +203,41 @@ def test_a_release_deploys_its_tag_and_a_failing_smoke_test_fails_the_step(
     assert down.code == 0, down.stderr
     assert engine.list_deployed(Aws(), scope) == []
     assert engine.plan_teardown(scope, Aws()).changes == ()
+
+
+def test_an_image_function_preview_is_built_smoke_tested_and_goes_with_its_images(
+        localstack, moto_server, ecr_registry, base_image, tmp_path,  # noqa: F811
+        fake_github, unique_name, monkeypatch) -> None:
+    """`runtime: image` through the action: the image built and pushed to the (ECR-like)
+    registry, the function run by the smoke test, the summary naming the pushed image, and
+    the pull request's close removing the function and its repository."""
+    number = int(unique_name[-7:], 16) % 9_000_000 + 1000
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    image_fdl(workspace, unique_name, base_image)
+    (workspace / "README.md").write_text("one two\n")
+    events, ref = tmp_path / "events", f"refs/pull/{number}/merge"
+    opened = event_copy(events / "opened", "pull_request_opened.json", number=number)
+    closed = event_copy(events / "closed", "pull_request_closed.json", number=number)
+    services = {**endpoint_variables(moto_server.url), REGISTRY_VARIABLE: ecr_registry.url}
+    for name, value in services.items():  # for this process's checks too
+        monkeypatch.setenv(name, value)
+    inputs = {"fdl": "scar.yaml", "smoke-function": "shout", "smoke-file": "README.md",
+              "image-builder": "daemonless"}
+    scope = Scope.pull_request(number, source="grycap/scar-action")
+
+    first = run_action(workspace, opened, inputs, fake_github, GITHUB_REF=ref)
+    assert first.code == 0, first.stderr
+    assert outputs_of(first.outputs)["invocation-output"] == "shouted api_event_file\n"
+    pushed = f"{ecr_registry.host}/shout/pr-{number}:scar-"
+    assert f"| shout--pr-{number} | image | {pushed}" in first.summary
+    assert f"**Smoke test** `shout--pr-{number}` ← `README.md`: ok in" in first.summary
+    assert boto3.client("s3").get_object(Bucket=scope.bucket(unique_name),
+                                         Key="output/api_event_file")["Body"].read() == b"ONE TWO\n"
+
+    gone = run_action(workspace, closed, inputs, fake_github, GITHUB_REF=ref)
+    assert gone.code == 0, gone.stderr
+    assert engine.list_deployed(Aws(), scope) == []
+    assert engine.plan_teardown(scope, Aws()).changes == ()
+    with pytest.raises(ClientError, match="RepositoryNotFound"):
+        boto3.client("ecr").describe_repositories(repositoryNames=[f"shout/pr-{number}"])
