@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,8 +137,7 @@ class ComputeEnvironment(Resource):
     def _live(self, aws: Aws) -> dict[str, Any] | None:
         answer = aws.client("batch").describe_compute_environments(
             computeEnvironments=[self.name])
-        found = [e for e in answer.get("computeEnvironments", ()) if e.get("status") != "DELETED"]
-        return found[0] if found else None
+        return _not_deleted(answer.get("computeEnvironments", ()))
 
     def read(self, aws: Aws) -> Settings | None:
         live = self._live(aws)
@@ -183,6 +182,11 @@ class ComputeEnvironment(Resource):
                 lambda: batch.update_compute_environment(computeEnvironment=self.name,
                                                          state="DISABLED"),
                 lambda: batch.delete_compute_environment(computeEnvironment=self.name))
+
+
+def _not_deleted(found: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    """Batch lists a deleted resource for a while: the first one that is not."""
+    return next((item for item in found if item.get("status") != "DELETED"), None)
 
 
 def _retire(label: str, live: Callable[[], Settings | None], disable: Callable[[], object],
@@ -234,8 +238,7 @@ class JobQueue(Resource):
 
     def _live(self, aws: Aws) -> dict[str, Any] | None:
         answer = aws.client("batch").describe_job_queues(jobQueues=[self.name])
-        found = [q for q in answer.get("jobQueues", ()) if q.get("status") != "DELETED"]
-        return found[0] if found else None
+        return _not_deleted(answer.get("jobQueues", ()))
 
     def read(self, aws: Aws) -> Settings | None:
         live = self._live(aws)
