@@ -23,7 +23,7 @@ from scar_ci.aws.ecr import (
     Repository,
     lifecycle_policy,
 )
-from scar_ci.aws.iam import ASSUME_BATCH, Role, least_privilege, role_arn
+from scar_ci.aws.iam import ASSUME_BATCH, ASSUME_LAMBDA, Role, least_privilege, role_arn
 from scar_ci.aws.lambda_ import Function, ImageFunction, SupervisorLayer
 from scar_ci.aws.logs import LogGroup
 from scar_ci.aws.resource import (
@@ -140,7 +140,7 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
         role_of: Callable[[], str]
         if names.role:
             resources.append(Role(names.role, _policy(fdl, function, scope, names, aws), tags,
-                                  ASSUME_BATCH if function.uses_batch else None))
+                                  ASSUME_BATCH if function.uses_batch else ASSUME_LAMBDA))
             role_of = _constant(role_arn(aws.account_id, names.role))
         else:
             role_of = _constant(function.iam_role or "")

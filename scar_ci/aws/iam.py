@@ -30,11 +30,11 @@ def _assume(*services: str) -> dict[str, Any]:
                            "Action": "sts:AssumeRole"}]}
 
 
-ASSUME_LAMBDA = json.dumps({
+ASSUME_LAMBDA: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                    "Action": "sts:AssumeRole"}],
-})
+}
 # A Batch function's role is its jobs' role too: they read and write the same folders.
 ASSUME_BATCH = _assume("lambda.amazonaws.com", "ecs-tasks.amazonaws.com")
 VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
@@ -86,11 +86,10 @@ class Role(Resource):
     name: str
     policy: Mapping[str, Any] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
-    trust: Mapping[str, Any] | None = None  # who may assume it; None: Lambda alone
+    trust: Mapping[str, Any] = field(default_factory=lambda: ASSUME_LAMBDA)  # who may assume it
 
     def wanted(self) -> Settings:
-        wanted = {"policy": self.policy, "tags": dict(self.tags)}
-        return {**wanted, "trust": self.trust} if self.trust else wanted
+        return {"policy": self.policy, "tags": dict(self.tags), "trust": self.trust}
 
     def describe(self) -> str:
         sids = [s["Sid"] for s in self.policy.get("Statement", ())]
@@ -106,22 +105,20 @@ class Role(Resource):
         ensure_ours(self, tags, self.tags)
         policy = absent_ok(iam.get_role_policy, RoleName=self.name, PolicyName=POLICY_NAME)
         document = policy["PolicyDocument"] if policy else None
-        live = {"policy": _document(document), "tags": our_tags(tags)}
-        return {**live, "trust": _document(found["Role"].get("AssumeRolePolicyDocument"))
-                } if self.trust else live
+        return {"policy": _document(document), "tags": our_tags(tags),
+                "trust": _document(found["Role"].get("AssumeRolePolicyDocument"))}
 
     def create(self, aws: Aws) -> None:
         iam = aws.client("iam")
         iam.create_role(Path=ROLE_PATH, RoleName=self.name,
-                        AssumeRolePolicyDocument=json.dumps(self.trust) if self.trust
-                        else ASSUME_LAMBDA,
+                        AssumeRolePolicyDocument=json.dumps(self.trust),
                         Description="Execution role of a scar-ci function",
                         Tags=[{"Key": k, "Value": v} for k, v in self.tags.items()])
         iam.get_waiter("role_exists").wait(RoleName=self.name)
         self._put_policy(aws)
 
     def update(self, aws: Aws, live: Settings) -> None:
-        if self.trust and live["trust"] != self.trust:
+        if live["trust"] != self.trust:  # e.g. a Batch function back to Lambda alone
             aws.client("iam").update_assume_role_policy(RoleName=self.name,
                                                         PolicyDocument=json.dumps(self.trust))
         if live["policy"] != self.policy:

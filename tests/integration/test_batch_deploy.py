@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 from batch_helpers import batch_network, write_batch_fdl
 from botocore.exceptions import ClientError
 from command_helpers import scar
@@ -110,6 +111,21 @@ def test_batch_function_deploy_redeploy_new_revision_and_teardown(
     assert str(refused.value) == (f"compute env {name}: Batch cannot change its type (EC2 -> "
                                   "SPOT); run teardown, then deploy")
     assert aws.calls.mutating == []
+
+    document = yaml.safe_load(more.read_text())  # back to Lambda alone
+    document["functions"]["aws"][0]["lambda"]["execution_mode"] = "lambda"
+    (lambda_only := more.with_name("lambda.yaml")).write_text(yaml.safe_dump(document))
+    back, _ = deploy(lambda_only, scope)
+    assert {("update", "role"), ("delete", "compute env"), ("delete", "job queue"),
+            ("delete", "job definition")} <= {(v, k) for v, k, _ in verbs(back)}
+    trust = boto3.client("iam").get_role(RoleName=role["RoleName"])["Role"][
+        "AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    assert trust["Statement"][0]["Principal"]["Service"] == "lambda.amazonaws.com"
+    assert batch.describe_compute_environments(
+        computeEnvironments=[name])["computeEnvironments"] == []
+    batch_fdl = write_batch_fdl(tmp_path / "again", base_image, unique_name, network)
+    deploy(batch_fdl, scope)  # and batch again, for the teardown below
 
     teardown(scope, delete_data=True)
     assert batch.describe_job_definitions(jobDefinitionName=name,
