@@ -1,10 +1,10 @@
 """The desired state: the resources an FDL asks for in a scope, in the order they are applied.
 
-Order: roles, log groups, storage credentials, buckets, the supervisor layer, functions,
-triggers, APIs. Every
-function exists before any trigger or API points at it, so chained functions (one's output
-folder is another's input folder) deploy in any FDL order: the shared bucket is created once,
-each function is created, then each input folder gets its trigger.
+Order (KIND_ORDER): roles, log groups, storage credentials, buckets, the supervisor layer,
+images, Batch's resources, functions, triggers, APIs. Every function exists before any
+trigger or API points at it, so chained functions (one's output folder is another's input
+folder) deploy in any FDL order: the shared bucket is created once, each function is
+created, then each input folder gets its trigger.
 """
 
 from __future__ import annotations
@@ -137,16 +137,17 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
     for function in fdl.functions:
         names = Names.of(function, scope)
         tags = scope.tags(fdl_function=function.name)
+        credentials = _credentials(fdl, function)
         role_of: Callable[[], str]
         if names.role:
-            resources.append(Role(names.role, _policy(fdl, function, scope, names, aws), tags,
+            resources.append(Role(names.role, _policy(function, scope, names, aws,
+                                                      bool(credentials)), tags,
                                   ASSUME_BATCH if function.uses_batch else ASSUME_LAMBDA))
             role_of = _constant(role_arn(aws.account_id, names.role))
         else:
             role_of = _constant(function.iam_role or "")
         resources.append(LogGroup(names.log_group, function.log_retention_days,
                                   {**tags, TAG_LAMBDA: names.function}))
-        credentials = _credentials(fdl, function)
         if credentials:
             resources.append(StorageCredentials(parameter_name(names.function), credentials,
                                                 {**tags, TAG_LAMBDA: names.function}))
@@ -155,7 +156,7 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
             entry = buckets.setdefault(bucket, Bucket(bucket, (), scope.tags()))
             if folder and folder not in entry.folders:
                 entry.folders = (*entry.folders, folder)
-        config, files = _package(fdl, function, scope, names)
+        config, files = _package(fdl, function, scope, names, bool(credentials))
         if function.uses_batch:
             config["batch"] = batch_config(function, scope)
         if function.uses_image_runtime or function.uses_batch:
@@ -256,14 +257,14 @@ def _layers(layer: SupervisorLayer, function: FdlFunction) -> Callable[[], list[
     return lambda: [layer.arn or f"{layer.name}:(new version)", *function.layers]
 
 
-def _policy(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names, aws: Aws
-            ) -> dict[str, Any]:
+def _policy(function: FdlFunction, scope: Scope, names: Names, aws: Aws,
+            has_credentials: bool) -> dict[str, Any]:
     group = f"arn:aws:logs:{aws.region}:{aws.account_id}:log-group:{names.log_group}"
     reads = [_arn_pattern(scope, r) for r in _own_s3(function.input)]
     writes = [_arn_pattern(scope, r, f"{names.function}/output") for r in
               _own_s3(function.output)]
     secrets = (parameter_arn(aws.region, aws.account_id, names.function)
-               if _credentials(fdl, function) else None)
+               if has_credentials else None)
     return least_privilege(group, reads, writes, bool(function.subnet_ids), secrets,
                            submit_grant(function, scope, aws) if function.uses_batch else None)
 
@@ -285,9 +286,10 @@ def _configuration(function: FdlFunction) -> dict[str, Any]:
     }
 
 
-def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names
-             ) -> tuple[dict[str, Any], dict[str, Path]]:
-    """`scar-function.json`'s content and the files that go with it (zip or /var/task)."""
+def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names,
+             has_credentials: bool) -> tuple[dict[str, Any], dict[str, Path]]:
+    """`scar-function.json`'s content and the files that go with it (zip or /var/task);
+    with `has_credentials`, it names the parameter holding the providers' secrets."""
     container: dict[str, Any] = {"timeout_threshold": function.container.timeout_threshold,
                                  "environment": dict(function.container.environment)}
     files: dict[str, Path] = {}
@@ -310,7 +312,7 @@ def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names
         storage)
     if function.uses_image_runtime:
         config["runtime"] = "image"
-    if _credentials(fdl, function):
+    if has_credentials:
         config["storage_credentials"] = parameter_name(names.function)
     return config, files
 
@@ -325,8 +327,8 @@ def _credentials(fdl: Fdl, function: FdlFunction) -> dict[str, dict[str, dict[st
     """`{kind: {id: {setting: secret}}}` of the providers the function uses."""
     found: dict[str, dict[str, dict[str, str]]] = {}
     for provider in _used_providers(fdl, function):
-        if provider.secrets():
-            found.setdefault(provider.type, {})[provider.id] = provider.secrets()
+        if secrets := provider.secrets():
+            found.setdefault(provider.type, {})[provider.id] = secrets
     return found
 
 
