@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from scar_ci.aws.ecr import FunctionImage
+from scar_ci.aws.ecr import FunctionImage, RegistryImage
 from scar_ci.aws.resource import (
     Resource,
     Settings,
@@ -73,7 +73,7 @@ def _name_of(arn: str) -> str:
 
 
 @dataclass
-class JobImage(Resource):
+class JobImage(RegistryImage):
     """The job variant of the function image (same layers, the batch job entry)."""
 
     kind = "job image"
@@ -85,19 +85,8 @@ class JobImage(Resource):
     def ref(self) -> str:
         return str(job_reference(self.source.ref))
 
-    @property
-    def uri(self) -> str:
-        """What the job definition names: pinned by digest once known."""
-        return self.built.pinned if self.built else self.ref
-
-    def wanted(self) -> Settings:
-        return {"image": self.ref}
-
     def describe(self) -> str:
         return f"push {self.ref} (the function image's layers, the batch job entry)"
-
-    def kept_detail(self) -> str:
-        return f"{self.ref} already in the registry"
 
     def read(self, aws: Aws) -> Settings | None:
         self.built = find_job_image(self.source.ref, self.source.spec.target_credentials)
@@ -105,12 +94,6 @@ class JobImage(Resource):
 
     def create(self, aws: Aws) -> None:
         self.built = push_job_image(self.source.ref, self.source.spec.target_credentials)
-
-    def update(self, aws: Aws, live: Settings) -> None:
-        self.create(aws)
-
-    def delete(self, aws: Aws) -> None:
-        """Never on its own: the repository goes with its images, or keeps them."""
 
 
 @dataclass

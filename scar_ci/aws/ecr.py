@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -27,6 +28,8 @@ from scar_ci.aws.resource import (
     our_tags,
     owned,
     paginate,
+    tag_dict,
+    tag_list,
     unavailable,
 )
 from scar_ci.aws.session import Aws
@@ -104,7 +107,7 @@ class Repository(Resource):
     def create(self, aws: Aws) -> None:
         client = aws.client("ecr")
         client.create_repository(
-            repositoryName=self.name, tags=[{"Key": k, "Value": v} for k, v in self.tags.items()],
+            repositoryName=self.name, tags=tag_list(self.tags),
             imageScanningConfiguration={"scanOnPush": self.scan_on_push})
         if self.lifecycle:
             client.put_lifecycle_policy(repositoryName=self.name,
@@ -129,7 +132,7 @@ class Repository(Resource):
             if stale:
                 client.untag_resource(resourceArn=arn, tagKeys=stale)
             client.tag_resource(resourceArn=arn,
-                                tags=[{"Key": k, "Value": v} for k, v in self.tags.items()])
+                                tags=tag_list(self.tags))
 
     def delete(self, aws: Aws) -> None:
         absent_ok(aws.client("ecr").delete_repository, repositoryName=self.name, force=True)
@@ -142,7 +145,7 @@ class Repository(Resource):
 
 def _tags(client: Any, arn: str) -> dict[str, str]:
     answer = client.list_tags_for_resource(resourceArn=arn)
-    return {t["Key"]: t["Value"] for t in answer.get("tags", ())}
+    return tag_dict(answer.get("tags"))
 
 
 def _normal(policy: str) -> str:
@@ -176,14 +179,43 @@ class ImageOptions:
     say: Callable[[str], None] = field(default=lambda _: None, compare=False)
 
 
+class RegistryImage(Resource):
+    """An image in a repository, named by its tag (`ref`): created means pushed, and it is
+    compared on that tag. Images go with their repository: teardown deletes the repository,
+    or keeps it with its images; this resource never deletes one."""
+
+    built: BuiltImage | None
+
+    @property
+    @abstractmethod
+    def ref(self) -> str:
+        """`host/repo:tag`."""
+
+    @property
+    def uri(self) -> str:
+        """What a function or job definition names: pinned by digest once known."""
+        return self.built.pinned if self.built else self.ref
+
+    def wanted(self) -> Settings:
+        return {"image": self.ref}
+
+    def kept_detail(self) -> str:
+        return f"{self.ref} already in the registry"
+
+    def update(self, aws: Aws, live: Settings) -> None:
+        self.create(aws)
+
+    def delete(self, aws: Aws) -> None:
+        """Never on its own (see the class)."""
+
+
 @dataclass
-class FunctionImage(Resource):
+class FunctionImage(RegistryImage):
     """The function's image, named by its content tag: created means built and pushed.
 
     `read` prepares the build with the chosen builder (layers, base, tag) and asks the
     registry for the tag, so the plan shows the image and an unchanged function pushes
-    nothing; `create` builds and pushes that prepared build. Images go with their
-    repository; this resource never deletes one.
+    nothing; `create` builds and pushes that prepared build.
     """
 
     kind = "image"
@@ -200,20 +232,9 @@ class FunctionImage(Resource):
             return str(self._build.target)
         return self.built.ref if self.built else self.spec.base or self.name
 
-    @property
-    def uri(self) -> str:
-        """What the function's ImageUri names: pinned by digest once known."""
-        return self.built.pinned if self.built else self.ref
-
-    def wanted(self) -> Settings:
-        return {"image": self.ref}
-
     def describe(self) -> str:
         used = f" ({self._build.builder} builder)" if self._build else ""
         return f"build and push {self.ref}{used}"
-
-    def kept_detail(self) -> str:
-        return f"{self.ref} already in the registry"
 
     def read(self, aws: Aws) -> Settings | None:
         if not self.spec.create_image:
@@ -240,9 +261,3 @@ class FunctionImage(Resource):
     def create(self, aws: Aws) -> None:
         assert self._build is not None, "read() prepares the build"
         self.built = self._build.push()
-
-    def update(self, aws: Aws, live: Settings) -> None:
-        self.create(aws)
-
-    def delete(self, aws: Aws) -> None:
-        """Never on its own: teardown deletes the repository, or keeps it with its images."""
