@@ -16,6 +16,8 @@ from scar_ci.aws.resource import (
     our_tags,
     owned,
     paginate,
+    tag_dict,
+    tag_list,
 )
 from scar_ci.aws.session import Aws
 from scar_ci.scope import Scope
@@ -25,16 +27,15 @@ POLICY_NAME = "scar-ci"
 
 
 def _assume(*services: str) -> dict[str, Any]:
+    """The trust policy letting `services` assume the role (one service as a plain string,
+    as the roles deployed before Batch have it, so they compare equal)."""
+    principal = services[0] if len(services) == 1 else list(services)
     return {"Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": list(services)},
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": principal},
                            "Action": "sts:AssumeRole"}]}
 
 
-ASSUME_LAMBDA: dict[str, Any] = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                   "Action": "sts:AssumeRole"}],
-}
+ASSUME_LAMBDA = _assume("lambda.amazonaws.com")
 # A Batch function's role is its jobs' role too: they read and write the same folders.
 ASSUME_BATCH = _assume("lambda.amazonaws.com", "ecs-tasks.amazonaws.com")
 VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
@@ -101,7 +102,7 @@ class Role(Resource):
         found = absent_ok(iam.get_role, RoleName=self.name)
         if found is None:
             return None
-        tags = _tags(found["Role"].get("Tags"))
+        tags = tag_dict(found["Role"].get("Tags"))
         ensure_ours(self, tags, self.tags)
         policy = absent_ok(iam.get_role_policy, RoleName=self.name, PolicyName=POLICY_NAME)
         document = policy["PolicyDocument"] if policy else None
@@ -113,7 +114,7 @@ class Role(Resource):
         iam.create_role(Path=ROLE_PATH, RoleName=self.name,
                         AssumeRolePolicyDocument=json.dumps(self.trust),
                         Description="Execution role of a scar-ci function",
-                        Tags=[{"Key": k, "Value": v} for k, v in self.tags.items()])
+                        Tags=tag_list(self.tags))
         iam.get_waiter("role_exists").wait(RoleName=self.name)
         self._put_policy(aws)
 
@@ -125,7 +126,7 @@ class Role(Resource):
             self._put_policy(aws)
         if live["tags"] != self.tags:
             aws.client("iam").tag_role(
-                RoleName=self.name, Tags=[{"Key": k, "Value": v} for k, v in self.tags.items()])
+                RoleName=self.name, Tags=tag_list(self.tags))
 
     def _put_policy(self, aws: Aws) -> None:
         aws.client("iam").put_role_policy(RoleName=self.name, PolicyName=POLICY_NAME,
@@ -151,10 +152,6 @@ def _document(document: Any) -> Any:
     return document
 
 
-def _tags(pairs: list[dict[str, str]] | None) -> dict[str, str]:
-    return {p["Key"]: p["Value"] for p in pairs or ()}
-
-
 def discover_roles(aws: Aws, scope: Scope) -> Iterator[Role]:
     """The scope's roles: every role under /scar-ci/ whose tags name the scope."""
     iam = aws.client("iam")
@@ -162,5 +159,5 @@ def discover_roles(aws: Aws, scope: Scope) -> Iterator[Role]:
         if not may_belong(scope, role["RoleName"]):
             continue
         answer = absent_ok(iam.list_role_tags, RoleName=role["RoleName"])
-        if answer and owned(scope, _tags(answer["Tags"])):
+        if answer and owned(scope, tag_dict(answer["Tags"])):
             yield Role(role["RoleName"])

@@ -9,7 +9,7 @@ resources of a scope for the sweeper, whatever the FDL says today.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.exceptions import ClientError
@@ -105,6 +105,16 @@ def _shown(value: Any) -> str:
 def our_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
     """Only scar-ci's own tags (others may be added by users or policies; they are left alone)."""
     return {k: v for k, v in (tags or {}).items() if k.startswith(TAG_PREFIX)}
+
+
+def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    """Tags in the `[{"Key": k, "Value": v}]` form most AWS APIs take."""
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def tag_dict(pairs: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
+    """Tags from the `[{"Key": k, "Value": v}]` form most AWS APIs answer with."""
+    return {p["Key"]: p["Value"] for p in pairs or ()}
 
 
 def may_belong(scope: Scope, name: str) -> bool:

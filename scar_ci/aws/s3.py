@@ -16,6 +16,8 @@ from scar_ci.aws.resource import (
     our_tags,
     owned,
     paginate,
+    tag_dict,
+    tag_list,
 )
 from scar_ci.aws.session import Aws
 from scar_ci.scope import TAG_MANAGED, Scope
@@ -39,7 +41,7 @@ def bucket_tags(aws: Aws, bucket: str) -> dict[str, str] | None:
         if error_code(error) == "NoSuchBucket":
             return None
         raise
-    return {t["Key"]: t["Value"] for t in answer["TagSet"]}
+    return tag_dict(answer["TagSet"])
 
 
 @dataclass
@@ -90,7 +92,7 @@ class Bucket(Resource):
         s3 = aws.client("s3")
         if live["tags"] != self.tags:
             s3.put_bucket_tagging(Bucket=self.name, Tagging={
-                "TagSet": [{"Key": k, "Value": v} for k, v in self.tags.items()]})
+                "TagSet": tag_list(self.tags)})
         for folder in self.folders:
             if folder not in live["folders"]:
                 s3.put_object(Bucket=self.name, Key=f"{folder}/", Body=b"")

@@ -25,6 +25,8 @@ from scar_ci.aws.resource import (
     our_tags,
     owned,
     paginate,
+    tag_dict,
+    tag_list,
     unavailable,
 )
 from scar_ci.aws.session import Aws
@@ -85,7 +87,7 @@ class StorageCredentials(Resource):
         if found is None:
             return None
         tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=self.name)
-        live = {t["Key"]: t["Value"] for t in tags.get("TagList", [])}
+        live = tag_dict(tags.get("TagList"))
         ensure_ours(self, live, self.tags)
         return {"credentials": _fingerprint(found["Parameter"]["Value"]),
                 "tags": our_tags(live)}
@@ -94,7 +96,7 @@ class StorageCredentials(Resource):
         aws.client("ssm").put_parameter(
             Name=self.name, Value=self.value, Type="SecureString",
             Description="storage credentials of a scar-ci function",
-            Tags=[{"Key": k, "Value": v} for k, v in sorted(self.tags.items())])
+            Tags=tag_list(self.tags))
 
     def update(self, aws: Aws, live: Settings) -> None:
         ssm = aws.client("ssm")
@@ -103,8 +105,7 @@ class StorageCredentials(Resource):
                               Overwrite=True)
         if live["tags"] != self.tags:
             ssm.add_tags_to_resource(ResourceType="Parameter", ResourceId=self.name,
-                                     Tags=[{"Key": k, "Value": v} for k, v in
-                                           sorted(self.tags.items())])
+                                     Tags=tag_list(self.tags))
 
     def delete(self, aws: Aws) -> None:
         absent_ok(aws.client("ssm").delete_parameter, Name=self.name)
@@ -128,5 +129,5 @@ def discover_storage_credentials(aws: Aws, scope: Scope) -> Iterator[StorageCred
             continue
         answer = absent_ok(ssm.list_tags_for_resource, ResourceType="Parameter",
                            ResourceId=name)
-        if answer and owned(scope, {t["Key"]: t["Value"] for t in answer.get("TagList", [])}):
+        if answer and owned(scope, tag_dict(answer.get("TagList"))):
             yield StorageCredentials(name)
