@@ -59,7 +59,7 @@ def batch_config(function: FdlFunction, scope: Scope) -> dict[str, str]:
 
 
 def _account(text: str, aws: Aws) -> str:
-    return text.replace("{account_id}", aws.account_id) if "{account_id}" in text else text
+    return text.replace("{account_id}", aws.account_id)
 
 
 def compute_resources(settings: Mapping[str, Any], aws: Aws) -> dict[str, Any]:

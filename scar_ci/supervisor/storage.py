@@ -29,7 +29,7 @@ class Storage:
         self._credentials: dict[str, Any] | None = None
 
     def client(self, provider: str) -> Any:
-        """The S3 client for a provider; the bare `s3` uses the function's own role."""
+        """The client for a provider; the bare `s3` uses the function's own role."""
         if provider not in self._clients:
             self._clients[provider] = self._make_client(provider)
         return self._clients[provider]
