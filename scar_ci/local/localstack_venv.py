@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from scar_ci.cache import cache_dir
 from scar_ci.local.errors import LocalError
 
 EXECUTOR_NAME = "scar-local"
@@ -59,11 +60,6 @@ description = "scar-ci's LocalStack runtime executor: Lambda functions as local 
 [tool.setuptools]
 packages = ["{EXECUTOR_PACKAGE}"]
 """
-
-
-def cache_dir() -> Path:
-    """Where scar-ci keeps venvs and local mode's state: $SCAR_CI_CACHE, or ~/.cache/scar-ci."""
-    return Path(os.environ.get("SCAR_CI_CACHE") or Path.home() / ".cache" / "scar-ci")
 
 
 def find_python() -> Path:

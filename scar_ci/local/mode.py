@@ -10,9 +10,10 @@ import os
 import time
 from pathlib import Path
 
+from scar_ci.cache import cache_dir
 from scar_ci.local import image_services, localstack
 from scar_ci.local.errors import LocalError
-from scar_ci.local.localstack_venv import cache_dir, progress
+from scar_ci.local.localstack_venv import progress
 
 DEFAULT_PORT = 4566
 STATE_VARIABLE = "SCAR_CI_LOCAL_DIR"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import scar_ci.supervisor
+from scar_ci.cache import cache_dir
 from scar_ci.errors import UserError
-from scar_ci.local.localstack_venv import cache_dir
 from scar_ci.package.image_layer import LayerBlob, LayerFile, image_path, write_layer
 from scar_ci.package.image_runtime import (
     ARCHITECTURES,

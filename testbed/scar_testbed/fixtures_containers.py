@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scar_ci.local.localstack_venv import cache_dir
+from scar_ci.cache import cache_dir
 from scar_testbed.emulation import emulation_env, foreign_busybox
 from scar_testbed.images import ImageSpec, TestImage, build_image
 from scar_testbed.podman import PodmanService, start_podman

@@ -23,6 +23,7 @@ REPO_DIR = Path(__file__).resolve().parents[2]
 if __name__ == "__main__":  # run as a script by any python3: find scar_ci in this work tree
     sys.path.insert(0, str(REPO_DIR))
 
+from scar_ci.cache import cache_dir  # noqa: E402
 from scar_ci.local import localstack, localstack_venv, mode  # noqa: E402
 from scar_ci.local.commands import report_status  # noqa: E402
 from scar_ci.local.errors import LocalError as TestbedError  # noqa: E402
@@ -44,7 +45,7 @@ FUNCTION_PYTHON = REPO_DIR / ".venv" / "bin" / "python"
 def default_state_dir() -> Path:
     """The state folder (pid, port, log) of this work tree's LocalStack."""
     tree = hashlib.sha256(str(REPO_DIR).encode()).hexdigest()[:10]
-    return localstack_venv.cache_dir() / "run" / f"localstack-{tree}"
+    return cache_dir() / "run" / f"localstack-{tree}"
 
 
 def start(state_dir: Path, ecr_endpoint: str = "") -> Instance:

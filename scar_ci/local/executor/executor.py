@@ -89,7 +89,7 @@ def _layers(function_version: FunctionVersion) -> list:
 
 class LocalProcessExecutor(RuntimeExecutor):
     """Runs a zip function's handler in a local process on the function's own Python, or a
-container-image function's entry under udocker."""
+    container-image function's entry under udocker."""
 
     def __init__(self, id: str, function_version: FunctionVersion) -> None:
         super().__init__(id=id, function_version=function_version)
