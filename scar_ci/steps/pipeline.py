@@ -16,8 +16,7 @@ from scar_ci.aws.ecr import ImageOptions
 from scar_ci.aws.s3 import split_path
 from scar_ci.aws.session import Aws, mask_secrets_with
 from scar_ci.deploy import engine
-from scar_ci.deploy.apply import apply_plan
-from scar_ci.deploy.plan import Plan, Verb
+from scar_ci.deploy.plan import PAST, Plan, Verb
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, load_fdl
 from scar_ci.github.context import GitHubContext, load_context
@@ -39,7 +38,6 @@ from scar_ci.steps.summary import (
 )
 
 OUTPUT_MAX = 512 * 1024  # GitHub keeps at most 1 MB of outputs per job
-_STATUS = {Verb.CREATE: "created", Verb.UPDATE: "updated", Verb.KEEP: "unchanged"}
 _HEADINGS = {ScopeKind.PR: "preview", ScopeKind.BRANCH: "preview", ScopeKind.TAG: "release",
              ScopeKind.PRODUCTION: "production", ScopeKind.MANUAL: "deployment"}
 
@@ -60,7 +58,8 @@ class Run:
 
     @property
     def scope(self) -> Scope:
-        assert self.decision.scope is not None
+        if self.decision.scope is None:
+            raise RuntimeError(f"the run has no scope to act on ({self.decision.why})")
         return self.decision.scope
 
     def heading(self) -> str:
@@ -138,8 +137,8 @@ def do_deploy(state: Run) -> int:
         plan, desired = engine.plan_deploy(fdl, state.scope, aws, state.images())
         print(plan.render())
     with group("apply"):
-        apply_plan(plan, "deploy", print)
-        urls = {name: api.url(aws) or "" for name, api in desired.apis.items()}
+        engine.apply_plan(plan, "deploy", print)
+        urls = engine.api_urls_of(desired, aws)
     seconds = time.monotonic() - started
     result = smoke_test(state, fdl, aws) if state.inputs.smoke_test else None
     functions = [function_output(aws, state.scope, f.name, urls) for f in fdl.functions]
@@ -241,7 +240,7 @@ def function_rows(fdl: Fdl, scope: Scope, plan: Plan, urls: Mapping[str, str],
             f.container.image_file.name if f.container.image_file else "")
         runtime = "image" if f.uses_image_runtime else "udocker"
         rows.append(FunctionRow(name, runtime, image, f.memory, urls.get(name, ""),
-                                _STATUS.get(verbs.get(name, Verb.KEEP), "unchanged")))
+                                PAST[verbs.get(name, Verb.KEEP)]))
     return rows
 
 
