@@ -128,7 +128,7 @@ class _Forwarder(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body are separate writes: no delayed-ACK wait
     state: LatencyProxy
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def forward(self) -> None:

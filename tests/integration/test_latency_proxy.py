@@ -15,7 +15,7 @@ from scar_testbed.fixtures_aws import LocalStack
 from scar_testbed.latency_proxy import latency_proxy
 
 
-def _client(service: str, url: str):  # noqa: ANN202 - a boto3 client
+def _client(service: str, url: str):
     return boto3.client(service, endpoint_url=url, config=Config(retries={"total_max_attempts": 1}))
 
 
