@@ -110,11 +110,11 @@ class Located:
         keys = range(len(container)) if isinstance(container, list) else list(container)
         parts = {key: Located(container[key]) for key in keys}
         cut = len(path)
-        for table, name in ((self.values, "values"), (self.keys, "keys")):
+        tables = ((self.values, "values", cut + 1), (self.keys, "keys", cut + 2))
+        for table, name, shortest in tables:  # a child's own key is its parent's
             for p, pos in table.items():
-                if len(p) > cut and p[cut] in parts and p[:cut] == path:
-                    if name == "values" or len(p) > cut + 1:
-                        getattr(parts[p[cut]], name)[p[cut + 1:]] = pos
+                if len(p) >= shortest and p[cut] in parts and p[:cut] == path:
+                    getattr(parts[p[cut]], name)[p[cut + 1:]] = pos
         return parts
 
     def replace_children(self, path: KeyPath, new: Mapping[Any, Located]) -> None:

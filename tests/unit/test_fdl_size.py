@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scar_ci.fdl import FDLError, load_fdl
-from scar_ci.fdl import loader
+from scar_ci.fdl import FDLError, load_fdl, loader
 from scar_ci.fdl.loader import MAX_FUNCTIONS
 from scar_ci.fdl.located import Located
 
