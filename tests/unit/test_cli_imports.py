@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "pipeline" / "scar.yaml"
-ANY_VERB = ("boto3", "botocore", "s3transfer", "docker", "scar_ci.engine", "scar_ci.aws.",
+ANY_VERB = ("boto3", "botocore", "s3transfer", "docker", "scar_ci.deploy.", "scar_ci.aws.",
             "scar_ci.local.", "scar_ci.package.")
-LIGHT = ("scar_ci.aws.session", "scar_ci.local.commands", "scar_ci.package.image_builder")
+LIGHT = ("scar_ci.aws.session", "scar_ci.local.commands", "scar_ci.package.image.builder_choice")
 VERSION_ONLY = ("jsonschema", "yaml", "scar_ci.fdl")
 
 
