@@ -10,7 +10,10 @@ from pathlib import Path
 EXAMPLE = Path(__file__).parents[2] / "examples" / "pipeline" / "scar.yaml"
 ANY_VERB = ("boto3", "botocore", "s3transfer", "docker", "scar_ci.deploy.", "scar_ci.aws.",
             "scar_ci.local.", "scar_ci.package.")
-LIGHT = ("scar_ci.aws.session", "scar_ci.local.commands", "scar_ci.package.image.builder_choice")
+# What the parser may load of those rooms: constants and argparse helpers (the package
+# scar_ci.package.image itself is a docstring).
+LIGHT = ("scar_ci.aws.session", "scar_ci.local.commands", "scar_ci.package.image",
+         "scar_ci.package.image.builder_choice")
 VERSION_ONLY = ("jsonschema", "yaml", "scar_ci.fdl")
 
 
