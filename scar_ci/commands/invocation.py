@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scar_ci.aws.lambda_ import invoke_function
 from scar_ci.aws.session import Aws
 from scar_ci.errors import UsageError, UserError
 from scar_ci.scopes.scope import log_group_of
@@ -105,6 +104,8 @@ def invoke(aws: Aws, function: str, payload: Any, *, asynchronous: bool = False,
         raise UsageError(f"the request to {function} is {len(body) / 1024:.0f} KiB; Lambda "
                          f"accepts at most {limit // 1024} KiB {how}per invocation; put large "
                          "inputs in the input bucket (scar-ci put) instead")
+    from scar_ci.aws.lambda_ import invoke_function  # boto3 only when invoking
+
     answer = invoke_function(aws, function, body, asynchronous=asynchronous, tail=tail)
     raw = answer.payload
     return Answer(function, answer.status, answer.request_id,
