@@ -93,6 +93,12 @@ def _arn_pattern(scope: Scope, ref: StorageRef, default_folder: str = "") -> str
     return f"arn:aws:s3:::{bucket}/{folder}/*" if folder else f"arn:aws:s3:::{bucket}/*"
 
 
+def check_deployable(fdl: Fdl) -> None:
+    """Refuse, before any AWS call (even the account's), what cannot be deployed."""
+    for function in fdl.functions:
+        _check(function)
+
+
 def _check(function: FdlFunction) -> None:
     where = f"{function.position.file}:{function.position.line}: function {function.name}"
     if function.uses_image_runtime and not function.container.image:
@@ -121,8 +127,7 @@ def desired_state(fdl: Fdl, scope: Scope, account: Account, layer_zip: tuple[byt
                   images: ImageOptions | None = None) -> Desired:
     """The resources `fdl` asks for in `scope` in `account`, with the supervisor layer
     `(zip, sha256)`; `images` says how function images are built (by the build stage)."""
-    for function in fdl.functions:
-        _check(function)
+    check_deployable(fdl)
     layer_name = _layer_name(fdl)
     layer = SupervisorLayer(layer_name, content=layer_zip[0], sha256=layer_zip[1])
     buckets: dict[str, Bucket] = {}

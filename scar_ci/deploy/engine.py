@@ -15,7 +15,12 @@ from scar_ci.aws.resource import paginate
 from scar_ci.aws.session import Aws
 from scar_ci.deploy.apply import apply_plan
 from scar_ci.deploy.build import build, supervisor_layer
-from scar_ci.deploy.desired import Desired, UnsupportedFunction, desired_state
+from scar_ci.deploy.desired import (
+    Desired,
+    UnsupportedFunction,
+    check_deployable,
+    desired_state,
+)
 from scar_ci.deploy.discovery import discover, of_functions
 from scar_ci.deploy.plan import Plan, make_plan
 from scar_ci.fdl import Fdl
@@ -50,6 +55,7 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
                 ) -> tuple[Plan, Desired]:
     """The deploy plan of `fdl` in `scope`: creates, updates, keeps and the sweeper's deletes;
     `images` chooses the image builder and takes its progress lines."""
+    check_deployable(fdl)  # before the account is read: a refusal makes no AWS call
     desired = desired_state(fdl, scope, aws.account, supervisor_layer(), images)
     if any(isinstance(r, JobQueue) for r in desired.resources):
         require_batch(aws)
