@@ -9,11 +9,14 @@ inputs apart. docs/scopes.md describes the scheme.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from scar_ci.errors import UsageError
@@ -27,6 +30,8 @@ TAG_MANAGED = "scar-ci:managed"
 TAG_SCOPE = "scar-ci:scope"
 TAG_KIND = "scar-ci:kind"
 TAG_REF = "scar-ci:ref"
+TAG_REF_EXACT = "scar-ci:ref-base64"  # the ref itself, when TAG_REF had to change it
+TAG_CREATED = "scar-ci:created"  # when the scope was first deployed (ISO 8601, UTC)
 TAG_SOURCE = "scar-ci:source"
 TAG_FUNCTION = "scar-ci:fdl-function"
 TAG_VALUE_MAX = 256
@@ -161,6 +166,7 @@ class Scope:
     ident: str | None = None  # branch, tag or label as given; PR number; None if unknown
     source: str | None = None  # owner/name of the repository deploying, when known
     branch: str | None = None  # a pull request's head branch, for descriptions
+    created: str | None = None  # when first deployed (TAG_CREATED), set by the deploy
 
     # -- building --------------------------------------------------------------------------
 
@@ -287,6 +293,11 @@ class Scope:
         tags = {TAG_MANAGED: "true", TAG_SCOPE: self.label, TAG_KIND: self.kind.value}
         if self.ident is not None:
             tags[TAG_REF] = tag_value(self.ident)
+            if tags[TAG_REF] != self.ident:
+                tags[TAG_REF_EXACT] = base64.b64encode(self.ident.encode()).decode()[
+                    :TAG_VALUE_MAX]
+        if self.created:
+            tags[TAG_CREATED] = self.created
         if self.source:
             tags[TAG_SOURCE] = tag_value(self.source)
         if fdl_function is not None:
@@ -328,6 +339,42 @@ def _scope_error(text: str, problem: str) -> UsageError:
         "branch:<name>, tag:<name>, manual:<label>, or a stage name as `scar-ci plan` "
         "prints it (br-..., tag-..., mn-...)."
     )
+
+
+def created_now() -> str:
+    """The TAG_CREATED value for a scope deployed now."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def created_at(scope: Scope) -> datetime | None:
+    """When `scope` was first deployed, from its TAG_CREATED (None: unknown or unreadable)."""
+    try:
+        return datetime.strptime(scope.created or "", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def scope_from_tags(tags: Mapping[str, str]) -> Scope | None:
+    """The scope a resource scar-ci deployed belongs to, rebuilt from its tags: its branch,
+    tag or label only when the tags give it exactly (it must name the same stage), so a
+    name cut or changed to fit a tag is never taken for another branch's."""
+    label = scope_label(tags)
+    try:
+        scope = Scope.parse(label or "", tags.get(TAG_SOURCE))
+    except UsageError:
+        return None
+    scope = replace(scope, created=tags.get(TAG_CREATED))
+    if scope.kind in (ScopeKind.PRODUCTION, ScopeKind.PR):
+        return scope
+    ref = tags.get(TAG_REF)
+    if TAG_REF_EXACT in tags:
+        try:
+            ref = base64.b64decode(tags[TAG_REF_EXACT], validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            ref = None
+    if ref and Scope.named(scope.kind, ref).stage == scope.stage:
+        return replace(scope, ident=ref)
+    return scope
 
 
 def resolve_scope(flag: str | None, context: GitHubContext | None) -> Scope:
