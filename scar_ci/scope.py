@@ -314,6 +314,15 @@ class Scope:
             return False
         return self.source is None or tags.get(TAG_SOURCE) == tag_value(self.source)
 
+    @property
+    def origin(self) -> str:
+        """What the scope deploys, printable: `pull request #42`, `branch feature/x`."""
+        if self.kind is ScopeKind.PR:
+            return f"pull request #{self.ident}"
+        if self.is_production:
+            return PRODUCTION
+        return f"{self.kind.value} {_printable(self.ident) if self.ident else '(name unknown)'}"
+
     def describe(self) -> str:
         """One line for plan headers: `scope pr-42 (pull request #42, branch feature/x)`."""
         if self.is_production:
