@@ -68,7 +68,8 @@ class FakeGitHub:
     # -- the API ---------------------------------------------------------------------------
 
     def handle(self, call: Call) -> tuple[int, Any, dict[str, str]]:
-        if call.authorization != f"Bearer {self.token}":
+        scheme, _, token = call.authorization.partition(" ")
+        if scheme.lower() not in ("bearer", "token") or token != self.token:
             return 401, {"message": "Bad credentials"}, {}
         if self.refusing:
             return self.refusing, {"message": "Resource not accessible by integration"}, {}
