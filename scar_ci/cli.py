@@ -225,7 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except UserError as error:
         _report(error)
-        return error.exit_code
+        # with --detailed-exitcode, 2 means "changes": every error is 1, as with Terraform
+        return 1 if getattr(args, "detailed_exitcode", False) else error.exit_code
     except KeyboardInterrupt:
         print(f"scar-ci: interrupted{_what_is_left(args)}", file=sys.stderr)
         return 130

@@ -224,7 +224,8 @@ class Scope:
         if context.tag:
             return cls.named(ScopeKind.TAG, context.tag, source)
         branch = context.branch
-        if branch and branch == context.default_branch:
+        # scheduled runs run on the default branch, and their payload does not name it
+        if branch and (branch == context.default_branch or context.event_name == "schedule"):
             return cls.production(source)
         if branch:
             return cls.named(ScopeKind.BRANCH, branch, source)
