@@ -18,8 +18,16 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from scar_ci.aws.errors import AwsFailure, explain
-from scar_ci.aws.resource import TAG_LAMBDA, TAG_STAGE, paginate, tag_dict, unavailable
-from scar_ci.scope import TAG_CREATED, TAG_MANAGED, TAG_SCOPE, Scope, created_now, scope_from_tags
+from scar_ci.aws.resource import paginate, unavailable
+from scar_ci.scopes.scope import Scope, created_now, scope_from_tags
+from scar_ci.scopes.tags import (
+    TAG_CREATED,
+    TAG_LAMBDA,
+    TAG_MANAGED,
+    TAG_SCOPE,
+    TAG_STAGE,
+    tag_dict,
+)
 
 if TYPE_CHECKING:
     from scar_ci.aws.session import Aws

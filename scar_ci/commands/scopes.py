@@ -14,15 +14,15 @@ from scar_ci.commands.output import say_to, table
 if TYPE_CHECKING:  # the parser is built without botocore; the commands import it
     from scar_ci.aws.inventory import DeployedScope
     from scar_ci.aws.session import Aws
-    from scar_ci.prune import Verdict
+    from scar_ci.deploy.prune import Verdict
 
 Handler = Callable[[argparse.Namespace], int]
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
 
 
 def age_of(found: DeployedScope) -> str:
-    from scar_ci.prune import shown_age
-    from scar_ci.scope import created_at
+    from scar_ci.deploy.prune import shown_age
+    from scar_ci.scopes.scope import created_at
 
     created = created_at(found.scope)
     return shown_age(datetime.now(UTC) - created) if created else "?"
@@ -40,10 +40,10 @@ def render_verdicts(verdicts: list[Verdict], dry_run: bool) -> str:
 def cmd_prune(args: argparse.Namespace) -> int:
     """Judge every scope, print the verdicts, tear down those to remove (or print their plans
     with --dry-run)."""
-    from scar_ci import engine
     from scar_ci.aws.session import Aws
+    from scar_ci.deploy import engine
+    from scar_ci.deploy.prune import judge_all, prune, rules_from
     from scar_ci.fdl import load_fdl
-    from scar_ci.prune import judge_all, prune, rules_from
 
     env = os.environ
     repository = args.repository or env.get("GITHUB_REPOSITORY") or None
@@ -82,7 +82,7 @@ def list_all_scopes(aws: Aws, as_json: bool) -> int:
 
 
 def _scope_dict(found: DeployedScope) -> dict[str, Any]:
-    from scar_ci.scope import created_at
+    from scar_ci.scopes.scope import created_at
 
     scope, created = found.scope, created_at(found.scope)
     return {"scope": scope.label, "kind": scope.kind.value, "ref": scope.ident,

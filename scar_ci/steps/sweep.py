@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from scar_ci import engine
+from scar_ci.deploy import engine
+from scar_ci.deploy.prune import Verdict, judge_all, prune, rules_from, shown_age
 from scar_ci.errors import UserError
 from scar_ci.github.outputs import write_outputs
-from scar_ci.github.summary import cell, code, render_plan, render_summary, write_summary
 from scar_ci.github.workflow import group
-from scar_ci.prune import Verdict, judge_all, prune, rules_from, shown_age
+from scar_ci.steps.summary import cell, code, render_plan, render_summary, write_summary
 
 if TYPE_CHECKING:
-    from scar_ci.plan import Plan
+    from scar_ci.deploy.plan import Plan
     from scar_ci.steps.pipeline import Run
 
 

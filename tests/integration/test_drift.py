@@ -11,7 +11,7 @@ from test_action import outputs_of, run_action
 from test_prune import live_functions
 
 from scar_ci import cli
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from deploy_helpers import deploy, function, teardown, write_fdl
 
 from scar_ci import cli
 from scar_ci.aws import session
-from scar_ci.scope import Scope, ScopeKind
+from scar_ci.scopes.scope import Scope, ScopeKind
 from scar_testbed.fake_github import TOKEN
 
 pytestmark = pytest.mark.integration

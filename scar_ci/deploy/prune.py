@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 from scar_ci.aws.inventory import DeployedScope, deployed_scopes
 from scar_ci.aws.session import Aws
+from scar_ci.deploy.plan import Plan
 from scar_ci.errors import UsageError
 from scar_ci.github.api import DEFAULT_API_URL
 from scar_ci.github.origins import Origins, PullState
-from scar_ci.plan import Plan
-from scar_ci.scope import ScopeKind, created_at
+from scar_ci.scopes.scope import ScopeKind, created_at
 
 _AGE = re.compile(r"([1-9][0-9]{0,4})([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -161,7 +161,7 @@ def prune(aws: Aws, verdicts: Iterable[Verdict], *, dry_run: bool, data: str = "
           say: Callable[[str], None] = print) -> list[tuple[Verdict, Plan]]:
     """Plan the teardown of every scope to remove (reads only) and, unless `dry_run`, apply it;
     the plans, in order."""
-    from scar_ci.engine import apply_said, plan_teardown
+    from scar_ci.deploy.engine import apply_said, plan_teardown
 
     done = []
     for verdict in (v for v in verdicts if v.remove):
