@@ -49,13 +49,15 @@ class Supervisor:
         return run(event, context).decode("utf-8", errors="replace")
 
     def _submit(self, event: Any, context: Any) -> bytes:
-        parse_event(event)  # a malformed or hostile event is refused here, not in the job
+        # a malformed or hostile event is refused here, not in the job
+        parse_event(event, self.config.api_overrides)
         assert self.config.batch is not None
         answer = submit_job(self.config.batch, self.config.name, event, context.aws_request_id)
         return json.dumps(answer).encode()
 
     def _run_all(self, event: Any, context: Any) -> bytes:
-        return b"".join(self.run_job(job, context) for job in parse_event(event))
+        jobs = parse_event(event, self.config.api_overrides)
+        return b"".join(self.run_job(job, context) for job in jobs)
 
     def run_job(self, job: Job, context: Any) -> bytes:
         """Run one job in its own folders; outputs are uploaded even when the script fails."""

@@ -2,6 +2,7 @@
 
 import base64
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -57,8 +58,22 @@ def test_api_post_body_is_the_input_and_the_answer_is_base64(supervisor):
     assert base64.b64decode(response["body"]) == b"init saw homer\n"
 
 
-def test_api_get_query_parameters_reach_the_script(supervisor):
-    event = {"httpMethod": "GET", "queryStringParameters": {"who": "marge"}, "requestContext": {},
+IAM_CONTEXT = {"identity": {"accessKey": "AKIAEXAMPLE",
+                             "userArn": "arn:aws:iam::123456789012:user/ci"}}
+
+
+def test_an_anonymous_json_script_is_the_input_file_not_a_command(supervisor):
+    body = json.dumps({"script": b64(b"echo pwned")})
+    event = {"httpMethod": "POST", "body": body, "requestContext": {},
+             "headers": {"Content-Type": "application/json"}}
+    response = supervisor.handle(event, LocalContext())
+    assert base64.b64decode(response["body"]) == f"init saw {body}\n".encode()
+
+
+def test_api_get_query_parameters_reach_an_iam_callers_script(supervisor):
+    supervisor.config = replace(supervisor.config, api_overrides=True)
+    event = {"httpMethod": "GET", "queryStringParameters": {"who": "marge"},
+             "requestContext": IAM_CONTEXT,
              "body": json.dumps({"script": b64(b"echo $CONT_VAR_who")}),
              "headers": {"Content-Type": "application/json"}}
     response = supervisor.handle(event, LocalContext())
@@ -71,8 +86,9 @@ def test_a_failing_script_fails_the_invocation_with_its_output(supervisor):
 
 
 def test_a_failing_script_behind_api_gateway_is_http_500(supervisor):
+    supervisor.config = replace(supervisor.config, api_overrides=True)
     event = {"httpMethod": "POST", "body": json.dumps({"script": b64(b"echo no; exit 1")}),
-             "headers": {"content-type": "application/json"}, "requestContext": {}}
+             "headers": {"content-type": "application/json"}, "requestContext": IAM_CONTEXT}
     response = supervisor.handle(event, LocalContext())
     assert response["statusCode"] == 500
     body = base64.b64decode(response["body"])
