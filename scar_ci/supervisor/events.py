@@ -64,7 +64,7 @@ def parse_event(event: Any, api_overrides: bool = False) -> list[Job]:
     """Every job an event asks for, in order; BadRequest for a malformed or hostile event.
 
     `api_overrides`: an API request's JSON body may carry `script` / `cmd_args` / `env`."""
-    if isinstance(event, dict) and isinstance(event.get("Records"), list):
+    if is_notification(event):
         jobs = [_s3_job(record, i, event) for i, record in enumerate(event["Records"])]
         for job, record in zip(jobs, event["Records"], strict=True):
             job.source = {**event, "Records": [record]}
@@ -78,6 +78,11 @@ def parse_event(event: Any, api_overrides: bool = False) -> list[Job]:
                   body_name=EVENT_FILE)
     job.source = event
     return [job]
+
+
+def is_notification(event: Any) -> bool:
+    """A storage notification (S3's or MinIO's `Records`), delivered asynchronously."""
+    return isinstance(event, dict) and isinstance(event.get("Records"), list)
 
 
 def _s3_job(record: Any, index: int, event: dict[str, Any]) -> Job:

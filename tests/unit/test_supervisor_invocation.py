@@ -95,10 +95,22 @@ def test_a_failing_script_behind_api_gateway_is_http_500(supervisor):
     assert body == b"scar-supervisor: the request script exited with code 1\n\nno\n"
 
 
-def test_a_hostile_key_fails_the_invocation(supervisor):
-    record = {"s3": {"bucket": {"name": "b"}, "object": {"key": "..%2F..%2Fetc%2Fpasswd"}}}
-    with pytest.raises(BadRequest, match="rejected"):
-        supervisor.handle({"Records": [record]}, LocalContext())
+@pytest.mark.parametrize(("key", "reason"), [
+    ("..%2F..%2Fetc%2Fpasswd", "'..' segment"),
+    ("input/" + "n" * 256, "last segment is 256 bytes, more than the 255"),
+    ("input/" + "\u00e9" * 128 + ".png", "last segment is 260 bytes"),
+])
+def test_a_notification_with_a_bad_key_is_answered_not_retried(supervisor, key, reason, caplog):
+    """Lambda retries a failed S3 invocation: a rejection no retry can fix is answered."""
+    record = {"s3": {"bucket": {"name": "b"}, "object": {"key": key}}}
+    answer = supervisor.handle({"Records": [record]}, LocalContext())
+    assert answer.startswith("scar-supervisor: object key ") and reason in answer
+    assert "dropped, not retried" in caplog.text and "Traceback" not in caplog.text
+
+
+def test_a_direct_request_with_bad_variables_still_fails(supervisor):
+    with pytest.raises(BadRequest, match="cannot be set"):
+        supervisor.handle({"env": {"AWS_SECRET_ACCESS_KEY": "x"}}, LocalContext())
 
 
 def test_a_timeout_kills_the_script_and_fails(supervisor):

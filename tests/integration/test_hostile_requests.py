@@ -1,5 +1,6 @@
-"""Issue 13, hole 1, over HTTP against LocalStack's API Gateway: a caller of a function's URL
-cannot choose the command it runs; the API is deployed with the authorisation the FDL asks for.
+"""Issue 13 against LocalStack. Hole 1, over HTTP through its API Gateway: a caller of a
+function's URL cannot choose the command it runs; the API is deployed with the authorisation
+the FDL asks for. Hole 12: S3 object names the file system cannot hold are rejected, once.
 
 LocalStack community does not check signatures on AWS_IAM methods (its execute-api handler
 chain has no authoriser step, and the identity it passes the function is always empty): an
@@ -13,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import time
 import urllib.error
 import urllib.request
 
@@ -20,6 +22,7 @@ import boto3
 import pytest
 import yaml
 from command_helpers import scar, worker_fdl
+from test_commands import wait_for_keys
 
 from scar_ci import engine
 from scar_ci.aws.session import Aws
@@ -42,6 +45,8 @@ def apis(localstack, tmp_path_factory, test_image_archives, udocker_env):
     document = yaml.safe_load(fdl.read_text())
     signed = json.loads(json.dumps(document["functions"]["aws"][0]))
     signed["lambda"]["name"] = "signed"
+    signed["lambda"]["input"] = [{"storage_provider": "s3", "path": f"{base}/signed-input"}]
+    signed["lambda"]["output"] = [{"storage_provider": "s3", "path": f"{base}/signed-output"}]
     signed["api_gateway"] = {"name": "signed", "allow_run_overrides": True,
                              "method": {"authorizationType": "AWS_IAM"}}
     document["functions"]["aws"].append(signed)
@@ -107,3 +112,37 @@ def test_a_redeploy_turns_an_open_api_into_an_iam_one(apis):
     fdl.write_text(yaml.safe_dump(document))
     engine.deploy(load_fdl(fdl), scope, Aws(), say=lambda _: None)
     assert authorizations(urls[scope.function_name("worker")]) == {"AWS_IAM"}
+
+
+def wait_for_log(group: str, text: str, timeout: float = 90) -> list[str]:
+    logs = boto3.client("logs")
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [event["message"] for page in logs.get_paginator("filter_log_events").paginate(
+            logGroupName=group) for event in page["events"]]
+        if any(text in line for line in lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(1)
+
+
+def test_an_s3_object_with_a_long_file_name_is_processed(apis):
+    """250 bytes: s3transfer's `<name>.<8 hex>` temporary file would not fit (the supervisor
+    downloads under a short name); proot (udocker P1, the tests' engine) itself cannot open
+    names of 255 bytes inside the container."""
+    _, scope, _ = apis
+    bucket, name = scope.bucket(scope.ident), "n" * 250
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"input/{name}", Body=b"shout\n")
+    assert wait_for_keys(bucket, f"output/{name}", 1) == [f"output/{name}"]
+    body = boto3.client("s3").get_object(Bucket=bucket, Key=f"output/{name}")["Body"].read()
+    assert body == b"SHOUT\n"
+
+
+def test_an_s3_object_name_the_file_system_cannot_hold_is_rejected_once(apis):
+    _, scope, _ = apis
+    bucket, name = scope.bucket(scope.ident), "x" * 300 + ".txt"
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"input/{name}", Body=b"x")
+    lines = wait_for_log(scope.log_group("worker"), "dropped, not retried")
+    rejected = [line for line in lines if "last segment is 304 bytes" in line]
+    assert len(rejected) == 1, lines
+    assert not any("Traceback" in line or "OSError" in line for line in lines)
+    assert wait_for_keys(bucket, f"output/{name}", 1, timeout=2) == []
