@@ -136,7 +136,7 @@ def cmd_invoke(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     """Call the function's API: GET with -p parameters, POST with -db FILE or -jd JSON;
     signed (SigV4) when the API requires AWS_IAM."""
     from scar_ci.aws.apigateway import api_id_in, needs_signature
-    from scar_ci.engine import api_urls
+    from scar_ci.deploy.engine import api_urls
 
     aws, found = targets(args, scope_of)
     target = single(found, args)

@@ -24,10 +24,10 @@ import yaml
 from command_helpers import scar, worker_fdl
 from test_commands import wait_for_keys
 
-from scar_ci import engine
 from scar_ci.aws.session import Aws
+from scar_ci.deploy import engine
 from scar_ci.fdl import load_fdl
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
 
 pytestmark = pytest.mark.integration
 
