@@ -166,6 +166,8 @@ def desired_state(fdl: Fdl, scope: Scope, account: Account, layer_zip: tuple[byt
         config, files = _package(fdl, function, scope, names, bool(credentials))
         if function.uses_batch:
             config["batch"] = batch_config(function, scope)
+        if function.api_gateway and function.api_gateway.run_overrides:
+            config["api_overrides"] = True
         if function.uses_image_runtime or function.uses_batch:
             image, image_parts = function_image(function, scope, tags, config, files,
                                                 images or ImageOptions())
@@ -192,7 +194,8 @@ def desired_state(fdl: Fdl, scope: Scope, account: Account, layer_zip: tuple[byt
             api = function.api_gateway
             apis[names.function] = RestApi(
                 scope.api_name(api.name), scope, names.function, api.stage_name,
-                api.http_method, {**tags, TAG_LAMBDA: names.function, TAG_STAGE: api.stage_name})
+                api.http_method, {**tags, TAG_LAMBDA: names.function, TAG_STAGE: api.stage_name},
+                authorization=api.authorization)
     resources.extend(buckets.values())
     resources.extend(apis.values())
     return Desired(scope, resources, apis)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
 
 from scar_ci.aws.apigateway import invoke_url
 from scar_ci.aws.batch import JobQueue, require_batch
 from scar_ci.aws.ecr import ImageOptions
+from scar_ci.aws.inventory import scope_created
 from scar_ci.aws.resource import paginate
 from scar_ci.aws.session import Aws
 from scar_ci.deploy.apply import apply_plan
@@ -56,6 +57,8 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
     """The deploy plan of `fdl` in `scope`: creates, updates, keeps and the sweeper's deletes;
     `images` chooses the image builder and takes its progress lines."""
     check_deployable(fdl)  # before the account is read: a refusal makes no AWS call
+    if scope.created is None:
+        scope = replace(scope, created=scope_created(aws, scope))
     desired = desired_state(fdl, scope, aws.account, supervisor_layer(), images)
     if any(isinstance(r, JobQueue) for r in desired.resources):
         require_batch(aws)
