@@ -138,7 +138,7 @@ def judge(found: DeployedScope, rules: Rules, others: Iterable[DeployedScope] = 
     if rules.older_than is not None:
         if age is None:
             reasons.append("its age is unknown (deployed before scar-ci tagged creation "
-                           "times; the next deploy tags it)")
+                           "times)")
         elif age > rules.older_than:
             return verdict(True, f"created {shown_age(age)} ago, older than "
                                  f"{shown_age(rules.older_than)}")
