@@ -15,6 +15,8 @@ from scar_ci.local.commands import add_local_switch, add_local_verb, apply_local
 from scar_ci.package.image_builder import BUILDER_VARIABLE, BUILDERS, chosen_builder
 
 if TYPE_CHECKING:
+    from scar_ci.fdl import Fdl
+    from scar_ci.oscar.clusters import Oscar
     from scar_ci.scope import Scope
 
 Handler = Callable[[argparse.Namespace], int]
@@ -49,7 +51,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     fdl = load_fdl(args.fdl, config_path=args.config)
     names = ", ".join(f.name for f in fdl.functions) or "none"
     count = len(fdl.functions)
-    print(f"{args.fdl}: valid, {count} function{'s' if count != 1 else ''} ({names})")
+    line = f"{args.fdl}: valid, {count} function{'s' if count != 1 else ''} ({names})"
+    if fdl.oscar:
+        services = ", ".join(f"{s.cluster_id}/{s.name}" for s in fdl.oscar)
+        line += (f", {len(fdl.oscar)} OSCAR service{'s' if len(fdl.oscar) != 1 else ''} "
+                 f"({services})")
+    print(line)
     return 0
 
 
@@ -119,8 +126,10 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     if scope.is_production and args.scope is None:
         raise UsageError("teardown would remove the production deployment; "
                          "say so explicitly with --scope production")
-    aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config)) if args.fdl else Aws()
-    plan = engine.teardown(scope, aws, delete_data=args.delete_data, say=_say(args))
+    fdl = load_fdl(args.fdl, config_path=args.config) if args.fdl else None
+    aws = engine.aws_for(fdl) if fdl else Aws()
+    plan = engine.teardown(scope, aws, delete_data=args.delete_data, say=_say(args),
+                           oscar=_oscar(fdl, args))
     if args.json:
         print(plan.to_json())
     return 0
@@ -132,19 +141,46 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from scar_ci import engine
     from scar_ci.aws.session import Aws
     from scar_ci.fdl import load_fdl
+    from scar_ci.oscar.clusters import render_services
 
-    aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config)) if args.fdl else Aws()
+    fdl = load_fdl(args.fdl, config_path=args.config) if args.fdl else None
+    aws = engine.aws_for(fdl) if fdl else Aws()
     if args.bucket:
         from scar_ci.commands.transfer import list_bucket
 
         return list_bucket(args, aws)
     scope = _scope_of(args) if args.scope else None
     rows = engine.list_deployed(aws, scope)
+    services = _oscar(fdl, args).deployed(scope)
     if args.json:
-        print(json.dumps([r.to_dict() for r in rows], indent=2))
+        print(json.dumps([*(r.to_dict() for r in rows),
+                          *({"kind": "oscar service", **s.to_dict()} for s in services)],
+                         indent=2))
     else:
         print(engine.render_deployed(rows))
+        if services:
+            print(render_services(services))
     return 0
+
+
+def _oscar(fdl: Fdl | None, args: argparse.Namespace) -> Oscar:
+    """The OSCAR clusters of the FDL and the configuration file (`-c`, else SCAR's)."""
+    from pathlib import Path
+
+    from scar_ci.fdl.defaults import default_config_path, load_config, oscar_section
+    from scar_ci.fdl.errors import FDLError
+    from scar_ci.oscar.clusters import Oscar
+
+    if fdl is not None:
+        return Oscar.of(fdl)
+    path = Path(args.config) if args.config else default_config_path()
+    if path.is_file():
+        _, problems = load_config(path, str(path))
+        if problems:
+            raise FDLError(str(path), problems)
+    elif args.config:
+        raise UsageError(f"{args.config}: configuration file not found")
+    return Oscar.of(None, oscar_section(path))
 
 
 def _say(args: argparse.Namespace) -> Callable[[str], None]:

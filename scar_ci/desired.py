@@ -1,7 +1,8 @@
 """The desired state: the resources an FDL asks for in a scope, in the order they are applied.
 
 Order (KIND_ORDER): roles, log groups, storage credentials, buckets, the supervisor layer,
-images, Batch's resources, functions, triggers, APIs. Every function exists before any
+images, Batch's resources, functions, triggers, APIs, then OSCAR services (whose outputs may
+feed the buckets above). Every function exists before any
 trigger or API points at it, so chained functions (one's output folder is another's input
 folder) deploy in any FDL order: the shared bucket is created once, each function is
 created, then each input folder gets its trigger.
@@ -56,7 +57,7 @@ DEFAULT_LAYER = "scar-ci-supervisor"
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # Lambda's limit for a zip sent in the request
 KIND_ORDER = ("role", "log group", "secret", "bucket", "layer", "repository", "image",
               "job image", "compute env", "job queue", "job definition", "function", "trigger",
-              "api")
+              "api", "service")
 
 
 class UnsupportedFunction(UserError):

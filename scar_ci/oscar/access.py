@@ -66,7 +66,9 @@ def env_name(cluster_id: str, key: str) -> str:
 def clusters(fdl: Fdl | None, config: Mapping[str, Mapping[str, Any]] | None,
              environ: Mapping[str, str] | None = None) -> dict[str, ClusterAccess]:
     """Every cluster the FDL's services name or the configuration's `oscar` section lists,
-    with its access settings merged (environment > FDL > configuration)."""
+    with its access settings merged (environment > FDL > configuration). A cluster the FDL
+    uses must have an endpoint and credentials (else OscarConfigError); one only listed in
+    the configuration without them is left out, as SCAR's `ls` does."""
     environ = os.environ if environ is None else environ
     config = config or {}
     from_fdl: dict[str, dict[str, tuple[Any, str]]] = {}
@@ -88,8 +90,16 @@ def clusters(fdl: Fdl | None, config: Mapping[str, Mapping[str, Any]] | None,
                     **_from_environment(cluster_id, environ)}
         origin = (fdl_given["endpoint"][1] if "endpoint" in fdl_given
                   else "configuration file" if cluster_id in config else "FDL")
+        if cluster_id not in from_fdl and not _complete(settings):
+            continue  # SCAR's configuration template lists `my_oscar` with empty values
         found[cluster_id] = _access(cluster_id, settings, origin)
     return found
+
+
+def _complete(settings: Mapping[str, Any]) -> bool:
+    return bool(settings.get("endpoint")) and bool(
+        (settings.get("auth_user") and settings.get("auth_password")) or settings.get(
+            "oidc_token"))
 
 
 def _from_environment(cluster_id: str, environ: Mapping[str, str]) -> dict[str, Any]:
