@@ -20,10 +20,10 @@ from pathlib import Path
 
 import yaml
 
-from scar_ci import engine
 from scar_ci.aws.session import Aws
+from scar_ci.deploy import engine
 from scar_ci.fdl import load_fdl
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
 from scar_testbed import localstack_ctl
 
 STEPS = ("cold deploy", "no-op redeploy", "teardown")

@@ -12,7 +12,8 @@ from scar_ci.oscar.access import clusters
 from scar_ci.oscar.client import OscarCalls, OscarCluster
 from scar_ci.oscar.desired import desired_services
 from scar_ci.oscar.service import OscarService, discover_services, live_services
-from scar_ci.scope import TAG_FUNCTION, Scope, scope_label
+from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import TAG_FUNCTION, scope_label
 
 
 @dataclass(frozen=True)

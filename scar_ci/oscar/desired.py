@@ -15,7 +15,7 @@ from scar_ci.fdl import Fdl
 from scar_ci.fdl import OscarService as FdlService
 from scar_ci.oscar.client import OscarCluster
 from scar_ci.oscar.service import OscarService
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
 
 # SCAR's defaults (its configuration file's `oscar` section), under the FDL's values.
 BUILTIN = {"memory": "256Mi", "cpu": "0.2", "log_level": "INFO"}

@@ -15,9 +15,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from scar_ci.aws.resource import Resource, Settings, ensure_ours, may_belong, our_tags, owned
+from scar_ci.aws.resource import Resource, Settings, ensure_ours, may_belong, owned
 from scar_ci.oscar.client import OscarCluster
-from scar_ci.scope import TAG_KIND, TAG_MANAGED, TAG_SCOPE, Scope
+from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import TAG_KIND, TAG_MANAGED, TAG_SCOPE, our_tags
 
 if TYPE_CHECKING:
     from scar_ci.aws.session import Aws

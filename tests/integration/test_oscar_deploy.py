@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from scar_ci import cli
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
 from scar_testbed.fake_oscar import PASSWORD, USER, FakeOscar
 
 pytestmark = pytest.mark.integration
