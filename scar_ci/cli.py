@@ -9,14 +9,13 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scar_ci import __version__
+from scar_ci.commands.services import known_clusters
 from scar_ci.commands.verbs import add_command_verbs
 from scar_ci.errors import UsageError, UserError
 from scar_ci.local.commands import add_local_switch, add_local_verb, apply_local_mode
 from scar_ci.package.image.builder_choice import BUILDER_VARIABLE, BUILDERS, chosen_builder
 
 if TYPE_CHECKING:
-    from scar_ci.fdl import Fdl
-    from scar_ci.oscar.clusters import Oscar
     from scar_ci.scopes.scope import Scope
 
 Handler = Callable[[argparse.Namespace], int]
@@ -129,7 +128,7 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     fdl = load_fdl(args.fdl, config_path=args.config) if args.fdl else None
     aws = engine.aws_for(fdl) if fdl else Aws()
     plan = engine.teardown(scope, aws, delete_data=args.delete_data, say=_say(args),
-                           oscar=_oscar(fdl, args))
+                           oscar=known_clusters(fdl, args))
     if args.json:
         print(plan.to_json())
     return 0
@@ -151,7 +150,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         return list_bucket(args, aws)
     scope = _scope_of(args) if args.scope else None
     rows = engine.list_deployed(aws, scope)
-    services = _oscar(fdl, args).deployed(scope)
+    services = known_clusters(fdl, args).deployed(scope)
     if args.json:
         print(json.dumps([*(r.to_dict() for r in rows),
                           *({"kind": "oscar service", **s.to_dict()} for s in services)],
@@ -161,26 +160,6 @@ def cmd_ls(args: argparse.Namespace) -> int:
         if services:
             print(render_services(services))
     return 0
-
-
-def _oscar(fdl: Fdl | None, args: argparse.Namespace) -> Oscar:
-    """The OSCAR clusters of the FDL and the configuration file (`-c`, else SCAR's)."""
-    from pathlib import Path
-
-    from scar_ci.fdl.defaults import default_config_path, load_config, oscar_section
-    from scar_ci.fdl.errors import FDLError
-    from scar_ci.oscar.clusters import Oscar
-
-    if fdl is not None:
-        return Oscar.of(fdl)
-    path = Path(args.config) if args.config else default_config_path()
-    if path.is_file():
-        _, problems = load_config(path, str(path))
-        if problems:
-            raise FDLError(str(path), problems)
-    elif args.config:
-        raise UsageError(f"{args.config}: configuration file not found")
-    return Oscar.of(None, oscar_section(path))
 
 
 def _say(args: argparse.Namespace) -> Callable[[str], None]:

@@ -110,6 +110,10 @@ def request_of(args: argparse.Namespace) -> Request:
 
 def cmd_invoke(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     """Call the function's API: GET with -p parameters, POST with -db FILE or -jd JSON."""
+    from scar_ci.commands.services import invoke_service, service_target
+
+    if (service := service_target(args, scope_of)) is not None:
+        return invoke_service(args, service)
     from scar_ci.deploy.engine import api_urls
 
     aws, found = targets(args, scope_of)

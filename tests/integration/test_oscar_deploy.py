@@ -197,3 +197,47 @@ def test_chain_oscar_to_bucket_to_lambda(cluster: FakeOscar, tmp_path: Path, uni
     finally:
         assert run("teardown", "--scope", scope.stage, "--delete-data", config=config) == 0
     assert cluster.services == {}
+
+
+def test_verbs_on_a_service(cluster: FakeOscar, tmp_path: Path, unique_name: str,
+                            capsys: pytest.CaptureFixture) -> None:
+    """invoke / run (-a) / put / logs / get / rm on a deployed service, by its FDL name and by
+    the name `ls` shows."""
+    config = tmp_path / "scar.cfg"
+    fdl = write(tmp_path / "repo", [service("upper", unique_name)])
+    scope = ["--scope", "pr-9"]
+    on = ["-f", str(fdl), "-n", "upper", *scope]
+    assert run("deploy", "-f", str(fdl), *scope, config=config) == 0
+    deployed = f"{CLUSTER}/{Scope.pull_request(9).oscar_service('upper')}"
+    capsys.readouterr()
+
+    note = tmp_path / "note.txt"
+    note.write_text("sync call\n")
+    assert run("invoke", *on, "-db", str(note), config=config) == 0
+    assert capsys.readouterr().out == "SYNC CALL\n"  # /run/<service>, decoded from base64
+
+    folder = tmp_path / "batch"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "a.txt").write_text("first\n")
+    assert run("put", *on, "-p", str(folder), config=config) == 0
+    assert "1 file(s) uploaded to minio" in capsys.readouterr().out
+    (job,) = cluster.wait_for_jobs(deployed.split("/")[1])
+    assert job.status == "Succeeded", job.logs
+
+    assert run("logs", "-n", deployed, config=config) == 0
+    logs = capsys.readouterr().out
+    assert "Succeeded" in logs and "script exited with code 0" in logs
+
+    into = tmp_path / "down"
+    assert run("get", *on, "-p", str(into), config=config) == 0
+    capsys.readouterr()
+    assert (into / "a.txt").read_text() == "FIRST\n"  # out/a.txt: the script named it
+
+    assert run("run", "-n", deployed, "-a", config=config) == 0
+    assert "launched a job" in capsys.readouterr().out
+    cluster.wait_for_jobs(deployed.split("/")[1], count=2)
+
+    assert run("rm", "-n", deployed, config=config) == 0
+    assert f"- delete  service  {deployed}" in capsys.readouterr().out
+    assert cluster.services == {}
+    assert run("rm", "-n", deployed, config=config) == 1
