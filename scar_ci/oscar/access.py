@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,6 +133,15 @@ def _access(cluster_id: str, settings: Mapping[str, Any], origin: str) -> Cluste
                          bool(settings.get("ssl_verify", True)), origin)
 
 
-def secrets_of(accesses: Iterable[ClusterAccess]) -> list[str]:
-    """Every password and token of `accesses`, to mask."""
-    return [s for access in accesses for s in access.secrets()]
+def secrets_given(fdl: Fdl | None, config: Mapping[str, Mapping[str, Any]] | None = None,
+                  environ: Mapping[str, str] | None = None) -> list[str]:
+    """Every OSCAR password and token the FDL, the configuration and the environment hold,
+    to mask before anything can print them (never fails: validation needs no cluster)."""
+    environ = os.environ if environ is None else environ
+    given = [s.raw for s in fdl.oscar] if fdl else []
+    given += list((config if config is not None else fdl.oscar_config if fdl else {}).values())
+    found = [str(settings.get(key)) for settings in given for key in SECRET_KEYS
+             if settings.get(key)]
+    found += [value for name, value in environ.items() if value and name.startswith(ENV_PREFIX)
+              and name.endswith(tuple(f"_{key.upper()}" for key in SECRET_KEYS))]
+    return found

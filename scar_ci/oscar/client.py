@@ -21,6 +21,7 @@ from scar_ci.oscar.access import ClusterAccess
 
 T = TypeVar("T")
 READ_METHODS = ("GET", "HEAD")
+RUN_TIMEOUT_S = 300  # a synchronous run waits for the script (oscar-python's default is 60 s)
 
 
 class OscarFailure(UserError):
@@ -139,7 +140,7 @@ class OscarCluster:
     # -- runs and logs ----------------------------------------------------------------------
 
     def run(self, name: str, payload: bytes, *, asynchronous: bool = False,
-            timeout: float | None = None) -> RunResult:
+            timeout: float = RUN_TIMEOUT_S) -> RunResult:
         """Send `payload` (a file's bytes; oscar-python base64-encodes it) to `/run/<name>`, or
         `/job/<name>` asynchronously, with the service's token (read from the service)."""
         path = f"/{'job' if asynchronous else 'run'}/{name}"
