@@ -1,4 +1,10 @@
-"""The `scar-ci` command line: one sub-command per verb, no prompts, clear exit codes."""
+"""The `scar-ci` command line: one sub-command per verb, no prompts, clear exit codes.
+
+Building the parser imports nothing heavy, so `--version` and `validate` start quickly: a
+handler defined here imports what it needs inside its body; one in another module is
+registered by name, `set_defaults(handler=lazy.handler("scar_ci.<module>:<function>"))`, and
+imported only when its verb runs (scar_ci/lazy.py; tests/unit/test_cli_imports.py checks).
+"""
 
 from __future__ import annotations
 
