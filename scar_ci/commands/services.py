@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scar_ci.commands.output import say_to, write_file, write_stdout
+from scar_ci.commands.output import say_to, write_output, write_stdout
 from scar_ci.errors import UsageError, UserError
 from scar_ci.github.workflow import commands_paused
 
@@ -131,11 +131,7 @@ def _send(target: ServiceTarget, payload: bytes, args: argparse.Namespace) -> in
               f"{target.shown})")
         return 0
     output = _decoded(result.body)
-    if args.output:
-        write_file(Path(args.output), output)
-    else:
-        with commands_paused():
-            write_stdout(output)
+    write_output(output, args.output)
     return 0
 
 

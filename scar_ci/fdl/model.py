@@ -22,6 +22,15 @@ def freeze(value: Any) -> Any:
     return value
 
 
+def thaw(value: Any) -> Any:
+    """`freeze`'s read-only mappings and tuples as plain JSON values (dicts and lists)."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
 def _variables(environment: Settings | None) -> Mapping[str, str]:
     """`{Variables: {K: V}}` -> read-only {K: str(V)} (YAML may give numbers or booleans)."""
     variables = (environment or {}).get("Variables") or {}

@@ -13,6 +13,7 @@ from typing import Any
 
 from scar_ci.fdl import Fdl
 from scar_ci.fdl import OscarService as FdlService
+from scar_ci.fdl.model import thaw
 from scar_ci.oscar.client import OscarCluster
 from scar_ci.oscar.service import OscarService
 from scar_ci.scopes.scope import Scope
@@ -46,7 +47,7 @@ def definition(fdl: Fdl, service: FdlService, scope: Scope,
     name = scope.oscar_service(service.name)
 
     def paths(key: str) -> list[dict[str, Any]]:
-        return [{**_plain(ref), "path": scoped_storage_path(scope, ref["storage_provider"],
+        return [{**thaw(ref), "path": scoped_storage_path(scope, ref["storage_provider"],
                                                              ref["path"], managed)}
                 for ref in raw.get(key, ())]
 
@@ -92,17 +93,8 @@ def _storage_providers(fdl: Fdl, refs: tuple[dict[str, Any], ...]) -> dict[str, 
     found: dict[str, dict[str, Any]] = {}
     for provider in fdl.storage_providers:
         if f"{provider.type}.{provider.id}" in used:
-            found.setdefault(provider.type, {})[provider.id] = _plain(provider.settings)
+            found.setdefault(provider.type, {})[provider.id] = thaw(provider.settings)
     return found
-
-
-def _plain(value: Any) -> Any:
-    """Read-only FDL values as JSON ones."""
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _text(value: Any) -> str:
