@@ -283,9 +283,11 @@ class FakeOscar:
                 if archive is None:
                     raise LookupError(f"cannot pull image {image!r} (not in the stand-in's "
                                       "catalog)")
-                self.udocker.load(archive)
+                reference = _loaded_reference(image)
+                if self.udocker("inspect", reference, check=False).returncode != 0:
+                    self.udocker.load(archive)  # the session's udocker may have it already
                 container = f"oscar-{uuid.uuid4().hex[:12]}"
-                self.udocker.create(_loaded_reference(image), container)
+                self.udocker.create(reference, container)
                 self._loaded[image] = container
             return self._loaded[image]
 
@@ -503,9 +505,10 @@ def _poll(fake: FakeOscar, stop: threading.Event) -> None:
 
 @pytest.fixture
 def fake_oscar(localstack: Any, udocker: Udocker, test_image_archives: dict[str, Path],
-               tmp_path: Path) -> Iterator[FakeOscar]:
+               loaded_test_image: str, tmp_path: Path) -> Iterator[FakeOscar]:
     """A fresh stand-in OSCAR cluster on a free port; its MinIO is the session's LocalStack;
-    the test bed's busybox image (`scar-test/busybox:1`) is in its image catalog."""
+    the test bed's busybox image (`scar-test/busybox:1`) is in its image catalog (and loaded
+    once per session, by `loaded_test_image`, so the session's udocker loads it once)."""
     fake = FakeOscar(localstack.endpoint_url, udocker,
                      images={STANDARD_IMAGE.reference: test_image_archives["docker"]},
                      workdir=tmp_path / "oscar-jobs")
