@@ -374,7 +374,7 @@ def _invalid(body: Any) -> str:
     return ""
 
 
-def _handler(fake: FakeOscar) -> type[BaseHTTPRequestHandler]:
+def oscar_handler(fake: FakeOscar) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -514,7 +514,7 @@ def fake_oscar(localstack: Any, udocker: Udocker, test_image_archives: dict[str,
                      workdir=tmp_path / "oscar-jobs")
     stop = threading.Event()
     poller = threading.Thread(target=_poll, args=(fake, stop), daemon=True)
-    with serving(_handler(fake)) as fake.url:
+    with serving(oscar_handler(fake)) as fake.url:
         poller.start()
         try:
             yield fake
