@@ -89,6 +89,7 @@ class FakeOscar:
     jobs: dict[str, dict[str, Job]] = field(default_factory=dict)
     calls: list[tuple[str, str, int]] = field(default_factory=list)
     minio_keys: tuple[str, str] = ("test", "test")
+    refuse_next: list[str] = field(default_factory=list)  # methods whose next request gets 500
     _seen: dict[str, set[str]] = field(default_factory=dict)
     _loaded: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -411,6 +412,9 @@ def oscar_handler(fake: FakeOscar) -> type[BaseHTTPRequestHandler]:
         def _route(self) -> None:
             path = self.path.split("?", 1)[0].rstrip("/") or "/"
             body = self._body() if self.command in ("POST", "PUT") else b""
+            if self.command in fake.refuse_next:  # a fault, as a busy Kubernetes answers
+                fake.refuse_next.remove(self.command)
+                return self._answer(500, "Internal Server Error: injected by the test")
             if path == "/health":
                 return self._answer(200, "Ok")
             parts = path.strip("/").split("/")

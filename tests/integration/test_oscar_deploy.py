@@ -101,6 +101,31 @@ def test_deploy_noop_update_sweep_and_teardown_from_the_scope(
     assert cluster.services == {}
 
 
+def test_a_deploy_that_failed_halfway_converges(cluster: FakeOscar, tmp_path: Path,
+                                                unique_name: str,
+                                                capsys: pytest.CaptureFixture) -> None:
+    """The cluster refuses the first create: what was done stays, the rerun finishes, the
+    run after it changes nothing."""
+    config = tmp_path / "scar.cfg"
+    fdl = write(tmp_path / "repo", [service("first", unique_name),
+                                    service("second", f"{unique_name}-2")])
+    scope = ["--scope", "pr-5"]
+    cluster.refuse_next.append("POST")
+    assert run("deploy", "-f", str(fdl), *scope, config=config) == 1
+    err = capsys.readouterr().err
+    assert "deploy stopped: create service lab/first--pr-5 failed" in err and "HTTP 500" in err
+    assert "Not attempted: 1 change(s)" in err and "Traceback" not in err
+    assert cluster.services == {}
+    assert run("deploy", "-f", str(fdl), *scope, config=config) == 0
+    capsys.readouterr()
+    assert sorted(cluster.services) == ["first--pr-5", "second--pr-5"]
+    cluster.calls.clear()
+    assert run("deploy", "-f", str(fdl), *scope, config=config) == 0
+    assert cluster.mutating == []
+    assert run("teardown", *scope, config=config) == 0
+    assert cluster.services == {}
+
+
 def test_preview_and_production_side_by_side(cluster: FakeOscar, tmp_path: Path,
                                              unique_name: str,
                                              capsys: pytest.CaptureFixture) -> None:
