@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
 
 from scar_ci.aws.apigateway import discover_apis, invoke_url
@@ -82,9 +82,13 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
     `images` chooses the image builder and takes its progress lines. OSCAR services go to
     the clusters `oscar` knows (by default those of the FDL and its configuration); an FDL
     without `functions.aws` makes no AWS call."""
+    from scar_ci.aws.inventory import scope_created
     from scar_ci.deploy.plan import make_plan
 
     oscar = oscar if oscar is not None else Oscar.of(fdl)
+    if scope.created is None:
+        created = scope_created(aws, scope) if fdl.functions else oscar.created(scope)
+        scope = replace(scope, created=created)
     desired = desired_state(fdl, scope, aws, supervisor_layer(), images)
     desired.resources.extend(oscar.desired(fdl, scope))
     if any(isinstance(r, JobQueue) for r in desired.resources):

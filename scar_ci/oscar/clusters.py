@@ -12,8 +12,8 @@ from scar_ci.oscar.access import clusters
 from scar_ci.oscar.client import OscarCalls, OscarCluster
 from scar_ci.oscar.desired import desired_services
 from scar_ci.oscar.service import OscarService, discover_services, live_services
-from scar_ci.scopes.scope import Scope
-from scar_ci.scopes.tags import TAG_FUNCTION, scope_label
+from scar_ci.scopes.scope import Scope, created_now
+from scar_ci.scopes.tags import TAG_CREATED, TAG_FUNCTION, scope_label
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,12 @@ class Oscar:
 
     def discover(self, scope: Scope) -> list[OscarService]:
         return discover_services(self.clusters, scope)
+
+    def created(self, scope: Scope) -> str:
+        """When `scope` was first deployed, as its live services say (now for a new one)."""
+        times = [live.tags[TAG_CREATED] for cluster in self.clusters.values()
+                 for live in live_services(cluster, scope) if TAG_CREATED in live.tags]
+        return min(times, default=None) or created_now()
 
     def deployed(self, scope: Scope | None = None) -> list[DeployedService]:
         """The services scar-ci deployed on every known cluster (in `scope`, or in all)."""
