@@ -10,7 +10,7 @@ its trigger. The planner orders the changes from those needs (deploy/plan.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from scar_ci.deploy.desired_batch import (
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, StorageProvider, StorageRef
 from scar_ci.fdl import Function as FdlFunction
+from scar_ci.fdl.model import thaw
 from scar_ci.package.function_zip import config_json, function_config, function_zip
 from scar_ci.package.image.spec import FunctionImageSpec
 from scar_ci.package.layer import HANDLER
@@ -123,11 +124,16 @@ class Desired:
         return {r.name: r.image_ref() for r in self.resources if isinstance(r, ImageFunction)}
 
 
-def desired_state(fdl: Fdl, scope: Scope, account: Account, layer_zip: tuple[bytes, str],
-                  images: ImageOptions | None = None) -> Desired:
-    """The resources `fdl` asks for in `scope` in `account`, with the supervisor layer
-    `(zip, sha256)`; `images` says how function images are built (by the build stage)."""
+def desired_state(fdl: Fdl, scope: Scope, account: Account | None,
+                  layer_zip: tuple[bytes, str], images: ImageOptions | None = None) -> Desired:
+    """The AWS resources `fdl` asks for in `scope` in `account` (None for an FDL without AWS
+    functions), with the supervisor layer `(zip, sha256)`; `images` says how function images
+    are built (by the build stage)."""
     check_deployable(fdl)
+    if account is None:
+        if fdl.functions:
+            raise ValueError("AWS functions are deployed in an account: give it")
+        return Desired(scope, [], {})
     layer_name = _layer_name(fdl)
     layer = SupervisorLayer(layer_name, content=layer_zip[0], sha256=layer_zip[1])
     buckets: dict[str, Bucket] = {}
@@ -315,7 +321,7 @@ def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names,
         files[function.init_script.name] = function.init_script
     storage: dict[str, dict[str, Any]] = {}
     for provider in _used_providers(fdl, function):
-        storage.setdefault(provider.type, {})[provider.id] = _thaw(provider.public())
+        storage.setdefault(provider.type, {})[provider.id] = thaw(provider.public())
     config = function_config(
         names.function, container, function.init_script,
         [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r)}
@@ -343,15 +349,6 @@ def _credentials(fdl: Fdl, function: FdlFunction) -> dict[str, dict[str, dict[st
         if secrets := provider.secrets():
             found.setdefault(provider.type, {})[provider.id] = secrets
     return found
-
-
-def _thaw(value: Any) -> Any:
-    """The FDL model's read-only mappings and tuples as plain JSON values."""
-    if isinstance(value, Mapping):
-        return {k: _thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [_thaw(v) for v in value]
-    return value
 
 
 def _info_tags(fdl: Fdl, function: FdlFunction, layer: SupervisorLayer) -> dict[str, str]:

@@ -2,7 +2,8 @@
 registry of discoveries shared by teardown, the deploy's sweeper and `rm`.
 
 A kind is found by registering its room's discovery here (`DISCOVERIES`): a function of the
-session and the scope giving the scope's live resources, each with its scar-ci tags.
+session and the scope giving the scope's live resources, each with its scar-ci tags. OSCAR's
+services are found by the clusters the run knows (`oscar.clusters.Oscar.discover`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from scar_ci.aws.s3 import discover_buckets
 from scar_ci.aws.session import Aws
 from scar_ci.aws.ssm import discover_storage_credentials
 from scar_ci.aws.triggers import Trigger, discover_triggers
+from scar_ci.oscar.clusters import Oscar
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.tags import TAG_FUNCTION, TAG_LAMBDA
 
@@ -50,9 +52,13 @@ DISCOVERIES: list[tuple[str, Discovery]] = [
 ]
 
 
-def discover(aws: Aws, scope: Scope) -> list[Resource]:
-    """Everything live that is tagged for `scope`."""
-    return [resource for _, discovery in DISCOVERIES for resource in discovery(aws, scope)]
+def discover(aws: Aws | None, scope: Scope, *, oscar: Oscar | None = None) -> list[Resource]:
+    """Everything live that is tagged for `scope`: on the OSCAR clusters `oscar` knows, and
+    on AWS (unless `aws` is None)."""
+    found: list[Resource] = list(oscar.discover(scope)) if oscar else []
+    if aws is not None:
+        found.extend(r for _, discovery in DISCOVERIES for r in discovery(aws, scope))
+    return found
 
 
 def of_functions(found: Iterable[Resource], names: Collection[str]) -> list[Resource]:

@@ -25,6 +25,8 @@ from scar_ci.deploy.desired import (
 from scar_ci.deploy.discovery import discover, of_functions
 from scar_ci.deploy.plan import Plan, make_plan
 from scar_ci.fdl import Fdl
+from scar_ci.oscar.clusters import Oscar
+from scar_ci.oscar.service import OscarService
 from scar_ci.package.image.builder_choice import Builder
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.tags import (
@@ -52,26 +54,35 @@ def aws_for(fdl: Fdl) -> Aws:
     return Aws(region, profile)
 
 
-def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = None
-                ) -> tuple[Plan, Desired]:
+def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = None,
+                oscar: Oscar | None = None) -> tuple[Plan, Desired]:
     """The deploy plan of `fdl` in `scope`: creates, updates, keeps and the sweeper's deletes;
-    `images` chooses the image builder and takes its progress lines."""
+    `images` chooses the image builder and takes its progress lines. OSCAR services go to
+    the clusters `oscar` knows (by default those of the FDL and its configuration); an FDL
+    without `functions.aws` makes no AWS call."""
     check_deployable(fdl)  # before the account is read: a refusal makes no AWS call
+    oscar = oscar if oscar is not None else Oscar.of(fdl)
     if scope.created is None:
-        scope = replace(scope, created=scope_created(aws, scope))
-    desired = desired_state(fdl, scope, aws.account, supervisor_layer(), images)
+        created = scope_created(aws, scope) if fdl.functions else oscar.created(scope)
+        scope = replace(scope, created=created)
+    desired = desired_state(fdl, scope, aws.account if fdl.functions else None,
+                            supervisor_layer(), images)
+    desired.resources.extend(oscar.desired(fdl, scope))
     if any(isinstance(r, JobQueue) for r in desired.resources):
         require_batch(aws)
     build(desired.resources, aws)
-    plan = make_plan(scope.describe(), desired.resources, discover(aws, scope), aws,
+    found = discover(aws if fdl.functions else None, scope, oscar=oscar)
+    plan = make_plan(scope.describe(), desired.resources, found, aws,
                      reason=f"no longer in {fdl.path.name}")
     return plan, desired
 
 
-def plan_teardown(scope: Scope, aws: Aws, *, delete_data: bool = False) -> Plan:
-    """Delete everything of `scope`, found by tag and name whatever the FDL says today."""
-    return make_plan(scope.describe(), [], discover(aws, scope), aws, delete_data=delete_data,
-                     reason="teardown")
+def plan_teardown(scope: Scope, aws: Aws, *, delete_data: bool = False,
+                  oscar: Oscar | None = None) -> Plan:
+    """Delete everything of `scope` (on AWS and the clusters `oscar` knows), found by tag and
+    name whatever the FDL says today."""
+    return make_plan(scope.describe(), [], discover(aws, scope, oscar=oscar), aws,
+                     delete_data=delete_data, reason="teardown")
 
 
 def plan_removal(scope: Scope, aws: Aws, names: Collection[str]) -> tuple[Plan, int]:
@@ -81,25 +92,29 @@ def plan_removal(scope: Scope, aws: Aws, names: Collection[str]) -> tuple[Plan, 
     return make_plan(scope.describe(), [], found, aws, reason="scar-ci rm"), len(found)
 
 
-def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Say = print,
-           builder: Builder = "auto") -> tuple[Plan, dict[str, str]]:
-    """Plan, say the plan, apply it; returns the plan and the API URLs by function. Image
-    functions are built by `builder`, which says what it does through `say`."""
+def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Say = print, builder: Builder = "auto",
+           oscar: Oscar | None = None) -> tuple[Plan, dict[str, str]]:
+    """Plan, say the plan, apply it; returns the plan and the URLs: API URLs by function,
+    `/run/` URLs by `<cluster>/<service>`. Image functions are built by `builder`, which
+    says what it does through `say`."""
     started = time.monotonic()
-    plan, desired = plan_deploy(fdl, scope, aws, ImageOptions(builder, say))
+    plan, desired = plan_deploy(fdl, scope, aws, ImageOptions(builder, say), oscar)
     apply_said(plan, "deploy", say, started)
-    return plan, api_urls_of(desired, aws)
+    return plan, urls_of(desired, aws)
 
 
-def api_urls_of(desired: Desired, aws: Aws) -> dict[str, str]:
-    """The URL of each deployed function's API, by function."""
-    return {fn: api.url(aws) or "" for fn, api in desired.apis.items()}
+def urls_of(desired: Desired, aws: Aws) -> dict[str, str]:
+    """Where the deployment answers: each function's API URL, each OSCAR service's `/run/`."""
+    urls = {fn: api.url(aws) or "" for fn, api in desired.apis.items()}
+    urls.update((r.name, r.url()) for r in desired.resources if isinstance(r, OscarService))
+    return urls
 
 
-def teardown(scope: Scope, aws: Aws, *, delete_data: bool = False, say: Say = print) -> Plan:
-    """Plan the teardown of `scope`, say it, apply it."""
+def teardown(scope: Scope, aws: Aws, *, delete_data: bool = False, say: Say = print,
+             oscar: Oscar | None = None) -> Plan:
+    """Plan the teardown of `scope` (on AWS and the clusters `oscar` knows), say it, apply."""
     started = time.monotonic()
-    plan = plan_teardown(scope, aws, delete_data=delete_data)
+    plan = plan_teardown(scope, aws, delete_data=delete_data, oscar=oscar)
     apply_said(plan, "teardown", say, started)
     return plan
 

@@ -32,7 +32,7 @@ PAST = {Verb.CREATE: "created", Verb.UPDATE: "updated", Verb.DELETE: "deleted",
 # How a plan reads where the dependencies leave the order open (never against them).
 READING_ORDER = ("role", "log group", "secret", "bucket", "layer", "repository", "image",
                  "job image", "compute env", "job queue", "job definition", "function",
-                 "trigger", "api")
+                 "trigger", "api", "service")
 
 
 class DependencyCycle(RuntimeError):
