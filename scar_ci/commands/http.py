@@ -22,7 +22,6 @@ from scar_ci.commands.invocation import (
 from scar_ci.commands.output import write_file, write_stdout
 from scar_ci.commands.target import ScopeOf, single, targets
 from scar_ci.errors import UsageError, UserError
-from scar_ci.github.workflow import commands_paused
 
 API_PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway's request payload limit
 TIMEOUT_S = 60  # API Gateway itself gives up after 29 s
@@ -135,6 +134,5 @@ def cmd_invoke(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     if args.output:
         write_file(Path(args.output), output)
     else:
-        with commands_paused():
-            write_stdout(output)
+        write_stdout(output)
     return 0

@@ -6,6 +6,7 @@ import sys
 
 from scar_ci.errors import UserError
 from scar_ci.github.annotations import annotate
+from scar_ci.github.workflow import guard_output
 from scar_ci.steps.summary import fenced, write_summary
 
 
@@ -15,6 +16,7 @@ def main() -> int:
     from scar_ci.steps.inputs import ActionInputs
     from scar_ci.steps.pipeline import run
 
+    guard_output()  # no line printed from here on can be a workflow command
     try:
         try:
             return run(ActionInputs.from_env())
