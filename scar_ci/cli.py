@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `scar-ci`; returns the process exit code."""
-    from scar_ci.github.workflow import guard_output, mask
+    from scar_ci.github.workflow import end_lines, guard_output, mask
     from scar_ci.secret_sinks import mask_secrets_with
 
     guard_output()  # under Actions, no line printed from here on can be a workflow command
@@ -233,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         discard_output(sys.stdout)
         return 141
+    finally:
+        end_lines()
 
 
 def _what_is_left(args: argparse.Namespace) -> str:

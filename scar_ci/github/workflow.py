@@ -105,6 +105,13 @@ def guard_output() -> None:
             atexit.register(guarded.end_line)
 
 
+def end_lines() -> None:
+    """End the unfinished lines of guarded streams (at the end of a command's run)."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, GuardedStream):
+            stream.end_line()
+
+
 def command(name: str, properties: dict[str, Any], message: str) -> None:
     """Issue the workflow command `::name properties::message` (escaped), past the guard."""
     out = sys.stdout

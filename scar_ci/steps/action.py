@@ -6,7 +6,7 @@ import sys
 
 from scar_ci.errors import UserError
 from scar_ci.github.annotations import annotate
-from scar_ci.github.workflow import guard_output
+from scar_ci.github.workflow import end_lines, guard_output
 from scar_ci.steps.summary import fenced, write_summary
 
 
@@ -30,6 +30,8 @@ def main() -> int:
     except KeyboardInterrupt:
         print("scar-ci: interrupted", file=sys.stderr)
         return 130
+    finally:
+        end_lines()
 
 
 def _summarize_failure(error: UserError) -> None:
