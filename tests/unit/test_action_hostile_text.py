@@ -10,28 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_github_action_run import FDL
 
 from scar_testbed.actions_runner import ROOT, input_env, step_env, workflow_commands
 
 INJECTED = ["\n::error::injected", "\r::add-mask::injected", "\n::set-output name=x::injected",
             "\n##[error]injected"]
-FDL = """functions:
-  aws:
-  - lambda:
-      name: thumbs
-      init_script: {script}
-      container:
-        image: grycap/imagemagick
-      output:
-      - storage_provider: minio.store
-        path: thumbs/out
-storage_providers:
-  minio:
-    store:
-      endpoint: https://minio.example.org
-      access_key: {access_key}
-      secret_key: {secret_key}
-"""
 SECRET = "987654321098765432"
 
 
@@ -55,9 +39,12 @@ def injected(log: str, hostile: str) -> list[str]:
 
 
 def write_fdl(folder: Path, script: str = "run.sh", access_key: str = "AKIAMINIOKEY",
-              secret_key: str = "s3cr3t-key") -> None:  # noqa: S107 - a test value
-    (folder / "scar.yaml").write_text(FDL.format(script=script, access_key=access_key,
-                                                 secret_key=secret_key))
+              secret_key: str = '"s3cr3t/with+chars"') -> None:  # noqa: S107 - a test value
+    """test_github_action_run's FDL with these values."""
+    (folder / "scar.yaml").write_text(
+        FDL.replace("init_script: run.sh", f"init_script: {script}")
+        .replace("access_key: AKIAMINIOKEY", f"access_key: {access_key}")
+        .replace('secret_key: "s3cr3t/with+chars"', f"secret_key: {secret_key}"))
     (folder / "run.sh").write_text("echo hi\n")
 
 
