@@ -56,6 +56,10 @@ class GuardedStream:
             self.stream.write(neutralised(line) + "\n")
         return len(text)
 
+    def writelines(self, lines: Iterable[str]) -> None:
+        for text in lines:
+            self.write(text)
+
     def end_line(self) -> None:
         """Write what is left of an unfinished line (before a command, and at exit)."""
         if self._pending and not self.stream.closed:
