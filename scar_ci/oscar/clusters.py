@@ -62,11 +62,14 @@ class Oscar:
     def discover(self, scope: Scope) -> list[OscarService]:
         return discover_services(self.clusters, scope)
 
-    def created(self, scope: Scope) -> str:
-        """When `scope` was first deployed, as its live services say (now for a new one)."""
-        times = [live.tags[TAG_CREATED] for cluster in self.clusters.values()
-                 for live in live_services(cluster, scope) if TAG_CREATED in live.tags]
-        return min(times, default=None) or created_now()
+    def created(self, scope: Scope) -> str | None:
+        """When `scope` was first deployed, as its live services say: now for a new scope,
+        None for one deployed before scar-ci tagged creation times (as AWS's inventory)."""
+        live = [s.tags for cluster in self.clusters.values()
+                for s in live_services(cluster, scope)]
+        if not live:
+            return created_now()
+        return min((tags[TAG_CREATED] for tags in live if TAG_CREATED in tags), default=None)
 
     def deployed(self, scope: Scope | None = None) -> list[DeployedService]:
         """The services scar-ci deployed on every known cluster (in `scope`, or in all)."""
