@@ -146,3 +146,14 @@ def test_an_unreachable_cluster_is_one_message_without_secrets() -> None:
     message = str(caught.value)
     assert message.startswith("cannot reach OSCAR cluster 'lab' at http://127.0.0.1:9 to list")
     assert "scar.yaml:3" in message and "pa55-secret" not in message
+
+
+def test_a_cluster_the_environment_alone_names() -> None:
+    """`teardown --scope S` with no FDL and no configuration file, only a CI job's secrets."""
+    environ = {"SCAR_CI_OSCAR_MY_OSCAR_ENDPOINT": "https://o.example",
+               "SCAR_CI_OSCAR_MY_OSCAR_AUTH_USER": "u", "SCAR_CI_OSCAR_MY_OSCAR_AUTH_PASSWORD": "p"}
+    (found,) = clusters(None, {}, environ).values()
+    assert (found.cluster_id, found.endpoint, found.auth_user) == ("my_oscar",
+                                                                  "https://o.example", "u")
+    config = {"My_Oscar": {"endpoint": "https://cfg"}}
+    assert list(clusters(None, config, environ)) == ["My_Oscar"]  # the same cluster, once
