@@ -157,3 +157,15 @@ def test_a_cluster_the_environment_alone_names() -> None:
                                                                   "https://o.example", "u")
     config = {"My_Oscar": {"endpoint": "https://cfg"}}
     assert list(clusters(None, config, environ)) == ["My_Oscar"]  # the same cluster, once
+
+
+def test_a_service_depends_on_the_bucket_and_trigger_it_feeds() -> None:
+    lam = {"lambda": {"name": "detect", "init_script": "run.sh",
+                      "container": {"image": "grycap/mask"},
+                      "input": [{"storage_provider": "s3", "path": "masks/intermediate"}]}}
+    fdl = load_fdl(fdl_file([svc(endpoint="https://o", auth_user="u", auth_password="p", output=[
+        {"storage_provider": "s3.aws", "path": "masks/intermediate"}])], [lam],
+        storage_providers={"s3": {"aws": {"access_key": "a", "secret_key": "s"}}}))
+    (service,) = Oscar.of(fdl, {}, {}).desired(fdl, Scope.pull_request(7))
+    assert service.depends_on() == (
+        ("bucket", "masks--pr-7"), ("trigger", "masks--pr-7/intermediate -> detect--pr-7"))
