@@ -24,15 +24,18 @@ def split_path(path: str) -> tuple[str, str]:
 
 def bucket_tags(aws: Aws, bucket: str) -> dict[str, str] | None:
     """A bucket's tags ({} when it has none), or None when the bucket does not exist."""
-    try:
-        answer = aws.client("s3").get_bucket_tagging(Bucket=bucket)
-    except ClientError as error:
-        if error_code(error) in ("NoSuchTagSet", "NoSuchTagSetError"):
-            return {}
-        if error_code(error) == "NoSuchBucket":
-            return None
-        raise
-    return tag_dict(answer["TagSet"])
+    def read() -> dict[str, str] | None:
+        try:
+            answer = aws.client("s3").get_bucket_tagging(Bucket=bucket)
+        except ClientError as error:
+            if error_code(error) in ("NoSuchTagSet", "NoSuchTagSetError"):
+                return {}
+            if error_code(error) == "NoSuchBucket":
+                return None
+            raise
+        return tag_dict(answer["TagSet"])
+
+    return aws.fact(("s3 tags", bucket), read)
 
 
 @dataclass
@@ -57,13 +60,15 @@ class Bucket(Resource):
     def kept_detail(self) -> str:
         return "exists, not scar-ci's: used as it is" if self.foreign else "unchanged"
 
+    def found(self, live: Settings) -> None:
+        self.foreign = live.get("foreign", False)
+
     def read(self, aws: Aws) -> Settings | None:
         tags = bucket_tags(aws, self.name)
         if tags is None:
             return None
         if tags.get(TAG_MANAGED) != "true":
-            self.foreign = True
-            return self.wanted()
+            return {**self.wanted(), "foreign": True}
         s3 = aws.client("s3")
         present = tuple(f for f in self.folders
                         if absent_ok(s3.head_object, Bucket=self.name, Key=f"{f}/") is not None)
@@ -76,7 +81,6 @@ class Bucket(Resource):
         else:
             s3.create_bucket(Bucket=self.name,
                              CreateBucketConfiguration={"LocationConstraint": aws.region})
-        s3.get_waiter("bucket_exists").wait(Bucket=self.name)
         self.update(aws, {"folders": (), "tags": {}})
 
     def update(self, aws: Aws, live: Settings) -> None:

@@ -18,11 +18,11 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from scar_ci.aws.errors import AWS_EXCEPTIONS
+from scar_ci.deploy.parallel import concurrency
 from scar_ci.deploy.plan import PAST, Change, Plan, Verb
 from scar_ci.errors import UserError
 
 FAILURES = (*AWS_EXCEPTIONS, UserError)
-WORKERS = 1
 # Kinds whose service has low request limits (API Gateway's management API, IAM): at most
 # this many of their changes run at once.
 CAPPED = {"api": ("apigateway", 2), "role": ("iam", 4)}
@@ -77,9 +77,11 @@ class _Run:
 
 
 def apply_plan(plan: Plan, command: str, say: Callable[[str], None] = print,
-               workers: int = WORKERS) -> list[Change]:
-    """Execute `plan`'s changes along their needs; returns those done, in plan order; raises
-    ApplyFailed once the running ones have finished when any failed."""
+               workers: int | None = None) -> list[Change]:
+    """Execute `plan`'s changes along their needs, at most `workers` (else `concurrency()`)
+    at once; returns those done, in plan order; raises ApplyFailed once the running ones have
+    finished when any failed."""
+    workers = workers or concurrency()
     run = _Run(plan.changes, say)
     run.done.update(i for i, c in enumerate(plan.changes) if c.verb is Verb.KEEP)
     caps = {service: threading.Semaphore(n) for service, n in CAPPED.values()}

@@ -71,9 +71,12 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
     if any(isinstance(r, JobQueue) for r in desired.resources):
         require_batch(aws)
     build(desired.resources, aws)
-    found = discover(aws if fdl.functions else None, scope, oscar=oscar)
-    plan = make_plan(scope.describe(), desired.resources, found, aws,
-                     reason=f"no longer in {fdl.path.name}")
+    with aws.planning():
+        found = discover(aws if fdl.functions else None, scope, {r.key for r in
+                                                                   desired.resources},
+                         oscar=oscar)
+        plan = make_plan(scope.describe(), desired.resources, found, aws,
+                         reason=f"no longer in {fdl.path.name}")
     return plan, desired
 
 
@@ -81,15 +84,17 @@ def plan_teardown(scope: Scope, aws: Aws, *, delete_data: bool = False,
                   oscar: Oscar | None = None) -> Plan:
     """Delete everything of `scope` (on AWS and the clusters `oscar` knows), found by tag and
     name whatever the FDL says today."""
-    return make_plan(scope.describe(), [], discover(aws, scope, oscar=oscar), aws,
-                     delete_data=delete_data, reason="teardown")
+    with aws.planning():
+        return make_plan(scope.describe(), [], discover(aws, scope, oscar=oscar), aws,
+                         delete_data=delete_data, reason="teardown")
 
 
 def plan_removal(scope: Scope, aws: Aws, names: Collection[str]) -> tuple[Plan, int]:
     """Delete what belongs to the deployed functions `names` alone (buckets stay); the plan
     and how many live resources it found."""
-    found = of_functions(discover(aws, scope), names)
-    return make_plan(scope.describe(), [], found, aws, reason="scar-ci rm"), len(found)
+    with aws.planning():
+        found = of_functions(discover(aws, scope), names)
+        return make_plan(scope.describe(), [], found, aws, reason="scar-ci rm"), len(found)
 
 
 def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Say = print, builder: Builder = "auto",
