@@ -140,3 +140,17 @@ def test_the_concurrency_comes_from_the_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv(CONCURRENCY_VARIABLE, "many")
     with pytest.raises(UsageError, match="SCAR_CI_CONCURRENCY='many': give a whole number"):
         concurrency()
+
+
+def test_services_with_low_request_limits_get_a_cap() -> None:
+    cloud = Cloud()
+    apis = [Thing(cloud, "api", f"a{i}") for i in range(5)]
+    apply_plan(make_plan("s", apis, [], aws=None), "deploy", lambda _: None, workers=8)
+    assert len(cloud.log) == 5 and cloud.most == 2  # API Gateway's management API: 2 at once
+
+
+def test_what_is_done_counts_the_changes_applied_not_those_kept() -> None:
+    cloud = Cloud(live={("role", "kept")})
+    plan = make_plan("s", [Thing(cloud, "role", "kept"), Thing(cloud, "role", "new")], [],
+                     aws=None)
+    assert [c.name for c in apply_plan(plan, "deploy", lambda _: None)] == ["new"]
