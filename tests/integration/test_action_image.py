@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from test_action import outputs_of, preview_workflow_inputs, workspace  # noqa: F401 (a fixture)
 
-from scar_ci import engine
 from scar_ci.aws.session import Aws
 from scar_ci.cache import cache_dir
-from scar_ci.scope import Scope
+from scar_ci.deploy import engine
+from scar_ci.scopes.scope import Scope
 from scar_testbed.action_image import (
     RUN_LIMITS,
     RunnerStep,
