@@ -160,6 +160,8 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
         config, files = _package(fdl, function, scope, names, bool(credentials))
         if function.uses_batch:
             config["batch"] = batch_config(function, scope)
+        if function.api_gateway and function.api_gateway.run_overrides:
+            config["api_overrides"] = True
         if function.uses_image_runtime or function.uses_batch:
             image, image_parts = function_image(function, scope, tags, config, files,
                                                 images or ImageOptions())
@@ -183,7 +185,8 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
             api = function.api_gateway
             apis[names.function] = RestApi(
                 scope.api_name(api.name), scope, names.function, api.stage_name,
-                api.http_method, {**tags, TAG_LAMBDA: names.function, TAG_STAGE: api.stage_name})
+                api.http_method, {**tags, TAG_LAMBDA: names.function, TAG_STAGE: api.stage_name},
+                authorization=api.authorization)
     resources.extend(buckets.values())
     resources.extend(apis.values())
     resources.sort(key=lambda r: KIND_ORDER.index(r.kind))

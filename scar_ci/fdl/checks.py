@@ -47,6 +47,8 @@ def check_rules(doc: Located, fdl: Path, repository: Path, fallback: Position) -
     for i, item in aws:
         batch = item.get("batch") if isinstance(item, dict) else None
         problems += _main_node(doc, ("functions", "aws", i, "batch"), batch, fallback)
+        api = item.get("api_gateway") if isinstance(item, dict) else None
+        problems += _run_overrides(doc, ("functions", "aws", i, "api_gateway"), api, fallback)
     return problems
 
 
@@ -133,3 +135,14 @@ def _main_node(doc: Located, path: KeyPath, batch: Any, fallback: Position) -> I
         where = (*path, "multi_node_parallel", "main_node_index")
         yield Problem(doc.value_position(where, fallback), where,
                       f"{main} is not below number_nodes {nodes} (the index starts at 0)")
+
+
+def _run_overrides(doc: Located, path: KeyPath, api: Any, fallback: Position) -> Iterator[Problem]:
+    """Letting HTTP callers choose the script is remote code execution unless they are known."""
+    if _get(api, ("allow_run_overrides",)) is True and \
+            _get(api, ("method", "authorizationType")) != "AWS_IAM":
+        where = (*path, "allow_run_overrides")
+        yield Problem(doc.value_position(where, fallback), where,
+                      "lets every caller of the API run any command in the function; set "
+                      "api_gateway.method.authorizationType: AWS_IAM as well (callers then sign "
+                      "their requests, as scar-ci invoke does), or remove this key")

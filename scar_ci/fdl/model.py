@@ -79,6 +79,8 @@ class ApiGateway:
     region: str
     boto_profile: str | None
     settings: Settings
+    authorization: str = "NONE"  # method.authorizationType: NONE or AWS_IAM
+    run_overrides: bool = False  # HTTP callers may send script / cmd_args / env (AWS_IAM only)
 
 
 @dataclass(frozen=True)
@@ -282,6 +284,8 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
             region=api.get("region", region),
             boto_profile=api.get("boto_profile"),
             settings=freeze(api),
+            authorization=api.get("method", {}).get("authorizationType", "NONE"),
+            run_overrides=api.get("allow_run_overrides", False),
         ) if "name" in api else None,
         log_retention_days=item["cloudwatch"]["log_retention_policy_in_days"],
         delete_image=item.get("ecr", {}).get("delete_image"),

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
@@ -49,6 +49,8 @@ class FakeGitHub:
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     deployments: list[dict[str, Any]] = field(default_factory=list)
     statuses: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    pulls: dict[int, str] = field(default_factory=dict)  # number -> open, closed or merged
+    branches: set[str] = field(default_factory=set)
     refusing: int | None = None
     failing: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     users: dict[str, dict[str, str]] = field(default_factory=lambda: {
@@ -146,6 +148,20 @@ class FakeGitHub:
         self.statuses.setdefault(int(ident), []).append(status)
         return 201, status, {}
 
+    def get_pull(self, call: Call, _user: dict[str, str], repo: str, number: str):
+        state = self.pulls.get(int(number))
+        if state is None:
+            return 404, {"message": "Not Found"}, {}
+        url = f"{self.url}/repos/{repo}/pulls/{number}"
+        return 200, {"url": url, "number": int(number), "state": "open" if state == "open"
+                     else "closed", "merged": state == "merged"}, {}
+
+    def get_branch(self, call: Call, _user: dict[str, str], repo: str, name: str):
+        if unquote(name) not in self.branches:
+            return 404, {"message": "Branch not found"}, {}
+        return 200, {"name": unquote(name), "protected": False,
+                     "_links": {"self": f"{self.url}/repos/{repo}/branches/{name}"}}, {}
+
 
 _REPO = r"/repos/([^/]+/[^/]+)"
 _ROUTES = [
@@ -156,6 +172,8 @@ _ROUTES = [
     ("POST", rf"{_REPO}/deployments", FakeGitHub.create_deployment),
     ("GET", rf"{_REPO}/deployments", FakeGitHub.list_deployments),
     ("POST", rf"{_REPO}/deployments/(\d+)/statuses", FakeGitHub.create_status),
+    ("GET", rf"{_REPO}/pulls/(\d+)", FakeGitHub.get_pull),
+    ("GET", rf"{_REPO}/branches/(.+)", FakeGitHub.get_branch),
 ]
 
 
