@@ -106,12 +106,15 @@ def add_api_urls(aws: Aws, scopes: list[DeployedScope]) -> None:
 
 def scope_created(aws: Aws, scope: Scope) -> str | None:
     """The creation time a deploy of `scope` tags with: the one its live resources carry, now
-    for a scope not deployed yet, None when the tagging API is not available to us."""
+    for a scope not deployed yet; None (no such tag) for a scope deployed before scar-ci
+    tagged creation times, so that neither its plan nor a drift check shows every resource
+    changing, and when the tagging API is not available to us."""
     try:
-        times = [tags[TAG_CREATED] for _, tags in tagged(aws, **{TAG_SCOPE: scope.label})
-                 if TAG_CREATED in tags and scope.owns(tags)]
+        live = [tags for _, tags in tagged(aws, **{TAG_SCOPE: scope.label}) if scope.owns(tags)]
     except ClientError as error:
         if unavailable(error):
             return None
         raise
-    return min(times, default=None) or created_now()
+    if not live:
+        return created_now()
+    return min((tags[TAG_CREATED] for tags in live if TAG_CREATED in tags), default=None)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from scar_ci.errors import UserError
+from scar_ci.github.workflow import commands_paused
 
 
 def say_to(stderr: bool = False) -> Callable[[str], None]:
@@ -76,3 +77,13 @@ def write_stdout(content: bytes) -> None:
     sys.stdout.flush()
     sys.stdout.buffer.write(content)
     sys.stdout.flush()
+
+
+def write_output(content: bytes, path: str | None) -> None:
+    """A command's output: to the file `-o` names, else to stdout (workflow commands in it
+    are not interpreted)."""
+    if path:
+        write_file(Path(path), content)
+        return
+    with commands_paused():
+        write_stdout(content)

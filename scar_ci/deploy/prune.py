@@ -37,11 +37,14 @@ def parse_age(text: str) -> timedelta:
 
 
 def shown_age(age: timedelta) -> str:
-    """`3d 4h`, `5h 12m`, `40m`."""
+    """`3d 4h`, `12d`, `5h 12m`, `40m`: the largest unit and the next one."""
     minutes = int(age.total_seconds() // 60)
     days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
-    parts = [f"{days}d"] * bool(days) + [f"{hours}h"] * bool(hours) + [f"{minutes}m"]
-    return " ".join(parts[:2])
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m"
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ def judge(found: DeployedScope, rules: Rules, others: Iterable[DeployedScope] = 
     if rules.older_than is not None:
         if age is None:
             reasons.append("its age is unknown (deployed before scar-ci tagged creation "
-                           "times; the next deploy tags it)")
+                           "times)")
         elif age > rules.older_than:
             return verdict(True, f"created {shown_age(age)} ago, older than "
                                  f"{shown_age(rules.older_than)}")

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from deploy_helpers import deploy, function, teardown, write_fdl
 from test_action import outputs_of, run_action
 from test_prune import live_functions
 
 from scar_ci import cli
+from scar_ci.aws.session import Aws
 from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import TAG_CREATED
 
 pytestmark = pytest.mark.integration
 
@@ -91,3 +94,29 @@ def test_the_prune_command_reports_what_it_removed_and_kept(tmp_path, localstack
     assert closed.function_name(unique_name) not in names
     assert opened.function_name(unique_name) in names
     teardown(opened)
+
+
+def refuse_tag_reads(model, **_):
+    """What credentials without tag:GetResources meet (and what scar-ci deployed before it
+    tagged creation times looks like: no scar-ci:created anywhere)."""
+    if model.name == "GetResources":
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "denied"}},
+                          model.name)
+
+
+def test_a_scope_deployed_without_creation_times_shows_no_drift_and_no_age(
+        tmp_path, localstack, unique_name, capsys):
+    fdl = write_fdl(tmp_path, [function(unique_name, unique_name)])
+    scope = Scope.parse(f"manual:{unique_name}")
+    denied = Aws()
+    denied.add_hook(refuse_tag_reads)
+    deploy(fdl, scope, denied)
+    name = scope.function_name(unique_name)
+    assert TAG_CREATED not in boto3.client("lambda").get_function(FunctionName=name)["Tags"]
+
+    assert cli.main(["plan", "-f", str(fdl), "--scope", f"manual:{unique_name}",
+                     "--detailed-exitcode"]) == 0
+    assert cli.main(["ls", "--all-scopes"]) == 0
+    [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith(scope.label)]
+    assert line.split()[:5] == [scope.label, "manual", unique_name, "-", "?"]
+    teardown(scope)

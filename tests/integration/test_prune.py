@@ -119,3 +119,27 @@ def test_older_than_needs_no_token_and_removes_only_what_is_older(
     assert old_pr.function_name(unique_name) not in live
     assert new.function_name(unique_name) in live
     teardown(new)
+
+
+def test_ls_all_scopes_shows_origin_age_functions_and_urls_as_a_table_and_json(
+        tmp_path, localstack, unique_name, capsys):
+    repository = f"scar-test/{unique_name}"
+    fdl = write_fdl(tmp_path, [function(unique_name, unique_name,
+                                        api_gateway={"name": unique_name})])
+    odd = Scope.named(ScopeKind.BRANCH, "feature/ünï#1", repository)  # '#' cannot be a tag
+    deploy(fdl, replace(odd, created="2026-11-30T00:00:00Z"))
+    name = odd.function_name(unique_name)
+
+    assert cli.main(["ls", "--all-scopes", "--json"]) == 0
+    [row] = [r for r in json.loads(capsys.readouterr().out) if r["repository"] == repository]
+    assert row["scope"] == odd.label and row["kind"] == "branch"
+    assert row["ref"] == "feature/ünï#1" and row["pull_request"] is None
+    assert row["created"] == "2026-11-30T00:00:00Z" and row["age_seconds"] > 86400
+    assert row["functions"] == [name]
+    assert row["urls"][name].startswith("http") and "/scar" in row["urls"][name]
+
+    assert cli.main(["ls", "--all-scopes"]) == 0
+    [line] = [x for x in capsys.readouterr().out.splitlines() if repository in x]
+    assert line.split()[:3] == [odd.label, "branch", "feature/ünï#1"]
+    assert name in line and row["urls"][name] in line
+    teardown(odd)
