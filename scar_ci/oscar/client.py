@@ -8,13 +8,16 @@ from __future__ import annotations
 import contextlib
 import io
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
+from botocore.exceptions import BotoCoreError, ClientError
 from oscar_python.client import Client
+from urllib3.exceptions import InsecureRequestWarning
 
 from scar_ci.errors import UserError
 from scar_ci.oscar.access import ClusterAccess
@@ -66,8 +69,10 @@ class OscarCluster:
     def _call(self, method: str, path: str, action: Callable[[], T], what: str) -> T:
         self.calls.calls.append((self.cluster_id, method, path))
         try:
-            with contextlib.redirect_stdout(io.StringIO()):  # oscar-python prints progress
-                return action()
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                if not self.access.ssl_verify:  # asked for: no warning on every request
+                    warnings.simplefilter("ignore", InsecureRequestWarning)
+                return action()  # oscar-python prints its progress: kept out of our output
         except requests.HTTPError as error:
             raise self._refused(error, what) from None
         except requests.RequestException as error:
@@ -75,6 +80,9 @@ class OscarCluster:
                 f"cannot reach OSCAR cluster {self.cluster_id!r} at {self.endpoint} to "
                 f"{what}: {type(error).__name__}; check the endpoint "
                 f"({self.access.origin or 'its settings'}) and the network") from None
+        except (BotoCoreError, ClientError) as error:  # the service's storage, through boto3
+            raise OscarFailure(f"OSCAR cluster {self.cluster_id!r}: its storage refused to "
+                               f"{what}: {error}") from None
         except ValueError as error:  # oscar-python's own checks (service exists / missing)
             raise OscarFailure(f"OSCAR cluster {self.cluster_id!r}: cannot {what}: "
                                f"{error}") from None

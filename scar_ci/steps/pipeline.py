@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from scar_ci.aws.ecr import ImageOptions
 from scar_ci.aws.s3 import split_path
-from scar_ci.aws.session import Aws, mask_secrets_with
+from scar_ci.aws.session import Aws
 from scar_ci.deploy import engine
 from scar_ci.deploy.apply import apply_plan
 from scar_ci.deploy.plan import Plan, Verb
@@ -23,12 +23,13 @@ from scar_ci.fdl import Fdl, load_fdl
 from scar_ci.fdl.defaults import oscar_section
 from scar_ci.github.context import GitHubContext, load_context
 from scar_ci.github.outputs import write_outputs
-from scar_ci.github.workflow import group, mask, print_untrusted, warn
+from scar_ci.github.workflow import group, mask, warn
 from scar_ci.oscar.access import secrets_given as oscar_secrets
 from scar_ci.oscar.clusters import Oscar
 from scar_ci.oscar.service import OscarService
 from scar_ci.package.image.builder_choice import chosen_builder
 from scar_ci.scopes.scope import Scope, ScopeKind
+from scar_ci.secret_sinks import mask_secrets_with
 from scar_ci.steps import smoke
 from scar_ci.steps.decide import NOTHING, Decision, decide
 from scar_ci.steps.inputs import ActionInputs, InputError
@@ -74,7 +75,6 @@ class Run:
     def load(self) -> Fdl:
         with group(f"validate {self.inputs.fdl}"):
             fdl = load_fdl(self.inputs.fdl)
-            mask(secrets_of(fdl))
             mask(oscar_secrets(fdl, environ=self.env))
             print(f"{self.inputs.fdl}: valid, {len(fdl.functions)} function(s): "
                   f"{', '.join(f.name for f in fdl.functions) or 'none'}"
@@ -103,12 +103,6 @@ class Run:
             return None
         return PullRequestPreview.of(self.context, self.inputs.github_token, self.inputs.fdl,
                                      self.env)
-
-
-def secrets_of(fdl: Fdl) -> Iterator[str]:
-    """The storage providers' credentials, to be masked in the log."""
-    for provider in fdl.storage_providers:
-        yield from provider.secrets().values()
 
 
 def run(inputs: ActionInputs, env: Mapping[str, str] | None = None) -> int:
@@ -233,7 +227,7 @@ def smoke_test(state: Run, fdl: Fdl, aws: Aws) -> SmokeResult:
     name = state.scope.function_name(base)
     with group(f"smoke test {name}"):
         result = smoke.invoke(aws, name, fdl.function(base).timeout, request)
-        print_untrusted(result.output)
+        print(result.output)
         print(f"smoke test {'ok' if result.ok else 'FAILED'} in {result.seconds:.1f} s")
     return result
 

@@ -60,6 +60,7 @@ def test_service_crud_and_runs(fake_oscar: FakeOscar, unique_name: str) -> None:
 
     cluster.run(unique_name, b"async", asynchronous=True)
     eventually(lambda: len(cluster.jobs(unique_name)) == 2, "a second job")
+    fake_oscar.wait_for_jobs(unique_name, count=2)
 
     updated = {**_service(unique_name), "memory": "512Mi"}
     cluster.update_service(updated)
