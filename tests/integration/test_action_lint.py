@@ -87,9 +87,10 @@ def test_the_workflows_pass_actionlint(actionlint_dir: Path, tmp_path: Path) -> 
 
 
 def readme_workflow() -> str:
-    """The README's copy-paste workflow (its YAML block that uses the published action)."""
+    """The README's copy-paste workflow (its YAML block named scar, the published action's)."""
     blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
-    [block] = [b for b in blocks if "uses: grycap/scar-action@v1" in b]
+    [block] = [b for b in blocks if b.startswith("name: scar\n")
+               and "uses: grycap/scar-action@v1" in b]
     return block
 
 
