@@ -140,6 +140,7 @@ def _localstack_env(
         LAMBDA_RUNTIME_EXECUTOR=localstack_venv.EXECUTOR_NAME,
         SCAR_CI_FUNCTION_PYTHON=function_python,
         SCAR_CI_FUNCTION_DEFAULTS=json.dumps(defaults),
+        SCAR_CI_RUNTIME_DIR=str(state_dir / "runtime"),
     )
     return env
 
