@@ -29,6 +29,7 @@ from scar_ci.aws.ssm import discover_storage_credentials
 from scar_ci.aws.triggers import discover_triggers
 from scar_ci.desired import Desired, UnsupportedFunction, desired_state
 from scar_ci.fdl import Fdl
+from scar_ci.package.engines import engine_source
 from scar_ci.package.image_builder import Builder
 from scar_ci.package.layer import layer_bytes
 from scar_ci.plan import Plan
@@ -62,9 +63,12 @@ def discover(aws: Aws, scope: Scope) -> list[Resource]:
     return found
 
 
-def supervisor_layer() -> tuple[bytes, str]:
-    """The layer zip and its sha256 hex."""
-    content = layer_bytes()
+def supervisor_layer(fdl: Fdl) -> tuple[bytes, str]:
+    """The layer zip (with udocker's engines) and its sha256 hex; none when every function
+    of `fdl` runs its own image (nothing needs the layer, nor its engines)."""
+    if all(function.uses_image_runtime for function in fdl.functions):
+        return b"", ""
+    content = layer_bytes(engine_source())
     return content, hashlib.sha256(content).hexdigest()
 
 
@@ -74,7 +78,7 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
     `images` chooses the image builder and takes its progress lines."""
     from scar_ci.plan import make_plan
 
-    desired = desired_state(fdl, scope, aws, supervisor_layer(), images)
+    desired = desired_state(fdl, scope, aws, supervisor_layer(fdl), images)
     if any(isinstance(r, JobQueue) for r in desired.resources):
         require_batch(aws)
     plan = make_plan(scope.describe(), desired.resources, discover(aws, scope), aws,

@@ -192,7 +192,8 @@ class LocalProcessExecutor(RuntimeExecutor):
                 **lambda_env,
                 "LAMBDA_TASK_ROOT": "/var/task" if isolated else str(task_dir),
             })
-            runtime = ["zip", *(["/var/task", "/opt"] if isolated else [str(task_dir), str(layers)])]
+            dirs = ["/var/task", "/opt"] if isolated else [str(task_dir), str(layers)]
+            runtime = ["zip", *dirs]
         python = function_python()
         spec = self._sandbox_spec(python, task_dir, layers)
         command = [python, str(SANDBOX), str(spec), "--", python, str(INIT),

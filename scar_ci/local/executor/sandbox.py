@@ -65,11 +65,14 @@ def _check(result: int, doing: str) -> None:
         raise SandboxError(f"{doing}: {os.strerror(error)}")
 
 
+def _bytes(value: str | None) -> bytes | None:
+    return value.encode() if value is not None else None
+
+
 def _mount(source: str | None, target: str, kind: str | None, flags: int,
            data: str | None = None) -> None:
-    encode = (lambda v: v.encode() if v is not None else None)
-    _check(_libc.mount(encode(source), encode(target), encode(kind), ctypes.c_ulong(flags),
-                       encode(data)), f"mount {target}")
+    _check(_libc.mount(_bytes(source), _bytes(target), _bytes(kind), ctypes.c_ulong(flags),
+                       _bytes(data)), f"mount {target}")
 
 
 def _mount_points() -> list[tuple[str, int]]:
@@ -135,7 +138,7 @@ def _show_hidden(handles: dict[str, int], writable: str) -> None:
 
 def _stat_or_none(path: str) -> os.stat_result | None:
     try:
-        return os.stat(path)
+        return Path(path).stat()
     except OSError:
         return None
 
@@ -182,7 +185,7 @@ def isolate(spec: dict) -> list[str]:
     stayed writable."""
     uid, gid, log_dir = spec["uid"], spec["gid"], spec["log_dir"]
     os.chown(log_dir, uid, gid)
-    os.chmod(log_dir, 0o700)
+    Path(log_dir).chmod(0o700)
     _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     handles = {path: os.open(path, os.O_PATH) for path in spec["reachable"]}  # this namespace's
@@ -231,7 +234,7 @@ def main() -> None:
         raise SystemExit(126) from None
     if spec["task_dir"]:
         os.chdir(TASK_ROOT if os.geteuid() == spec["uid"] else spec["task_dir"])
-    os.execv(command[0], command)
+    os.execv(command[0], command)  # noqa: S606 (the executor's own command)
 
 
 if __name__ == "__main__":
