@@ -49,6 +49,7 @@ SANDBOX_UID_VARIABLE = "SCAR_CI_SANDBOX_UID"
 SANDBOX_UID = 993  # sbx_user1051's uid and gid on Lambda
 SANDBOX_GID = 990
 DEFAULT_TMP_MB = 512
+SANDBOX_TMP = "/tmp"  # noqa: S108 (the sandbox's own tmpfs)
 LAMBDA_PATH = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"
 LAMBDA_LIBRARY_PATH = ("/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:"
                        "/var/task:/var/task/lib:/opt/lib")
@@ -180,7 +181,7 @@ class LocalProcessExecutor(RuntimeExecutor):
         env = {"PATH": LAMBDA_PATH, "LANG": "en_US.UTF-8", "TZ": ":UTC"}
         if version_config.package_type == PackageType.Image:
             env.update(lambda_env)
-            runtime = ["image", str(self._write_image_spec(lambda_env))]
+            runtime = ["image", str(self._write_image_spec(lambda_env, isolated))]
             task_dir = layers = None
         else:
             task_dir = version_config.code.get_unzipped_code_location()
@@ -188,8 +189,8 @@ class LocalProcessExecutor(RuntimeExecutor):
             env.update({
                 "LD_LIBRARY_PATH": LAMBDA_LIBRARY_PATH,
                 "LAMBDA_RUNTIME_DIR": "/var/runtime",
-                "AWS_EXECUTION_ENV": f"AWS_Lambda_{version_config.runtime}",
                 **lambda_env,
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{version_config.runtime}",
                 "LAMBDA_TASK_ROOT": "/var/task" if isolated else str(task_dir),
             })
             dirs = ["/var/task", "/opt"] if isolated else [str(task_dir), str(layers)]
@@ -220,39 +221,49 @@ class LocalProcessExecutor(RuntimeExecutor):
             "tmp_mb": storage.size if storage else DEFAULT_TMP_MB,
             "task_dir": task_dir and str(task_dir), "opt_dir": layers and str(layers),
             "work_dir": str(self.work_dir), "log_dir": str(self.log_dir),
-            "reachable": [*_python_prefixes(python), str(INIT.parent), str(self.log_dir)],
+            "reachable": [*_python_prefixes(python), str(INIT.parent), str(images.image_dir()),
+                          str(self.log_dir)],
+            "deny_ptrace": task_dir is not None,  # an image runs under proot (P1): it needs it
         }
         path = self.work_dir / "sandbox.json"
         path.write_text(json.dumps(spec))
         return path
 
-    def _write_image_spec(self, lambda_env: dict[str, str]) -> Path:
-        """What the init process runs for an image function (images.run_spec), in a file."""
+    def _write_image_spec(self, lambda_env: dict[str, str], isolated: bool) -> Path:
+        """What the init process runs for an image function (images.run_spec), in a file of
+        the log folder (where the runtime also writes its output). In the sandbox, udocker's
+        scratch and the image's /tmp are the sandbox's /tmp; the image itself is read-only."""
         config = self.function_version.config
         overrides = config.image_config
         python = function_python()
         prepared = _prepare_image(self.function_version, python)
-        tmp_dir = self.work_dir / "tmp"
-        tmp_dir.mkdir()
+        udocker_env = images.udocker_env(_function_defaults())
+        if isolated:
+            tmp_dir = Path(SANDBOX_TMP)
+            udocker_env.update(UDOCKER_TMP=SANDBOX_TMP, PROOT_TMP_DIR=SANDBOX_TMP)
+        else:
+            tmp_dir = self.work_dir / "tmp"
+            tmp_dir.mkdir()
         spec = images.run_spec(
             prepared,
             prepared.entry(overrides and overrides.entrypoint, overrides and overrides.command),
             overrides and overrides.working_directory,
             lambda_env,
             tmp_dir,
-            images.udocker_env(_function_defaults()),
+            udocker_env,
             python,
         )
-        path = self.work_dir / "image.json"
+        path = self.log_dir / "image.json"
         path.write_text(json.dumps(spec))
         return path
 
     def _watch(self, process: subprocess.Popen) -> None:
         """If the init process dies, fail what LocalStack is waiting for instead of hanging."""
         status = process.wait()
-        message = json.dumps(
-            {"errorMessage": f"init process exited ({status})", "errorType": "Runtime.ExitError"}
-        )
+        said = [line for line in self.get_logs().splitlines() if line.strip()]
+        reason = f": {said[-1]}" if said else ""  # e.g. why the sandbox could not be made
+        message = json.dumps({"errorMessage": f"init process exited ({status}){reason}",
+                              "errorType": "Runtime.ExitError"})
         startup = self.endpoint.startup_future
         if startup and not startup.done():
             startup.set_exception(StatusErrorException("init exited", payload=message.encode()))

@@ -16,8 +16,9 @@ The sandbox user is named in /etc/passwd and /etc/group as on Lambda (sbx_user10
 needs a name), through copies written in WORK_DIR and bound over the host's.
 
 SPEC (JSON): {"uid", "gid", "tmp_mb", "task_dir", "opt_dir", "work_dir", "log_dir",
-"reachable": [paths]}; WORK_DIR is root's, LOG_DIR (inside it) the sandbox user's; an image
-function has no task_dir or opt_dir (its own root file system comes through udocker).
+"reachable": [paths], "deny_ptrace": bool}; WORK_DIR is root's, LOG_DIR (inside it) the sandbox
+user's. An image function has no task_dir or opt_dir (its own root file system comes through
+udocker) and keeps ptrace: local mode runs its image with udocker's proot mode, which needs it.
 """
 
 from __future__ import annotations
@@ -188,8 +189,9 @@ def isolate(spec: dict) -> list[str]:
     Path(log_dir).chmod(0o700)
     _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    handles = {path: os.open(path, os.O_PATH) for path in spec["reachable"]}  # this namespace's
-    masks = _unreachable(spec["reachable"], uid, gid)
+    reachable = [path for path in spec["reachable"] if Path(path).exists()]
+    handles = {path: os.open(path, os.O_PATH) for path in reachable}  # this namespace's mounts
+    masks = _unreachable(reachable, uid, gid)
     if spec["task_dir"]:  # a zip function's (an image brings its own root file system)
         Path(TASK_ROOT).mkdir(parents=True, exist_ok=True)  # an empty mount point on the host
         _bind(spec["task_dir"], TASK_ROOT)
@@ -228,7 +230,8 @@ def main() -> None:
         else:
             print(f"scar-local sandbox: not root, so the function runs as uid {os.geteuid()} "
                   "with the host's file system (only ptrace is denied)", file=sys.stderr)
-        deny_ptrace()
+        if spec["deny_ptrace"]:
+            deny_ptrace()
     except (SandboxError, OSError) as error:
         print(f"scar-local sandbox: {error}", file=sys.stderr)
         raise SystemExit(126) from None
