@@ -253,6 +253,8 @@ class LocalProcessExecutor(RuntimeExecutor):
             udocker_env,
             python,
         )
+        if isolated:  # the image sees the sandbox user (sbx_user1051), as on Lambda
+            spec["run"] += ["--hostauth", "--user={}:{}".format(*sandbox_ids())]
         path = self.log_dir / "image.json"
         path.write_text(json.dumps(spec))
         return path
