@@ -1,4 +1,10 @@
-"""The `scar-ci` command line: one sub-command per verb, no prompts, clear exit codes."""
+"""The `scar-ci` command line: one sub-command per verb, no prompts, clear exit codes.
+
+Building the parser imports nothing heavy, so `--version` and `validate` start quickly: a
+handler defined here imports what it needs inside its body; one in another module is
+registered by name, `set_defaults(handler=lazy.handler("scar_ci.<module>:<function>"))`, and
+imported only when its verb runs (scar_ci/lazy.py; tests/unit/test_cli_imports.py checks).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,15 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scar_ci import __version__
+from scar_ci.commands.scopes import add_prune_verb
+from scar_ci.commands.services import known_clusters
 from scar_ci.commands.verbs import add_command_verbs
 from scar_ci.errors import UsageError, UserError
 from scar_ci.local.commands import add_local_switch, add_local_verb, apply_local_mode
-from scar_ci.package.image_builder import BUILDER_VARIABLE, BUILDERS, chosen_builder
+from scar_ci.package.image.builder_choice import BUILDER_VARIABLE, BUILDERS, chosen_builder
 
 if TYPE_CHECKING:
-    from scar_ci.scope import Scope
+    from scar_ci.scopes.scope import Scope
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -49,16 +57,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
     fdl = load_fdl(args.fdl, config_path=args.config)
     names = ", ".join(f.name for f in fdl.functions) or "none"
     count = len(fdl.functions)
-    print(f"{args.fdl}: valid, {count} function{'s' if count != 1 else ''} ({names})")
+    line = f"{args.fdl}: valid, {count} function{'s' if count != 1 else ''} ({names})"
+    if fdl.oscar:
+        services = ", ".join(f"{s.cluster_id}/{s.name}" for s in fdl.oscar)
+        line += (f", {len(fdl.oscar)} OSCAR service{'s' if len(fdl.oscar) != 1 else ''} "
+                 f"({services})")
+    print(line)
     return 0
 
 
-# -- plan / deploy / teardown / ls (the deploy engine, scar_ci/engine.py) --------------------
+# -- plan / deploy / teardown / ls (the deploy engine, scar_ci/deploy/) --------------------
 
 
 def _scope_of(args: argparse.Namespace) -> Scope:
     from scar_ci.github.context import load_context
-    from scar_ci.scope import resolve_scope
+    from scar_ci.scopes.scope import resolve_scope
 
     return resolve_scope(args.scope, load_context())
 
@@ -79,22 +92,22 @@ def _aws_errors(handler: Handler) -> Handler:
 @_aws_errors
 def cmd_plan(args: argparse.Namespace) -> int:
     """Print what deploy would do (reads only)."""
-    from scar_ci import engine
     from scar_ci.aws.ecr import ImageOptions
     from scar_ci.commands.output import say_to
+    from scar_ci.deploy import engine
     from scar_ci.fdl import load_fdl
 
     images = ImageOptions(chosen_builder(args.image_builder), say_to(stderr=True))
     fdl, scope = load_fdl(args.fdl, config_path=args.config), _scope_of(args)
     plan, _ = engine.plan_deploy(fdl, scope, engine.aws_for(fdl), images)
     print(plan.to_json() if args.json else plan.render())
-    return 0
+    return 2 if args.detailed_exitcode and plan.mutating else 0
 
 
 @_aws_errors
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Plan, print the plan, apply it, print the API URLs."""
-    from scar_ci import engine
+    from scar_ci.deploy import engine
     from scar_ci.fdl import load_fdl
 
     builder = chosen_builder(args.image_builder)
@@ -111,16 +124,18 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 @_aws_errors
 def cmd_teardown(args: argparse.Namespace) -> int:
     """Delete everything of a scope, found by tags (the FDL only gives region and profile)."""
-    from scar_ci import engine
     from scar_ci.aws.session import Aws
+    from scar_ci.deploy import engine
     from scar_ci.fdl import load_fdl
 
     scope = _scope_of(args)
     if scope.is_production and args.scope is None:
         raise UsageError("teardown would remove the production deployment; "
                          "say so explicitly with --scope production")
-    aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config)) if args.fdl else Aws()
-    plan = engine.teardown(scope, aws, delete_data=args.delete_data, say=_say(args))
+    fdl = load_fdl(args.fdl, config_path=args.config) if args.fdl else None
+    aws = engine.aws_for(fdl) if fdl else Aws()
+    plan = engine.teardown(scope, aws, delete_data=args.delete_data, say=_say(args),
+                           oscar=known_clusters(fdl, args))
     if args.json:
         print(plan.to_json())
     return 0
@@ -129,21 +144,32 @@ def cmd_teardown(args: argparse.Namespace) -> int:
 @_aws_errors
 def cmd_ls(args: argparse.Namespace) -> int:
     """List deployed functions per scope, with their API URLs."""
-    from scar_ci import engine
     from scar_ci.aws.session import Aws
+    from scar_ci.deploy import engine
     from scar_ci.fdl import load_fdl
+    from scar_ci.oscar.clusters import render_services
 
-    aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config)) if args.fdl else Aws()
+    fdl = load_fdl(args.fdl, config_path=args.config) if args.fdl else None
+    aws = engine.aws_for(fdl) if fdl else Aws()
     if args.bucket:
         from scar_ci.commands.transfer import list_bucket
 
         return list_bucket(args, aws)
+    if args.all_scopes:
+        from scar_ci.commands.scopes import list_all_scopes
+
+        return list_all_scopes(aws, args.json)
     scope = _scope_of(args) if args.scope else None
     rows = engine.list_deployed(aws, scope)
+    services = known_clusters(fdl, args).deployed(scope)
     if args.json:
-        print(json.dumps([r.to_dict() for r in rows], indent=2))
+        print(json.dumps([*(r.to_dict() for r in rows),
+                          *({"kind": "oscar service", **s.to_dict()} for s in services)],
+                         indent=2))
     else:
         print(engine.render_deployed(rows))
+        if services:
+            print(render_services(services))
     return 0
 
 
@@ -169,6 +195,10 @@ def _add_deploy_verbs(verbs: Any) -> None:
             p.set_defaults(fdl=None)
         _add_scope(p)
         p.add_argument("--json", action="store_true", help="print the result as JSON")
+        if verb == "plan":
+            p.add_argument("--detailed-exitcode", action="store_true",
+                           help="exit 2 when there are changes (drift), 0 when none, 1 on "
+                                "errors, as Terraform does")
         if verb in ("plan", "deploy"):
             p.add_argument("--image-builder", choices=BUILDERS, metavar="BUILDER",
                            help="how runtime: image functions are built: auto (docker when a "
@@ -180,6 +210,8 @@ def _add_deploy_verbs(verbs: Any) -> None:
         if verb == "ls":
             p.add_argument("-b", "--bucket", metavar="BUCKET[/PATH]",
                            help="list the files at a bucket path instead of the functions")
+            p.add_argument("--all-scopes", action="store_true",
+                           help="one line per scope: origin, age, functions, API URLs")
         p.set_defaults(handler=handler)
 
 
@@ -198,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_validate)
 
     _add_deploy_verbs(verbs)
+    add_prune_verb(verbs, _aws_errors, _add_fdl)
     add_command_verbs(verbs, _aws_errors, _scope_of)
     add_local_verb(verbs)
     add_local_switch(parser, verbs)
@@ -206,14 +239,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `scar-ci`; returns the process exit code."""
+    from scar_ci.aws.session import mask_secrets_with
+    from scar_ci.github.workflow import mask
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    mask_secrets_with(mask)
     try:
         apply_local_mode(args)
         return args.handler(args)
     except UserError as error:
         _report(error)
-        return error.exit_code
+        # with --detailed-exitcode, 2 means "changes": every error is 1, as with Terraform
+        return 1 if getattr(args, "detailed_exitcode", False) else error.exit_code
     except KeyboardInterrupt:
         print(f"scar-ci: interrupted{_what_is_left(args)}", file=sys.stderr)
         return 130

@@ -12,12 +12,13 @@ import argparse
 import time
 from collections.abc import Callable
 
-from scar_ci.aws.resource import TAG_LAMBDA, Resource
+from scar_ci.aws.resource import Resource
 from scar_ci.aws.session import Aws
 from scar_ci.commands.output import say_to
 from scar_ci.commands.target import ScopeOf, Target, targets
 from scar_ci.errors import UsageError, UserError
-from scar_ci.scope import TAG_FUNCTION, Scope, scope_label
+from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import TAG_FUNCTION, TAG_LAMBDA, scope_label
 
 
 def function_resources(aws: Aws, scope: Scope, names: set[str]) -> list[Resource]:
@@ -52,8 +53,8 @@ def function_resources(aws: Aws, scope: Scope, names: set[str]) -> list[Resource
 def remove_functions(aws: Aws, scope: Scope, names: set[str],
                      say: Callable[[str], None] = print) -> int:
     """Plan and apply the removal; returns how many resources were found."""
-    from scar_ci.engine import apply_said
-    from scar_ci.plan import make_plan
+    from scar_ci.deploy.engine import apply_said
+    from scar_ci.deploy.plan import make_plan
 
     started = time.monotonic()
     found = function_resources(aws, scope, names)
@@ -75,15 +76,23 @@ def _scope_of_deployed(aws: Aws, name: str) -> Scope:
 
 
 def cmd_rm(args: argparse.Namespace, scope_of: ScopeOf) -> int:
-    """Remove one function (-n), the FDL's functions (-f) or everything of a scope."""
-    from scar_ci import engine
+    """Remove one function or service (-n), the FDL's functions and services (-f) or
+    everything of a scope."""
+    from scar_ci.commands.services import fdl_services, known_clusters, rm_services
+    from scar_ci.deploy import engine
 
     say = say_to()
     if not (args.fdl or args.name):
         if args.scope is None:
             raise UsageError("say what to remove: -n NAME, -f FDL, or --scope SCOPE "
                              "(everything of that scope; production only when named)")
-        engine.teardown(scope_of(args), Aws(), delete_data=args.delete_data, say=say)
+        engine.teardown(scope_of(args), Aws(), delete_data=args.delete_data, say=say,
+                        oscar=known_clusters(None, args))
+        return 0
+    services, only_services = fdl_services(args, scope_of)
+    if services:
+        rm_services(args, services, required=only_services)
+    if only_services:
         return 0
     aws, found = targets(args, scope_of)
     scope = _scope(aws, found, args)

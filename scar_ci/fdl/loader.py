@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from scar_ci.fdl.checks import check_rules
-from scar_ci.fdl.defaults import builtin_defaults, default_config_path, load_config
+from scar_ci.fdl.defaults import (
+    builtin_defaults,
+    default_config_path,
+    load_config,
+    oscar_section,
+)
 from scar_ci.fdl.errors import FDLError, Problem
 from scar_ci.fdl.located import COMMAND_LINE, Located, Position, located_everywhere, overlay
 from scar_ci.fdl.model import Fdl, build_fdl
@@ -19,6 +24,9 @@ from scar_ci.fdl.text_file import read_small_text
 from scar_ci.fdl.yaml_loader import parse_yaml
 
 StrPath = str | PathLike[str]
+# Functions one list under `functions:` may hold. Validation is linear in the file's size
+# (bench/validate_bench.py); this bounds its time for any file, fork pull requests' included.
+MAX_FUNCTIONS = 1000
 
 
 def load_fdl(
@@ -36,8 +44,8 @@ def load_fdl(
     name = str(path)
     fdl = Path(path)
     doc, problems = _read_fdl(fdl, name)
-    if doc is None:
-        raise FDLError(name, problems)
+    if doc is None or (too_many := _too_many_functions(doc, name)):
+        raise FDLError(name, problems + (too_many if doc else []))
     defaults = Located(builtin_defaults())
     config = _config_layer(config_path)
     if config is not None:
@@ -54,7 +62,8 @@ def load_fdl(
                  if p.path not in reported]
     if problems:
         raise FDLError(name, problems)
-    return build_fdl(fdl.resolve(), repository, doc, name)
+    return build_fdl(fdl.resolve(), repository, doc, name,
+                     oscar_section(Path(config_path) if config_path else None))
 
 
 def _read_fdl(fdl: Path, name: str) -> tuple[Located | None, list[Problem]]:
@@ -69,6 +78,15 @@ def _read_fdl(fdl: Path, name: str) -> tuple[Located | None, list[Problem]]:
                                 f"expected a mapping with 'functions:' at the top, got {kind}"))
         return None, problems
     return doc, problems
+
+
+def _too_many_functions(doc: Located, name: str) -> list[Problem]:
+    functions = doc.data.get("functions")
+    lists = functions.items() if isinstance(functions, dict) else ()
+    return [Problem(doc.key_position(("functions", key), Position(name)), ("functions", key),
+                    f"{len(items)} functions; an FDL file holds at most {MAX_FUNCTIONS}: "
+                    f"split it into several files")
+            for key, items in lists if isinstance(items, list) and len(items) > MAX_FUNCTIONS]
 
 
 def _config_layer(config_path: StrPath | None) -> tuple[Located, list[Problem]] | None:
@@ -90,8 +108,11 @@ def _apply_defaults(doc: Located, defaults: Located, top: Located) -> None:
     items = functions.get("aws") if isinstance(functions, dict) else None
     if not isinstance(items, list):
         return
+    path = ("functions", "aws")
+    parts = doc.children(path)
+    merged = {}
     for i, item in enumerate(items):
         if isinstance(item, dict) and "lambda" in item:
-            path = ("functions", "aws", i)
-            merged = overlay(overlay(defaults, doc.subtree(path)), top)
-            doc.graft(path, Located(copy.deepcopy(merged.data), merged.values, merged.keys))
+            both = overlay(overlay(defaults, parts[i]), top)
+            merged[i] = Located(copy.deepcopy(both.data), both.values, both.keys)
+    doc.replace_children(path, merged)

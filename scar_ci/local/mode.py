@@ -17,7 +17,6 @@ from scar_ci.local.errors import LocalError
 from scar_ci.local.localstack_venv import progress
 from scar_ci.package.engines import ENGINE_ENV, IMAGE_ENGINE_DIR
 
-DEFAULT_PORT = 4566
 STATE_VARIABLE = "SCAR_CI_LOCAL_DIR"
 REGION = "us-east-1"
 TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
@@ -31,7 +30,7 @@ def state_dir() -> Path:
     return Path(os.environ.get(STATE_VARIABLE) or cache_dir() / "local")
 
 
-def up(state: Path, port: int = DEFAULT_PORT) -> localstack.Instance:
+def up(state: Path, port: int) -> localstack.Instance:
     """Start local mode (or find it running); progress on stderr."""
     if (instance := localstack.running(state)) and localstack.healthy(instance.url):
         progress(f"already running at {instance.url} (pid {instance.pid})")

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 
 from scar_ci.aws.resource import Resource, differences
-from scar_ci.plan import Change, Plan, Verb, make_plan
+from scar_ci.deploy.plan import Change, Plan, Verb, make_plan
 
 
 @dataclass
@@ -87,6 +87,13 @@ def test_differences_are_short_phrases():
     long = {"policy": {"Statement": ["a" * 50]}}
     assert differences(long, {"policy": None}) == ["policy changed"]
     assert differences({"a": 1}, {"a": 1}) == []
+
+
+def test_a_long_mapping_setting_names_its_keys_with_live_and_wanted_values():
+    wanted = {"Environment": {"Variables": {"MODE": "fast", "CONFIG": "x" * 60}}}
+    live = {"Environment": {"Variables": {"MODE": "slow", "CONFIG": "x" * 60, "DEBUG": "1"}}}
+    assert differences(wanted, live) == ["Environment.Variables.MODE slow -> fast",
+                                         "Environment.Variables.DEBUG 1 -> (none)"]
 
 
 def test_render_matches_the_ux_sketch():

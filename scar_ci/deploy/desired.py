@@ -1,0 +1,350 @@
+"""The desired state: the resources an FDL asks for in a scope, in the order they are applied.
+
+Order (KIND_ORDER): roles, log groups, storage credentials, buckets, the supervisor layer,
+images, Batch's resources, functions, triggers, APIs, then OSCAR services (whose outputs may
+feed the buckets above). Every function exists before any
+trigger or API points at it, so chained functions (one's output folder is another's input
+folder) deploy in any FDL order: the shared bucket is created once, each function is
+created, then each input folder gets its trigger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scar_ci.aws.apigateway import RestApi
+from scar_ci.aws.batch import JobImage
+from scar_ci.aws.ecr import FunctionImage, ImageOptions, Repository, lifecycle_policy
+from scar_ci.aws.iam import ASSUME_BATCH, ASSUME_LAMBDA, Role, least_privilege, role_arn
+from scar_ci.aws.lambda_ import Function, ImageFunction, SupervisorLayer
+from scar_ci.aws.logs import LogGroup
+from scar_ci.aws.resource import Resource
+from scar_ci.aws.s3 import Bucket, split_path
+from scar_ci.aws.session import Aws
+from scar_ci.aws.ssm import StorageCredentials, parameter_arn, parameter_name
+from scar_ci.aws.triggers import Trigger
+from scar_ci.deploy.desired_batch import (
+    batch_config,
+    batch_resources,
+    check_batch_function,
+    submit_grant,
+)
+from scar_ci.errors import UserError
+from scar_ci.fdl import Fdl, StorageProvider, StorageRef
+from scar_ci.fdl import Function as FdlFunction
+from scar_ci.fdl.model import thaw
+from scar_ci.package.function_zip import (
+    CONFIG_FILE_NAME,
+    config_json,
+    function_config,
+    function_zip,
+)
+from scar_ci.package.image.spec import FunctionImageSpec
+from scar_ci.package.layer import HANDLER
+from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import (
+    TAG_DELETE_IMAGES,
+    TAG_FDL,
+    TAG_IMAGE,
+    TAG_LAMBDA,
+    TAG_STAGE,
+    TAG_SUPERVISOR,
+    tag_value,
+)
+
+DEFAULT_LAYER = "scar-ci-supervisor"
+DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # Lambda's limit for a zip sent in the request
+KIND_ORDER = ("role", "log group", "secret", "bucket", "layer", "repository", "image",
+              "job image", "compute env", "job queue", "job definition", "function", "trigger",
+              "api", "service")
+
+
+class UnsupportedFunction(UserError):
+    """An FDL function this deploy engine cannot deploy (yet)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Names:
+    """How one FDL function's resources are called in a scope."""
+
+    function: str
+    log_group: str
+    role: str | None  # None when the FDL gives a role ARN
+
+    @classmethod
+    def of(cls, function: FdlFunction, scope: Scope) -> Names:
+        return cls(scope.function_name(function.name), scope.log_group(function.name),
+                   None if function.iam_role else scope.role_name(f"scar-ci-{function.name}"))
+
+
+def _own_s3(refs: Iterable[StorageRef]) -> list[StorageRef]:
+    """The refs on the default S3 provider: those buckets are the deployment's to manage."""
+    return [r for r in refs if r.storage_provider == "s3"]
+
+
+def scoped_path(scope: Scope, ref: StorageRef) -> str:
+    """An FDL path in the scope: the bucket renamed for preview scopes, the folder kept."""
+    if ref.storage_provider != "s3":
+        return ref.path
+    bucket, folder = split_path(ref.path)
+    return f"{scope.bucket(bucket)}/{folder}" if folder else scope.bucket(bucket)
+
+
+def _arn_pattern(scope: Scope, ref: StorageRef, default_folder: str = "") -> str:
+    bucket, folder = split_path(scoped_path(scope, ref))
+    folder = folder or default_folder
+    return f"arn:aws:s3:::{bucket}/{folder}/*" if folder else f"arn:aws:s3:::{bucket}/*"
+
+
+def _check(function: FdlFunction) -> None:
+    where = f"{function.position.file}:{function.position.line}: function {function.name}"
+    if function.uses_image_runtime and not function.container.image:
+        raise UnsupportedFunction(f"{where}: runtime 'image' builds on container.image (an "
+                                  "image in a registry); container.image_file works with the "
+                                  "python3.x runtimes (udocker in a zip)")
+    if function.execution_mode != "lambda":
+        check_batch_function(function, where)
+
+
+@dataclass
+class Desired:
+    """What an FDL wants in a scope; `resources` in apply order."""
+
+    scope: Scope
+    resources: list[Resource]
+    apis: dict[str, RestApi]  # by deployed function name
+
+    @property
+    def images(self) -> dict[str, str]:
+        """The image each container-image function runs (`host/repo:tag`), by deployed name."""
+        return {r.name: r.image_ref() for r in self.resources if isinstance(r, ImageFunction)}
+
+
+def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str],
+                  images: ImageOptions | None = None) -> Desired:
+    """The resources `fdl` asks for in `scope` (no AWS call but sts:GetCallerIdentity);
+    `images` says how function images are built."""
+    for function in fdl.functions:
+        _check(function)
+    layer_name = _layer_name(fdl)
+    layer = SupervisorLayer(layer_name, content=layer_zip[0], sha256=layer_zip[1])
+    buckets: dict[str, Bucket] = {}
+    zips = [f for f in fdl.functions if not f.uses_image_runtime]
+    resources: list[Resource] = [layer] if zips else []
+    apis: dict[str, RestApi] = {}
+    for function in fdl.functions:
+        names = Names.of(function, scope)
+        tags = scope.tags(fdl_function=function.name)
+        credentials = _credentials(fdl, function)
+        role_of: Callable[[], str]
+        if names.role:
+            resources.append(Role(names.role, _policy(function, scope, names, aws,
+                                                      bool(credentials)), tags,
+                                  ASSUME_BATCH if function.uses_batch else ASSUME_LAMBDA))
+            role_of = _constant(role_arn(aws.account_id, names.role))
+        else:
+            role_of = _constant(function.iam_role or "")
+        resources.append(LogGroup(names.log_group, function.log_retention_days,
+                                  {**tags, TAG_LAMBDA: names.function}))
+        if credentials:
+            resources.append(StorageCredentials(parameter_name(names.function), credentials,
+                                                {**tags, TAG_LAMBDA: names.function}))
+        for ref in _own_s3((*function.input, *function.output)):
+            bucket, folder = split_path(scoped_path(scope, ref))
+            entry = buckets.setdefault(bucket, Bucket(bucket, (), scope.tags()))
+            if folder and folder not in entry.folders:
+                entry.folders = (*entry.folders, folder)
+        config, files = _package(fdl, function, scope, names, bool(credentials))
+        if function.uses_batch:
+            config["batch"] = batch_config(function, scope)
+        if function.api_gateway and function.api_gateway.run_overrides:
+            config["api_overrides"] = True
+        if function.uses_image_runtime or function.uses_batch:
+            image, image_parts = function_image(function, scope, tags, config, files,
+                                                images or ImageOptions())
+            resources.extend(image_parts)
+        if function.uses_batch:
+            resources.extend(batch_resources(function, scope, aws, role_of, tags,
+                                             JobImage(image.name, image)))
+        if function.uses_image_runtime:
+            resources.append(image_function(function, names, role_of, tags,
+                                            _info_tags(fdl, function, layer), image))
+        else:
+            code = function_zip(config, files)
+            resources.append(Function(
+                names.function, _configuration(function), code, role_of,
+                _layers(layer, function), {**tags, **_info_tags(fdl, function, layer)},
+                _package_bucket(function, len(code))))
+        for ref in _own_s3(function.input):
+            bucket, folder = split_path(scoped_path(scope, ref))
+            resources.append(Trigger(bucket, folder, names.function))
+        if function.api_gateway:
+            api = function.api_gateway
+            apis[names.function] = RestApi(
+                scope.api_name(api.name), scope, names.function, api.stage_name,
+                api.http_method, {**tags, TAG_LAMBDA: names.function, TAG_STAGE: api.stage_name},
+                authorization=api.authorization)
+    resources.extend(buckets.values())
+    resources.extend(apis.values())
+    resources.sort(key=lambda r: KIND_ORDER.index(r.kind))
+    return Desired(scope, resources, apis)
+
+
+def function_image(function: FdlFunction, scope: Scope, tags: dict[str, str],
+                   config: dict[str, Any], files: dict[str, Path], images: ImageOptions
+                   ) -> tuple[FunctionImage, list[Resource]]:
+    """A function image (the user's, plus the supervisor and the task files, built by
+    `images.builder`) and its ECR repository (unless `create_image` is false)."""
+    repository = scope.ecr_repository(function.name)
+    task_files = {CONFIG_FILE_NAME: config_json(config),
+                  **{name: path.read_bytes() for name, path in files.items()}}
+    image = FunctionImage(repository, FunctionImageSpec(
+        base=function.container.image or "", architecture=function.architectures[0],
+        alpine=function.container.alpine, create_image=function.container.create_image,
+        task_files=task_files, progress=lambda line: images.say(f"image {repository}: {line}")),
+        builder=images.builder)
+    resources: list[Resource] = [image]
+    if function.container.create_image:
+        ecr = function.raw.get("ecr", {})
+        deletes = function.delete_image if function.delete_image is not None else (
+            not scope.is_production)  # unset: previews delete their images, production keeps
+        resources.append(Repository(
+            repository, {**tags, TAG_DELETE_IMAGES: str(deletes).lower()},
+            scan_on_push=ecr.get("scan_on_push", False),
+            lifecycle=lifecycle_policy(ecr.get("keep_images"))))
+    return image, resources
+
+
+def image_function(function: FdlFunction, names: Names, role_of: Callable[[], str],
+                   tags: dict[str, str], info: dict[str, str], image: FunctionImage
+                   ) -> ImageFunction:
+    """A `runtime: image` function running `image`."""
+    settings = {k: v for k, v in _configuration(function).items()
+                if k not in ("Runtime", "Handler")}
+    return ImageFunction(
+        names.function, settings, role=role_of,
+        tags={**tags, **info, TAG_SUPERVISOR: "in the image"},
+        image=lambda: image.uri, image_ref=lambda: image.ref,
+        architectures=function.architectures)
+
+
+def _package_bucket(function: FdlFunction, size: int) -> str | None:
+    """The deployment bucket, when the package is over the direct upload limit."""
+    if size <= DIRECT_UPLOAD_LIMIT:
+        return None
+    if function.deployment_bucket:
+        return function.deployment_bucket
+    raise UnsupportedFunction(
+        f"{function.position.file}:{function.position.line}: function {function.name}: its "
+        f"package is {size / 2**20:.0f} MB, over Lambda's {DIRECT_UPLOAD_LIMIT // 2**20} MB "
+        "direct upload limit; set lambda.deployment.bucket to an existing bucket for packages, "
+        "or use container.image instead of a large image_file")
+
+
+def _constant(value: str) -> Callable[[], str]:
+    return lambda: value
+
+
+def _layer_name(fdl: Fdl) -> str:
+    names = {f.raw["lambda"].get("supervisor", {}).get("layer_name") or DEFAULT_LAYER
+             for f in fdl.functions}
+    if len(names) > 1:
+        raise UnsupportedFunction(f"{fdl.path}: functions name different supervisor layers "
+                                  f"({', '.join(sorted(names))}); use one layer_name")
+    return names.pop() if names else DEFAULT_LAYER
+
+
+def _layers(layer: SupervisorLayer, function: FdlFunction) -> Callable[[], list[str]]:
+    return lambda: [layer.arn or f"{layer.name}:(new version)", *function.layers]
+
+
+def _policy(function: FdlFunction, scope: Scope, names: Names, aws: Aws,
+            has_credentials: bool) -> dict[str, Any]:
+    group = f"arn:aws:logs:{aws.region}:{aws.account_id}:log-group:{names.log_group}"
+    reads = [_arn_pattern(scope, r) for r in _own_s3(function.input)]
+    writes = [_arn_pattern(scope, r, f"{names.function}/output") for r in
+              _own_s3(function.output)]
+    secrets = (parameter_arn(aws.region, aws.account_id, names.function)
+               if has_credentials else None)
+    return least_privilege(group, reads, writes, bool(function.subnet_ids), secrets,
+                           submit_grant(function, scope, aws) if function.uses_batch else None)
+
+
+def _configuration(function: FdlFunction) -> dict[str, Any]:
+    """The function's settings, in Lambda's own shape."""
+    return {
+        "Runtime": function.runtime,
+        "Handler": HANDLER,
+        "MemorySize": function.memory,
+        "Timeout": function.timeout,
+        "Description": function.description,
+        "Environment": {"Variables": {"SCAR_LOG_LEVEL": function.log_level,
+                                      **function.environment}},
+        "VpcConfig": {"SubnetIds": sorted(function.subnet_ids),
+                      "SecurityGroupIds": sorted(function.security_group_ids)},
+        "FileSystemConfigs": [{"Arn": fs.arn, "LocalMountPath": fs.local_mount_path}
+                              for fs in function.file_systems],
+    }
+
+
+def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names,
+             has_credentials: bool) -> tuple[dict[str, Any], dict[str, Path]]:
+    """`scar-function.json`'s content and the files that go with it (zip or /var/task);
+    with `has_credentials`, it names the parameter holding the providers' secrets."""
+    container: dict[str, Any] = {"timeout_threshold": function.container.timeout_threshold,
+                                 "environment": dict(function.container.environment)}
+    files: dict[str, Path] = {}
+    if function.container.image:
+        container["image"] = function.container.image
+    if function.container.image_file:
+        container["image_file"] = function.container.image_file.name
+        files[function.container.image_file.name] = function.container.image_file
+    if function.init_script:
+        files[function.init_script.name] = function.init_script
+    storage: dict[str, dict[str, Any]] = {}
+    for provider in _used_providers(fdl, function):
+        storage.setdefault(provider.type, {})[provider.id] = thaw(provider.public())
+    config = function_config(
+        names.function, container, function.init_script,
+        [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r)}
+         for r in function.input],
+        [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r),
+          "prefix": list(r.prefix), "suffix": list(r.suffix)} for r in function.output],
+        storage)
+    if function.uses_image_runtime:
+        config["runtime"] = "image"
+    if has_credentials:
+        config["storage_credentials"] = parameter_name(names.function)
+    return config, files
+
+
+def _used_providers(fdl: Fdl, function: FdlFunction) -> list[StorageProvider]:
+    """The FDL's storage providers that the function's inputs and outputs name."""
+    used = {ref.storage_provider for ref in (*function.input, *function.output)}
+    return [p for p in fdl.storage_providers if f"{p.type}.{p.id}" in used]
+
+
+def _credentials(fdl: Fdl, function: FdlFunction) -> dict[str, dict[str, dict[str, str]]]:
+    """`{kind: {id: {setting: secret}}}` of the providers the function uses."""
+    found: dict[str, dict[str, dict[str, str]]] = {}
+    for provider in _used_providers(fdl, function):
+        if secrets := provider.secrets():
+            found.setdefault(provider.type, {})[provider.id] = secrets
+    return found
+
+
+def _info_tags(fdl: Fdl, function: FdlFunction, layer: SupervisorLayer) -> dict[str, str]:
+    """What `ls` shows without reading the package: the FDL, the image, the supervisor."""
+    try:
+        fdl_path = fdl.path.resolve().relative_to(fdl.repository.resolve()).as_posix()
+    except ValueError:
+        fdl_path = fdl.path.name
+    image = function.container.image or (function.container.image_file.name
+                                         if function.container.image_file else "")
+    return {TAG_FDL: tag_value(fdl_path), TAG_IMAGE: tag_value(image),
+            TAG_SUPERVISOR: f"sha256:{layer.sha256[:16]}"}

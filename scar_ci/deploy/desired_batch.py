@@ -1,0 +1,116 @@
+"""The AWS Batch part of the desired state: what a `batch` or `lambda-batch` function adds.
+
+Its job runs the function image (built on container.image as for `runtime: image`) in its
+batch job entry; the compute environment, job queue and job definition take the function's
+scoped name. The function's role is the jobs' role too, and may submit to its own queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from scar_ci.aws.batch import ComputeEnvironment, JobDefinition, JobImage, JobQueue
+from scar_ci.aws.resource import Resource
+from scar_ci.aws.session import Aws
+from scar_ci.errors import UserError
+from scar_ci.fdl import Function as FdlFunction
+from scar_ci.scopes.scope import Scope
+
+DEFAULT_SERVICE_ROLE = "arn:aws:iam::{account_id}:role/service-role/AWSBatchServiceRole"
+DEFAULT_INSTANCE_ROLE = "arn:aws:iam::{account_id}:instance-profile/ecsInstanceRole"
+FARGATE_TYPES = ("FARGATE", "FARGATE_SPOT")
+
+
+class UnsupportedBatch(UserError):
+    """A Batch setting this deploy engine cannot deploy."""
+
+    exit_code = 2
+
+
+def check_batch_function(function: FdlFunction, where: str) -> None:
+    """Refuse, before any AWS call, what a Batch function cannot be deployed with."""
+    mode = f"execution_mode '{function.execution_mode}'"
+    batch, resources = function.batch, function.batch.compute_resources
+    problem = ""
+    if not function.container.image:
+        problem = (f"{mode} runs the function's image on AWS Batch: give container.image (an "
+                   "image in a registry; container.image_file works in Lambda only)")
+    elif not function.container.create_image:
+        problem = (f"{mode} needs the function image scar-ci builds on container.image "
+                   "(the supervisor runs the job): remove container.create_image: false")
+    elif not resources.get("subnets") or not resources.get("security_group_ids"):
+        problem = (f"{mode} needs batch.compute_resources.subnets and "
+                   "batch.compute_resources.security_group_ids: the VPC subnets and security "
+                   "groups of the compute environment's instances")
+    elif batch.settings.get("type", "MANAGED") != "MANAGED":
+        problem = "batch.type: only MANAGED compute environments are deployed; use MANAGED"
+    elif batch.multi_node_parallel.get("enabled"):
+        problem = ("batch.multi_node_parallel is not deployed by this version of scar-ci "
+                   "(a multi-node job needs its nodes to find each other); set enabled: false")
+    if problem:
+        raise UnsupportedBatch(f"{where}: {problem}")
+
+
+def batch_config(function: FdlFunction, scope: Scope) -> dict[str, str]:
+    """`scar-function.json`'s `batch`: the mode and where the supervisor submits jobs."""
+    name = scope.batch_name(function.name)
+    return {"mode": function.execution_mode, "job_queue": name, "job_definition": name}
+
+
+def _account(text: str, aws: Aws) -> str:
+    return text.replace("{account_id}", aws.account_id)
+
+
+def compute_resources(settings: Mapping[str, Any], aws: Aws) -> dict[str, Any]:
+    """FDL `batch.compute_resources` in Batch's shape (SCAR's defaults for the roles)."""
+    kind = settings.get("type", "EC2")
+    resources: dict[str, Any] = {
+        "type": kind, "maxvCpus": settings["max_v_cpus"],
+        "subnets": sorted(settings["subnets"]),
+        "securityGroupIds": sorted(settings["security_group_ids"])}
+    if kind not in FARGATE_TYPES:
+        resources.update({
+            "minvCpus": settings["min_v_cpus"], "desiredvCpus": settings["desired_v_cpus"],
+            "instanceTypes": sorted(settings["instance_types"]),
+            "instanceRole": _account(settings.get("instance_role") or DEFAULT_INSTANCE_ROLE,
+                                     aws)})
+    return resources
+
+
+def batch_resources(function: FdlFunction, scope: Scope, aws: Aws, role: Callable[[], str],
+                    tags: dict[str, str], job_image: JobImage) -> list[Resource]:
+    """The job image, compute environment, job queue and job definition of a function."""
+    batch = function.batch
+    name = scope.batch_name(function.name)
+    resources = compute_resources(batch.compute_resources, aws)
+    environment = {"SCAR_LOG_LEVEL": function.log_level, **function.environment,
+                   **batch.environment}
+    return [
+        job_image,
+        ComputeEnvironment(name, resources,
+                           _account(batch.service_role or DEFAULT_SERVICE_ROLE, aws),
+                           batch.settings.get("state", "ENABLED"), tags),
+        JobQueue(name, name, tags),
+        JobDefinition(name, lambda: job_image.uri, role, batch.vcpus, batch.memory,
+                      batch.enable_gpu, environment, resources["type"] in FARGATE_TYPES, tags),
+    ]
+
+
+def submit_grant(function: FdlFunction, scope: Scope, aws: Aws) -> list[dict[str, Any]]:
+    """The role's right to submit jobs to its own queue and definition (and, on Fargate,
+    to pull the job image and write the job's logs as its execution role)."""
+    name = scope.batch_name(function.name)
+    arn = f"arn:aws:batch:{aws.region}:{aws.account_id}"
+    statements: list[dict[str, Any]] = [{
+        "Sid": "SubmitBatchJobs", "Effect": "Allow", "Action": ["batch:SubmitJob"],
+        "Resource": [f"{arn}:job-queue/{name}", f"{arn}:job-definition/{name}",
+                     f"{arn}:job-definition/{name}:*"]}]
+    if function.batch.compute_resources.get("type") in FARGATE_TYPES:
+        statements.append({
+            "Sid": "FargateJobPullAndLogs", "Effect": "Allow",
+            "Action": ["ecr:GetAuthorizationToken", "ecr:BatchGetImage",
+                       "ecr:GetDownloadUrlForLayer", "logs:CreateLogStream",
+                       "logs:PutLogEvents"],
+            "Resource": "*"})
+    return statements
