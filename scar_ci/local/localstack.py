@@ -1,8 +1,9 @@
 """The LocalStack process of local mode: start on 127.0.0.1, health, stop by PID (stdlib only).
 
 A state folder holds `pid`, `port`, `localstack.log`, LocalStack's volume, the proot wrapper,
-the image cache and local mode's ECR API and registry (image_services); LocalStack runs in its
-own session so that stopping its process group stops every function process it started.
+the execution environments' logs (`runtime/`), the image cache and local mode's ECR API and
+registry (image_services); LocalStack runs in its own session so that stopping its process
+group stops every function process it started.
 """
 
 from __future__ import annotations

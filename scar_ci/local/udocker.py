@@ -1,4 +1,5 @@
-"""Containers in local mode: udocker with the machine's proot, no engine download, mode P1."""
+"""Image functions in local mode: udocker with the machine's proot, no engine download, mode P1
+(zip functions' supervisors run udocker in F1 with their layer's engines, as on Lambda)."""
 
 from __future__ import annotations
 

@@ -201,6 +201,7 @@ def isolate(spec: dict) -> list[str]:
     size = f"size={int(spec['tmp_mb'])}m,mode=0700,uid={uid},gid={gid}"
     _mount("tmpfs", TMP, "tmpfs", MS_NOSUID | MS_NODEV, size)
     # From here until _show_hidden, this Python's own files may be hidden: no lazy imports.
+    masks = [mask for mask in masks if Path(mask).is_dir()]  # the new /tmp hides some already
     for mask in masks:  # an empty tmpfs over each: what is needed below comes back next
         _mount("tmpfs", mask, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
     _show_hidden(handles, log_dir)
