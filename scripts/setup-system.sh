@@ -4,7 +4,8 @@
 # podman and runc (a Docker-compatible API service for the docker-SDK image builder),
 # qemu-user-static (runs the arm64 function images and runtimes on an x86_64 machine),
 # fakechroot and patchelf (udocker's F1 mode, as on Lambda, in the executor's sandbox) and
-# mmdebstrap (the glibc test image F1 needs: Fakechroot cannot confine static binaries).
+# mmdebstrap (the stand-in base of the action image's build test, and the glibc test image F1
+# needs: Fakechroot cannot confine static binaries).
 # Idempotent: does nothing when everything is already installed.
 set -euo pipefail
 
