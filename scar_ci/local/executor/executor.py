@@ -95,6 +95,11 @@ def _python_prefixes(python: str) -> list[str]:
     return sorted({str(Path(python).parent.parent), str(Path(python).resolve().parent.parent)})
 
 
+def _tool_dirs() -> list[str]:
+    """The folders of the tools local mode's defaults name (the proot wrapper)."""
+    return sorted({str(Path(v).parent) for v in _function_defaults().values() if "/" in v})
+
+
 def _function_defaults() -> dict[str, str]:
     return json.loads(os.environ.get(FUNCTION_DEFAULTS_VARIABLE) or "{}")
 
@@ -222,7 +227,7 @@ class LocalProcessExecutor(RuntimeExecutor):
             "task_dir": task_dir and str(task_dir), "opt_dir": layers and str(layers),
             "work_dir": str(self.work_dir), "log_dir": str(self.log_dir),
             "reachable": [*_python_prefixes(python), str(INIT.parent), str(images.image_dir()),
-                          str(self.log_dir)],
+                          *_tool_dirs(), str(self.log_dir)],
             "deny_ptrace": task_dir is not None,  # an image runs under proot (P1): it needs it
         }
         path = self.work_dir / "sandbox.json"
