@@ -6,14 +6,12 @@ unverified tarball is one message and nothing deployed."""
 
 from __future__ import annotations
 
-import http.server
 import io
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
-import threading
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -23,6 +21,7 @@ import pytest
 import yaml
 
 from scar_ci.package.engines import BLOB_ID_ENV, ENGINE_ENV, URL_ENV, git_blob_id
+from scar_testbed.http_stub import serving_file
 
 pytestmark = pytest.mark.integration
 
@@ -91,21 +90,8 @@ def tools_tarball(engines: Path) -> bytes:
 def github(engines):
     """The engines as udocker's tools tarball, on a local HTTP server: (its URL, its blob id)."""
     data = tools_tarball(engines)
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/udocker-englib.tar.gz", git_blob_id(data)
-    server.shutdown()
+    with serving_file("/udocker-englib.tar.gz", data) as url:
+        yield url, git_blob_id(data)
 
 
 def engine_files(engines: Path) -> dict[str, bytes]:

@@ -2,10 +2,8 @@
 folder, else udocker's tools tarball downloaded (here from a local HTTP server standing in for
 GitHub) and checked against its git blob id; every failure is one LayerBuildError."""
 
-import http.server
 import io
 import tarfile
-import threading
 
 import pytest
 
@@ -18,6 +16,7 @@ from scar_ci.package.engines import (
     engine_source,
     git_blob_id,
 )
+from scar_testbed.http_stub import serving_file
 
 
 def tools_tarball() -> bytes:
@@ -36,27 +35,21 @@ def tools_tarball() -> bytes:
 
 @pytest.fixture
 def served(monkeypatch, tmp_path):
-    """The tarball on a local HTTP server; the cache and the image folder point into tmp."""
+    """The tarball on a local HTTP server: (its URL, its bytes); the cache and the image
+    folder point into tmp."""
     data = tools_tarball()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = data if self.path == "/englib.tar.gz" else b""
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("SCAR_CI_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv(ENGINE_ENV, raising=False)
     monkeypatch.setattr(engines, "IMAGE_ENGINE_DIR", tmp_path / "no-image-engines")
-    yield f"http://127.0.0.1:{server.server_address[1]}", data
-    server.shutdown()
+    with serving_file("/englib.tar.gz", data) as url:
+        yield url, data
+
+
+def refused(monkeypatch, url: str, blob_id: str, message: str) -> None:
+    monkeypatch.setenv(URL_ENV, url)
+    monkeypatch.setenv(BLOB_ID_ENV, blob_id)
+    with pytest.raises(LayerBuildError, match=message):
+        engine_source()
 
 
 def test_git_blob_id_is_gits():
@@ -72,7 +65,7 @@ def test_the_pinned_tarball_is_the_default_and_pinned_to_a_commit():
 
 def test_a_matching_download_is_extracted_once_into_the_cache(served, monkeypatch):
     url, data = served
-    monkeypatch.setenv(URL_ENV, f"{url}/englib.tar.gz")
+    monkeypatch.setenv(URL_ENV, url)
     monkeypatch.setenv(BLOB_ID_ENV, git_blob_id(data))
     source = engine_source()
     files = sorted(p.relative_to(source.folder).as_posix() for p in source.folder.rglob("*")
@@ -80,26 +73,20 @@ def test_a_matching_download_is_extracted_once_into_the_cache(served, monkeypatc
     assert files == ["bin/patchelf-x86_64", "lib/libfakechroot-x86_64.so"]
     assert (source.folder / "bin" / "patchelf-x86_64").stat().st_mode & 0o111
     assert git_blob_id(data) in source.origin
-    monkeypatch.setenv(URL_ENV, f"{url}/gone.tar.gz")  # cached: no second download
+    monkeypatch.setenv(URL_ENV, f"{url}.gone")  # cached: no second download
     monkeypatch.setenv(BLOB_ID_ENV, git_blob_id(data))
     assert engine_source().folder == source.folder
 
 
 def test_a_mismatching_download_is_refused_and_not_cached(served, monkeypatch):
     url, data = served
-    monkeypatch.setenv(URL_ENV, f"{url}/englib.tar.gz")
-    monkeypatch.setenv(BLOB_ID_ENV, "0" * 40)
-    with pytest.raises(LayerBuildError, match=f"git blob {git_blob_id(data)}, expected 0000"):
-        engine_source()
+    refused(monkeypatch, url, "0" * 40, f"git blob {git_blob_id(data)}, expected 0000")
     assert not list((engines.cache_dir() / "udocker-engines").glob("0*"))
 
 
 def test_a_failed_download_says_what_to_do(served, monkeypatch):
     url, _ = served
-    monkeypatch.setenv(URL_ENV, f"{url}/gone.tar.gz")
-    monkeypatch.setenv(BLOB_ID_ENV, "1" * 40)
-    with pytest.raises(LayerBuildError, match=f"cannot download.*set {ENGINE_ENV}"):
-        engine_source()
+    refused(monkeypatch, f"{url}.gone", "1" * 40, f"cannot download.*set {ENGINE_ENV}")
 
 
 def test_a_mirror_needs_both_its_url_and_its_blob_id(served, monkeypatch):
