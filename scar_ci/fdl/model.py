@@ -8,6 +8,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from scar_ci.fdl.errors import Problem
 from scar_ci.fdl.located import KeyPath, Located, Position
 
 Settings = Mapping[str, Any]
@@ -196,6 +197,7 @@ class Fdl:
     oscar: tuple[OscarService, ...]
     storage_providers: tuple[StorageProvider, ...]
     _located: Located = field(repr=False, compare=False)
+    notices: tuple[Problem, ...] = ()
 
     def function(self, name: str) -> Function:
         """The function called `name` (KeyError when there is none)."""
@@ -210,7 +212,8 @@ class Fdl:
         return self._located.value_position(path, Position(str(self.path)))
 
 
-def build_fdl(path: Path, repository: Path, doc: Located, name: str) -> Fdl:
+def build_fdl(path: Path, repository: Path, doc: Located, name: str,
+              notices: tuple[Problem, ...] = ()) -> Fdl:
     """The model of a validated, merged FDL document (`name` is the path as the user gave it)."""
     functions = doc.data["functions"]
     return Fdl(
@@ -234,7 +237,15 @@ def build_fdl(path: Path, repository: Path, doc: Located, name: str) -> Fdl:
             for ident, settings in entries.items()
         ),
         _located=doc,
+        notices=notices,
     )
+
+
+def _profile(settings: Settings) -> str | None:
+    """A boto profile; SCAR's `default` (its configuration file names it everywhere) is the
+    default credential chain, which also works where no profile file exists (CI, local mode)."""
+    profile = settings.get("boto_profile")
+    return None if profile in (None, "", "default") else profile
 
 
 def _path(base: Path, value: str | None) -> Path | None:
@@ -250,7 +261,7 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
         name=lam["name"],
         position=position,
         region=region,
-        boto_profile=lam.get("boto_profile"),
+        boto_profile=_profile(lam),
         description=lam["description"],
         memory=lam["memory"],
         timeout=lam["timeout"],
@@ -280,14 +291,14 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
             stage_name=api["stage_name"],
             http_method=api["http_method"],
             region=api.get("region", region),
-            boto_profile=api.get("boto_profile"),
+            boto_profile=_profile(api),
             settings=freeze(api),
         ) if "name" in api else None,
         log_retention_days=item["cloudwatch"]["log_retention_policy_in_days"],
         delete_image=item.get("ecr", {}).get("delete_image"),
         batch=Batch(
             region=batch.get("region", region),
-            boto_profile=batch.get("boto_profile"),
+            boto_profile=_profile(batch),
             vcpus=batch["vcpus"],
             memory=batch["memory"],
             enable_gpu=batch["enable_gpu"],

@@ -313,7 +313,6 @@ functions:
       environment: {Variables: {A: 1, "ON": true}}
       init_script: init.sh
       run_script: init.sh
-      extra_payload: extra
       preheat: false
       asynchronous: true
       invocation_type: Event
@@ -338,14 +337,20 @@ functions:
       stage_name: dev
       http_method: POST
       endpoint: https://{api_id}.execute-api.{api_region}.amazonaws.com/{stage_name}/launch
-      request_parameters: {a: b}
-      method: {authorizationType: NONE, requestParameters: {a: false}}
-      integration: {type: AWS_PROXY, integrationHttpMethod: POST, uri: "arn:...",
-                    requestParameters: {a: b}}
+      request_parameters: {integration.request.header.X-Amz-Invocation-Type:
+                           method.request.header.X-Amz-Invocation-Type}
+      method: {authorizationType: NONE,
+               requestParameters: {method.request.header.X-Amz-Invocation-Type: false}}
+      integration: {type: AWS_PROXY, integrationHttpMethod: POST, uri: "arn:aws:apigateway:\
+{api_region}:lambda:path/2015-03-31/functions/arn:aws:lambda:{lambda_region}:\
+{account_id}:function:{function_name}/invocations",
+                    requestParameters: {integration.request.header.X-Amz-Invocation-Type:
+                                        method.request.header.X-Amz-Invocation-Type}}
       path_part: "{proxy+}"
       service_id: apigateway.amazonaws.com
-      source_arn_testing: "arn:..."
-      source_arn_invocation: "arn:..."
+      source_arn_testing: "arn:aws:execute-api:{api_region}:{account_id}:{api_id}/*"
+      source_arn_invocation: "arn:aws:execute-api:{api_region}:{account_id}:{api_id}/\
+{stage_name}/ANY"
     cloudwatch: {boto_profile: default, region: eu-west-1, log_retention_policy_in_days: 7}
     ecr: {delete_image: false}
     batch:
