@@ -178,21 +178,40 @@ def test_scripts_resolve_next_to_the_fdl_and_may_use_the_whole_repository() -> N
     assert f.init_script == Path("scripts/run.sh").resolve()
 
 
-def test_outside_git_the_fdl_folder_is_the_boundary(tmp_path: Path) -> None:
+def test_outside_git_the_fdl_folder_is_the_boundary(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     write(str(tmp_path / "plain" / "x.sh"), "echo\n")
     write(str(tmp_path / "plain" / "in" / "scar.yaml"),
           COW.format(extra="      init_script: ../x.sh\n"))
     with pytest.raises(FDLError) as caught:
         load_fdl(tmp_path / "plain" / "in" / "scar.yaml")
-    assert caught.value.problems[0].message == "'../x.sh' leaves the repository"
+    assert caught.value.problems[0].message == (
+        "'../x.sh' leaves the repository (under GitHub Actions an FDL's files must be in its "
+        "repository)")
 
 
-def test_a_symbolic_link_out_of_the_repository_is_refused(tmp_path: Path) -> None:
+def test_a_symbolic_link_out_of_the_repository_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     outside = write(str(tmp_path / "secret.sh"), "echo secret\n")
     Path("link.sh").symlink_to(outside)
     cow("      init_script: link.sh\n")
     assert problems() == [
-        "scar.yaml:5:20: functions.aws[0].lambda.init_script: 'link.sh' leaves the repository"]
+        "scar.yaml:5:20: functions.aws[0].lambda.init_script: 'link.sh' leaves the repository "
+        "(under GitHub Actions an FDL's files must be in its repository)"]
+
+
+def test_outside_actions_files_may_be_anywhere_readable(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SCAR's examples name /tmp files (grycap/scar's examples/mpi): a local user's CLI."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    outside = write(str(tmp_path / "run_helper.sh"), "echo\n")
+    cow(f"      run_script: {outside}\n")
+    (f,) = load_fdl("scar.yaml").functions
+    assert f.run_script == outside.resolve()
+    cow(f"      run_script: {tmp_path / 'missing.sh'}\n")
+    assert problems()[0].endswith("not found next to scar.yaml")
 
 
 # --- the model -----------------------------------------------------------------------------
