@@ -17,6 +17,7 @@ from scar_ci.aws.session import Aws
 from scar_ci.commands.output import say_to
 from scar_ci.commands.target import ScopeOf, Target, targets
 from scar_ci.errors import UsageError, UserError
+from scar_ci.plan import Plan
 from scar_ci.scope import TAG_FUNCTION, Scope, scope_label
 
 
@@ -50,8 +51,8 @@ def function_resources(aws: Aws, scope: Scope, names: set[str]) -> list[Resource
 
 
 def remove_functions(aws: Aws, scope: Scope, names: set[str],
-                     say: Callable[[str], None] = print) -> int:
-    """Plan and apply the removal; returns how many resources were found."""
+                     say: Callable[[str], None] = print) -> Plan:
+    """Plan and apply the removal; returns the plan applied (empty when nothing was found)."""
     from scar_ci.engine import apply_said
     from scar_ci.plan import make_plan
 
@@ -59,7 +60,7 @@ def remove_functions(aws: Aws, scope: Scope, names: set[str],
     found = function_resources(aws, scope, names)
     plan = make_plan(scope.describe(), [], found, aws, reason="scar-ci rm")
     apply_said(plan, "rm", say, started)
-    return len(found)
+    return plan
 
 
 def _scope_of_deployed(aws: Aws, name: str) -> Scope:
@@ -75,22 +76,52 @@ def _scope_of_deployed(aws: Aws, name: str) -> Scope:
 
 
 def cmd_rm(args: argparse.Namespace, scope_of: ScopeOf) -> int:
-    """Remove one function (-n), the FDL's functions (-f) or everything of a scope."""
+    """Remove one function (-n), the FDL's functions (-f), every function of the scope (-a)
+    or everything of a scope."""
     from scar_ci import engine
 
-    say = say_to()
+    say = say_to(stderr=args.json)
+    if args.all:
+        return _remove_all(args, scope_of, say)
     if not (args.fdl or args.name):
         if args.scope is None:
-            raise UsageError("say what to remove: -n NAME, -f FDL, or --scope SCOPE "
-                             "(everything of that scope; production only when named)")
-        engine.teardown(scope_of(args), Aws(), delete_data=args.delete_data, say=say)
-        return 0
+            raise UsageError("say what to remove: -n NAME, -f FDL, -a (every function of the "
+                             "scope), or --scope SCOPE (everything of that scope; production "
+                             "only when named)")
+        plan = engine.teardown(scope_of(args), Aws(profile=args.profile),
+                               delete_data=args.delete_data, say=say)
+        return _shown(plan, args)
     aws, found = targets(args, scope_of)
     scope = _scope(aws, found, args)
     names = {t.name for t in found}
-    if not remove_functions(aws, scope, names, say):
+    plan = remove_functions(aws, scope, names, say)
+    if not plan.changes:
         raise UserError(f"nothing of {', '.join(sorted(names))} found in {scope.describe()}")
     say("buckets are kept (they hold data): 'scar-ci teardown --scope' removes them")
+    return _shown(plan, args)
+
+
+def _remove_all(args: argparse.Namespace, scope_of: ScopeOf, say: Callable[[str], None]) -> int:
+    """SCAR's `rm -a`: every function of the scope, each with what is its alone."""
+    from scar_ci.aws.lambda_ import discover_functions
+
+    if args.fdl or args.name:
+        raise UsageError("-a removes every function of the scope: give it without -f or -n")
+    scope = scope_of(args)
+    _guard_production(scope, args)
+    aws = Aws(profile=args.profile)
+    names = {function.name for function, _ in discover_functions(aws, scope)}
+    if not names:
+        say(f"no functions deployed by scar-ci in {scope.describe()}")
+        return 0
+    plan = remove_functions(aws, scope, names, say)
+    say("buckets are kept (they hold data): 'scar-ci teardown --scope' removes them")
+    return _shown(plan, args)
+
+
+def _shown(plan: Plan, args: argparse.Namespace) -> int:
+    if args.json:
+        print(plan.to_json())
     return 0
 
 
@@ -98,7 +129,16 @@ def _scope(aws: Aws, found: list[Target], args: argparse.Namespace) -> Scope:
     scope = found[0].scope
     if scope is None:
         return _scope_of_deployed(aws, found[0].name)
-    if scope.is_production and args.scope is None:
+    _guard_production(scope, args)
+    return scope
+
+
+def _guard_production(scope: Scope, args: argparse.Namespace) -> None:
+    """Under GitHub Actions, production is removed only when named (a workflow's default
+    scope is its context's); a user at a terminal who names the FDL or -a means it, as in
+    SCAR."""
+    from scar_ci.github.annotations import in_actions
+
+    if scope.is_production and args.scope is None and in_actions():
         raise UsageError("rm would remove functions of the production deployment; "
                          "say so explicitly with --scope production")
-    return scope

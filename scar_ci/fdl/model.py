@@ -127,6 +127,9 @@ class Function:
     run_script: Path | None
     extra_payload: Path | None
     asynchronous: bool
+    invocation_type: str
+    log_type: str
+    preheat: bool
     container: Container
     input: tuple[StorageRef, ...]
     output: tuple[StorageRef, ...]
@@ -275,6 +278,9 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
         run_script=_path(base, lam.get("run_script")),
         extra_payload=_path(base, lam.get("extra_payload")),
         asynchronous=lam["asynchronous"],
+        invocation_type=lam["invocation_type"],
+        log_type=lam["log_type"],
+        preheat=lam.get("preheat", False),
         container=Container(
             image=container.get("image"),
             image_file=_path(base, container.get("image_file")),

@@ -60,7 +60,8 @@ def cmd_local(args: argparse.Namespace) -> int:
 def add_local_switch(parser: argparse.ArgumentParser, verbs: Any) -> None:
     """`--local` before the verb or after it, on every verb (those without AWS ignore it)."""
     parser.add_argument("--local", action="store_true", help=SWITCH_HELP)
-    for name, verb_parser in verbs.choices.items():
+    unique = {id(p): (name, p) for name, p in verbs.choices.items()}  # aliases share one
+    for name, verb_parser in unique.values():
         if name != "local":  # SUPPRESS: an absent switch keeps the global one's value
             verb_parser.add_argument("--local", action="store_true", default=argparse.SUPPRESS,
                                      help=SWITCH_HELP)
