@@ -87,6 +87,8 @@ def add_definition_flags(parser: argparse.ArgumentParser) -> None:
                        help="S3 input folder: each file put there runs the function")
     flags.add_argument("-ob", "--output-bucket", metavar="BUCKET[/PATH]",
                        help="S3 output folder for the files the function writes")
+    flags.add_argument("-es", "--event-source", metavar="BUCKET",
+                       help="SCAR 1.x: input folder BUCKET/input, output folder BUCKET/output")
     add_profile_flag(flags)
 
 
@@ -114,7 +116,10 @@ def definition_overrides(args: argparse.Namespace) -> dict[str, Any]:
     if args.lambda_environment:
         _put(item, ("lambda", "environment", "Variables"),
              parse_variables(args.lambda_environment, "-le"))
-    for flag, key in ((args.input_bucket, "input"), (args.output_bucket, "output")):
+    source = args.event_source
+    inputs = args.input_bucket or (f"{source}/input" if source else None)
+    outputs = args.output_bucket or (f"{source}/output" if source else None)
+    for flag, key in ((inputs, "input"), (outputs, "output")):
         if flag:
             _put(item, ("lambda", key), [{"storage_provider": "s3", "path": flag}])
     if profile := profile_override(args):

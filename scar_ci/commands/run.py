@@ -32,8 +32,9 @@ def cmd_run(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     env = parse_variables(args.env, "-e")
     script = Path(args.script) if args.script else (
         target.function.run_script if target.function else None)
-    folders = [split_path(args.input_bucket)] if args.input_bucket else target.input_folders()
-    if folders and (args.input_bucket or not (args.script or cmd_args or env)):
+    given = args.input_bucket or (f"{args.event_source}/input" if args.event_source else None)
+    folders = [split_path(given)] if given else target.input_folders()
+    if folders and (given or not (args.script or cmd_args or env)):
         objects = input_objects(aws, folders)
         if objects:
             return _fan_out(aws, target, objects, args)

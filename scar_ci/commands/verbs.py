@@ -43,6 +43,8 @@ def _add_run(verbs: Any) -> argparse.ArgumentParser:
     p.add_argument("-ib", "--input-bucket", metavar="BUCKET[/PATH]",
                    help="send one event per file of this folder (SCAR's -ib; default: the "
                         "function's input folder)")
+    p.add_argument("-es", "--event-source", metavar="BUCKET",
+                   help="SCAR 1.x: the same for the folder BUCKET/input")
     p.add_argument("-e", "--env", action="append", default=[], metavar="NAME=VALUE",
                    help="variable for the container (repeatable; the value may contain '=')")
     p.add_argument("-a", "--asynchronous", action="store_true", default=None,
@@ -117,7 +119,8 @@ def _add_invoke(verbs: Any) -> argparse.ArgumentParser:
                         "('{\"k1\": \"v1\", \"k2\": [\"v2\", \"v3\"]}'); the script sees "
                         "CONT_VAR_<NAME>")
     body = p.add_mutually_exclusive_group()
-    body.add_argument("-db", "--data-binary", metavar="FILE", help="POST this file's bytes")
+    body.add_argument("-db", "-d", "--data-binary", metavar="FILE",
+                      help="POST this file's bytes (-d: SCAR 1.x's name)")
     body.add_argument("-jd", "--json-data", metavar="JSON", help="POST this JSON document")
     p.add_argument("-a", "--asynchronous", action="store_true", default=None,
                    help="ask for an asynchronous invocation (X-Amz-Invocation-Type: Event; "

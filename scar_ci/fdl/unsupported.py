@@ -54,6 +54,11 @@ API_WHAT = {
                              "its API",
 }
 
+# Lambda's limits for a zip uploaded directly and for one from S3 (unzipped): SCAR's defaults.
+PAYLOAD_LIMITS = {"max_payload_size": 52_428_800, "max_s3_payload_size": 262_144_000}
+# SCAR's launch template (it installs SCAR's supervisor on Batch instances).
+SCAR_LAUNCH_TEMPLATE = "faas-supervisor"
+
 # SCAR's S3 event template: what `run` sends per input file.
 S3_EVENT = {"Records": [{"eventSource": "aws:s3", "s3": {
     "bucket": {"name": "{bucket_name}", "arn": "arn:aws:s3:::{bucket_name}"},
@@ -75,6 +80,7 @@ def check_supported(doc: Located, config: Located | None, fdl_name: str,
         problems += check.services(item, lam)
         problems += check.api(item.get("api_gateway"))
         problems += check.lambda_keys(lam)
+        problems += check.batch(item.get("batch"))
     if config is not None:
         problems += _config_s3(config)
     return problems
@@ -147,6 +153,13 @@ class _Checker:
 
     def lambda_keys(self, lam: dict) -> Iterator[Problem]:
         """Keys whose effect this version does not deploy yet."""
+        deployment = lam.get("deployment")
+        for key, limit in PAYLOAD_LIMITS.items():
+            value = deployment.get(key) if isinstance(deployment, dict) else None
+            if value is not None and value != limit:
+                yield self._problem(("lambda", "deployment", key), (
+                    f"{value}: scar-ci applies Lambda's own limit ({limit} bytes, SCAR's "
+                    "default); remove this key"))
         if lam.get("preheat") is True:
             yield self._problem(("lambda", "preheat"), (
                 "not deployed by this version of scar-ci: remove it and run the function "
@@ -155,6 +168,26 @@ class _Checker:
             yield self._problem(("lambda", "extra_payload"), (
                 "not packaged by this version of scar-ci: put the files in the image, or "
                 "in the input folder"))
+
+
+    def batch(self, batch: Any) -> Iterator[Problem]:
+        if not isinstance(batch, dict):
+            return
+        parallel = batch.get("multi_node_parallel")
+        if isinstance(parallel, dict) and parallel.get("enabled") is not True:
+            for key in ("number_nodes", "main_node_index"):
+                if key in parallel and self._from_fdl(("batch", "multi_node_parallel", key)):
+                    yield self._problem(("batch", "multi_node_parallel", key), (
+                        "has no effect unless multi_node_parallel.enabled is true; remove it"))
+        resources = batch.get("compute_resources")
+        if not isinstance(resources, dict):
+            return
+        template = resources.get("launch_template_name")
+        if (template not in (None, SCAR_LAUNCH_TEMPLATE)
+                and str(resources.get("type", "EC2")).startswith("FARGATE")):
+            yield self._problem(("batch", "compute_resources", "launch_template_name"), (
+                f"{quoted(template)}: Fargate compute environments take no launch template; "
+                "remove it, or use type EC2 or SPOT"))
 
 
 def _normal(key: str, value: Any) -> Any:

@@ -23,6 +23,10 @@ def add_local_verb(verbs: Any) -> None:
     start = actions.add_parser("up", help="start local mode and print its endpoint")
     start.add_argument("--port", type=_port, default=mode.DEFAULT_PORT,
                        help=f"port on 127.0.0.1 (default {mode.DEFAULT_PORT}; 0: any free port)")
+    start.add_argument("--docker-hub-mirror", action="store_true",
+                       help="functions pull Docker Hub names (grycap/cowsay, ubuntu:16.04) from "
+                            "local mode's image registry: push them there first; for machines "
+                            "without Docker Hub")
     actions.add_parser("down", help="stop local mode and every function process it started")
     actions.add_parser("status", help="say whether local mode runs, and where (exit 3 if not)")
     parser.set_defaults(handler=cmd_local)
@@ -49,7 +53,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     """Start, stop or report local mode."""
     state = mode.state_dir()
     if args.action == "up":
-        print(mode.up(state, args.port).url)
+        print(mode.up(state, args.port, docker_hub_mirror=args.docker_hub_mirror).url)
     elif args.action == "down":
         mode.down(state)
     else:
