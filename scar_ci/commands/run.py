@@ -30,8 +30,8 @@ def cmd_run(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     _fdl_defaults(args, target)
     cmd_args = args.cmd_args[1:] if args.cmd_args[:1] == ["--"] else args.cmd_args
     env = parse_variables(args.env, "-e")
-    script = Path(args.script) if args.script else (
-        target.function.run_script if target.function else None)
+    script = Path(args.script) if args.script else (  # command arguments override it (SCAR)
+        target.function.run_script if target.function and not cmd_args else None)
     given = args.input_bucket or (f"{args.event_source}/input" if args.event_source else None)
     folders = [split_path(given)] if given else target.input_folders()
     if folders and (given or not (args.script or cmd_args or env)):

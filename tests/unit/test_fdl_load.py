@@ -338,7 +338,8 @@ functions:
       log_type: None
       vpc: {SubnetIds: [subnet-1], SecurityGroupIds: [sg-1]}
       file_system: [{Arn: "arn:...", LocalMountPath: /mnt/efs}]
-      deployment: {bucket: my-bucket, max_payload_size: 1, max_s3_payload_size: 2}
+      deployment: {bucket: my-bucket, max_payload_size: 52428800,
+                   max_s3_payload_size: 262144000}
       container:
         image: grycap/cowsay
         timeout_threshold: 0
