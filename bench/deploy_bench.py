@@ -1,93 +1,171 @@
-"""Wall time and AWS calls of a cold deploy, a no-op redeploy and a teardown, against LocalStack.
+"""Wall time and AWS requests of `scar-ci deploy` (cold, then no-op) and `scar-ci teardown`,
+whole CLI processes, against LocalStack seen through the test bed's latency proxy.
 
-    .venv/bin/python bench/deploy_bench.py [--rounds N]
+    .venv/bin/python bench/deploy_bench.py [--rounds 3] [--delays 0,40] [--sizes 1,5,50]
+                                           [--operations]
 
-The FDL has 5 functions: two chained through a shared bucket folder, one behind an API, two
-on their own. LocalStack is the one at $SCAR_TESTBED_LOCALSTACK_URL, else one started (and
-stopped) for the run with the test bed's control script. Each round uses a fresh scope.
+Each delay (ms added to every request, a stand-in for a real network's round trip) and FDL
+size (functions) gets `--rounds` rounds, each in a fresh scope and bucket; the table shows the
+median wall time, the requests (all / mutating) and the most requests in flight at once, as
+the proxy counted them, and the floor: the dependency depth of what the step does times the
+round trip (see DEPTH). `--operations` adds the requests per service and operation of the last
+round of each step. The FDL repeats one block of shapes: in every 10 functions two are chained
+through S3 (one's output folder is the other's input), one is behind an API, seven are plain.
+LocalStack is the one at $SCAR_TESTBED_LOCALSTACK_URL, else one started (and stopped) for the
+run with the test bed's control script.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import secrets
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from scar_ci import engine
-from scar_ci.aws.session import Aws
-from scar_ci.fdl import load_fdl
-from scar_ci.scope import Scope
 from scar_testbed import localstack_ctl
+from scar_testbed.latency_proxy import LatencyProxy, latency_proxy
 
 STEPS = ("cold deploy", "no-op redeploy", "teardown")
+SHAPES = ("chain-first", "chain-second", "api") + ("plain",) * 7
+
+# The floor: requests that must follow one another even when everything independent runs at
+# once. A step is: its reads (a listing, then the reads of what it lists) + for each layer of
+# kinds that wait for the layer before, the longest chain of requests of a kind in it.
+# Create: role = CreateRole (tags inline), PutRolePolicy; log group = CreateLogGroup,
+# PutRetentionPolicy; bucket = CreateBucket, then tagging and folder markers; function =
+# CreateFunction, a wait for Active; trigger = AddPermission with the bucket's notification;
+# api = CreateRestApi, CreateResource, PutMethod, PutIntegration, CreateDeployment.
+# Delete: trigger = read and rewrite the notification; role = DeleteRolePolicy, DeleteRole;
+# bucket = list, delete objects, DeleteBucket.
+READS = 2
+DEPTH = {
+    "create": ({"role": 2, "log group": 2, "secret": 1, "bucket": 2, "layer": 1},
+               {"function": 2}, {"trigger": 1, "api": 5}),
+    "delete": ({"trigger": 2, "api": 1}, {"function": 1},
+               {"role": 2, "log group": 1, "secret": 1, "bucket": 3}),
+}
 
 
-def five_functions(folder: Path, bucket: str) -> Path:
-    """The benchmark's FDL: first -> second chained, an API on third, fourth and fifth alone."""
+@dataclass(frozen=True)
+class Figures:
+    """One step of one round."""
+
+    seconds: float
+    requests: int
+    mutating: int
+    max_in_flight: int
+    depth: int
+    operations: Counter[tuple[str, str]]
+
+
+def write_fdl(folder: Path, count: int, bucket: str) -> Path:
+    """An FDL of `count` functions, shaped as SHAPES says, all on one bucket."""
     (folder / "run.sh").write_text("#!/bin/sh\ncat \"$INPUT_FILE_PATH\"\n")
-
-    def item(name: str, inputs: str, outputs: str, **extra: object) -> dict:
-        return {"lambda": {"name": name, "init_script": "run.sh",
-                           "container": {"image": "busybox:1.36"},
-                           "input": [{"storage_provider": "s3", "path": f"{bucket}/{inputs}"}],
-                           "output": [{"storage_provider": "s3", "path": f"{bucket}/{outputs}"}]},
-                **extra}
-
-    functions = [item("first", "input", "middle"), item("second", "middle", "output"),
-                 item("third", "api-in", "api-out", api_gateway={"name": "third"}),
-                 item("fourth", "four-in", "four-out"), item("fifth", "five-in", "five-out")]
-    path = folder / "scar.yaml"
+    functions = []
+    for index in range(count):
+        shape, name = SHAPES[index % len(SHAPES)], f"fn{index}"
+        inputs, outputs = f"{name}-in", f"{name}-out"
+        if shape == "chain-second":
+            inputs = f"fn{index - 1}-out"
+        item: dict[str, object] = {"lambda": {
+            "name": name, "init_script": "run.sh", "container": {"image": "busybox:1.36"},
+            "input": [{"storage_provider": "s3", "path": f"{bucket}/{inputs}"}],
+            "output": [{"storage_provider": "s3", "path": f"{bucket}/{outputs}"}]}}
+        if shape == "api":
+            item["api_gateway"] = {"name": name}
+        functions.append(item)
+    path = folder / f"scar-{count}.yaml"
     path.write_text(yaml.safe_dump({"functions": {"aws": functions}}))
     return path
 
 
-def measure(step: Callable[[Aws], object]) -> tuple[float, int, int]:
-    aws = Aws()
+def depth(plan: dict) -> int:
+    """Round trips that cannot overlap, for the plan `scar-ci ... --json` printed."""
+    kinds: dict[str, set[str]] = {"create": set(), "delete": set()}
+    for change in plan.get("changes", []):
+        kinds.get(change["action"], set()).add(change["kind"])
+    total = READS
+    for action, layers in DEPTH.items():
+        total += sum(max((n for kind, n in layer.items() if kind in kinds[action]), default=0)
+                     for layer in layers)
+    return total
+
+
+def run_step(proxy: LatencyProxy, argv: list[str]) -> Figures:
+    """Run `scar-ci ARGV --json` as its own process through the proxy."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    environment["AWS_ENDPOINT_URL"] = proxy.url
+    proxy.reset()
     started = time.perf_counter()
-    step(aws)
-    return time.perf_counter() - started, len(aws.calls.calls), len(aws.calls.mutating)
+    done = subprocess.run([sys.executable, "-m", "scar_ci", *argv, "--json"], env=environment,
+                          capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        sys.exit(f"scar-ci {' '.join(argv)} failed ({done.returncode}):\n{done.stderr}")
+    counts = proxy.counts()
+    return Figures(seconds, counts.total, counts.mutating, counts.max_in_flight,
+                   depth(json.loads(done.stdout)), counts.requests)
 
 
-def one_round(fdl_path: Path, scope: Scope) -> dict[str, tuple[float, int, int]]:
-    fdl = load_fdl(fdl_path)
-    def quiet(_: str) -> None:
-        pass
-
-    def deploy(aws: Aws) -> object:
-        return engine.deploy(fdl, scope, aws, quiet)
-
+def one_round(proxy: LatencyProxy, folder: Path, count: int) -> dict[str, Figures]:
+    tag = secrets.token_hex(4)
+    fdl = str(write_fdl(folder, count, f"bench-{tag}"))
+    scope = ["--scope", f"manual:bench-{tag}"]
     return {
-        "cold deploy": measure(deploy),
-        "no-op redeploy": measure(deploy),
-        "teardown": measure(lambda aws: engine.teardown(scope, aws, delete_data=True,
-                                                        say=quiet)),
+        "cold deploy": run_step(proxy, ["deploy", "-f", fdl, *scope]),
+        "no-op redeploy": run_step(proxy, ["deploy", "-f", fdl, *scope]),
+        "teardown": run_step(proxy, ["teardown", *scope, "--delete-data"]),
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--delays", default="0,40", help="ms per request, comma-separated")
+    parser.add_argument("--sizes", default="1,5,50", help="functions per FDL, comma-separated")
+    parser.add_argument("--operations", action="store_true",
+                        help="also print the requests per service and operation")
     args = parser.parse_args()
-    results: dict[str, list[tuple[float, int, int]]] = {step: [] for step in STEPS}
-    with localstack_ctl.endpoint_for_bench("deploy-bench"), tempfile.TemporaryDirectory() as folder:
-        for _ in range(args.rounds):
-            tag = secrets.token_hex(4)
-            fdl = five_functions(Path(folder), f"bench-{tag}")
-            for step, figures in one_round(fdl, Scope.parse(f"manual:bench-{tag}")).items():
-                results[step].append(figures)
-    print(f"5 functions (2 chained, 1 with an API), {args.rounds} rounds, median wall time")
-    print("| step | wall time | AWS calls | mutating calls |")
-    print("|---|---|---|---|")
-    for step, figures in results.items():
-        seconds = statistics.median(f[0] for f in figures)
-        print(f"| {step} | {seconds:.2f} s | {figures[0][1]} | {figures[0][2]} |")
+    delays = [int(d) for d in args.delays.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows, details = [], []
+    with (localstack_ctl.endpoint_for_bench("deploy-bench") as url,
+          tempfile.TemporaryDirectory() as folder, latency_proxy(url) as proxy):
+        for delay in delays:
+            proxy.delay_s = delay / 1000
+            for size in sizes:
+                rounds = [one_round(proxy, Path(folder), size) for _ in range(args.rounds)]
+                for step in STEPS:
+                    figures = [r[step] for r in rounds]
+                    last = figures[-1]
+                    seconds = statistics.median(f.seconds for f in figures)
+                    floor = last.depth * delay / 1000
+                    rows.append(f"| {size} | {step} | {delay} ms | {seconds:.2f} s | "
+                                f"{last.requests} | {last.mutating} | {last.max_in_flight} | "
+                                f"{last.depth} x {delay} ms = {floor:.2f} s |")
+                    details.append((size, step, delay, last.operations))
+    print(f"whole CLI processes, median of {args.rounds} rounds; SHAPES per 10 functions: "
+          "2 chained through S3, 1 behind an API, 7 plain")
+    print("| functions | step | delay | wall time | requests | mutating | max in flight "
+          "| floor (depth x delay) |")
+    print("|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    if args.operations:
+        for size, step, delay, operations in details:
+            if delay == delays[-1]:
+                print(f"\n{size} functions, {step}:")
+                for (service, operation), n in sorted(operations.items()):
+                    print(f"  {n:5}  {service} {operation}")
     return 0
 
 

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import boto3
 
-from scar_ci import engine
 from scar_ci.aws.session import Aws
 from scar_ci.commands.fanout import fan_out, input_objects
 from scar_ci.commands.invocation import invoke
 from scar_ci.commands.storage import put
+from scar_ci.deploy import engine
 from scar_ci.fdl import load_fdl
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
 from scar_testbed import localstack_ctl
 from scar_testbed.fixtures_containers import STANDARD_IMAGE
 from scar_testbed.images import build_image

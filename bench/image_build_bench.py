@@ -22,11 +22,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from scar_ci.package.image_build import build_function_image
-from scar_ci.package.image_builder import Builder
-from scar_ci.package.image_runtime import ARCHITECTURES, host_architecture
-from scar_ci.package.image_spec import BuiltImage, FunctionImageSpec
-from scar_ci.package.registry import OCI_MANIFEST, RegistryClient
+from scar_ci.package.image.build import build_function_image
+from scar_ci.package.image.builder_choice import Builder
+from scar_ci.package.image.registry import OCI_MANIFEST, RegistryClient
+from scar_ci.package.image.runtime import ARCHITECTURES, host_architecture
+from scar_ci.package.image.spec import BuiltImage, FunctionImageSpec
 from scar_testbed.emulation import foreign_busybox
 from scar_testbed.fixtures_containers import STANDARD_IMAGE
 from scar_testbed.images import ImageSpec, build_image

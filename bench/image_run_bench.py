@@ -24,9 +24,9 @@ from typing import Any
 
 import boto3
 
-from scar_ci.package.image_build import build_function_image
-from scar_ci.package.image_spec import FunctionImageSpec, canonical_json
-from scar_ci.package.registry import OCI_MANIFEST, RegistryClient
+from scar_ci.package.image.build import build_function_image
+from scar_ci.package.image.registry import OCI_MANIFEST, RegistryClient
+from scar_ci.package.image.spec import FunctionImageSpec, canonical_json
 from scar_testbed.fixtures_containers import STANDARD_IMAGE
 from scar_testbed.images import build_image
 from scar_testbed.lambda_functions import ROLE

@@ -1,4 +1,10 @@
-"""The `scar-ci` command line: one sub-command per verb, no prompts, clear exit codes."""
+"""The `scar-ci` command line: one sub-command per verb, no prompts, clear exit codes.
+
+Building the parser imports nothing heavy, so `--version` and `validate` start quickly: a
+handler defined here imports what it needs inside its body; one in another module is
+registered by name, `set_defaults(handler=lazy.handler("scar_ci.<module>:<function>"))`, and
+imported only when its verb runs (scar_ci/lazy.py; tests/unit/test_cli_imports.py checks).
+"""
 
 from __future__ import annotations
 
@@ -24,10 +30,10 @@ from scar_ci.local.commands import (
     apply_local_mode,
     wants_local,
 )
-from scar_ci.package.image_builder import BUILDER_VARIABLE, BUILDERS, chosen_builder
+from scar_ci.package.image.builder_choice import BUILDER_VARIABLE, BUILDERS, chosen_builder
 
 if TYPE_CHECKING:
-    from scar_ci.scope import Scope
+    from scar_ci.scopes.scope import Scope
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -70,7 +76,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _scope_of(args: argparse.Namespace) -> Scope:
     from scar_ci.github.context import load_context
-    from scar_ci.scope import resolve_scope
+    from scar_ci.scopes.scope import resolve_scope
 
     return resolve_scope(args.scope, load_context())
 
@@ -91,10 +97,10 @@ def _aws_errors(handler: Handler) -> Handler:
 @_aws_errors
 def cmd_plan(args: argparse.Namespace) -> int:
     """Print what deploy would do (reads only)."""
-    from scar_ci import engine
     from scar_ci.aws.ecr import ImageOptions
     from scar_ci.commands.definition import load_definition
     from scar_ci.commands.output import say_to
+    from scar_ci.deploy import engine
 
     images = ImageOptions(chosen_builder(args.image_builder), say_to(stderr=True))
     fdl, scope = load_definition(args), _scope_of(args)
@@ -106,8 +112,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 @_aws_errors
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Plan, print the plan, apply it, print the API URLs."""
-    from scar_ci import engine
     from scar_ci.commands.definition import load_definition
+    from scar_ci.deploy import engine
 
     builder = chosen_builder(args.image_builder)
     fdl, scope = load_definition(args), _scope_of(args)
@@ -123,8 +129,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 @_aws_errors
 def cmd_teardown(args: argparse.Namespace) -> int:
     """Delete everything of a scope, found by tags (the FDL only gives region and profile)."""
-    from scar_ci import engine
     from scar_ci.aws.session import Aws
+    from scar_ci.deploy import engine
     from scar_ci.fdl import load_fdl
 
     scope = _scope_of(args)
@@ -142,8 +148,8 @@ def cmd_teardown(args: argparse.Namespace) -> int:
 @_aws_errors
 def cmd_ls(args: argparse.Namespace) -> int:
     """List deployed functions per scope, with their API URLs."""
-    from scar_ci import engine
     from scar_ci.aws.session import Aws
+    from scar_ci.deploy import engine
     from scar_ci.fdl import load_fdl
 
     aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config,
@@ -229,8 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `scar-ci`; returns the process exit code."""
+    from scar_ci.aws.session import mask_secrets_with
+    from scar_ci.github.workflow import mask
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    mask_secrets_with(mask)
     try:
         apply_local_mode(args)
         _use_profile(args)

@@ -27,13 +27,14 @@ from typing import Any
 import boto3
 import yaml
 
-from scar_ci import cli, engine
+from scar_ci import cli
+from scar_ci.deploy import engine
 from scar_ci.errors import UserError
 from scar_ci.fdl import load_fdl
-from scar_ci.github.summary import SmokeResult, cell, render_summary
 from scar_ci.local import mode
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
 from scar_ci.steps.pipeline import function_rows
+from scar_ci.steps.summary import SmokeResult, cell, render_summary
 from scar_testbed.images import ImageSpec, build_image
 
 REPO = Path(__file__).resolve().parents[1]

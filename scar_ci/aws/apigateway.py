@@ -8,9 +8,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scar_ci.aws.lambda_ import allow_invoke, function_arn, permissions, source_arn
-from scar_ci.aws.resource import Resource, Settings, absent_ok, our_tags, owned, paginate
+from scar_ci.aws.resource import Resource, Settings, absent_ok, owned, paginate
 from scar_ci.aws.session import Aws
-from scar_ci.scope import TAG_FUNCTION, Scope
+from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import TAG_FUNCTION, our_tags
 
 PROXY = "{proxy+}"
 SID = "scar-ci-apigateway"

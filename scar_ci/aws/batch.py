@@ -23,16 +23,16 @@ from scar_ci.aws.resource import (
     Settings,
     ensure_ours,
     may_belong,
-    our_tags,
     owned,
     paginate,
     unavailable,
 )
 from scar_ci.aws.session import Aws
 from scar_ci.errors import UserError
-from scar_ci.package.image_job import find_job_image, job_reference, push_job_image
-from scar_ci.package.image_spec import BuiltImage
-from scar_ci.scope import Scope
+from scar_ci.package.image.job import find_job_image, job_reference, push_job_image
+from scar_ci.package.image.spec import BuiltImage
+from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import our_tags
 
 POLL_INTERVAL_S = 2.0
 POLL_LIMIT_S = 600.0  # Batch takes minutes at worst to settle an environment or a queue

@@ -20,27 +20,23 @@ from urllib.parse import urlsplit
 from botocore.exceptions import ClientError
 
 from scar_ci.aws.resource import (
-    TAG_PREFIX,
     Resource,
     Settings,
     absent_ok,
     ensure_ours,
-    our_tags,
     owned,
     paginate,
-    tag_dict,
-    tag_list,
     unavailable,
 )
-from scar_ci.aws.session import Aws
-from scar_ci.package.image_build import ImageBuild, find_pushed, prepare_build, prepared_image
-from scar_ci.package.image_builder import Builder
-from scar_ci.package.image_spec import BuiltImage, FunctionImageSpec, parse_reference
-from scar_ci.package.registry import Credentials
-from scar_ci.scope import Scope
+from scar_ci.aws.session import Aws, report_secrets
+from scar_ci.package.image.build import ImageBuild, find_pushed, prepare_build, prepared_image
+from scar_ci.package.image.builder_choice import Builder
+from scar_ci.package.image.registry import Credentials
+from scar_ci.package.image.spec import BuiltImage, FunctionImageSpec, parse_reference
+from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import TAG_DELETE_IMAGES, our_tags, tag_dict, tag_list
 
 REGISTRY_VARIABLE = "SCAR_CI_ECR_REGISTRY"
-TAG_DELETE_IMAGES = f"{TAG_PREFIX}delete-images"  # what teardown does with the images
 
 
 def registry_host(aws: Aws) -> str:
@@ -52,12 +48,10 @@ def registry_host(aws: Aws) -> str:
 
 
 def login(aws: Aws) -> Credentials:
-    """The registry login ECR hands out (user `AWS`, a 12-hour token), masked under Actions."""
-    from scar_ci.github.workflow import mask
-
+    """The registry login ECR hands out (user `AWS`, a 12-hour token), reported as secrets."""
     data = aws.client("ecr").get_authorization_token()["authorizationData"][0]
     user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
-    mask([password, data["authorizationToken"]])
+    report_secrets([password, data["authorizationToken"]])
     return Credentials(user, password)
 
 

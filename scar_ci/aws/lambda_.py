@@ -14,19 +14,18 @@ from botocore.exceptions import ClientError, WaiterError
 
 from scar_ci.aws.errors import error_code
 from scar_ci.aws.resource import (
-    TAG_IMAGE,
     Resource,
     Settings,
     absent_ok,
     ensure_ours,
     may_belong,
-    our_tags,
     owned,
     paginate,
 )
 from scar_ci.aws.session import Aws
 from scar_ci.errors import UserError
-from scar_ci.scope import Scope, tag_value
+from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import TAG_IMAGE, our_tags, tag_value
 
 LAYER_RUNTIMES = ["python3.10", "python3.11", "python3.12", "python3.13"]
 LAYER_MARK = "scar-ci supervisor sha256:"

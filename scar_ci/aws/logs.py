@@ -5,17 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from scar_ci.aws.resource import (
-    Resource,
-    Settings,
-    absent_ok,
-    may_belong,
-    our_tags,
-    owned,
-    paginate,
-)
+from scar_ci.aws.resource import Resource, Settings, absent_ok, may_belong, owned, paginate
 from scar_ci.aws.session import Aws
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import our_tags
 
 LAMBDA_PREFIX = "/aws/lambda/"
 

@@ -9,25 +9,20 @@ resources of a scope for the sweeper, whatever the FDL says today.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.exceptions import ClientError
 
 from scar_ci.aws.errors import error_code, is_not_found
 from scar_ci.errors import UserError
-from scar_ci.scope import TAG_MANAGED, TAG_SCOPE, TAG_SOURCE, Scope
+from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import TAG_MANAGED, TAG_SCOPE, TAG_SOURCE
 
 if TYPE_CHECKING:
     from scar_ci.aws.session import Aws
 
 Settings = Mapping[str, Any]
-TAG_PREFIX = "scar-ci:"
-TAG_LAMBDA = "scar-ci:lambda"  # the deployed function an API or log group belongs to
-TAG_STAGE = "scar-ci:api-stage"
-TAG_FDL = "scar-ci:fdl"
-TAG_IMAGE = "scar-ci:image"
-TAG_SUPERVISOR = "scar-ci:supervisor"
 SHORT_VALUE = 40
 
 
@@ -100,21 +95,6 @@ def _shown(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ",".join(map(str, value))
     return str(value)
-
-
-def our_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
-    """Only scar-ci's own tags (others may be added by users or policies; they are left alone)."""
-    return {k: v for k, v in (tags or {}).items() if k.startswith(TAG_PREFIX)}
-
-
-def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
-    """Tags in the `[{"Key": k, "Value": v}]` form most AWS APIs take."""
-    return [{"Key": k, "Value": v} for k, v in tags.items()]
-
-
-def tag_dict(pairs: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
-    """Tags from the `[{"Key": k, "Value": v}]` form most AWS APIs answer with."""
-    return {p["Key"]: p["Value"] for p in pairs or ()}
 
 
 def may_belong(scope: Scope, name: str) -> bool:

@@ -8,19 +8,10 @@ from dataclasses import dataclass, field
 from botocore.exceptions import ClientError
 
 from scar_ci.aws.errors import error_code
-from scar_ci.aws.resource import (
-    Resource,
-    Settings,
-    absent_ok,
-    may_belong,
-    our_tags,
-    owned,
-    paginate,
-    tag_dict,
-    tag_list,
-)
+from scar_ci.aws.resource import Resource, Settings, absent_ok, may_belong, owned, paginate
 from scar_ci.aws.session import Aws
-from scar_ci.scope import TAG_MANAGED, Scope
+from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import TAG_MANAGED, our_tags, tag_dict, tag_list
 
 DELETE_BATCH = 1000
 

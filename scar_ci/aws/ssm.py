@@ -22,16 +22,14 @@ from scar_ci.aws.resource import (
     absent_ok,
     ensure_ours,
     may_belong,
-    our_tags,
     owned,
     paginate,
-    tag_dict,
-    tag_list,
     unavailable,
 )
 from scar_ci.aws.session import Aws
 from scar_ci.errors import UserError
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import our_tags, tag_dict, tag_list
 
 PREFIX = "/scar-ci/"
 SUFFIX = "/storage-credentials"

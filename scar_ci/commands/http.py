@@ -132,7 +132,7 @@ def request_of(args: argparse.Namespace) -> Request:
 
 def cmd_invoke(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     """Call the function's API: GET with -p parameters, POST with -db FILE or -jd JSON."""
-    from scar_ci.engine import api_urls
+    from scar_ci.deploy.engine import api_urls
 
     aws, found = targets(args, scope_of)
     target = single(found, args)

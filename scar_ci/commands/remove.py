@@ -11,14 +11,18 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from scar_ci.aws.resource import TAG_LAMBDA, Resource
+from scar_ci.aws.resource import Resource
 from scar_ci.aws.session import Aws
 from scar_ci.commands.output import say_to
 from scar_ci.commands.target import ScopeOf, Target, targets
 from scar_ci.errors import UsageError, UserError
-from scar_ci.plan import Plan
-from scar_ci.scope import TAG_FUNCTION, Scope, scope_label
+from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import TAG_FUNCTION, TAG_LAMBDA, scope_label
+
+if TYPE_CHECKING:
+    from scar_ci.deploy.plan import Plan
 
 
 def function_resources(aws: Aws, scope: Scope, names: set[str]) -> list[Resource]:
@@ -53,8 +57,8 @@ def function_resources(aws: Aws, scope: Scope, names: set[str]) -> list[Resource
 def remove_functions(aws: Aws, scope: Scope, names: set[str],
                      say: Callable[[str], None] = print) -> Plan:
     """Plan and apply the removal; returns the plan applied (empty when nothing was found)."""
-    from scar_ci.engine import apply_said
-    from scar_ci.plan import make_plan
+    from scar_ci.deploy.engine import apply_said
+    from scar_ci.deploy.plan import make_plan
 
     started = time.monotonic()
     found = function_resources(aws, scope, names)
@@ -78,7 +82,7 @@ def _scope_of_deployed(aws: Aws, name: str) -> Scope:
 def cmd_rm(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     """Remove one function (-n), the FDL's functions (-f), every function of the scope (-a)
     or everything of a scope."""
-    from scar_ci import engine
+    from scar_ci.deploy import engine
 
     say = say_to(stderr=args.json)
     if args.all:

@@ -12,7 +12,7 @@ from scar_ci.aws.session import Aws
 from scar_ci.commands.definition import profile_override
 from scar_ci.errors import UsageError
 from scar_ci.fdl import Function as FdlFunction
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
 
 ScopeOf = Callable[[argparse.Namespace], Scope]
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # Lambda's, as the FDL schema says
@@ -50,7 +50,7 @@ class Target:
     def _folders(self, which: str) -> list[tuple[str, str]]:
         if self.function is None:
             return []
-        from scar_ci.desired import scoped_path
+        from scar_ci.deploy.desired import scoped_path
 
         scope = self.scope or Scope.production()
         return [split_path(scoped_path(scope, ref)) for ref in getattr(self.function, which)
@@ -65,7 +65,7 @@ def targets(args: argparse.Namespace, scope_of: ScopeOf) -> tuple[Aws, list[Targ
     given.
     """
     if args.fdl:
-        from scar_ci import engine
+        from scar_ci.deploy import engine
         from scar_ci.fdl import load_fdl
 
         fdl = load_fdl(args.fdl, config_path=args.config, overrides=profile_override(args))

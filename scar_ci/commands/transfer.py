@@ -17,7 +17,7 @@ from scar_ci.errors import UsageError
 def _place(args: argparse.Namespace, scope_of: ScopeOf, which: str) -> tuple[Aws, str, str]:
     """The session, bucket and path: `-b`, else the function's first input/output folder."""
     if args.bucket:
-        from scar_ci import engine
+        from scar_ci.deploy import engine
         from scar_ci.fdl import load_fdl
 
         aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config,

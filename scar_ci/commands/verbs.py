@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from scar_ci import lazy
 from scar_ci.commands.definition import add_profile_flag
 from scar_ci.commands.fanout import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
@@ -150,15 +150,11 @@ def _add_rm(verbs: Any) -> argparse.ArgumentParser:
 
 
 def add_command_verbs(verbs: Any, wrap: Wrap, scope_of: ScopeOf) -> None:
-    """Add the verbs to `verbs`; `wrap` turns AWS errors into user errors."""
-    from scar_ci.commands.http import cmd_invoke
-    from scar_ci.commands.logs import cmd_logs
-    from scar_ci.commands.remove import cmd_rm
-    from scar_ci.commands.run import cmd_run
-    from scar_ci.commands.transfer import cmd_get, cmd_put
-
-    specs = [(_add_run(verbs), cmd_run), (_add_transfer(verbs, "put"), cmd_put),
-             (_add_transfer(verbs, "get"), cmd_get), (_add_logs(verbs), cmd_logs),
-             (_add_invoke(verbs), cmd_invoke), (_add_rm(verbs), cmd_rm)]
-    for parser, command in specs:
-        parser.set_defaults(handler=wrap(partial(command, scope_of=scope_of)))
+    """Add the verbs to `verbs`; `wrap` turns AWS errors into user errors. Their handlers are
+    imported when their verb runs (scar_ci/lazy.py)."""
+    specs = [(_add_run(verbs), "run:cmd_run"), (_add_transfer(verbs, "put"), "transfer:cmd_put"),
+             (_add_transfer(verbs, "get"), "transfer:cmd_get"), (_add_logs(verbs), "logs:cmd_logs"),
+             (_add_invoke(verbs), "http:cmd_invoke"), (_add_rm(verbs), "remove:cmd_rm")]
+    for parser, target in specs:
+        parser.set_defaults(handler=wrap(lazy.handler(f"scar_ci.commands.{target}",
+                                                      scope_of=scope_of)))

@@ -23,6 +23,9 @@ from scar_ci.fdl.unsupported import check_supported
 from scar_ci.fdl.yaml_loader import parse_yaml
 
 StrPath = str | PathLike[str]
+# Functions one list under `functions:` may hold. Validation is linear in the file's size
+# (bench/validate_bench.py); this bounds its time for any file, fork pull requests' included.
+MAX_FUNCTIONS = 1000
 
 
 def load_fdl(
@@ -41,8 +44,8 @@ def load_fdl(
     name = str(path)
     fdl = Path(path)
     doc, problems = _read_fdl(fdl, name)
-    if doc is None:
-        raise FDLError(name, problems)
+    if doc is None or (too_many := _too_many_functions(doc, name)):
+        raise FDLError(name, problems + (too_many if doc else []))
     return _load(doc, problems, fdl, name, config_path, overrides)
 
 
@@ -104,6 +107,15 @@ def _read_fdl(fdl: Path, name: str) -> tuple[Located | None, list[Problem]]:
     return doc, problems
 
 
+def _too_many_functions(doc: Located, name: str) -> list[Problem]:
+    functions = doc.data.get("functions")
+    lists = functions.items() if isinstance(functions, dict) else ()
+    return [Problem(doc.key_position(("functions", key), Position(name)), ("functions", key),
+                    f"{len(items)} functions; an FDL file holds at most {MAX_FUNCTIONS}: "
+                    f"split it into several files")
+            for key, items in lists if isinstance(items, list) and len(items) > MAX_FUNCTIONS]
+
+
 def _apply_defaults(doc: Located, defaults: Located, top: Located) -> None:
     """Merge defaults under, and overrides over, every `functions.aws` mapping in place
     (except where `lambda` is missing: that alone is reported)."""
@@ -111,8 +123,11 @@ def _apply_defaults(doc: Located, defaults: Located, top: Located) -> None:
     items = functions.get("aws") if isinstance(functions, dict) else None
     if not isinstance(items, list):
         return
+    path = ("functions", "aws")
+    parts = doc.children(path)
+    merged = {}
     for i, item in enumerate(items):
         if isinstance(item, dict) and "lambda" in item:
-            path = ("functions", "aws", i)
-            merged = overlay(overlay(defaults, doc.subtree(path)), top)
-            doc.graft(path, Located(copy.deepcopy(merged.data), merged.values, merged.keys))
+            both = overlay(overlay(defaults, parts[i]), top)
+            merged[i] = Located(copy.deepcopy(both.data), both.values, both.keys)
+    doc.replace_children(path, merged)

@@ -97,19 +97,40 @@ class Located:
             {p[cut:]: pos for p, pos in self.keys.items() if p[:cut] == path and len(p) > cut},
         )
 
-    def graft(self, path: KeyPath, other: Located) -> None:
-        """Replace the value at `path` (which must exist) by `other`, positions included."""
-        parent: Any = self.data
-        for part in path[:-1]:
-            parent = parent[part]
-        parent[path[-1]] = other.data
+    def _at(self, path: KeyPath) -> Any:
+        data = self.data
+        for part in path:
+            data = data[part]
+        return data
+
+    def children(self, path: KeyPath) -> dict[Any, Located]:
+        """Each item of the list or mapping at `path` as its own Located (as `subtree` would
+        give it), in one pass over the positions: linear, however many items there are."""
+        container = self._at(path)
+        keys = range(len(container)) if isinstance(container, list) else list(container)
+        parts = {key: Located(container[key]) for key in keys}
         cut = len(path)
-        for table, new in ((self.values, other.values), (self.keys, other.keys)):
-            for p in [p for p in table if p[:cut] == path and len(p) > cut]:
+        tables = ((self.values, "values", cut + 1), (self.keys, "keys", cut + 2))
+        for table, name, shortest in tables:  # a child's own key is its parent's
+            for p, pos in table.items():
+                if len(p) >= shortest and p[cut] in parts and p[:cut] == path:
+                    getattr(parts[p[cut]], name)[p[cut + 1:]] = pos
+        return parts
+
+    def replace_children(self, path: KeyPath, new: Mapping[Any, Located]) -> None:
+        """Put each `new[key]` at `path + (key,)` (which must exist), positions included, in
+        one pass over the positions."""
+        container = self._at(path)
+        for key, other in new.items():
+            container[key] = other.data
+        cut = len(path)
+        for table, name in ((self.values, "values"), (self.keys, "keys")):
+            stale = [p for p in table if len(p) > cut + 1 and p[cut] in new and p[:cut] == path]
+            for p in stale:
                 del table[p]
-            table.update({path + p: pos for p, pos in new.items() if p})
-        if () in other.values:
-            self.values[path] = other.values[()]
+            for key, other in new.items():
+                table.update({(*path, key, *p): pos for p, pos in getattr(other, name).items()
+                              if p or name == "values"})
 
 
 def located_everywhere(data: Any, position: Position) -> Located:

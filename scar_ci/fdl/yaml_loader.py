@@ -24,15 +24,28 @@ class _Loader(yaml.SafeLoader):
     """A safe loader: only standard tags, no Python objects."""
 
 
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The same with libyaml's parser (four times faster) when PyYAML was built with it."""
+
+
 def parse_yaml(text: str, name: str) -> tuple[Located | None, list[Problem]]:
-    """Parse one YAML document; returns the data (None when unusable) and the problems found."""
-    loader = _Loader(text)
+    """Parse one YAML document; returns the data (None when unusable) and the problems found.
+
+    libyaml parses; a text it refuses is parsed again by PyYAML's own parser, whose messages
+    are the ones users see (they name the construct, libyaml's do not always).
+    """
+    loader: yaml.SafeLoader = _FastLoader(text)
     try:
         root = loader.get_single_node()
-    except yaml.MarkedYAMLError as error:
-        return None, [_syntax_problem(error, name)]
-    except yaml.YAMLError as error:
-        return None, [Problem(Position(name, 1, 1), (), f"not valid YAML: {error}")]
+    except yaml.YAMLError:
+        loader.dispose()
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as error:
+            return None, [_syntax_problem(error, name)]
+        except yaml.YAMLError as error:
+            return None, [Problem(Position(name, 1, 1), (), f"not valid YAML: {error}")]
     finally:
         loader.dispose()
     if root is None:

@@ -7,8 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from scar_ci.local import mode
-
+DEFAULT_PORT = 4566
 LOCAL_VARIABLE = "SCAR_CI_LOCAL"
 NOT_RUNNING = 3
 NO_AWS_VERBS = frozenset({"local", "validate"})
@@ -21,8 +20,8 @@ def add_local_verb(verbs: Any) -> None:
     parser = verbs.add_parser("local", help=summary, description=summary)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     start = actions.add_parser("up", help="start local mode and print its endpoint")
-    start.add_argument("--port", type=_port, default=mode.DEFAULT_PORT,
-                       help=f"port on 127.0.0.1 (default {mode.DEFAULT_PORT}; 0: any free port)")
+    start.add_argument("--port", type=_port, default=DEFAULT_PORT,
+                       help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0: any free port)")
     start.add_argument("--docker-hub-mirror", action="store_true",
                        help="functions pull Docker Hub names (grycap/cowsay, ubuntu:16.04) from "
                             "local mode's image registry: push them there first; for machines "
@@ -41,6 +40,8 @@ def _port(text: str) -> int:
 
 def report_status(state: Path) -> int:
     """Print whether the LocalStack of `state` runs, and where; NOT_RUNNING when it does not."""
+    from scar_ci.local import mode
+
     if instance := mode.status(state):
         print(f"running at {instance.url} (pid {instance.pid}, state in {state})")
         print(mode.describe_image_services(state))
@@ -51,6 +52,8 @@ def report_status(state: Path) -> int:
 
 def cmd_local(args: argparse.Namespace) -> int:
     """Start, stop or report local mode."""
+    from scar_ci.local import mode
+
     state = mode.state_dir()
     if args.action == "up":
         print(mode.up(state, args.port, docker_hub_mirror=args.docker_hub_mirror).url)
@@ -80,4 +83,6 @@ def wants_local(args: argparse.Namespace) -> bool:
 def apply_local_mode(args: argparse.Namespace) -> None:
     """Point this run at local mode when asked (verbs that call no AWS API need nothing)."""
     if args.verb not in NO_AWS_VERBS and wants_local(args):
+        from scar_ci.local import mode
+
         mode.activate(mode.state_dir())

@@ -26,9 +26,9 @@ if __name__ == "__main__":  # run as a script: find scar_ci beside it, on this s
 
 from scar_ci.errors import UserError
 from scar_ci.local.image_services import ECR_ENDPOINT_VARIABLE
-from scar_ci.package.image_daemonless import BaseImage
-from scar_ci.package.image_spec import canonical_json, parse_reference
-from scar_ci.package.registry import Credentials, ImageNotFound, RegistryError
+from scar_ci.package.image.daemonless import BaseImage
+from scar_ci.package.image.registry import Credentials, ImageNotFound, RegistryError
+from scar_ci.package.image.spec import canonical_json, parse_reference
 
 PLATFORMS = {"x86_64": "amd64", "arm64": "arm64"}
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

@@ -15,7 +15,6 @@ from scar_ci.local import image_services, localstack
 from scar_ci.local.errors import LocalError
 from scar_ci.local.localstack_venv import progress
 
-DEFAULT_PORT = 4566
 STATE_VARIABLE = "SCAR_CI_LOCAL_DIR"
 REGION = "us-east-1"
 TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
@@ -29,8 +28,7 @@ def state_dir() -> Path:
     return Path(os.environ.get(STATE_VARIABLE) or cache_dir() / "local")
 
 
-def up(state: Path, port: int = DEFAULT_PORT, *,
-       docker_hub_mirror: bool = False) -> localstack.Instance:
+def up(state: Path, port: int, *, docker_hub_mirror: bool = False) -> localstack.Instance:
     """Start local mode (or find it running); progress on stderr. With `docker_hub_mirror`,
     functions pull Docker Hub names from local mode's registry."""
     if (instance := localstack.running(state)) and localstack.healthy(instance.url):

@@ -1,2 +1,2 @@
-"""Artefacts scar-ci builds and ships: function zip, supervisor layer, container image, and
-the registry client that pushes images without a daemon."""
+"""Artefacts scar-ci builds and ships: the function zip, the supervisor layer, and (in
+image/) function container images with the registry client that pushes them."""

@@ -6,7 +6,7 @@ import sys
 
 from scar_ci.errors import UserError
 from scar_ci.github.annotations import annotate
-from scar_ci.github.summary import fenced, write_summary
+from scar_ci.steps.summary import fenced, write_summary
 
 
 def main() -> int:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from scar_ci.errors import UsageError, UserError
 from scar_ci.github.context import PULL_REQUEST_EVENTS, GitHubContext
-from scar_ci.scope import Scope, resolve_scope
+from scar_ci.scopes.scope import Scope, resolve_scope
 from scar_ci.steps.inputs import ActionInputs
 
 PR_DEPLOY = frozenset({"opened", "synchronize", "reopened"})

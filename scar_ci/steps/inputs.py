@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from scar_ci.errors import UsageError
-from scar_ci.package.image_builder import BUILDERS
+from scar_ci.package.image.builder_choice import BUILDERS
 
 COMMANDS = ("validate", "plan", "deploy", "invoke", "teardown", "auto")
 DELETE_DATA = ("previews", "true", "false")

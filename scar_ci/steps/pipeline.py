@@ -12,16 +12,24 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from scar_ci import engine
-from scar_ci.apply import apply_plan
 from scar_ci.aws.ecr import ImageOptions
 from scar_ci.aws.s3 import split_path
-from scar_ci.aws.session import Aws
+from scar_ci.aws.session import Aws, mask_secrets_with
+from scar_ci.deploy import engine
+from scar_ci.deploy.apply import apply_plan
+from scar_ci.deploy.plan import Plan, Verb
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, load_fdl
 from scar_ci.github.context import GitHubContext, load_context
 from scar_ci.github.outputs import write_outputs
-from scar_ci.github.summary import (
+from scar_ci.github.workflow import group, mask, print_untrusted, warn
+from scar_ci.package.image.builder_choice import chosen_builder
+from scar_ci.scopes.scope import Scope, ScopeKind
+from scar_ci.steps import smoke
+from scar_ci.steps.decide import NOTHING, Decision, decide
+from scar_ci.steps.inputs import ActionInputs, InputError
+from scar_ci.steps.preview import PullRequestPreview
+from scar_ci.steps.summary import (
     FunctionRow,
     SmokeResult,
     cell,
@@ -29,14 +37,6 @@ from scar_ci.github.summary import (
     render_summary,
     write_summary,
 )
-from scar_ci.github.workflow import group, mask, print_untrusted, warn
-from scar_ci.package.image_builder import chosen_builder
-from scar_ci.plan import Plan, Verb
-from scar_ci.scope import Scope, ScopeKind
-from scar_ci.steps import smoke
-from scar_ci.steps.decide import NOTHING, Decision, decide
-from scar_ci.steps.inputs import ActionInputs, InputError
-from scar_ci.steps.preview import PullRequestPreview
 
 OUTPUT_MAX = 512 * 1024  # GitHub keeps at most 1 MB of outputs per job
 _STATUS = {Verb.CREATE: "created", Verb.UPDATE: "updated", Verb.KEEP: "unchanged"}
@@ -99,6 +99,7 @@ def secrets_of(fdl: Fdl) -> Iterator[str]:
 
 def run(inputs: ActionInputs, env: Mapping[str, str] | None = None) -> int:
     """Run the action; the exit code (UserErrors propagate to the caller)."""
+    mask_secrets_with(mask)
     mask([inputs.github_token])
     state = Run(inputs, os.environ if env is None else env)
     decision = state.decision

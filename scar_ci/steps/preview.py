@@ -10,9 +10,9 @@ from scar_ci.github.api import DEFAULT_API_URL, GitHubApi, GitHubApiError
 from scar_ci.github.comments import upsert_comment
 from scar_ci.github.context import GitHubContext
 from scar_ci.github.deployments import deactivate_deployments, record_deployment
-from scar_ci.github.summary import SmokeResult, code, link
 from scar_ci.github.workflow import warn
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
+from scar_ci.steps.summary import SmokeResult, code, link
 
 PERMISSIONS = ("the job needs `permissions: pull-requests: write` and `deployments: write` "
                "(or set comment-on-pr: false)")

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from scar_ci.aws.session import Aws
 from scar_ci.errors import UsageError
-from scar_ci.github.summary import SmokeResult
+from scar_ci.steps.summary import SmokeResult
 
 MAX_FILE = 4 * 1024 * 1024  # base64 grows it by a third; Lambda's limit is 6 MB
 

@@ -15,7 +15,7 @@ import shlex
 import shutil
 from pathlib import Path
 
-from scar_ci.package.debian_archive import DebianArchive, extract
+from scar_ci.package.image.debian_archive import DebianArchive, extract
 
 QEMU_MACHINES = {"arm64": "aarch64", "amd64": "x86_64"}  # Debian architecture -> qemu's
 QEMU_HINT = "install Debian's qemu-user-static: bash scripts/setup-system.sh"

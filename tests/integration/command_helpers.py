@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from scar_ci import cli
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
 
 # Upper-cases an input file into the output folder, or greets; `?action=echo` returns the
 # request body, `?who=X` says who.

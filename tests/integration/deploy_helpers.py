@@ -12,12 +12,12 @@ from typing import Any
 import boto3
 import yaml
 
-from scar_ci import engine
 from scar_ci.aws.session import Aws
+from scar_ci.deploy import engine
+from scar_ci.deploy.plan import Plan
 from scar_ci.fdl import load_fdl
-from scar_ci.package.image_builder import Builder
-from scar_ci.plan import Plan
-from scar_ci.scope import Scope
+from scar_ci.package.image.builder_choice import Builder
+from scar_ci.scopes.scope import Scope
 
 SCRIPT = "#!/bin/sh\ncat \"$INPUT_FILE_PATH\" > \"$TMP_OUTPUT_DIR/out\"\n"
 

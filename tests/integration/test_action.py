@@ -20,10 +20,10 @@ from test_deploy_e2e import pipeline_for_the_test_bed
 from test_image_build import base_image  # noqa: F401 (a fixture)
 from test_image_local_run import image_fdl
 
-from scar_ci import engine
 from scar_ci.aws.ecr import REGISTRY_VARIABLE
 from scar_ci.aws.session import Aws
-from scar_ci.scope import Scope, ScopeKind
+from scar_ci.deploy import engine
+from scar_ci.scopes.scope import Scope, ScopeKind
 from scar_testbed.actions_runner import ROOT, event_copy, input_env, step_env
 from scar_testbed.fake_github import TOKEN, FakeGitHub
 from scar_testbed.moto_server import endpoint_variables

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from command_helpers import scar
 
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
 
 pytestmark = pytest.mark.integration
 

@@ -19,13 +19,13 @@ from deploy_helpers import deploy, teardown, verbs
 from test_image_build import base_image  # noqa: F401 (a fixture)
 from test_image_deploy import ecr, login  # noqa: F401 (ecr: a fixture)
 
-from scar_ci import engine
-from scar_ci.apply import ApplyFailed
 from scar_ci.aws.session import Aws
+from scar_ci.deploy import engine
+from scar_ci.deploy.apply import ApplyFailed
 from scar_ci.errors import UserError
 from scar_ci.fdl import load_fdl
-from scar_ci.package.registry import RegistryClient
-from scar_ci.scope import Scope
+from scar_ci.package.image.registry import RegistryClient
+from scar_ci.scopes.scope import Scope
 from scar_testbed.registry import Registry
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,7 @@ from test_deploy_e2e import wait_for_object
 from test_image_build import base_image  # noqa: F401 (a fixture)
 from test_image_deploy import ecr, login  # noqa: F401 (ecr: a fixture)
 
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
 from scar_testbed.registry import Registry
 from scar_testbed.udocker_env import Udocker
 

@@ -12,10 +12,10 @@ import boto3
 import pytest
 from command_helpers import Deployed, scar, worker_fdl
 
-from scar_ci import engine
 from scar_ci.aws.session import Aws
+from scar_ci.deploy import engine
 from scar_ci.fdl import load_fdl
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
 
 pytestmark = pytest.mark.integration
 

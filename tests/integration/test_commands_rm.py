@@ -6,9 +6,9 @@ import pytest
 from command_helpers import scar
 from deploy_helpers import deploy, function, write_fdl
 
-from scar_ci import engine
 from scar_ci.aws.session import Aws
-from scar_ci.scope import Scope
+from scar_ci.deploy import engine
+from scar_ci.scopes.scope import Scope
 
 pytestmark = pytest.mark.integration
 

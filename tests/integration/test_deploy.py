@@ -17,10 +17,11 @@ from deploy_helpers import (
     write_fdl,
 )
 
-from scar_ci import cli, engine
+from scar_ci import cli
 from scar_ci.aws.session import Aws
-from scar_ci.desired import UnsupportedFunction
-from scar_ci.scope import Scope
+from scar_ci.deploy import engine
+from scar_ci.deploy.desired import UnsupportedFunction
+from scar_ci.scopes.scope import Scope
 from scar_ci.supervisor.errors import ConfigError
 from scar_ci.supervisor.storage import read_credentials
 from scar_testbed.lambda_functions import zip_of
@@ -186,7 +187,7 @@ def test_a_package_over_the_direct_limit_goes_through_the_deployment_bucket(
         tmp_path, scope, unique_name, monkeypatch):
     packages = f"{unique_name}-packages"
     boto3.client("s3").create_bucket(Bucket=packages)
-    monkeypatch.setattr("scar_ci.desired.DIRECT_UPLOAD_LIMIT", 100)
+    monkeypatch.setattr("scar_ci.deploy.desired.DIRECT_UPLOAD_LIMIT", 100)
     fdl = write_fdl(tmp_path, [function("f", unique_name, lambda_settings={
         "deployment": {"bucket": packages}})])
     deploy(fdl, scope)

@@ -16,9 +16,10 @@ import pytest
 import yaml
 from deploy_helpers import package_file
 
-from scar_ci import cli, engine
+from scar_ci import cli
 from scar_ci.aws.session import Aws
-from scar_ci.scope import Scope
+from scar_ci.deploy import engine
+from scar_ci.scopes.scope import Scope
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,11 @@ import pytest
 from botocore.exceptions import ClientError
 from deploy_helpers import LAB_MINIO, deploy, function, teardown, write_fdl
 
-from scar_ci import cli, engine
-from scar_ci.apply import ApplyFailed
+from scar_ci import cli
 from scar_ci.aws.session import READ_PREFIXES, Aws
-from scar_ci.scope import Scope
+from scar_ci.deploy import engine
+from scar_ci.deploy.apply import ApplyFailed
+from scar_ci.scopes.scope import Scope
 
 pytestmark = pytest.mark.integration
 

@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 
 from scar_ci.errors import UserError
-from scar_ci.package.image_build import build_function_image
-from scar_ci.package.image_docker import engine_client
-from scar_ci.package.image_spec import FunctionImageSpec
-from scar_ci.package.registry import (
+from scar_ci.package.image.build import build_function_image
+from scar_ci.package.image.docker_engine import engine_client
+from scar_ci.package.image.registry import (
     OCI_INDEX,
     OCI_MANIFEST,
     Credentials,
@@ -30,6 +29,7 @@ from scar_ci.package.registry import (
     RegistryClient,
     sha256_digest,
 )
+from scar_ci.package.image.spec import FunctionImageSpec
 from scar_testbed.fixtures_containers import STANDARD_IMAGE
 from scar_testbed.images import TestImage as BusyboxImage
 from scar_testbed.images import build_image, canonical_json, image_manifest

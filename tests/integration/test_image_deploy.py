@@ -20,15 +20,16 @@ from test_image_build import (  # noqa: F401 (base_image, multi_arch_base: fixtu
     run_function,
 )
 
-from scar_ci import engine
 from scar_ci.aws.ecr import REGISTRY_VARIABLE
 from scar_ci.aws.ecr import login as ecr_login
-from scar_ci.aws.session import Aws
+from scar_ci.aws.session import Aws, mask_secrets_with
 from scar_ci.commands.remove import remove_functions
-from scar_ci.desired import UnsupportedFunction
+from scar_ci.deploy import engine
+from scar_ci.deploy.desired import UnsupportedFunction
 from scar_ci.fdl import load_fdl
-from scar_ci.package.registry import OCI_MANIFEST, Credentials, ImageNotFound, RegistryClient
-from scar_ci.scope import Scope
+from scar_ci.github.workflow import mask
+from scar_ci.package.image.registry import OCI_MANIFEST, Credentials, ImageNotFound, RegistryClient
+from scar_ci.scopes.scope import Scope
 from scar_ci.steps.pipeline import function_rows
 from scar_testbed.fixtures_containers import STANDARD_IMAGE
 from scar_testbed.images import build_image
@@ -293,6 +294,7 @@ def test_a_zip_function_turned_image_function_is_replaced(
 def test_the_ecr_login_is_masked_under_actions(ecr: Any, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    mask_secrets_with(mask)  # as the CLI and the action do
     credentials = ecr_login(Aws())
     masks = [line for line in capsys.readouterr().out.splitlines()
              if line.startswith("::add-mask::")]

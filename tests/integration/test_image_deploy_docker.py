@@ -21,8 +21,8 @@ from test_image_build import base_image  # noqa: F401 (a fixture)
 from test_image_deploy import ecr, login, write_image_fdl  # noqa: F401 (ecr: a fixture)
 
 from scar_ci import cli
-from scar_ci.package.registry import RegistryClient
-from scar_ci.scope import Scope
+from scar_ci.package.image.registry import RegistryClient
+from scar_ci.scopes.scope import Scope
 from scar_testbed.fixtures_containers import serve_podman
 from scar_testbed.podman import PodmanService
 from scar_testbed.registry import Registry

@@ -22,13 +22,13 @@ from command_helpers import SCRIPT, scar
 from test_deploy_e2e import wait_for_object
 from test_image_build import base_image  # noqa: F401 (a fixture)
 
-from scar_ci import engine
 from scar_ci.aws.ecr import REGISTRY_VARIABLE
 from scar_ci.aws.lambda_ import FunctionNotReady, settle
 from scar_ci.aws.session import Aws
+from scar_ci.deploy import engine
 from scar_ci.fdl import load_fdl
-from scar_ci.package.registry import OCI_MANIFEST, Credentials, RegistryClient
-from scar_ci.scope import Scope
+from scar_ci.package.image.registry import OCI_MANIFEST, Credentials, RegistryClient
+from scar_ci.scopes.scope import Scope
 from scar_testbed.images import DEFAULT_APPLETS, ImageSpec, build_image
 from scar_testbed.images import TestImage as BusyboxImage
 from scar_testbed.lambda_functions import ROLE, eventually, invoke

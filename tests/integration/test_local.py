@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scar_ci.package.registry import OCI_MANIFEST, RegistryClient
+from scar_ci.package.image.registry import OCI_MANIFEST, RegistryClient
 from scar_testbed.fixtures_containers import STANDARD_IMAGE
 from scar_testbed.images import build_image
 

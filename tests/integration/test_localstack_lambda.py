@@ -98,7 +98,7 @@ def test_logs_reach_cloudwatch_logs(localstack: LocalStack, probe: str) -> None:
 
 def test_concurrent_invocations_run_at_the_same_time(localstack: LocalStack, probe: str) -> None:
     with ThreadPoolExecutor(4) as pool:
-        runs = list(pool.map(lambda _: invoke(localstack, probe, {"action": "sleep", "seconds": 1}),
+        runs = list(pool.map(lambda _: invoke(localstack, probe, {"action": "sleep", "seconds": 4}),
                              range(4)))
 
     results = [result for result, error, _ in runs if error is None]

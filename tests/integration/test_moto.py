@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from scar_ci.package.registry import Credentials, RegistryClient
+from scar_ci.package.image.registry import Credentials, RegistryClient
 from scar_testbed.fixtures_moto import ecr_login
 from scar_testbed.images import OCI_MANIFEST
 

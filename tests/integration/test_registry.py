@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scar_ci.errors import UserError
-from scar_ci.package.registry import (
+from scar_ci.package.image.registry import (
     Credentials,
     ImageNotFound,
     RegistryAuthError,

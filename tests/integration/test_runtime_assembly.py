@@ -15,16 +15,16 @@ from pathlib import Path
 import pytest
 
 from scar_ci.errors import UserError
-from scar_ci.package.image_layer import layer_key
-from scar_ci.package.image_payload import runtime_for
-from scar_ci.package.image_runtime import (
+from scar_ci.package.image.payload import runtime_for
+from scar_ci.package.image.runtime import (
     ARCHITECTURES,
     DEFAULT_DISTRIBUTIONS,
     Runtime,
     host_architecture,
 )
-from scar_ci.package.runtime_assembly import assembled_runtime
-from scar_ci.package.wheels import download_wheels
+from scar_ci.package.image.runtime_assembly import assembled_runtime
+from scar_ci.package.image.tar_layer import layer_key
+from scar_ci.package.image.wheels import download_wheels
 from scar_testbed.emulation import qemu
 
 pytestmark = pytest.mark.integration

@@ -30,7 +30,7 @@ import boto3
 import pytest
 
 from scar_ci.cache import cache_dir
-from scar_ci.package.registry import OCI_MANIFEST, RegistryClient
+from scar_ci.package.image.registry import OCI_MANIFEST, RegistryClient
 from scar_testbed.images import DEFAULT_APPLETS, ImageSpec, build_image
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from scar_ci.package.registry import RegistryClient
+from scar_ci.package.image.registry import RegistryClient
 from scar_ci.supervisor.config import Settings, load_config
 from scar_ci.supervisor.context import LocalContext
 from scar_ci.supervisor.errors import ScriptFailed

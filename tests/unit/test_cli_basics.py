@@ -158,7 +158,7 @@ def test_the_image_builder_is_one_of_three(verb: str, monkeypatch: pytest.Monkey
 
 
 def test_the_command_line_overrides_the_environment() -> None:
-    from scar_ci.package.image_builder import chosen_builder
+    from scar_ci.package.image.builder_choice import chosen_builder
 
     env = {"SCAR_CI_IMAGE_BUILDER": "daemonless"}
     assert (chosen_builder("docker", env), chosen_builder(None, env), chosen_builder(None, {})

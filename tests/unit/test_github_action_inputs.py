@@ -8,7 +8,7 @@ import pytest
 from github_event_env import runner_env
 
 from scar_ci.github.context import load_context
-from scar_ci.scope import ScopeKind
+from scar_ci.scopes.scope import ScopeKind
 from scar_ci.steps.decide import ForkRefused, decide
 from scar_ci.steps.inputs import ActionInputs, InputError
 from scar_testbed.actions_runner import action_inputs, input_env
@@ -42,7 +42,7 @@ def test_a_bad_value_names_the_input(name: str, value: str, message: str) -> Non
 
 
 def test_the_image_builder_input_comes_before_the_environment_variable() -> None:
-    from scar_ci.package.image_builder import chosen_builder
+    from scar_ci.package.image.builder_choice import chosen_builder
 
     env = {"SCAR_CI_IMAGE_BUILDER": "daemonless"}
     given = ActionInputs.from_env(input_env({"image-builder": "docker"})).image_builder

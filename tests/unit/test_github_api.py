@@ -9,7 +9,7 @@ from scar_ci.github.api import GitHubApi, GitHubApiError
 from scar_ci.github.comments import marker, upsert_comment
 from scar_ci.github.context import load_context
 from scar_ci.github.deployments import deactivate_deployments, record_deployment
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
 from scar_ci.steps.preview import PullRequestPreview
 from scar_testbed.fake_github import TOKEN, FakeGitHub
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from scar_ci.deploy.plan import Change, Plan, Verb
 from scar_ci.errors import UserError
-from scar_ci.github.summary import (
+from scar_ci.steps.summary import (
     OUTPUT_LINES,
     FunctionRow,
     SmokeResult,
@@ -19,7 +20,6 @@ from scar_ci.github.summary import (
     truncate,
     write_summary,
 )
-from scar_ci.plan import Change, Plan, Verb
 
 PLAN = Plan("scope pr-42 (pull request #42, branch feature/x)", (
     Change(Verb.CREATE, "function", "thumbs--pr-42", "256 MB, 60 s"),

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from scar_ci.errors import UserError
-from scar_ci.package.image_daemonless import image_config
-from scar_ci.package.image_docker import dockerfile
-from scar_ci.package.image_layer import LayerBlob, LayerFile, write_layer
-from scar_ci.package.image_payload import Payload, runtime_for
-from scar_ci.package.image_runtime import host_architecture
-from scar_ci.package.image_spec import FunctionImageSpec, content_tag, parse_reference
+from scar_ci.package.image.daemonless import image_config
+from scar_ci.package.image.docker_engine import dockerfile
+from scar_ci.package.image.payload import Payload, runtime_for
+from scar_ci.package.image.runtime import host_architecture
+from scar_ci.package.image.spec import FunctionImageSpec, content_tag, parse_reference
+from scar_ci.package.image.tar_layer import LayerBlob, LayerFile, write_layer
 
 FILES = [LayerFile("/var/task/b.sh", b"echo b\n", 0o755), LayerFile("/opt/x/a.py", b"print(1)\n")]
 
@@ -162,7 +162,7 @@ class _RecordedPush:
 
 
 def test_a_docker_push_says_each_layer_done_and_returns_the_digest() -> None:
-    from scar_ci.package.image_docker import _push
+    from scar_ci.package.image.docker_engine import _push
 
     said: list[str] = []
     spec = FunctionImageSpec("base", progress=said.append)
@@ -174,7 +174,7 @@ def test_a_docker_push_says_each_layer_done_and_returns_the_digest() -> None:
 
 
 def test_a_pull_counts_layers_not_the_tag_and_an_error_item_is_one_message() -> None:
-    from scar_ci.package.docker_stream import PULL_DONE, PULL_STATES, Layers, checked
+    from scar_ci.package.image.docker_stream import PULL_DONE, PULL_STATES, Layers, checked
 
     pull = [{"status": "Pulling from library/busybox", "id": "latest"},
             {"status": "Pulling fs layer", "progressDetail": {}, "id": "a"},
@@ -196,7 +196,7 @@ def test_a_pull_counts_layers_not_the_tag_and_an_error_item_is_one_message() -> 
 
 
 def test_build_steps_are_said_in_docker_and_podman_words_and_cut_short() -> None:
-    from scar_ci.package.docker_stream import build_step
+    from scar_ci.package.image.docker_stream import build_step
 
     assert build_step({"stream": "Step 2/7 : COPY runtime/ /\n"}) == "Step 2/7 : COPY runtime/ /"
     assert build_step({"stream": "STEP 2/7: COPY runtime/ /\n"}) == "STEP 2/7: COPY runtime/ /"

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 
 from scar_ci.aws.resource import Resource, differences
-from scar_ci.plan import Change, Plan, Verb, make_plan
+from scar_ci.deploy.plan import Change, Plan, Verb, make_plan
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scar_ci.package.registry import (
+from scar_ci.package.image.registry import (
     Credentials,
     InvalidReference,
     RegistryClient,

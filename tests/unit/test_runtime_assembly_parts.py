@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from scar_ci.errors import UserError
-from scar_ci.package.debian_archive import DebianPackage, check_package_name, extract
-from scar_ci.package.elf import MACHINES, elf_needs, is_elf
-from scar_ci.package.image_payload import runtime_for
-from scar_ci.package.image_runtime import host_architecture
-from scar_ci.package.runtime_assembly import host_owners, runtime_key
-from scar_ci.package.wheels import unpack_wheel, wheel_pins
+from scar_ci.package.image.debian_archive import DebianPackage, check_package_name, extract
+from scar_ci.package.image.elf import MACHINES, elf_needs, is_elf
+from scar_ci.package.image.payload import runtime_for
+from scar_ci.package.image.runtime import host_architecture
+from scar_ci.package.image.runtime_assembly import host_owners, runtime_key
+from scar_ci.package.image.wheels import unpack_wheel, wheel_pins
 
 BUSYBOX = Path("/bin/busybox")
 OTHER = "arm64" if host_architecture() == "x86_64" else "x86_64"

@@ -9,7 +9,8 @@ from github_event_env import runner_env
 
 from scar_ci.errors import UsageError, UserError
 from scar_ci.github.context import load_context
-from scar_ci.scope import Scope, ScopeKind, resolve_scope, scope_label, tag_value
+from scar_ci.scopes.scope import Scope, ScopeKind, resolve_scope
+from scar_ci.scopes.tags import scope_label, tag_value
 
 REPO = "grycap/scar-action"
 

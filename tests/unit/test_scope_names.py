@@ -14,7 +14,7 @@ import botocore.session
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from scar_ci.scope import STAGE_MAX, Scope, ScopeKind
+from scar_ci.scopes.scope import STAGE_MAX, Scope, ScopeKind
 
 _MODELS = botocore.session.get_session()
 

@@ -15,16 +15,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from scar_ci.errors import UserError
-from scar_ci.package.image_payload import Payload, prepare_payload
-from scar_ci.package.image_runtime import ARCHITECTURES
-from scar_ci.package.image_spec import (
-    BuiltImage,
-    FunctionImageSpec,
-    ImageRef,
-    canonical_json,
-    parse_reference,
-)
-from scar_ci.package.registry import (
+from scar_ci.package.image.payload import Payload, prepare_payload
+from scar_ci.package.image.registry import (
     DOCKER_MANIFEST,
     DOCKER_MANIFEST_LIST,
     OCI_INDEX,
@@ -35,6 +27,14 @@ from scar_ci.package.registry import (
     PushReport,
     RegistryClient,
     sha256_digest,
+)
+from scar_ci.package.image.runtime import ARCHITECTURES
+from scar_ci.package.image.spec import (
+    BuiltImage,
+    FunctionImageSpec,
+    ImageRef,
+    canonical_json,
+    parse_reference,
 )
 
 NAME = "daemonless"

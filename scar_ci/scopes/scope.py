@@ -18,18 +18,21 @@ from enum import StrEnum
 
 from scar_ci.errors import UsageError
 from scar_ci.github.context import GitHubContext
+from scar_ci.scopes.tags import (
+    TAG_FUNCTION,
+    TAG_KIND,
+    TAG_MANAGED,
+    TAG_REF,
+    TAG_SCOPE,
+    TAG_SOURCE,
+    scope_label,
+    tag_value,
+)
 
 HASH_LEN = 8
 STAGE_MAX = 28
 PRODUCTION = "production"
 
-TAG_MANAGED = "scar-ci:managed"
-TAG_SCOPE = "scar-ci:scope"
-TAG_KIND = "scar-ci:kind"
-TAG_REF = "scar-ci:ref"
-TAG_SOURCE = "scar-ci:source"
-TAG_FUNCTION = "scar-ci:fdl-function"
-TAG_VALUE_MAX = 256
 
 _STAGE_BODY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _HASH_TAIL = re.compile(rf"(?:^|-)[0-9a-f]{{{HASH_LEN}}}$")
@@ -122,21 +125,6 @@ def _is_stage(text: str) -> bool:
     if prefix == _PREFIX[ScopeKind.PR]:
         return bool(_PR_NUMBER.fullmatch(body))
     return bool(_STAGE_BODY.fullmatch(body))
-
-
-def tag_value(text: str) -> str:
-    """`text` as a value every AWS service accepts in a tag (letters, digits, ` _.:/=+-`)."""
-    cleaned = "".join(
-        ch if unicodedata.category(ch)[0] in "LN" or ch in " _.:/=+-" else "_" for ch in text
-    )
-    if cleaned[:4].lower() == "aws:":
-        cleaned = f"_{cleaned}"
-    return cleaned[:TAG_VALUE_MAX]
-
-
-def scope_label(tags: Mapping[str, str]) -> str | None:
-    """The label of the scope a resource was deployed for, if scar-ci manages it."""
-    return tags.get(TAG_SCOPE) if tags.get(TAG_MANAGED) == "true" else None
 
 
 def _printable(text: str, limit: int = 80) -> str:

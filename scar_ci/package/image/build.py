@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from scar_ci.errors import UserError
-from scar_ci.package.image_builder import BUILDERS, Builder
-from scar_ci.package.image_daemonless import prepare_daemonless
-from scar_ci.package.image_spec import BuiltImage, FunctionImageSpec, ImageRef, parse_reference
-from scar_ci.package.registry import ImageNotFound, RegistryClient
+from scar_ci.package.image.builder_choice import BUILDERS, Builder
+from scar_ci.package.image.daemonless import prepare_daemonless
+from scar_ci.package.image.registry import ImageNotFound, RegistryClient
+from scar_ci.package.image.spec import BuiltImage, FunctionImageSpec, ImageRef, parse_reference
 
 
 class ImageBuild(Protocol):
@@ -42,11 +42,11 @@ def prepare_build(spec: FunctionImageSpec, builder: Builder = "auto") -> ImageBu
     if builder not in BUILDERS:
         raise UserError(f"unknown image builder {builder!r}: use one of {', '.join(BUILDERS)}")
     if builder != "daemonless":
-        from scar_ci.package import image_docker  # the docker SDK only when a daemon is wanted
+        from scar_ci.package.image import docker_engine  # the docker SDK only when wanted
 
-        client = image_docker.engine_client(required=builder == "docker")
+        client = docker_engine.engine_client(required=builder == "docker")
         if client is not None:
-            return image_docker.prepare_docker(spec, client)
+            return docker_engine.prepare_docker(spec, client)
     return prepare_daemonless(spec)
 
 

@@ -16,29 +16,21 @@ from typing import Any
 
 from scar_ci.aws.apigateway import RestApi
 from scar_ci.aws.batch import JobImage
-from scar_ci.aws.ecr import (
-    TAG_DELETE_IMAGES,
-    FunctionImage,
-    ImageOptions,
-    Repository,
-    lifecycle_policy,
-)
+from scar_ci.aws.ecr import FunctionImage, ImageOptions, Repository, lifecycle_policy
 from scar_ci.aws.iam import ASSUME_BATCH, ASSUME_LAMBDA, Role, least_privilege, role_arn
 from scar_ci.aws.lambda_ import Function, ImageFunction, SupervisorLayer
 from scar_ci.aws.logs import LogGroup
-from scar_ci.aws.resource import (
-    TAG_FDL,
-    TAG_IMAGE,
-    TAG_LAMBDA,
-    TAG_STAGE,
-    TAG_SUPERVISOR,
-    Resource,
-)
+from scar_ci.aws.resource import Resource
 from scar_ci.aws.s3 import Bucket, split_path
 from scar_ci.aws.session import Aws
 from scar_ci.aws.ssm import StorageCredentials, parameter_arn, parameter_name
 from scar_ci.aws.triggers import Trigger
-from scar_ci.desired_batch import batch_config, batch_resources, check_batch_function, submit_grant
+from scar_ci.deploy.desired_batch import (
+    batch_config,
+    batch_resources,
+    check_batch_function,
+    submit_grant,
+)
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, StorageProvider, StorageRef
 from scar_ci.fdl import Function as FdlFunction
@@ -48,9 +40,18 @@ from scar_ci.package.function_zip import (
     function_config,
     function_zip,
 )
-from scar_ci.package.image_spec import FunctionImageSpec
+from scar_ci.package.image.spec import FunctionImageSpec
 from scar_ci.package.layer import HANDLER
-from scar_ci.scope import Scope, tag_value
+from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import (
+    TAG_DELETE_IMAGES,
+    TAG_FDL,
+    TAG_IMAGE,
+    TAG_LAMBDA,
+    TAG_STAGE,
+    TAG_SUPERVISOR,
+    tag_value,
+)
 
 DEFAULT_LAYER = "scar-ci-supervisor"
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # Lambda's limit for a zip sent in the request

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 
 from scar_ci.errors import UserError
-from scar_ci.package.image_runtime import HANDLER
-from scar_ci.package.image_spec import BuiltImage, ImageRef, canonical_json, parse_reference
-from scar_ci.package.registry import Credentials, ImageNotFound, RegistryClient, sha256_digest
+from scar_ci.package.image.registry import Credentials, ImageNotFound, RegistryClient, sha256_digest
+from scar_ci.package.image.runtime import HANDLER
+from scar_ci.package.image.spec import BuiltImage, ImageRef, canonical_json, parse_reference
 
 JOB_TAG_SUFFIX = "-batch"
 JOB_MODULE = "scar_ci.supervisor.batch_job"

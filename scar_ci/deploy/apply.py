@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 
 from scar_ci.aws.errors import AWS_EXCEPTIONS
+from scar_ci.deploy.plan import Change, Plan, Verb
 from scar_ci.errors import UserError
-from scar_ci.plan import Change, Plan, Verb
 
 PAST = {Verb.CREATE: "created", Verb.UPDATE: "updated", Verb.DELETE: "deleted"}
 

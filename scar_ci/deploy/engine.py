@@ -8,31 +8,34 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 
-from scar_ci.apply import apply_plan
 from scar_ci.aws.apigateway import discover_apis, invoke_url
 from scar_ci.aws.batch import JobQueue, discover_batch, require_batch
 from scar_ci.aws.ecr import ImageOptions, discover_repositories
 from scar_ci.aws.iam import discover_roles
 from scar_ci.aws.lambda_ import discover_functions
 from scar_ci.aws.logs import discover_log_groups
-from scar_ci.aws.resource import (
-    TAG_IMAGE,
-    TAG_LAMBDA,
-    TAG_STAGE,
-    TAG_SUPERVISOR,
-    Resource,
-    paginate,
-)
+from scar_ci.aws.resource import Resource, paginate
 from scar_ci.aws.s3 import discover_buckets
 from scar_ci.aws.session import Aws
 from scar_ci.aws.ssm import discover_storage_credentials
 from scar_ci.aws.triggers import discover_triggers
-from scar_ci.desired import Desired, UnsupportedFunction, desired_state
+from scar_ci.deploy.apply import apply_plan
+from scar_ci.deploy.desired import Desired, UnsupportedFunction, desired_state
+from scar_ci.deploy.plan import Plan
 from scar_ci.fdl import Fdl
-from scar_ci.package.image_builder import Builder
+from scar_ci.package.image.builder_choice import Builder
 from scar_ci.package.layer import layer_bytes
-from scar_ci.plan import Plan
-from scar_ci.scope import TAG_FUNCTION, TAG_MANAGED, TAG_SCOPE, Scope, scope_label
+from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import (
+    TAG_FUNCTION,
+    TAG_IMAGE,
+    TAG_LAMBDA,
+    TAG_MANAGED,
+    TAG_SCOPE,
+    TAG_STAGE,
+    TAG_SUPERVISOR,
+    scope_label,
+)
 
 
 def aws_for(fdl: Fdl) -> Aws:
@@ -72,7 +75,7 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
                 ) -> tuple[Plan, Desired]:
     """The deploy plan of `fdl` in `scope`: creates, updates, keeps and the sweeper's deletes;
     `images` chooses the image builder and takes its progress lines."""
-    from scar_ci.plan import make_plan
+    from scar_ci.deploy.plan import make_plan
 
     desired = desired_state(fdl, scope, aws, supervisor_layer(), images)
     if any(isinstance(r, JobQueue) for r in desired.resources):
@@ -84,7 +87,7 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
 
 def plan_teardown(scope: Scope, aws: Aws, *, delete_data: bool = False) -> Plan:
     """Delete everything of `scope`, found by tag and name whatever the FDL says today."""
-    from scar_ci.plan import make_plan
+    from scar_ci.deploy.plan import make_plan
 
     return make_plan(scope.describe(), [], discover(aws, scope), aws, delete_data=delete_data,
                      reason="teardown")

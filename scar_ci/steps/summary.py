@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from scar_ci.deploy.plan import Plan, Verb
 from scar_ci.errors import UserError
-from scar_ci.plan import Plan, Verb
 
 OUTPUT_LINES = 60
 OUTPUT_CHARS = 8000

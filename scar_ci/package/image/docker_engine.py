@@ -22,7 +22,7 @@ import docker.errors
 from docker.utils import parse_repository_tag
 
 from scar_ci.errors import UserError
-from scar_ci.package.docker_stream import (
+from scar_ci.package.image.docker_stream import (
     PULL_DONE,
     PULL_STATES,
     PUSH_DONE,
@@ -31,16 +31,16 @@ from scar_ci.package.docker_stream import (
     build_step,
     checked,
 )
-from scar_ci.package.image_layer import LayerFile, image_path
-from scar_ci.package.image_payload import Payload, prepare_payload
-from scar_ci.package.image_runtime import ARCHITECTURES
-from scar_ci.package.image_spec import (
+from scar_ci.package.image.payload import Payload, prepare_payload
+from scar_ci.package.image.registry import Credentials, RegistryClient
+from scar_ci.package.image.runtime import ARCHITECTURES
+from scar_ci.package.image.spec import (
     BuiltImage,
     FunctionImageSpec,
     ImageRef,
     parse_reference,
 )
-from scar_ci.package.registry import Credentials, RegistryClient
+from scar_ci.package.image.tar_layer import LayerFile, image_path
 
 NAME = "docker"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

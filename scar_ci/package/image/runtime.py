@@ -12,7 +12,7 @@ no LD_LIBRARY_PATH, so the user's programs are not affected):
 
 For the building machine's architecture it is made from the machine's own Python
 (`host_runtime`); for the other one it is assembled from Debian packages and wheels
-(`scar_ci.package.runtime_assembly`), or copied from a prepared relocatable Python folder
+(`scar_ci.package.image.runtime_assembly`), or copied from a prepared relocatable Python folder
 (`runtime_from_dir`).
 """
 
@@ -31,7 +31,7 @@ from functools import cache
 from pathlib import Path
 
 from scar_ci.errors import UserError
-from scar_ci.package.image_layer import LayerFile
+from scar_ci.package.image.tar_layer import LayerFile
 
 RUNTIME_ROOT = "/opt/scar/runtime"
 SUPERVISOR_ROOT = "/opt/scar/python"

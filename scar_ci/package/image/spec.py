@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scar_ci.errors import UserError
-from scar_ci.package.image_runtime import DEFAULT_DISTRIBUTIONS
-from scar_ci.package.registry import Credentials, check_reference, check_repository
+from scar_ci.package.image.registry import Credentials, check_reference, check_repository
+from scar_ci.package.image.runtime import DEFAULT_DISTRIBUTIONS
 
 DOCKER_HUB = "registry-1.docker.io"
 _DOCKER_HUB_NAMES = ("docker.io", "index.docker.io", DOCKER_HUB)

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scar_ci.errors import UserError
-from scar_ci.package.image_layer import image_path
-from scar_ci.package.image_runtime import installed_distributions
+from scar_ci.package.image.runtime import installed_distributions
+from scar_ci.package.image.tar_layer import image_path
 
 MANYLINUX_MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
 

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from scar_ci.errors import UserError
-from scar_ci.package.debian_archive import DebianArchive, DebianPackage, extract
-from scar_ci.package.elf import MACHINES, elf_needs, is_elf
-from scar_ci.package.image_runtime import (
+from scar_ci.package.image.debian_archive import DebianArchive, DebianPackage, extract
+from scar_ci.package.image.elf import MACHINES, elf_needs, is_elf
+from scar_ci.package.image.runtime import (
     ARCHITECTURES,
     PTH_CONTENT,
     Runtime,
@@ -44,7 +44,7 @@ from scar_ci.package.image_runtime import (
     loader_entry,
     stdlib_files,
 )
-from scar_ci.package.wheels import download_wheels, unpack_wheel, wheel_pins
+from scar_ci.package.image.wheels import download_wheels, unpack_wheel, wheel_pins
 
 LAYOUT = 1  # bump when the assembled layout changes: it is part of the cache key
 MANIFEST = "runtime.json"

@@ -15,7 +15,7 @@ from scar_ci.aws.resource import Resource
 from scar_ci.aws.session import Aws
 from scar_ci.errors import UserError
 from scar_ci.fdl import Function as FdlFunction
-from scar_ci.scope import Scope
+from scar_ci.scopes.scope import Scope
 
 DEFAULT_SERVICE_ROLE = "arn:aws:iam::{account_id}:role/service-role/AWSBatchServiceRole"
 DEFAULT_INSTANCE_ROLE = "arn:aws:iam::{account_id}:instance-profile/ecsInstanceRole"

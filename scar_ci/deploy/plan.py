@@ -91,7 +91,7 @@ def make_plan(header: str, desired: Sequence[Resource], found: Iterable[Resource
     triggers before functions, functions before buckets and roles).
     """
     from scar_ci.aws.resource import differences
-    from scar_ci.desired import KIND_ORDER
+    from scar_ci.deploy.desired import KIND_ORDER
 
     changes = []
     for resource in desired:

@@ -18,8 +18,7 @@ from pathlib import Path
 import scar_ci.supervisor
 from scar_ci.cache import cache_dir
 from scar_ci.errors import UserError
-from scar_ci.package.image_layer import LayerBlob, LayerFile, image_path, write_layer
-from scar_ci.package.image_runtime import (
+from scar_ci.package.image.runtime import (
     ARCHITECTURES,
     DEFAULT_DISTRIBUTIONS,
     SUPERVISOR_ROOT,
@@ -28,9 +27,10 @@ from scar_ci.package.image_runtime import (
     host_runtime,
     runtime_from_dir,
 )
-from scar_ci.package.image_spec import TASK_ROOT, FunctionImageSpec, content_tag
+from scar_ci.package.image.runtime_assembly import assembled_runtime
+from scar_ci.package.image.spec import TASK_ROOT, FunctionImageSpec, content_tag
+from scar_ci.package.image.tar_layer import LayerBlob, LayerFile, image_path, write_layer
 from scar_ci.package.layer import STUB_INIT
-from scar_ci.package.runtime_assembly import assembled_runtime
 
 CACHE_NAME = "scar-ci-image-layers"
 RUNTIMES = "runtimes"

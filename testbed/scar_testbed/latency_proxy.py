@@ -1,0 +1,265 @@
+"""A reverse proxy on 127.0.0.1 that makes LocalStack look far away, and counts what it is asked.
+
+Every request waits `delay_s` (a stand-in for a network round trip) and is then passed on to
+the upstream, bodies streamed both ways. Requests are counted by AWS service (the SigV4
+credential scope), operation and whether the operation is a read, with the most requests in
+flight at once. boto3 reaches the proxy through `AWS_ENDPOINT_URL` alone.
+
+    with latency_proxy(localstack_url, delay_s=0.04) as proxy:
+        ...  # run a client with AWS_ENDPOINT_URL=proxy.url
+        print(proxy.counts().requests, proxy.counts().max_in_flight)
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from scar_ci.aws.session import READ_PREFIXES
+
+CHUNK = 64 * 1024
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
+              "trailer", "upgrade", "content-length"}
+CREDENTIAL = re.compile(r"Credential=[^/]*/[^/]*/[^/]*/([^/]*)/")
+Operation = tuple[str, str]
+
+
+@dataclass
+class Counts:
+    """What went through the proxy: requests per (service, operation), and the peak of
+    requests in flight at once."""
+
+    requests: Counter[Operation] = field(default_factory=Counter)
+    max_in_flight: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.requests.values())
+
+    @property
+    def mutating(self) -> int:
+        return sum(n for (_, operation), n in self.requests.items() if not is_read(operation))
+
+
+def is_read(operation: str) -> bool:
+    """An operation that changes nothing (by AWS's naming: Get…, List…, Describe…, Head…)."""
+    return operation.startswith(READ_PREFIXES)
+
+
+class LatencyProxy:
+    """The proxy's state, shared by its request threads; `url` is where clients point."""
+
+    def __init__(self, upstream: str, delay_s: float,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        address = urlsplit(upstream)
+        self.upstream = (address.hostname or "127.0.0.1", address.port or 80)
+        self.delay_s = delay_s
+        self.sleep = sleep
+        self.url = ""
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._counts = Counts()
+
+    def counts(self) -> Counts:
+        """A copy of the counts so far."""
+        with self._lock:
+            return Counts(Counter(self._counts.requests), self._counts.max_in_flight)
+
+    def reset(self) -> None:
+        """Start counting afresh (between the steps of a benchmark)."""
+        with self._lock:
+            self._counts = Counts(max_in_flight=self._in_flight)
+
+    @contextmanager
+    def request(self, operation: Operation) -> Iterator[None]:
+        """Count one request while it is in flight, delayed as the proxy says."""
+        with self._lock:
+            self._counts.requests[operation] += 1
+            self._in_flight += 1
+            self._counts.max_in_flight = max(self._counts.max_in_flight, self._in_flight)
+        try:
+            self.sleep(self.delay_s)
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+
+@contextmanager
+def latency_proxy(upstream: str, delay_s: float = 0.0,
+                  sleep: Callable[[float], None] = time.sleep) -> Iterator[LatencyProxy]:
+    """A running proxy to `upstream` on a free 127.0.0.1 port; stopped on exit."""
+    proxy = LatencyProxy(upstream, delay_s, sleep)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(proxy))
+    server.daemon_threads = True
+    proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield proxy
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def _handler_for(proxy: LatencyProxy) -> type[BaseHTTPRequestHandler]:
+    class Handler(_Forwarder):
+        state = proxy
+
+    return Handler
+
+
+class _Forwarder(BaseHTTPRequestHandler):
+    """Passes each request on to the upstream and streams the answer back."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: no delayed-ACK wait
+    state: LatencyProxy
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def forward(self) -> None:
+        body, length = self._request_body()
+        operation = identify(self.command, self.path, self.headers, body)
+        with self.state.request(operation):
+            upstream = http.client.HTTPConnection(*self.state.upstream, timeout=300)
+            try:
+                upstream.connect()
+                upstream.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                if length is not None:
+                    headers["Content-Length"] = str(length)
+                upstream.request(self.command, self.path, body=body, headers=headers)
+                self._relay(upstream.getresponse())
+            finally:
+                upstream.close()
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = forward
+
+    def _request_body(self) -> tuple[Any, int | None]:
+        """The body to pass on (bytes when small enough to read the operation from, else a
+        stream) and its length (None: sent chunked)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._chunks(), None
+        length = int(self.headers.get("Content-Length") or 0)
+        if "x-www-form-urlencoded" in self.headers.get("Content-Type", "") or length <= CHUNK:
+            return self.rfile.read(length), length
+        return _Limited(self.rfile, length), length
+
+    def _chunks(self) -> Iterator[bytes]:
+        while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+            yield self.rfile.read(size)
+            self.rfile.readline()
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+            pass
+
+    def _relay(self, answer: http.client.HTTPResponse) -> None:
+        self.send_response_only(answer.status, answer.reason)
+        for name, value in answer.getheaders():
+            if name.lower() not in HOP_BY_HOP:
+                self.send_header(name, value)
+        length = answer.getheader("Content-Length")
+        bodiless = self.command == "HEAD" or answer.status in (204, 304)
+        if length is not None:
+            self.send_header("Content-Length", length)
+        elif not bodiless:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if bodiless:
+            return
+        while data := answer.read(CHUNK):
+            self.wfile.write(data if length is not None else b"%x\r\n%s\r\n" % (len(data), data))
+        if length is None:
+            self.wfile.write(b"0\r\n\r\n")
+
+
+class _Limited:
+    """The next `length` bytes of a stream, read in pieces (http.client streams file objects)."""
+
+    def __init__(self, stream: Any, length: int) -> None:
+        self.stream, self.left = stream, length
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.left if size < 0 else min(size, self.left)
+        data = self.stream.read(size) if size else b""
+        self.left -= len(data)
+        return data
+
+
+def identify(method: str, path: str, headers: Any, body: Any) -> Operation:
+    """(service, operation) of an AWS request: the service from the signature's credential
+    scope; the operation from X-Amz-Target (JSON protocols), Action= (query protocols) or the
+    method and path matched against botocore's model of the service (REST protocols)."""
+    found = CREDENTIAL.search(headers.get("Authorization", ""))
+    service = found.group(1) if found else "unsigned"
+    if target := headers.get("X-Amz-Target"):
+        return service, target.rpartition(".")[2]
+    if isinstance(body, bytes) and b"Action=" in body:
+        action = parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+        if action:
+            return service, action
+    split = urlsplit(path)
+    present = set(parse_qs(split.query, keep_blank_values=True))
+    present |= {f"header:{name.lower()}" for name in headers}
+    return service, _rest_operation(service, method, split.path, present) or (
+        f"{method} {split.path}")
+
+
+def _rest_operation(service: str, method: str, path: str, present: set[str]) -> str | None:
+    """The REST operation whose method, path template, query keys and required headers
+    match (`present`: the query's keys and `header:<name>`), the most specific one first."""
+    best: tuple[tuple[int, int], str] | None = None
+    for name, op_method, pattern, needs, literal in _rest_routes(service):
+        if op_method == method and needs <= present and pattern.fullmatch(path):
+            score = (len(needs), literal)
+            if best is None or score > best[0]:
+                best = (score, name)
+    return best[1] if best else None
+
+
+@cache
+def _rest_routes(service: str) -> list[tuple[str, str, re.Pattern[str], set[str], int]]:
+    """(operation, method, path regex, required query keys and headers, literal length), from
+    botocore's model of the service."""
+    import botocore.session
+    from botocore.exceptions import UnknownServiceError
+
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+    except UnknownServiceError:
+        return []
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        template, _, query = http.get("requestUri", "/").partition("?")
+        regex = re.sub(r"\\\{[^}]*\\\+\\\}", ".+", re.escape(template))
+        regex = re.sub(r"\\\{[^}]*\\\}", "[^/]+", regex)
+        literal = len(re.sub(r"\{[^}]*\}", "", template))
+        needs = {part.partition("=")[0] for part in query.split("&") if part}
+        needs |= _required_headers(model.operation_model(name).input_shape)
+        routes.append((name, http.get("method", "GET"), re.compile(regex.rstrip("/") + "/?"),
+                       needs, literal))
+    return routes
+
+
+def _required_headers(shape: Any) -> set[str]:
+    """`header:<name>` for each header the operation's input requires (x-amz-copy-source
+    tells CopyObject from PutObject)."""
+    if shape is None:
+        return set()
+    return {f"header:{shape.members[m].serialization['name'].lower()}"
+            for m in shape.required_members
+            if shape.members[m].serialization.get("location") == "header"}

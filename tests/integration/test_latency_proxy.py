@@ -1,0 +1,56 @@
+"""The benchmarks' latency proxy: boto3 through it reaches LocalStack, bodies intact both ways,
+every request is counted by service, operation and read/mutating, each waits the delay, and
+the peak of requests in flight is seen."""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+from botocore.config import Config
+
+from scar_testbed.fixtures_aws import LocalStack
+from scar_testbed.latency_proxy import latency_proxy
+
+
+def _client(service: str, url: str):
+    return boto3.client(service, endpoint_url=url, config=Config(retries={"total_max_attempts": 1}))
+
+
+def test_counts_operations_and_delays_each_request(
+        localstack: LocalStack, unique_name: str) -> None:
+    delays: list[float] = []
+    big = os.urandom(300 * 1024)  # over the proxy's read-at-once size: streamed
+    with latency_proxy(localstack.endpoint_url, delay_s=0.04, sleep=delays.append) as proxy:
+        s3, iam = _client("s3", proxy.url), _client("iam", proxy.url)
+        s3.create_bucket(Bucket=unique_name)
+        s3.put_object(Bucket=unique_name, Key="a/b.bin", Body=big)
+        assert s3.get_object(Bucket=unique_name, Key="a/b.bin")["Body"].read() == big
+        s3.head_object(Bucket=unique_name, Key="a/b.bin")
+        s3.list_objects_v2(Bucket=unique_name)
+        iam.list_roles(MaxItems=1)
+        _client("logs", proxy.url).describe_log_groups(limit=1)
+        counts = proxy.counts()
+    assert counts.requests == {
+        ("s3", "CreateBucket"): 1, ("s3", "PutObject"): 1, ("s3", "GetObject"): 1,
+        ("s3", "HeadObject"): 1, ("s3", "ListObjectsV2"): 1, ("iam", "ListRoles"): 1,
+        ("logs", "DescribeLogGroups"): 1,
+    }
+    assert (counts.total, counts.mutating) == (7, 2)
+    assert delays == [0.04] * 7
+    assert counts.max_in_flight == 1
+
+
+def test_sees_requests_in_flight_together_and_resets(localstack: LocalStack) -> None:
+    together = threading.Barrier(3, timeout=30)  # each request's "delay" waits for the others
+    with latency_proxy(localstack.endpoint_url, sleep=lambda _: together.wait()) as proxy:
+        sts = [_client("sts", proxy.url) for _ in range(3)]
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(lambda client: client.get_caller_identity(), sts))
+        counts = proxy.counts()
+        proxy.reset()
+        assert proxy.counts().total == 0
+    assert counts.requests == {("sts", "GetCallerIdentity"): 3}
+    assert counts.max_in_flight == 3
