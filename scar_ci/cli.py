@@ -33,6 +33,8 @@ from scar_ci.local.commands import (
 from scar_ci.package.image.builder_choice import BUILDER_VARIABLE, BUILDERS, chosen_builder
 
 if TYPE_CHECKING:
+    from scar_ci.aws.session import Aws
+    from scar_ci.fdl import Fdl
     from scar_ci.scopes.scope import Scope
 
 Handler = Callable[[argparse.Namespace], int]
@@ -118,12 +120,29 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     builder = chosen_builder(args.image_builder)
     fdl, scope = load_definition(args), _scope_of(args)
     say = _say(args)
-    plan, urls = engine.deploy(fdl, scope, engine.aws_for(fdl), say, builder)
+    aws = engine.aws_for(fdl)
+    plan, urls = engine.deploy(fdl, scope, aws, say, builder, additive=args.verb == "init")
     for name, url in urls.items():
         say(f"{name}: {url}")
+    _preheat(fdl, scope, aws, say)
     if args.json:
         print(json.dumps({**json.loads(plan.to_json()), "urls": urls}, indent=2))
     return 0
+
+
+def _preheat(fdl: Fdl, scope: Scope, aws: Aws, say: Callable[[str], None]) -> None:
+    """SCAR's `preheat`: each such function is invoked once, synchronously, after deploying
+    (its first run pulls the image into the sandbox's cache)."""
+    from scar_ci.commands.invocation import invoke
+
+    for function in fdl.functions:
+        if function.preheat:
+            name = scope.function_name(function.name)
+            answer = invoke(aws, name, {})
+            if answer.error:
+                raise UserError(f"deployed, but preheating {name} failed "
+                                f"(request {answer.request_id}): {answer.output.strip()[-500:]}")
+            say(f"preheated {name} (request {answer.request_id})")
 
 
 @_aws_errors

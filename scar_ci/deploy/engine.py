@@ -17,7 +17,7 @@ from scar_ci.aws.logs import discover_log_groups
 from scar_ci.aws.resource import Resource, paginate
 from scar_ci.aws.s3 import discover_buckets
 from scar_ci.aws.session import Aws
-from scar_ci.aws.ssm import discover_storage_credentials
+from scar_ci.aws.ssm import discover_storage_credentials, parameter_name
 from scar_ci.aws.triggers import discover_triggers
 from scar_ci.deploy.apply import apply_plan
 from scar_ci.deploy.desired import Desired, UnsupportedFunction, desired_state
@@ -71,18 +71,49 @@ def supervisor_layer() -> tuple[bytes, str]:
     return content, hashlib.sha256(content).hexdigest()
 
 
-def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = None
-                ) -> tuple[Plan, Desired]:
+def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = None,
+                *, additive: bool = False) -> tuple[Plan, Desired]:
     """The deploy plan of `fdl` in `scope`: creates, updates, keeps and the sweeper's deletes;
-    `images` chooses the image builder and takes its progress lines."""
+    `images` chooses the image builder and takes its progress lines. `additive` (SCAR's
+    `init`) leaves the scope's other functions alone: only what the FDL's functions no longer
+    need is deleted."""
     from scar_ci.deploy.plan import make_plan
 
     desired = desired_state(fdl, scope, aws, supervisor_layer(), images)
     if any(isinstance(r, JobQueue) for r in desired.resources):
         require_batch(aws)
-    plan = make_plan(scope.describe(), desired.resources, discover(aws, scope), aws,
+    live = discover(aws, scope)
+    if additive:
+        wanted = {(r.kind, r.name) for r in desired.resources}
+        own = function_resources(aws, scope, {scope.function_name(f.name)
+                                              for f in fdl.functions})
+        live = list({(r.kind, r.name): r for r in (*own, *(r for r in live if
+                                                            (r.kind, r.name) in wanted))
+                     }.values())
+    plan = make_plan(scope.describe(), desired.resources, live, aws,
                      reason=f"no longer in {fdl.path.name}")
     return plan, desired
+
+
+def function_resources(aws: Aws, scope: Scope, names: set[str]) -> list[Resource]:
+    """The live resources of the functions `names` in `scope`, whatever the FDL says today."""
+    found: list[Resource] = [api for api, live in discover_apis(aws, scope)
+                             if (live.get("tags") or {}).get(TAG_LAMBDA) in names]
+    roles, bases = set(), set()
+    for function, tags in discover_functions(aws, scope):
+        if function.name in names:
+            found.extend(discover_triggers(aws, function.name))
+            found.append(function)
+            bases.add(tags.get(TAG_FUNCTION, ""))
+            roles.add(scope.role_name(f"scar-ci-{tags.get(TAG_FUNCTION, '')}"))
+    found.extend(r for r in discover_repositories(aws, scope)
+                 if r.tags.get(TAG_FUNCTION) in bases)  # image functions' (ecr.delete_image)
+    groups = {f"/aws/lambda/{name}" for name in names}
+    found.extend(g for g in discover_log_groups(aws, scope) if g.name in groups)
+    found.extend(r for r in discover_roles(aws, scope) if r.name in roles)
+    secrets = {parameter_name(name) for name in names}
+    found.extend(s for s in discover_storage_credentials(aws, scope) if s.name in secrets)
+    return found
 
 
 def plan_teardown(scope: Scope, aws: Aws, *, delete_data: bool = False) -> Plan:
@@ -94,11 +125,12 @@ def plan_teardown(scope: Scope, aws: Aws, *, delete_data: bool = False) -> Plan:
 
 
 def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Callable[[str], None] = print,
-           builder: Builder = "auto") -> tuple[Plan, dict[str, str]]:
+           builder: Builder = "auto", *, additive: bool = False) -> tuple[Plan, dict[str, str]]:
     """Plan, say the plan, apply it; returns the plan and the API URLs by function. Image
-    functions are built by `builder`, which says what it does through `say`."""
+    functions are built by `builder`, which says what it does through `say`; `additive` as
+    for plan_deploy."""
     started = time.monotonic()
-    plan, desired = plan_deploy(fdl, scope, aws, ImageOptions(builder, say))
+    plan, desired = plan_deploy(fdl, scope, aws, ImageOptions(builder, say), additive=additive)
     apply_said(plan, "deploy", say, started)
     return plan, {fn: api.url(aws) or "" for fn, api in desired.apis.items()}
 

@@ -142,6 +142,8 @@ class Function:
     security_group_ids: tuple[str, ...]
     file_systems: tuple[FileSystem, ...]
     deployment_bucket: str | None
+    max_payload_size: int  # the zip size above which the package goes through S3
+    max_s3_payload_size: int  # the unzipped size a package may have
     supervisor_version: str
     raw: Settings = field(repr=False)
 
@@ -319,6 +321,8 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
         file_systems=tuple(FileSystem(fs["Arn"], fs["LocalMountPath"])
                            for fs in lam.get("file_system", ())),
         deployment_bucket=lam.get("deployment", {}).get("bucket"),
+        max_payload_size=lam["deployment"]["max_payload_size"],
+        max_s3_payload_size=lam["deployment"]["max_s3_payload_size"],
         supervisor_version=lam["supervisor"]["version"],
         raw=freeze(item),
     )

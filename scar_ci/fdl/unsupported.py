@@ -156,18 +156,14 @@ class _Checker:
         deployment = lam.get("deployment")
         for key, limit in PAYLOAD_LIMITS.items():
             value = deployment.get(key) if isinstance(deployment, dict) else None
-            if value is not None and value != limit:
+            if isinstance(value, int) and value > limit:
                 yield self._problem(("lambda", "deployment", key), (
-                    f"{value}: scar-ci applies Lambda's own limit ({limit} bytes, SCAR's "
-                    "default); remove this key"))
-        if lam.get("preheat") is True:
+                    f"{value} is over Lambda's own limit ({limit} bytes, SCAR's default): "
+                    "Lambda would refuse such a package; use at most that"))
+        if lam.get("preheat") is True and lam.get("execution_mode") == "batch":
             yield self._problem(("lambda", "preheat"), (
-                "not deployed by this version of scar-ci: remove it and run the function "
-                "once after deploying ('scar-ci run')"))
-        if lam.get("extra_payload"):
-            yield self._problem(("lambda", "extra_payload"), (
-                "not packaged by this version of scar-ci: put the files in the image, or "
-                "in the input folder"))
+                "a batch function's invocation submits a Batch job: remove preheat (the "
+                "job's image is pulled by Batch), or use execution_mode lambda-batch"))
 
 
     def batch(self, batch: Any) -> Iterator[Problem]:

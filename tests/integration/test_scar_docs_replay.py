@@ -55,10 +55,14 @@ CONVERT = b'#!/bin/sh\n# ImageMagick stand-in: convert IN -type Grayscale OUT\nc
 DARKNET = (b'#!/bin/sh\n# darknet detect CFG WEIGHTS IMAGE\necho "$4: dog 98%"\n'
            b'cp "$4" predictions.jpg\n')
 PATH = {"PATH": "/usr/games:/usr/local/bin:/usr/bin:/bin"}
-APPLETS = (*DEFAULT_APPLETS, "df", "hostname")
+DF = (b"#!/bin/sh\n# df's stand-in (busybox's sees the host's mounts under proot)\n"
+      b"echo 'Filesystem      Size  Used Avail Use% Mounted on'\n"
+      b"echo '/dev/root       526M  206M  309M  41% /'\n")
+APPLETS = (*DEFAULT_APPLETS, "hostname")
 IMAGES = (
     ImageSpec("grycap/cowsay", "latest", {"/usr/games/cowsay": COWSAY,
-                                          "/usr/games/fortune": FORTUNE, "/usr/bin/perl": PERL},
+                                          "/usr/games/fortune": FORTUNE, "/usr/bin/perl": PERL,
+                                          "/usr/local/bin/df": DF},
               cmd=("/usr/games/cowsay",), env=PATH, applets=APPLETS),
     ImageSpec("library/ubuntu", "16.04", cmd=("/bin/sh",), env=PATH, applets=APPLETS),
     ImageSpec("repo/image", "latest", cmd=("/bin/sh",), env=PATH, applets=APPLETS),
@@ -159,7 +163,7 @@ SECTIONS = (
     # event-driven file processing
     rtd(2708, "scar init -f darknet.yaml", CREATED),
     Line("", "put scar-darknet/input/dog.jpg"),
-    rtd(2747, "scar run -f darknet.yaml", "dog 98%"),
+    rtd(2747, "scar run -f darknet.yaml", "1 sent, 0 failed"),
     # SCAR 1.x's README
     v1(115, "scar init -n lambda-docker-cowsay -m 128 -t 300 -i grycap/cowsay", "128 MB"),
     v1(121, "scar --help", "log"),
@@ -226,8 +230,11 @@ def local_mode(tmp_path_factory: pytest.TempPathFactory):
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([SCAR_CI, *args], capture_output=True, text=True, env=env, cwd=cwd,
-                          timeout=300)
+    """The command's result, its output as text (an image's bytes shown as they decode)."""
+    done = subprocess.run([SCAR_CI, *args], capture_output=True, env=env, cwd=cwd, timeout=300)
+    return subprocess.CompletedProcess(done.args, done.returncode,
+                                       done.stdout.decode(errors="replace"),
+                                       done.stderr.decode(errors="replace"))
 
 
 @pytest.mark.integration
@@ -268,6 +275,8 @@ def test_scar_documented_command_lines_run_verbatim(local_mode, tmp_path: Path) 
         if found := re.search(r"Request Id: (\S+)", done.stderr):
             last_request = found.group(1)
     assert (work / "grey_homer.png").read_bytes() == b"\x89PNG homer\n"
+    detected = s3.get_object(Bucket="scar-darknet", Key="output/dog.jpg.txt")["Body"].read()
+    assert b"dog 98%" in detected
 
 
 def _setup(step: str, work: Path, env: dict[str, str], s3) -> str:

@@ -135,15 +135,15 @@ def test_values_that_would_not_take_effect_are_refused(extra: str, message: str)
     assert any(message in p for p in problems()), problems()
 
 
-def test_lambda_keys_not_deployed_yet_are_refused() -> None:
-    Path("extra").mkdir()
-    cow("      preheat: true\n      extra_payload: extra\n"
-        "      deployment: {max_payload_size: 1000}\n")
+def test_lambda_keys_lambda_would_refuse_are_refused() -> None:
+    cow("      preheat: true\n      execution_mode: batch\n"
+        "      deployment: {max_payload_size: 60000000, max_s3_payload_size: 1000}\n")
     found = problems()
-    assert any("lambda.preheat: not deployed by this version" in p for p in found)
-    assert any("lambda.extra_payload: not packaged by this version" in p for p in found)
-    assert any("lambda.deployment.max_payload_size: 1000: scar-ci applies Lambda's own limit"
+    assert any("lambda.preheat: a batch function's invocation submits a Batch job" in p
+               for p in found)
+    assert any("lambda.deployment.max_payload_size: 60000000 is over Lambda's own limit"
                in p for p in found)
+    assert not any("max_s3_payload_size" in p for p in found)  # a lower limit is honoured
 
 
 def test_scar_boilerplate_from_the_config_follows_the_function(tmp_path: Path) -> None:
@@ -192,7 +192,6 @@ def test_init_flags_describe_a_function_without_an_fdl() -> None:
     assert overrides["lambda"]["init_script"] == str(Path("cow.sh").resolve())
     assert overrides["iam"] == {"role": "arn:aws:iam::1:role/r"}
     assert overrides["api_gateway"] == {"name": "cow"}
-    args.preheat = None  # preheat is refused for now (docs/fdl.md)
     (function,) = load_definition(args).functions
     assert (function.name, function.memory, function.timeout) == ("scar-cowsay", 128, 300)
     assert function.log_level == "DEBUG"
@@ -201,6 +200,7 @@ def test_init_flags_describe_a_function_without_an_fdl() -> None:
     assert function.output[0].path == "out-bucket"
     assert function.deployment_bucket == "deploy-bucket"
     assert function.api_gateway is not None and function.api_gateway.name == "cow"
+    assert function.preheat
 
 
 def test_init_flags_win_over_the_fdl() -> None:
