@@ -157,8 +157,8 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
             if folder and folder not in entry.folders:
                 entry.folders = (*entry.folders, folder)
         if function.deployment_bucket and not function.uses_image_runtime:
-            buckets.setdefault(function.deployment_bucket,
-                               Bucket(function.deployment_bucket, (), scope.tags()))
+            bucket = scope.bucket(function.deployment_bucket)  # per scope, as the FDL's others
+            buckets.setdefault(bucket, Bucket(bucket, (), scope.tags()))
         config, files = _package(fdl, function, scope, names, bool(credentials))
         if function.uses_batch:
             config["batch"] = batch_config(function, scope)
@@ -177,7 +177,7 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
             resources.append(Function(
                 names.function, _configuration(function), code, role_of,
                 _layers(layer, function), {**tags, **_info_tags(fdl, function, layer)},
-                _package_bucket(function, len(code))))
+                _package_bucket(function, scope, len(code))))
         for ref in _own_s3(function.input):
             bucket, folder = split_path(scoped_path(scope, ref))
             resources.append(Trigger(bucket, folder, names.function))
@@ -230,11 +230,11 @@ def image_function(function: FdlFunction, names: Names, role_of: Callable[[], st
         architectures=function.architectures)
 
 
-def _package_bucket(function: FdlFunction, size: int) -> str | None:
+def _package_bucket(function: FdlFunction, scope: Scope, size: int) -> str | None:
     """The deployment bucket when the FDL names one (SCAR uploads through it then; it is
     created when missing), else None while the package is within the direct upload limit."""
     if function.deployment_bucket:
-        return function.deployment_bucket
+        return scope.bucket(function.deployment_bucket)
     if size <= function.max_payload_size:
         return None
     raise UnsupportedFunction(

@@ -185,11 +185,11 @@ def test_production_uses_a_foreign_bucket_as_it_is_and_keeps_its_notifications(
 
 def test_with_a_deployment_bucket_the_package_goes_through_it(tmp_path, scope, unique_name):
     """As SCAR: a named deployment bucket carries the package (here an existing one, not
-    scar-ci's: used as it is, kept by teardown)."""
-    packages = f"{unique_name}-packages"
+    scar-ci's: used as it is, kept by teardown; named per scope as the FDL's other buckets)."""
+    packages = scope.bucket(f"{unique_name}-packages")
     boto3.client("s3").create_bucket(Bucket=packages)
     fdl = write_fdl(tmp_path, [function("f", unique_name, lambda_settings={
-        "deployment": {"bucket": packages}})])
+        "deployment": {"bucket": f"{unique_name}-packages"}})])
     deploy(fdl, scope)
     listed = boto3.client("s3").list_objects_v2(Bucket=packages)["Contents"]
     assert [o["Key"].rsplit("/", 1)[0] for o in listed] == [f"scar-ci/{scope.function_name('f')}"]

@@ -43,16 +43,17 @@ def test_extra_payload_preheat_and_a_missing_deployment_bucket(
             "UDOCKER_USE_PROOT_EXECUTABLE": udocker_env["UDOCKER_USE_PROOT_EXECUTABLE"]}}}}]}}))
     scope = ["--scope", f"manual:{base}"]
     name = Scope.parse(f"manual:{base}").function_name("keys")
+    bucket = Scope.parse(f"manual:{base}").bucket(f"{base}-deploy")  # per scope
 
     code, out, err = scar(capsys, "init", "-f", str(fdl), *scope)
     assert code == 0, err
-    assert f"+ create  bucket     {base}-deploy" in out
+    assert f"+ create  bucket     {bucket}" in out
     assert f"preheated {name} (request " in out
-    tags = bucket_tags(Aws(), f"{base}-deploy")
+    tags = bucket_tags(Aws(), bucket)
     assert tags is not None and tags.get(TAG_MANAGED) == "true"
-    packages = boto3.client("s3").list_objects_v2(Bucket=f"{base}-deploy")["Contents"]
+    packages = boto3.client("s3").list_objects_v2(Bucket=bucket)["Contents"]
     assert [o["Key"].split("/")[1] for o in packages] == [name]
-    package = boto3.client("s3").get_object(Bucket=f"{base}-deploy", Key=packages[0]["Key"])
+    package = boto3.client("s3").get_object(Bucket=bucket, Key=packages[0]["Key"])
     names = zipfile.ZipFile(io.BytesIO(package["Body"].read())).namelist()
     assert "data/hello.txt" in names and "link.txt" not in names
 
@@ -66,4 +67,4 @@ def test_extra_payload_preheat_and_a_missing_deployment_bucket(
 
     code, out, err = scar(capsys, "teardown", *scope)
     assert code == 0, err
-    assert bucket_tags(Aws(), f"{base}-deploy") is None  # only scar-ci's packages: removed
+    assert bucket_tags(Aws(), bucket) is None  # only scar-ci's packages: removed
