@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scar_ci.fdl.errors import Problem
-from scar_ci.fdl.located import KeyPath, Located, Position, quoted
+from scar_ci.fdl.located import KeyPath, Located, Position, lookup, quoted
 from scar_ci.fdl.paths import resolve_inside
 
 MAX_TIMEOUT = 900  # the schema's maximum: the rules below only judge values it accepted
@@ -50,14 +50,6 @@ def check_rules(doc: Located, fdl: Path, repository: Path, fallback: Position) -
     return problems
 
 
-def _get(data: Any, keys: KeyPath) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
 def _duplicate_names(doc: Located, lambdas: list[tuple[KeyPath, dict]],
                      fallback: Position) -> Iterator[Problem]:
     seen: dict[str, KeyPath] = {}
@@ -82,7 +74,7 @@ def _storage_references(doc: Located, sections: list[tuple[KeyPath, dict]],
         for direction in ("input", "output"):
             entries = section.get(direction)
             for i, entry in enumerate(entries if isinstance(entries, list) else []):
-                ref = _get(entry, ("storage_provider",))
+                ref = lookup(entry, ("storage_provider",))
                 if not isinstance(ref, str) or "." not in ref:
                     continue
                 kind, _, ident = ref.partition(".")
@@ -97,7 +89,7 @@ def _onedata_inputs(doc: Located, path: KeyPath, lam: dict,
     """A Lambda function is started by S3 events: Onedata can take its outputs only."""
     entries = lam.get("input")
     for i, entry in enumerate(entries if isinstance(entries, list) else []):
-        ref = _get(entry, ("storage_provider",))
+        ref = lookup(entry, ("storage_provider",))
         if isinstance(ref, str) and ref.partition(".")[0] == "onedata":
             where = (*path, "input", i, "storage_provider")
             yield Problem(doc.value_position(where, fallback), where,
@@ -108,7 +100,7 @@ def _onedata_inputs(doc: Located, path: KeyPath, lam: dict,
 def _files(doc: Located, path: KeyPath, lam: dict, fdl: Path, repository: Path,
            fallback: Position) -> Iterator[Problem]:
     for keys in FILE_KEYS:
-        value = _get(lam, keys)
+        value = lookup(lam, keys)
         if isinstance(value, str) and value:
             resolved = resolve_inside(value, fdl, repository)
             if isinstance(resolved, str):
@@ -117,7 +109,7 @@ def _files(doc: Located, path: KeyPath, lam: dict, fdl: Path, repository: Path,
 
 
 def _time_left(doc: Located, path: KeyPath, lam: dict, fallback: Position) -> Iterator[Problem]:
-    timeout, threshold = lam.get("timeout"), _get(lam, ("container", "timeout_threshold"))
+    timeout, threshold = lam.get("timeout"), lookup(lam, ("container", "timeout_threshold"))
     in_range = isinstance(timeout, int) and isinstance(threshold, int) and (
         1 <= timeout <= MAX_TIMEOUT and 0 <= threshold < MAX_TIMEOUT)
     if in_range and threshold >= timeout:
@@ -127,8 +119,8 @@ def _time_left(doc: Located, path: KeyPath, lam: dict, fallback: Position) -> It
 
 
 def _main_node(doc: Located, path: KeyPath, batch: Any, fallback: Position) -> Iterator[Problem]:
-    nodes = _get(batch, ("multi_node_parallel", "number_nodes"))
-    main = _get(batch, ("multi_node_parallel", "main_node_index"))
+    nodes = lookup(batch, ("multi_node_parallel", "number_nodes"))
+    main = lookup(batch, ("multi_node_parallel", "main_node_index"))
     if isinstance(nodes, int) and isinstance(main, int) and main >= nodes:
         where = (*path, "multi_node_parallel", "main_node_index")
         yield Problem(doc.value_position(where, fallback), where,

@@ -13,7 +13,7 @@ from typing import Any
 
 from scar_ci.fdl.defaults import DEFAULT_RUNTIME
 from scar_ci.fdl.errors import Problem
-from scar_ci.fdl.located import KeyPath, Located, Position, quoted
+from scar_ci.fdl.located import KeyPath, Located, Position, lookup, quoted
 
 # Runtimes AWS Lambda no longer creates functions with (deprecated, then blocked for create).
 RETIRED_RUNTIMES = frozenset({"python3.6", "python3.7", "python3.8", "python3.9"})
@@ -46,7 +46,7 @@ def take_scar_values(doc: Located, fallback: Position) -> list[Problem]:
 
 
 def _lambdas(data: Any) -> Iterator[tuple[KeyPath, dict]]:
-    items = _get(data, ("functions", "aws"))
+    items = lookup(data, ("functions", "aws"))
     for i, item in enumerate(items if isinstance(items, list) else []):
         if isinstance(item, dict) and isinstance(item.get("lambda"), dict):
             yield ("functions", "aws", i, "lambda"), item["lambda"]
@@ -55,23 +55,15 @@ def _lambdas(data: Any) -> Iterator[tuple[KeyPath, dict]]:
 def _sections(data: Any, key: str) -> Iterator[tuple[KeyPath, dict]]:
     """Every lambda section, OSCAR service and configuration-file cluster holding `key`."""
     yield from ((p, s) for p, s in _lambdas(data) if key in s)
-    services = _get(data, ("functions", "oscar"))
+    services = lookup(data, ("functions", "oscar"))
     for i, item in enumerate(services if isinstance(services, list) else []):
         for cluster, service in (item.items() if isinstance(item, dict) else ()):
             if isinstance(service, dict) and key in service:
                 yield ("functions", "oscar", i, cluster), service
-    clusters = _get(data, ("oscar",))
+    clusters = lookup(data, ("oscar",))
     for cluster, settings in (clusters.items() if isinstance(clusters, dict) else ()):
         if isinstance(settings, dict) and key in settings:
             yield ("oscar", cluster), settings
-
-
-def _get(data: Any, keys: KeyPath) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
 
 
 def _runtime(doc: Located, path: KeyPath, lam: dict, fallback: Position) -> Iterator[Problem]:
@@ -87,7 +79,7 @@ def _runtime(doc: Located, path: KeyPath, lam: dict, fallback: Position) -> Iter
 
 def _udocker_variables(doc: Located, path: KeyPath, lam: dict,
                        fallback: Position) -> Iterator[Problem]:
-    variables = _get(lam, ("environment", "Variables"))
+    variables = lookup(lam, ("environment", "Variables"))
     if not isinstance(variables, dict):
         return
     scar_own = [k for k, v in SCAR_UDOCKER_VARIABLES.items() if variables.get(k) == v]

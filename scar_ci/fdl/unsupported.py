@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from scar_ci.fdl.errors import Problem
-from scar_ci.fdl.located import COMMAND_LINE, KeyPath, Located, Position, quoted
+from scar_ci.fdl.located import COMMAND_LINE, KeyPath, Located, Position, lookup, quoted
 
 SCAR_REGION = "us-east-1"
 SCAR_PROFILE = "default"
@@ -70,7 +70,7 @@ def check_supported(doc: Located, config: Located | None, fdl_name: str,
     """Problems for every value of the merged FDL (and of the configuration file) that would
     not take effect."""
     problems: list[Problem] = []
-    items = _get(doc.data, ("functions", "aws"))
+    items = lookup(doc.data, ("functions", "aws"))
     for i, item in enumerate(items if isinstance(items, list) else []):
         lam = item.get("lambda") if isinstance(item, dict) else None
         if not isinstance(lam, dict):
@@ -84,14 +84,6 @@ def check_supported(doc: Located, config: Located | None, fdl_name: str,
     if config is not None:
         problems += _config_s3(config)
     return problems
-
-
-def _get(data: Any, keys: KeyPath) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
 
 
 def _profile(value: Any) -> Any:
@@ -142,7 +134,7 @@ class _Checker:
         if not isinstance(api, dict):
             return
         for keys, deployed in API_AS_DEPLOYED.items():
-            value = _get(api, keys)
+            value = lookup(api, keys)
             if value is None or value == deployed:
                 continue
             if "name" not in api and not self._from_fdl(("api_gateway", *keys)):
@@ -196,7 +188,7 @@ def _shown(value: Any) -> str:
 
 def _config_s3(config: Located) -> Iterator[Problem]:
     """`aws.s3` of SCAR's configuration: its event template and the buckets' region."""
-    s3 = _get(config.data, ("aws", "s3"))
+    s3 = lookup(config.data, ("aws", "s3"))
     if not isinstance(s3, dict):
         return
     fallback = Position("<configuration file>")
