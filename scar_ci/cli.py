@@ -22,6 +22,8 @@ from scar_ci.commands.definition import (
     add_profile_flag,
     profile_override,
 )
+from scar_ci.commands.scopes import add_prune_verb
+from scar_ci.commands.services import known_clusters
 from scar_ci.commands.verbs import add_command_verbs
 from scar_ci.errors import UsageError, UserError
 from scar_ci.local.commands import (
@@ -69,11 +71,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     fdl = load_fdl(args.fdl, config_path=args.config)
     names = ", ".join(f.name for f in fdl.functions) or "none"
     count = len(fdl.functions)
-    print(f"{args.fdl}: valid, {count} function{'s' if count != 1 else ''} ({names})")
+    line = f"{args.fdl}: valid, {count} function{'s' if count != 1 else ''} ({names})"
+    if fdl.oscar:
+        services = ", ".join(f"{s.cluster_id}/{s.name}" for s in fdl.oscar)
+        line += (f", {len(fdl.oscar)} OSCAR service{'s' if len(fdl.oscar) != 1 else ''} "
+                 f"({services})")
+    print(line)
     return 0
 
 
-# -- plan / deploy / teardown / ls (the deploy engine, scar_ci/engine.py) --------------------
+# -- plan / deploy / teardown / ls (the deploy engine, scar_ci/deploy/) --------------------
 
 
 def _scope_of(args: argparse.Namespace) -> Scope:
@@ -108,7 +115,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     fdl, scope = load_definition(args), _scope_of(args)
     plan, _ = engine.plan_deploy(fdl, scope, engine.aws_for(fdl), images)
     print(plan.to_json() if args.json else plan.render())
-    return 0
+    return 2 if args.detailed_exitcode and plan.mutating else 0
 
 
 @_aws_errors
@@ -156,9 +163,11 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     if scope.is_production and args.scope is None:
         raise UsageError("teardown would remove the production deployment; "
                          "say so explicitly with --scope production")
-    aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config,
-                                  overrides=profile_override(args))) if args.fdl else Aws()
-    plan = engine.teardown(scope, aws, delete_data=args.delete_data, say=_say(args))
+    fdl = load_fdl(args.fdl, config_path=args.config,
+                   overrides=profile_override(args)) if args.fdl else None
+    aws = engine.aws_for(fdl) if fdl else Aws()
+    plan = engine.teardown(scope, aws, delete_data=args.delete_data, say=_say(args),
+                           oscar=known_clusters(fdl, args))
     if args.json:
         print(plan.to_json())
     return 0
@@ -170,19 +179,30 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from scar_ci.aws.session import Aws
     from scar_ci.deploy import engine
     from scar_ci.fdl import load_fdl
+    from scar_ci.oscar.clusters import render_services
 
-    aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config,
-                                  overrides=profile_override(args))) if args.fdl else Aws()
+    fdl = load_fdl(args.fdl, config_path=args.config,
+                   overrides=profile_override(args)) if args.fdl else None
+    aws = engine.aws_for(fdl) if fdl else Aws()
     if args.bucket:
         from scar_ci.commands.transfer import list_bucket
 
         return list_bucket(args, aws)
+    if args.all_scopes:
+        from scar_ci.commands.scopes import list_all_scopes
+
+        return list_all_scopes(aws, args.json)
     scope = _scope_of(args) if args.scope else None
     rows = engine.list_deployed(aws, scope)
+    services = known_clusters(fdl, args).deployed(scope)
     if args.json:
-        print(json.dumps([r.to_dict() for r in rows], indent=2))
+        print(json.dumps([*(r.to_dict() for r in rows),
+                          *({"kind": "oscar service", **s.to_dict()} for s in services)],
+                         indent=2))
     else:
         print(engine.render_deployed(rows))
+        if services:
+            print(render_services(services))
     return 0
 
 
@@ -217,6 +237,10 @@ def _add_deploy_verbs(verbs: Any) -> None:
         if verb != "teardown":
             p.add_argument("-v", "--verbose", action="store_true", dest="json",
                            help="the same as --json (SCAR's complete output)")
+        if verb == "plan":
+            p.add_argument("--detailed-exitcode", action="store_true",
+                           help="exit 2 when there are changes (drift), 0 when none, 1 on "
+                                "errors, as Terraform does")
         if verb in ("plan", "deploy"):
             p.add_argument("--image-builder", choices=BUILDERS, metavar="BUILDER",
                            help="how runtime: image functions are built: auto (docker when a "
@@ -228,6 +252,8 @@ def _add_deploy_verbs(verbs: Any) -> None:
         if verb == "ls":
             p.add_argument("-b", "--bucket", metavar="BUCKET[/PATH]",
                            help="list the files at a bucket path instead of the functions")
+            p.add_argument("--all-scopes", action="store_true",
+                           help="one line per scope: origin, age, functions, API URLs")
         p.set_defaults(handler=handler)
 
 
@@ -246,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_validate)
 
     _add_deploy_verbs(verbs)
+    add_prune_verb(verbs, _aws_errors, _add_fdl)
     add_command_verbs(verbs, _aws_errors, _scope_of)
     add_local_verb(verbs)
     add_local_switch(parser, verbs)
@@ -266,7 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except UserError as error:
         _report(error)
-        return error.exit_code
+        # with --detailed-exitcode, 2 means "changes": every error is 1, as with Terraform
+        return 1 if getattr(args, "detailed_exitcode", False) else error.exit_code
     except KeyboardInterrupt:
         print(f"scar-ci: interrupted{_what_is_left(args)}", file=sys.stderr)
         return 130

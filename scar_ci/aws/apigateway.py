@@ -19,6 +19,7 @@ LAUNCH_PATH = "launch"
 # SCAR's asynchronous calls: the client's X-Amz-Invocation-Type header reaches Lambda.
 METHOD_HEADER = "method.request.header.X-Amz-Invocation-Type"
 INTEGRATION_HEADER = "integration.request.header.X-Amz-Invocation-Type"
+IAM = "AWS_IAM"
 
 
 def find_api(aws: Aws, name: str, scope: Scope) -> dict[str, Any] | None:
@@ -37,6 +38,34 @@ def invoke_url(aws: Aws, api_id: str, stage: str) -> str:
     return f"{endpoint.rstrip('/')}/restapis/{api_id}/{stage}/_user_request_/{LAUNCH_PATH}"
 
 
+def api_id_in(url: str) -> str:
+    """The API id in a URL `invoke_url` made (either form)."""
+    parts = urlsplit(url)
+    segments = parts.path.split("/")
+    if "restapis" in segments:
+        return segments[segments.index("restapis") + 1]
+    return (parts.hostname or "").partition(".")[0]
+
+
+def method_authorization(client: Any, api_id: str, resource_id: str, method: str,
+                         details: Mapping[str, Any] | None = None) -> str:
+    """A method's authorizationType (from get_resources' embedded details when given)."""
+    found = (details or {}).get("authorizationType")
+    if found is None:
+        found = (absent_ok(client.get_method, restApiId=api_id, resourceId=resource_id,
+                           httpMethod=method) or {}).get("authorizationType")
+    return str(found or "NONE")
+
+
+def needs_signature(aws: Aws, api_id: str) -> bool:
+    """True when any method of the API asks callers for SigV4 (AWS_IAM)."""
+    client = aws.client("apigateway")
+    return any(method_authorization(client, api_id, resource["id"], method, details) == IAM
+               for resource in paginate(client, "get_resources", "items", restApiId=api_id,
+                                        embed=["methods"])
+               for method, details in resource.get("resourceMethods", {}).items())
+
+
 @dataclass
 class RestApi(Resource):
     """The API of one function; `api_id` is known once read or created."""
@@ -49,14 +78,17 @@ class RestApi(Resource):
     method: str = "ANY"
     tags: Mapping[str, str] = field(default_factory=dict)
     api_id: str | None = None
+    authorization: str = "NONE"  # the methods' authorizationType: NONE or AWS_IAM
 
     def wanted(self) -> Settings:
         return {"routes": {"/": self.method, f"/{PROXY}": self.method},
                 "integration": self.function, "invocation_type_header": True,
+                "authorization": self.authorization,
                 "stage": self.stage, "permission": True, "tags": dict(self.tags)}
 
     def describe(self) -> str:
-        return f"{self.method} /{LAUNCH_PATH} -> {self.function}, stage {self.stage}"
+        signed = ", callers sign with AWS_IAM" if self.authorization == IAM else ""
+        return f"{self.method} /{LAUNCH_PATH} -> {self.function}, stage {self.stage}{signed}"
 
     def read(self, aws: Aws) -> Settings | None:
         api = find_api(aws, self.name, self.scope)
@@ -64,11 +96,13 @@ class RestApi(Resource):
             return None
         self.api_id = api["id"]
         client = aws.client("apigateway")
-        routes, integrations, headers = {}, set(), set()
+        routes, integrations, headers, authorizations = {}, set(), set(), set()
         for resource in paginate(client, "get_resources", "items", restApiId=self.api_id,
                                  embed=["methods"]):
             for method, details in resource.get("resourceMethods", {}).items():
                 routes[resource["path"]] = method
+                authorizations.add(method_authorization(client, self.api_id, resource["id"],
+                                                        method, details))
                 integration = (details or {}).get("methodIntegration") or absent_ok(
                     client.get_integration, restApiId=self.api_id, resourceId=resource["id"],
                     httpMethod=method) or {}
@@ -79,6 +113,7 @@ class RestApi(Resource):
         return {"routes": routes,
                 "integration": self.function if integrations == {self._uri(aws)} else None,
                 "invocation_type_header": headers == {METHOD_HEADER},
+                "authorization": authorizations.pop() if len(authorizations) == 1 else None,
                 "stage": self.stage if self.stage in stages else None,
                 "permission": bool(statement) and source_arn(statement) == self._source(aws),
                 "tags": our_tags(api.get("tags"))}
@@ -107,13 +142,15 @@ class RestApi(Resource):
         for path, resource_id in resources.items():
             current = live["routes"].get(path)
             if current is not None and (current != self.method
-                                        or not live.get("invocation_type_header")):
+                                        or not live.get("invocation_type_header")
+                                        or live.get("authorization") != self.authorization):
                 client.delete_method(restApiId=self.api_id, resourceId=resource_id,
                                      httpMethod=current)
                 current = None
             if current is None:
                 client.put_method(restApiId=self.api_id, resourceId=resource_id,
-                                  httpMethod=self.method, authorizationType="NONE",
+                                  httpMethod=self.method,
+                                  authorizationType=self.authorization,
                                   requestParameters={METHOD_HEADER: False})
             client.put_integration(restApiId=self.api_id, resourceId=resource_id,
                                    httpMethod=self.method, type="AWS_PROXY",

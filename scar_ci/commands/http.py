@@ -11,18 +11,18 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
+from scar_ci.aws.session import Aws
 from scar_ci.commands.invocation import (
     ASYNC_PAYLOAD_LIMIT,
     parse_variables,
     quoted,
     read_limited,
 )
-from scar_ci.commands.output import write_file, write_stdout
+from scar_ci.commands.output import write_output
 from scar_ci.commands.target import ScopeOf, single, targets
 from scar_ci.errors import UsageError, UserError
-from scar_ci.github.workflow import commands_paused
 
 API_PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway's request payload limit
 TIMEOUT_S = 60  # API Gateway itself gives up after 29 s
@@ -48,15 +48,37 @@ class Request:
                              f"{_size(limit)}: upload the file to the function's input folder "
                              "instead (scar-ci put)")
 
-    def http(self, url: str) -> urllib.request.Request:
+    def http(self, url: str, signer: Aws | None = None) -> urllib.request.Request:
+        """The HTTP request; with `signer`, signed with its credentials (SigV4, AWS_IAM)."""
         if urlsplit(url).scheme not in ("http", "https"):
             raise UserError(f"the function's API URL {url!r} is not http(s)")
-        full = f"{url}?{urlencode(self.params, doseq=True)}" if self.params else url
+        # RFC 3986 quoting (%20, not '+'): the form SigV4's canonical query string expects
+        full = (f"{url}?{urlencode(self.params, doseq=True, quote_via=quote)}" if self.params
+                else url)
         headers = {ASYNC_HEADER: "Event"} if self.asynchronous else {}
         if self.body is not None:
             headers["Content-Type"] = self.content_type
+        method = "POST" if self.body is not None else "GET"
+        if signer is not None:
+            headers = sigv4_headers(signer, method, full, headers, self.body)
         return urllib.request.Request(full, data=self.body, headers=headers,  # noqa: S310
-                                      method="POST" if self.body is not None else "GET")
+                                      method=method)
+
+
+def sigv4_headers(aws: Aws, method: str, url: str, headers: dict[str, str],
+                  body: bytes | None) -> dict[str, str]:
+    """`headers` plus the SigV4 signature (service execute-api) made with `aws`'s credentials."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    credentials = aws.session.get_credentials()
+    if credentials is None:
+        raise UserError("the function's API requires AWS_IAM-signed requests and no AWS "
+                        "credentials were found; configure them (aws configure, AWS_PROFILE, "
+                        "or the AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables)")
+    request = AWSRequest(method=method, url=url, data=body or b"", headers=headers)
+    SigV4Auth(credentials.get_frozen_credentials(), "execute-api", aws.region).add_auth(request)
+    return dict(request.headers.items())
 
 
 def _size(count: int) -> str:
@@ -70,11 +92,13 @@ class Reply:
     headers: dict[str, str]
 
 
-def send(url: str, request: Request) -> Reply:
-    """Send `request` to `url`; any HTTP status comes back as a Reply."""
+def send(url: str, request: Request, signer: Aws | None = None) -> Reply:
+    """Send `request` to `url` (signed with `signer`'s credentials when given); any HTTP
+    status comes back as a Reply."""
     request.check()
     try:
-        with urllib.request.urlopen(request.http(url), timeout=TIMEOUT_S) as answer:  # noqa: S310
+        with urllib.request.urlopen(request.http(url, signer),  # noqa: S310
+                                    timeout=TIMEOUT_S) as answer:
             return Reply(answer.status, answer.read(), dict(answer.headers))
     except urllib.error.HTTPError as error:
         return Reply(error.code, error.read(), dict(error.headers or {}))
@@ -131,7 +155,13 @@ def request_of(args: argparse.Namespace) -> Request:
 
 
 def cmd_invoke(args: argparse.Namespace, scope_of: ScopeOf) -> int:
-    """Call the function's API: GET with -p parameters, POST with -db FILE or -jd JSON."""
+    """Call the function's API: GET with -p parameters, POST with -db FILE or -jd JSON;
+    signed (SigV4) when the API requires AWS_IAM."""
+    from scar_ci.aws.apigateway import api_id_in, needs_signature
+    from scar_ci.commands.services import invoke_service, service_target
+
+    if (service := service_target(args, scope_of)) is not None:
+        return invoke_service(args, service)
     from scar_ci.deploy.engine import api_urls
 
     aws, found = targets(args, scope_of)
@@ -141,7 +171,8 @@ def cmd_invoke(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     if not url:
         raise UserError(f"{target.name} has no API: add api_gateway to its FDL entry and "
                         "deploy, or use 'scar-ci run'")
-    reply = send(url, request_of(args))
+    signer = aws if needs_signature(aws, api_id_in(url)) else None
+    reply = send(url, request_of(args), signer)
     output = decoded(reply.body)
     if reply.status >= 300:
         raise UserError(quoted(f"{url} answered HTTP {reply.status}: "
@@ -155,9 +186,5 @@ def cmd_invoke(args: argparse.Namespace, scope_of: ScopeOf) -> int:
                           ("amz-log-stream-name", "Log Stream Name")):
         if header in headers:
             print(f"{label}: {headers[header]}", file=sys.stderr)
-    if args.output:
-        write_file(Path(args.output), output)
-    else:
-        with commands_paused():
-            write_stdout(output)
+    write_output(output, args.output)
     return 0

@@ -111,6 +111,10 @@ def follow(aws: Aws, group: str, *, stream: str | None, start: int | None,
 
 def cmd_logs(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     """Print a function's log events (`--follow`: until its request ends, or Ctrl-C)."""
+    from scar_ci.commands.services import logs_service, service_target
+
+    if (service := service_target(args, scope_of)) is not None:
+        return logs_service(args, service)
     aws, found = targets(args, scope_of)
     group = single(found, args).log_group
     start = since_ms(args.since) if args.since else None

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from scar_ci.errors import UserError
+from scar_ci.github.workflow import commands_paused
 
 
 def say_to(stderr: bool = False) -> Callable[[str], None]:
@@ -58,6 +59,13 @@ class Progress:
             print(f"{self.what} {done}/{self.total}, {note}", file=self.stream, flush=True)
 
 
+def table(rows: list[tuple[str, ...]]) -> str:
+    """Rows as aligned columns (two spaces apart, the last one not padded)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))] if rows else []
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+                                ).rstrip() for row in rows)
+
+
 def write_file(path: Path, content: bytes) -> None:
     try:
         path.write_bytes(content)
@@ -69,3 +77,13 @@ def write_stdout(content: bytes) -> None:
     sys.stdout.flush()
     sys.stdout.buffer.write(content)
     sys.stdout.flush()
+
+
+def write_output(content: bytes, path: str | None) -> None:
+    """A command's output: to the file `-o` names, else to stdout (workflow commands in it
+    are not interpreted)."""
+    if path:
+        write_file(Path(path), content)
+        return
+    with commands_paused():
+        write_stdout(content)

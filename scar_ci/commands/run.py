@@ -25,6 +25,10 @@ from scar_ci.github.workflow import commands_paused
 
 def cmd_run(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     """Invoke one function; with input files and no request of its own, fan out over them."""
+    from scar_ci.commands.services import run_service, service_target
+
+    if (service := service_target(args, scope_of)) is not None:
+        return run_service(args, service)
     aws, found = targets(args, scope_of)
     target = single(found, args)
     _fdl_defaults(args, target)

@@ -1,7 +1,8 @@
 """The desired state: the resources an FDL asks for in a scope, in the order they are applied.
 
 Order (KIND_ORDER): roles, log groups, storage credentials, buckets, the supervisor layer,
-images, Batch's resources, functions, triggers, APIs. Every function exists before any
+images, Batch's resources, functions, triggers, APIs, then OSCAR services (whose outputs may
+feed the buckets above). Every function exists before any
 trigger or API points at it, so chained functions (one's output folder is another's input
 folder) deploy in any FDL order: the shared bucket is created once, each function is
 created, then each input folder gets its trigger.
@@ -9,7 +10,7 @@ created, then each input folder gets its trigger.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from scar_ci.deploy.desired_batch import (
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, StorageProvider, StorageRef
 from scar_ci.fdl import Function as FdlFunction
+from scar_ci.fdl.model import thaw
 from scar_ci.package.function_zip import (
     CONFIG_FILE_NAME,
     config_json,
@@ -56,7 +58,7 @@ from scar_ci.scopes.tags import (
 DEFAULT_LAYER = "scar-ci-supervisor"
 KIND_ORDER = ("role", "log group", "secret", "bucket", "layer", "repository", "image",
               "job image", "compute env", "job queue", "job definition", "function", "trigger",
-              "api")
+              "api", "service")
 
 
 class UnsupportedFunction(UserError):
@@ -162,6 +164,8 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
         config, files = _package(fdl, function, scope, names, bool(credentials))
         if function.uses_batch:
             config["batch"] = batch_config(function, scope)
+        if function.api_gateway and function.api_gateway.run_overrides:
+            config["api_overrides"] = True
         if function.uses_image_runtime or function.uses_batch:
             image, image_parts = function_image(function, scope, tags, config, files,
                                                 images or ImageOptions())
@@ -185,7 +189,8 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
             api = function.api_gateway
             apis[names.function] = RestApi(
                 scope.api_name(api.name), scope, names.function, api.stage_name,
-                api.http_method, {**tags, TAG_LAMBDA: names.function, TAG_STAGE: api.stage_name})
+                api.http_method, {**tags, TAG_LAMBDA: names.function, TAG_STAGE: api.stage_name},
+                authorization=api.authorization)
     resources.extend(buckets.values())
     resources.extend(apis.values())
     resources.sort(key=lambda r: KIND_ORDER.index(r.kind))
@@ -309,7 +314,7 @@ def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names,
         files.update(_extra_payload(function, files))
     storage: dict[str, dict[str, Any]] = {}
     for provider in _used_providers(fdl, function):
-        storage.setdefault(provider.type, {})[provider.id] = _thaw(provider.public())
+        storage.setdefault(provider.type, {})[provider.id] = thaw(provider.public())
     config = function_config(
         names.function, container, function.init_script,
         [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r)}
@@ -372,15 +377,6 @@ def _credentials(fdl: Fdl, function: FdlFunction) -> dict[str, dict[str, dict[st
         if secrets := provider.secrets():
             found.setdefault(provider.type, {})[provider.id] = secrets
     return found
-
-
-def _thaw(value: Any) -> Any:
-    """The FDL model's read-only mappings and tuples as plain JSON values."""
-    if isinstance(value, Mapping):
-        return {k: _thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [_thaw(v) for v in value]
-    return value
 
 
 def _info_tags(fdl: Fdl, function: FdlFunction, layer: SupervisorLayer) -> dict[str, str]:

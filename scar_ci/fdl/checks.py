@@ -20,6 +20,7 @@ MAX_TIMEOUT = 900  # the schema's maximum: the rules below only judge values it 
 FILE_KEYS: tuple[KeyPath, ...] = (
     ("init_script",), ("run_script",), ("extra_payload",), ("container", "image_file"),
 )
+OSCAR_FILE_KEYS: tuple[KeyPath, ...] = (("script",),)
 
 
 def check_rules(doc: Located, fdl: Path, repository: Path, fallback: Position) -> list[Problem]:
@@ -44,9 +45,13 @@ def check_rules(doc: Located, fdl: Path, repository: Path, fallback: Position) -
         problems += _onedata_inputs(doc, path, lam, fallback)
         problems += _files(doc, path, lam, fdl, repository, fallback)
         problems += _time_left(doc, path, lam, fallback)
+    for path, service in oscar:
+        problems += _files(doc, path, service, fdl, repository, fallback, OSCAR_FILE_KEYS)
     for i, item in aws:
         batch = item.get("batch") if isinstance(item, dict) else None
         problems += _main_node(doc, ("functions", "aws", i, "batch"), batch, fallback)
+        api = item.get("api_gateway") if isinstance(item, dict) else None
+        problems += _run_overrides(doc, ("functions", "aws", i, "api_gateway"), api, fallback)
     return problems
 
 
@@ -97,10 +102,10 @@ def _onedata_inputs(doc: Located, path: KeyPath, lam: dict,
                           "come from S3): use s3 here; Onedata can be an output")
 
 
-def _files(doc: Located, path: KeyPath, lam: dict, fdl: Path, repository: Path,
-           fallback: Position) -> Iterator[Problem]:
-    for keys in FILE_KEYS:
-        value = lookup(lam, keys)
+def _files(doc: Located, path: KeyPath, section: dict, fdl: Path, repository: Path,
+           fallback: Position, file_keys: tuple[KeyPath, ...] = FILE_KEYS) -> Iterator[Problem]:
+    for keys in file_keys:
+        value = lookup(section, keys)
         if isinstance(value, str) and value:
             resolved = resolve_inside(value, fdl, repository)
             if isinstance(resolved, str):
@@ -125,3 +130,14 @@ def _main_node(doc: Located, path: KeyPath, batch: Any, fallback: Position) -> I
         where = (*path, "multi_node_parallel", "main_node_index")
         yield Problem(doc.value_position(where, fallback), where,
                       f"{main} is not below number_nodes {nodes} (the index starts at 0)")
+
+
+def _run_overrides(doc: Located, path: KeyPath, api: Any, fallback: Position) -> Iterator[Problem]:
+    """Letting HTTP callers choose the script is remote code execution unless they are known."""
+    if lookup(api, ("allow_run_overrides",)) is True and \
+            lookup(api, ("method", "authorizationType")) != "AWS_IAM":
+        where = (*path, "allow_run_overrides")
+        yield Problem(doc.value_position(where, fallback), where,
+                      "lets every caller of the API run any command in the function; set "
+                      "api_gateway.method.authorizationType: AWS_IAM as well (callers then sign "
+                      "their requests, as scar-ci invoke does), or remove this key")

@@ -81,7 +81,8 @@ def _load(doc: Located, problems: list[Problem], fdl: Path, name: str,
     if config is not None:
         notices = [_in_config_terms(n, config.name) for n in notices]
     tell(notices)
-    return build_fdl(fdl.resolve(), repository, doc, name, tuple(notices))
+    return build_fdl(fdl.resolve(), repository, doc, name,
+                     dict(config.oscar_clusters) if config else None, tuple(notices))
 
 
 def _in_config_terms(notice: Problem, config_name: str) -> Problem:

@@ -23,6 +23,15 @@ def freeze(value: Any) -> Any:
     return value
 
 
+def thaw(value: Any) -> Any:
+    """`freeze`'s read-only mappings and tuples as plain JSON values (dicts and lists)."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
 def _variables(environment: Settings | None) -> Mapping[str, str]:
     """`{Variables: {K: V}}` -> read-only {K: str(V)} (YAML may give numbers or booleans)."""
     variables = (environment or {}).get("Variables") or {}
@@ -80,6 +89,8 @@ class ApiGateway:
     region: str
     boto_profile: str | None
     settings: Settings
+    authorization: str = "NONE"  # method.authorizationType: NONE or AWS_IAM
+    run_overrides: bool = False  # HTTP callers may send script / cmd_args / env (AWS_IAM only)
 
 
 @dataclass(frozen=True)
@@ -202,6 +213,8 @@ class Fdl:
     oscar: tuple[OscarService, ...]
     storage_providers: tuple[StorageProvider, ...]
     _located: Located = field(repr=False, compare=False)
+    # The configuration file's `oscar` section: access and defaults per cluster id.
+    oscar_config: Mapping[str, Settings] = field(default_factory=dict, repr=False)
     notices: tuple[Problem, ...] = ()
 
     def function(self, name: str) -> Function:
@@ -218,8 +231,10 @@ class Fdl:
 
 
 def build_fdl(path: Path, repository: Path, doc: Located, name: str,
+              oscar_config: Mapping[str, Settings] | None = None,
               notices: tuple[Problem, ...] = ()) -> Fdl:
-    """The model of a validated, merged FDL document (`name` is the path as the user gave it)."""
+    """The model of a validated, merged FDL document (`name` is the path as the user gave it);
+    `oscar_config` is the configuration file's `oscar` section."""
     functions = doc.data["functions"]
     return Fdl(
         path=path,
@@ -242,6 +257,7 @@ def build_fdl(path: Path, repository: Path, doc: Located, name: str,
             for ident, settings in entries.items()
         ),
         _located=doc,
+        oscar_config=freeze(oscar_config or {}),
         notices=notices,
     )
 
@@ -301,6 +317,8 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
             region=api.get("region", region),
             boto_profile=_profile(api),
             settings=freeze(api),
+            authorization=api.get("method", {}).get("authorizationType", "NONE"),
+            run_overrides=api.get("allow_run_overrides", False),
         ) if "name" in api else None,
         log_retention_days=item["cloudwatch"]["log_retention_policy_in_days"],
         delete_image=item.get("ecr", {}).get("delete_image"),

@@ -17,6 +17,12 @@ from typing import Any
 from scar_ci.errors import UserError
 
 PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_target"})
+# Events whose payload carries the pull request itself (head and base), as the two above do.
+PULL_REQUEST_PAYLOADS = PULL_REQUEST_EVENTS | {"pull_request_review",
+                                               "pull_request_review_comment"}
+# Events about code whose repository their payload does not say (a fork's pull request or
+# commit may be behind them).
+UNNAMED_HEAD_EVENTS = frozenset({"check_run", "check_suite"})
 
 
 class EventFileError(UserError):
@@ -44,6 +50,20 @@ class PullRequest:
 
 
 @dataclass(frozen=True)
+class Head:
+    """The code an event is about when it may come from another repository than the run's."""
+
+    what: str  # for messages: "pull request #57", "the workflow run 'CI' (pull_request)", ...
+    repo: str | None  # owner/name of the code's repository; None when the event does not say
+    base: str  # owner/name of the repository the run belongs to
+
+    @property
+    def is_foreign(self) -> bool:
+        """True unless the code is known to live in the run's own repository."""
+        return self.repo is None or self.repo.casefold() != self.base.casefold()
+
+
+@dataclass(frozen=True)
 class GitHubContext:
     """What a workflow run is about, as GitHub describes it."""
 
@@ -57,6 +77,7 @@ class GitHubContext:
     pull_request: PullRequest | None
     release_tag: str | None
     deleted: bool  # a push that deleted its ref
+    head: Head | None = None  # where the event's code comes from, if it may be elsewhere
 
     @property
     def branch(self) -> str | None:
@@ -83,18 +104,43 @@ def load_context(env: Mapping[str, str] | None = None) -> GitHubContext | None:
     path = env.get("GITHUB_EVENT_PATH", "")
     event = _Payload(_read_payload(path, event_name), path)
     ref = env.get("GITHUB_REF") or _ref_from(env)
+    repository = env.get("GITHUB_REPOSITORY") or event.text("repository", "full_name") or ""
+    pull_request = _pull_request(event) if event_name in PULL_REQUEST_PAYLOADS else None
     return GitHubContext(
         event_name=event_name,
-        repository=env.get("GITHUB_REPOSITORY") or event.text("repository", "full_name") or "",
+        repository=repository,
         sha=env.get("GITHUB_SHA", ""),
         ref=ref,
         head_ref=env.get("GITHUB_HEAD_REF", ""),
         default_branch=event.text("repository", "default_branch"),
         action=event.text("action"),
-        pull_request=_pull_request(event) if event_name in PULL_REQUEST_EVENTS else None,
+        pull_request=pull_request,
         release_tag=event.text("release", "tag_name") if event_name == "release" else None,
         deleted=event.flag("deleted"),
+        head=_head(event_name, event, pull_request, repository),
     )
+
+
+def _head(event_name: str, event: _Payload, pull_request: PullRequest | None,
+          repository: str) -> Head | None:
+    """Where the code of the event comes from, for the events whose code may be a fork's."""
+    if pull_request is not None:
+        return Head(f"pull request #{pull_request.number}", pull_request.head_repo,
+                    pull_request.base_repo)
+    if event_name == "workflow_run":
+        if not event.has("workflow_run"):
+            raise event.wrong(("workflow_run",), "an object", None)
+        name = event.text("workflow_run", "name") or "?"
+        trigger = event.text("workflow_run", "event") or "?"
+        return Head(f"the workflow run '{name}' ({trigger}) that triggered this one",
+                    event.text("workflow_run", "head_repository", "full_name"),
+                    event.text("workflow_run", "repository", "full_name") or repository)
+    if event_name == "issue_comment" and event.has("issue", "pull_request"):
+        return Head(f"a comment on pull request #{event.number('issue', 'number')}", None,
+                    repository)
+    if event_name in UNNAMED_HEAD_EVENTS:
+        return Head(f"the {event_name} event", None, repository)
+    return None
 
 
 def _ref_from(env: Mapping[str, str]) -> str:

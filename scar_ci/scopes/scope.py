@@ -9,22 +9,28 @@ inputs apart. docs/scopes.md describes the scheme.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from scar_ci.errors import UsageError
 from scar_ci.github.context import GitHubContext
 from scar_ci.scopes.tags import (
+    TAG_CREATED,
     TAG_FUNCTION,
     TAG_KIND,
     TAG_MANAGED,
     TAG_REF,
+    TAG_REF_EXACT,
     TAG_SCOPE,
     TAG_SOURCE,
+    TAG_VALUE_MAX,
     scope_label,
     tag_value,
 )
@@ -32,7 +38,6 @@ from scar_ci.scopes.tags import (
 HASH_LEN = 8
 STAGE_MAX = 28
 PRODUCTION = "production"
-
 
 _STAGE_BODY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _HASH_TAIL = re.compile(rf"(?:^|-)[0-9a-f]{{{HASH_LEN}}}$")
@@ -93,6 +98,8 @@ _BATCH = _Rule(128, re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"))
 # IAM names are unique regardless of case: lowercase-only names cannot collide that way.
 _ROLE = _Rule(64, re.compile(r"[a-z0-9_+=,.@-]+"), lower=True)
 _API = _Rule(128, re.compile(r"[ -~]+"))  # printable ASCII
+# OSCAR services are Kubernetes objects: a DNS-1123 label, and OSCAR's own limit of 39.
+_OSCAR = _Rule(39, re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"), lower=True)
 _ECR = _Rule(256, re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"),
             min_len=2, lower=True, sep="/")
 # Buckets scar-ci names: no dots, so virtual-hosted HTTPS works for every name.
@@ -149,6 +156,7 @@ class Scope:
     ident: str | None = None  # branch, tag or label as given; PR number; None if unknown
     source: str | None = None  # owner/name of the repository deploying, when known
     branch: str | None = None  # a pull request's head branch, for descriptions
+    created: str | None = None  # when first deployed (TAG_CREATED), set by the deploy
 
     # -- building --------------------------------------------------------------------------
 
@@ -206,7 +214,8 @@ class Scope:
         if context.tag:
             return cls.named(ScopeKind.TAG, context.tag, source)
         branch = context.branch
-        if branch and branch == context.default_branch:
+        # scheduled runs run on the default branch, and their payload does not name it
+        if branch and (branch == context.default_branch or context.event_name == "schedule"):
             return cls.production(source)
         if branch:
             return cls.named(ScopeKind.BRANCH, branch, source)
@@ -264,6 +273,10 @@ class Scope:
         """AWS Batch job definition, compute environment or job queue name for `base`."""
         return self._name(_BATCH, base)
 
+    def oscar_service(self, base: str) -> str:
+        """OSCAR service name for the FDL service `base` (1-39 of [a-z0-9-], DNS-1123)."""
+        return self._name(_OSCAR, base)
+
     def layer_name(self, base: str) -> str:
         """Lambda layer name for `base`."""
         return self._name(_LAYER, base)
@@ -275,6 +288,11 @@ class Scope:
         tags = {TAG_MANAGED: "true", TAG_SCOPE: self.label, TAG_KIND: self.kind.value}
         if self.ident is not None:
             tags[TAG_REF] = tag_value(self.ident)
+            if tags[TAG_REF] != self.ident:
+                tags[TAG_REF_EXACT] = base64.b64encode(self.ident.encode()).decode()[
+                    :TAG_VALUE_MAX]
+        if self.created:
+            tags[TAG_CREATED] = self.created
         if self.source:
             tags[TAG_SOURCE] = tag_value(self.source)
         if fdl_function is not None:
@@ -290,6 +308,15 @@ class Scope:
         if scope_label(tags) != self.label:
             return False
         return self.source is None or tags.get(TAG_SOURCE) == tag_value(self.source)
+
+    @property
+    def origin(self) -> str:
+        """What the scope deploys, printable: `pull request #42`, `branch feature/x`."""
+        if self.kind is ScopeKind.PR:
+            return f"pull request #{self.ident}"
+        if self.is_production:
+            return PRODUCTION
+        return f"{self.kind.value} {_printable(self.ident) if self.ident else '(name unknown)'}"
 
     def describe(self) -> str:
         """One line for plan headers: `scope pr-42 (pull request #42, branch feature/x)`."""
@@ -316,6 +343,42 @@ def _scope_error(text: str, problem: str) -> UsageError:
         "branch:<name>, tag:<name>, manual:<label>, or a stage name as `scar-ci plan` "
         "prints it (br-..., tag-..., mn-...)."
     )
+
+
+def created_now() -> str:
+    """The TAG_CREATED value for a scope deployed now."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def created_at(scope: Scope) -> datetime | None:
+    """When `scope` was first deployed, from its TAG_CREATED (None: unknown or unreadable)."""
+    try:
+        return datetime.strptime(scope.created or "", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def scope_from_tags(tags: Mapping[str, str]) -> Scope | None:
+    """The scope a resource scar-ci deployed belongs to, rebuilt from its tags: its branch,
+    tag or label only when the tags give it exactly (it must name the same stage), so a
+    name cut or changed to fit a tag is never taken for another branch's."""
+    label = scope_label(tags)
+    try:
+        scope = Scope.parse(label or "", tags.get(TAG_SOURCE))
+    except UsageError:
+        return None
+    scope = replace(scope, created=tags.get(TAG_CREATED))
+    if scope.kind in (ScopeKind.PRODUCTION, ScopeKind.PR):
+        return scope
+    ref = tags.get(TAG_REF)
+    if TAG_REF_EXACT in tags:
+        try:
+            ref = base64.b64decode(tags[TAG_REF_EXACT], validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            ref = None
+    if ref and Scope.named(scope.kind, ref).stage == scope.stage:
+        return replace(scope, ident=ref)
+    return scope
 
 
 def resolve_scope(flag: str | None, context: GitHubContext | None) -> Scope:

@@ -10,12 +10,16 @@ from scar_ci.scopes.scope import Scope, resolve_scope
 from scar_ci.steps.inputs import ActionInputs
 
 PR_DEPLOY = frozenset({"opened", "synchronize", "reopened"})
+# Events whose code and scope `auto` knows (besides pull requests and releases): they run a
+# ref of this repository, named by GITHUB_REF.
+REF_EVENTS = frozenset({"push", "workflow_dispatch", "schedule"})
 RELEASE_DEPLOY = frozenset({"published", "released", "prereleased"})
 NOTHING = "nothing"
 
 
 class ForkRefused(UserError):
-    """A pull request from a fork, and `allow-forks` is not set."""
+    """Code from another repository (or from one the event does not name), and `allow-forks`
+    is not set."""
 
 
 @dataclass(frozen=True)
@@ -47,20 +51,29 @@ def _auto(context: GitHubContext | None) -> tuple[str, str]:
         return NOTHING, f"release '{action}': nothing to deploy"
     if event == "push" and context.deleted:
         return "teardown", "push deleting its ref: tear its deployment down"
-    return "deploy", f"{event}: deploy"
+    if event in REF_EVENTS:
+        return "deploy", f"{event}: deploy"
+    return NOTHING, (f"command 'auto' does not act on '{event}' events (it cannot tell which "
+                     "code and scope they are about); to act on them, set the inputs command "
+                     "and scope")
 
 
 def _refuse_fork(context: GitHubContext | None) -> None:
-    pr = context.pull_request if context else None
-    if pr is None or not pr.is_fork:
+    head = context.head if context else None
+    if head is None or not head.is_foreign:
         return
-    head = pr.head_repo or "a deleted fork"
+    if head.repo:
+        where = f"comes from {head.repo}, a fork"
+    elif context is not None and context.pull_request is not None:
+        where = "comes from a deleted fork"
+    else:
+        where = "does not say which repository its code comes from (it may be a fork)"
     raise ForkRefused(
-        f"pull request #{pr.number} comes from {head}, a fork: scar-action does not deploy "
-        "code from forks, because the functions would run that code with this repository's "
-        "AWS credentials (and a pull_request_target workflow would hand the fork its "
-        "secrets). Review the change and push it to a branch of this repository, or set "
-        "the input allow-forks: true if you accept that risk."
+        f"{head.what} {where}: scar-action does not deploy code from forks, because the "
+        "functions would run that code with this repository's AWS credentials (and a "
+        "pull_request_target or workflow_run workflow would hand the fork its secrets). "
+        "Review the change and push it to a branch of this repository, or set the input "
+        "allow-forks: true if you accept that risk."
     )
 
 
@@ -70,7 +83,7 @@ def decide(inputs: ActionInputs, context: GitHubContext | None) -> Decision:
         command, why = _auto(context)
     else:
         command, why = inputs.command, f"command {inputs.command}"
-    if command in (NOTHING, "validate"):
+    if command in (NOTHING, "validate", "prune"):  # prune judges every scope
         return Decision(command, why)
     if not inputs.allow_forks:
         _refuse_fork(context)

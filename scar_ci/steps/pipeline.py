@@ -20,9 +20,13 @@ from scar_ci.deploy.apply import apply_plan
 from scar_ci.deploy.plan import Plan, Verb
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, load_fdl
+from scar_ci.fdl.config import scar_config
 from scar_ci.github.context import GitHubContext, load_context
 from scar_ci.github.outputs import write_outputs
 from scar_ci.github.workflow import group, mask, print_untrusted, warn
+from scar_ci.oscar.access import secrets_given as oscar_secrets
+from scar_ci.oscar.clusters import Oscar
+from scar_ci.oscar.service import OscarService
 from scar_ci.package.image.builder_choice import chosen_builder
 from scar_ci.scopes.scope import Scope, ScopeKind
 from scar_ci.steps import smoke
@@ -37,6 +41,7 @@ from scar_ci.steps.summary import (
     render_summary,
     write_summary,
 )
+from scar_ci.steps.sweep import do_drift, do_prune
 
 OUTPUT_MAX = 512 * 1024  # GitHub keeps at most 1 MB of outputs per job
 _STATUS = {Verb.CREATE: "created", Verb.UPDATE: "updated", Verb.KEEP: "unchanged"}
@@ -70,9 +75,20 @@ class Run:
         with group(f"validate {self.inputs.fdl}"):
             fdl = load_fdl(self.inputs.fdl)
             mask(secrets_of(fdl))
+            mask(oscar_secrets(fdl, environ=self.env))
             print(f"{self.inputs.fdl}: valid, {len(fdl.functions)} function(s): "
-                  f"{', '.join(f.name for f in fdl.functions) or 'none'}")
+                  f"{', '.join(f.name for f in fdl.functions) or 'none'}"
+                  + (f", {len(fdl.oscar)} OSCAR service(s)" if fdl.oscar else ""))
         return fdl
+
+    def oscar(self, fdl: Fdl | None) -> Oscar:
+        """The OSCAR clusters of the FDL, its configuration and the environment."""
+        if fdl is None:
+            config = scar_config()
+            clusters = dict(config.oscar_clusters) if config else {}
+            mask(oscar_secrets(None, clusters, self.env))
+            return Oscar.of(None, clusters, self.env)
+        return Oscar.of(fdl, environ=self.env)
 
     def aws(self, fdl: Fdl | None) -> Aws:
         if self.inputs.aws_region:
@@ -114,15 +130,19 @@ def run(inputs: ActionInputs, env: Mapping[str, str] | None = None) -> int:
 def do_validate(state: Run) -> int:
     fdl = state.load()
     names = ", ".join(code(f.name) for f in fdl.functions) or "none"
+    services = ", ".join(code(f"{s.cluster_id}/{s.name}") for s in fdl.oscar)
     write_summary(f"### scar-action · validate {code(state.inputs.fdl)}\n\nvalid: "
-                  f"{len(fdl.functions)} function(s): {names}\n", state.env)
+                  f"{len(fdl.functions)} function(s): {names}"
+                  + (f"; {len(fdl.oscar)} OSCAR service(s): {services}" if fdl.oscar else "")
+                  + "\n", state.env)
     return 0
 
 
 def do_plan(state: Run) -> int:
     fdl = state.load()
     with group("build packages and plan"):
-        plan, _ = engine.plan_deploy(fdl, state.scope, state.aws(fdl), state.images())
+        plan, _ = engine.plan_deploy(fdl, state.scope, state.aws(fdl), state.images(),
+                                     state.oscar(fdl))
         print(plan.render())
     write_outputs({"plan": plan.to_json()}, state.env)
     write_summary(render_summary(state.heading(), state.scope.label, plan=plan,
@@ -135,20 +155,25 @@ def do_deploy(state: Run) -> int:
     aws = state.aws(fdl)
     started = time.monotonic()
     with group("build packages and plan"):
-        plan, desired = engine.plan_deploy(fdl, state.scope, aws, state.images())
+        plan, desired = engine.plan_deploy(fdl, state.scope, aws, state.images(),
+                                           state.oscar(fdl))
         print(plan.render())
     with group("apply"):
         apply_plan(plan, "deploy", print)
         urls = {name: api.url(aws) or "" for name, api in desired.apis.items()}
+        services = [r for r in desired.resources if isinstance(r, OscarService)]
+        urls.update((s.name, s.url()) for s in services)
     seconds = time.monotonic() - started
-    result = smoke_test(state, fdl, aws) if state.inputs.smoke_test else None
+    result = (smoke_test(state, fdl, aws) if state.inputs.smoke_test and fdl.functions
+              else None)
     functions = [function_output(aws, state.scope, f.name, urls) for f in fdl.functions]
     write_outputs({
         "functions": json.dumps(functions), "plan": plan.to_json(),
         "api-url": next((f["api_url"] for f in functions if f["api_url"]), ""),
         "invocation-output": result.output[:OUTPUT_MAX] if result else "",
     }, state.env)
-    rows = function_rows(fdl, state.scope, plan, urls, desired.images)
+    rows = function_rows(fdl, state.scope, plan, urls, desired.images) + service_rows(
+        services, plan)
     write_summary(render_summary(state.heading(), state.scope.label, rows=rows, plan=plan,
                                  seconds=seconds, smoke=result), state.env)
     preview = state.preview()
@@ -172,7 +197,8 @@ def do_teardown(state: Run) -> int:
         state.inputs.delete_data, state.scope.kind in (ScopeKind.PR, ScopeKind.BRANCH))
     started = time.monotonic()
     with group(f"teardown {state.scope.label}"):
-        plan = engine.teardown(state.scope, state.aws(fdl), delete_data=delete_data, say=print)
+        plan = engine.teardown(state.scope, state.aws(fdl), delete_data=delete_data, say=print,
+                               oscar=state.oscar(fdl))
     write_outputs({"plan": plan.to_json(), "functions": "[]", "api-url": ""}, state.env)
     write_summary(render_summary("teardown", state.scope.label, plan=plan,
                                  plan_title="Torn down", seconds=time.monotonic() - started),
@@ -245,6 +271,15 @@ def function_rows(fdl: Fdl, scope: Scope, plan: Plan, urls: Mapping[str, str],
     return rows
 
 
+def service_rows(services: list[OscarService], plan: Plan) -> list[FunctionRow]:
+    """The summary's rows of OSCAR services (`<cluster>/<service>`, runtime `oscar`)."""
+    verbs = {c.name: c.verb for c in plan.changes if c.kind == "service"}
+    return [FunctionRow(s.name, "oscar", str(s.definition.get("image", "")),
+                        str(s.definition.get("memory", "")), s.url(),
+                        _STATUS.get(verbs.get(s.name, Verb.KEEP), "unchanged"))
+            for s in services]
+
+
 def input_paths(fdl: Fdl, scope: Scope) -> list[str]:
     """Where users upload: inputs on the deployment's own buckets that no function writes."""
     outputs = {ref.path for f in fdl.functions for ref in f.output}
@@ -257,4 +292,4 @@ def input_paths(fdl: Fdl, scope: Scope) -> list[str]:
 
 
 COMMANDS = {"validate": do_validate, "plan": do_plan, "deploy": do_deploy,
-            "invoke": do_invoke, "teardown": do_teardown}
+            "invoke": do_invoke, "teardown": do_teardown, "prune": do_prune, "drift": do_drift}

@@ -41,7 +41,7 @@ def run_job() -> int:
         storage = Storage(config)
         supervisor = Supervisor(config, Settings.from_environment(), storage, ImageRuntime())
         context = LocalContext(JOB_SECONDS, config.name, request_id)
-        for job in parse_event(json.loads(text)):
+        for job in parse_event(json.loads(text), config.api_overrides):
             supervisor.run_job(job, context)  # its output is streamed to the job's log
     except ScriptFailed as error:
         log.error("%s", error.headline)

@@ -2,6 +2,11 @@
 
 Recognised: S3 notifications (one job per record), API Gateway proxy events (REST and HTTP
 APIs), direct invocations (`{"script", "cmd_args", "env"}` only), anything else saved as a file.
+
+An HTTP body is data, saved as the input file, as in SCAR's faas-supervisor: a JSON body made
+of `script` / `cmd_args` / `env` runs as a direct invocation only when the function's FDL opts
+in (`api_gateway.allow_run_overrides`, which the FDL check allows only behind AWS_IAM) and the
+event names the caller's verified AWS identity.
 """
 
 from __future__ import annotations
@@ -55,15 +60,17 @@ class Job:
     source: Any = None  # the event asking for this job alone (what Batch gets, lambda-batch)
 
 
-def parse_event(event: Any) -> list[Job]:
-    """Every job an event asks for, in order; BadRequest for a malformed or hostile event."""
-    if isinstance(event, dict) and isinstance(event.get("Records"), list):
+def parse_event(event: Any, api_overrides: bool = False) -> list[Job]:
+    """Every job an event asks for, in order; BadRequest for a malformed or hostile event.
+
+    `api_overrides`: an API request's JSON body may carry `script` / `cmd_args` / `env`."""
+    if is_notification(event):
         jobs = [_s3_job(record, i, event) for i, record in enumerate(event["Records"])]
         for job, record in zip(jobs, event["Records"], strict=True):
             job.source = {**event, "Records": [record]}
         return jobs
     if is_api_event(event):
-        job = _api_job(event)
+        job = _api_job(event, api_overrides)
     elif isinstance(event, dict) and set(event) <= DIRECTIVES:
         job = _direct_job(event, "the invocation payload")
     else:
@@ -71,6 +78,11 @@ def parse_event(event: Any) -> list[Job]:
                   body_name=EVENT_FILE)
     job.source = event
     return [job]
+
+
+def is_notification(event: Any) -> bool:
+    """A storage notification (S3's or MinIO's `Records`), delivered asynchronously."""
+    return isinstance(event, dict) and isinstance(event.get("Records"), list)
 
 
 def _s3_job(record: Any, index: int, event: dict[str, Any]) -> Job:
@@ -90,7 +102,7 @@ def _s3_job(record: Any, index: int, event: dict[str, Any]) -> Job:
     )
 
 
-def _api_job(event: dict[str, Any]) -> Job:
+def _api_job(event: dict[str, Any], overrides: bool) -> Job:
     env = {}
     for name, value in (event.get("queryStringParameters") or {}).items():
         if not _NAME.fullmatch(str(name)):
@@ -101,7 +113,7 @@ def _api_job(event: dict[str, Any]) -> Job:
     context = event.get("requestContext") or {}
     time = str(context.get("requestTime") or _now())
     summary = _event_json({k: v for k, v in event.items() if k != "body"})
-    if body is not None and _json_content(event):
+    if overrides and body is not None and _json_content(event) and _signed_caller(context):
         directives = _json_object(body)
         if directives and set(directives) <= DIRECTIVES:
             job = _direct_job(directives, "the request's JSON body")
@@ -109,6 +121,14 @@ def _api_job(event: dict[str, Any]) -> Job:
             job.env = {**env, **job.env}
             return job
     return Job("api", summary, time, body=body, body_name=API_BODY_FILE if body else "", env=env)
+
+
+def _signed_caller(context: dict[str, Any]) -> bool:
+    """True when API Gateway vouches for the caller's AWS identity (an AWS_IAM method fills
+    it in; an open method, or a gateway that does not check signatures, leaves it empty)."""
+    identity = context.get("identity") or {}
+    iam = (context.get("authorizer") or {}).get("iam") or {}  # HTTP APIs (v2)
+    return bool(identity.get("userArn") or identity.get("accessKey") or iam.get("userArn"))
 
 
 def _api_body(event: dict[str, Any]) -> bytes | None:

@@ -14,8 +14,8 @@ from typing import Any
 from scar_ci.supervisor.batch_submit import submit_job
 from scar_ci.supervisor.command import choose_command
 from scar_ci.supervisor.config import FunctionConfig, Settings
-from scar_ci.supervisor.errors import ScriptFailed, SupervisorError
-from scar_ci.supervisor.events import Job, parse_event
+from scar_ci.supervisor.errors import BadRequest, ScriptFailed, SupervisorError
+from scar_ci.supervisor.events import Job, is_notification, parse_event
 from scar_ci.supervisor.process import RunResult
 from scar_ci.supervisor.response import api_response, is_api_event
 from scar_ci.supervisor.runtimes import Runtime
@@ -37,7 +37,8 @@ class Supervisor:
 
     def handle(self, event: Any, context: Any) -> Any:
         """Run every job of the event (in `batch` mode: submit it to AWS Batch); API Gateway
-        gets an HTTP answer, others the output text."""
+        gets an HTTP answer, others the output text. A notification the supervisor rejects
+        (a bad key) is answered, not raised: a retry could not make it acceptable."""
         run = self._submit if self.config.batch and self.config.batch.mode == "batch" \
             else self._run_all
         if is_api_event(event):
@@ -46,16 +47,25 @@ class Supervisor:
             except SupervisorError as exc:
                 log.error("%s", exc)
                 return api_response(exc.status, _error_body(exc), context)
-        return run(event, context).decode("utf-8", errors="replace")
+        try:
+            return run(event, context).decode("utf-8", errors="replace")
+        except BadRequest as exc:
+            if not is_notification(event):
+                raise
+            # Lambda retries a failed asynchronous (S3) invocation: this one cannot succeed
+            log.error("%s; the event is dropped, not retried", exc)
+            return _error_body(exc).decode()
 
     def _submit(self, event: Any, context: Any) -> bytes:
-        parse_event(event)  # a malformed or hostile event is refused here, not in the job
+        # a malformed or hostile event is refused here, not in the job
+        parse_event(event, self.config.api_overrides)
         assert self.config.batch is not None
         answer = submit_job(self.config.batch, self.config.name, event, context.aws_request_id)
         return json.dumps(answer).encode()
 
     def _run_all(self, event: Any, context: Any) -> bytes:
-        return b"".join(self.run_job(job, context) for job in parse_event(event))
+        jobs = parse_event(event, self.config.api_overrides)
+        return b"".join(self.run_job(job, context) for job in jobs)
 
     def run_job(self, job: Job, context: Any) -> bytes:
         """Run one job in its own folders; outputs are uploaded even when the script fails."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path, PurePosixPath
 
 from scar_ci.supervisor.errors import BadRequest
 
 MAX_KEY_LENGTH = 1024
+NAME_MAX, PATH_MAX = 255, 4096  # Linux's limits in bytes, when the file system does not say
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -15,11 +17,13 @@ def check_object_key(key: str) -> str:
     """Return `key` if it is a plain relative object key, else raise BadRequest saying why."""
     problem = _key_problem(key)
     if problem:
-        raise BadRequest(
-            f"object key {key!r} rejected: {problem}; "
-            "rename the object to a plain relative key such as 'input/photo.png'"
-        )
+        raise _rejected(key, problem)
     return key
+
+
+def _rejected(key: str, problem: str) -> BadRequest:
+    return BadRequest(f"object key {key!r} rejected: {problem}; "
+                      "rename the object to a plain relative key such as 'input/photo.png'")
 
 
 def _key_problem(key: str) -> str | None:
@@ -38,6 +42,14 @@ def _key_problem(key: str) -> str | None:
         return "it contains a '.' or '..' segment"
     if not segments[-1]:
         return "it names a folder, not a file"
+    return _name_problem(segments[-1], NAME_MAX)
+
+
+def _name_problem(name: str, name_max: int) -> str | None:
+    """Why the file system cannot hold a file called `name` (the supervisor saves it so)."""
+    size = len(os.fsencode(name))
+    if size > name_max:
+        return f"its last segment is {size} bytes, more than the {name_max} a file name can have"
     return None
 
 
@@ -45,9 +57,23 @@ def local_path_for_key(folder: Path, key: str) -> Path:
     """The file in `folder` an object is downloaded to: its checked key's last segment."""
     name = PurePosixPath(check_object_key(key)).name
     path = folder / name
+    problem = _name_problem(name, _limit(folder, "PC_NAME_MAX", NAME_MAX))
+    if problem:
+        raise _rejected(key, problem)
+    path_max = _limit(folder, "PC_PATH_MAX", PATH_MAX)
+    if len(os.fsencode(path)) >= path_max:
+        raise _rejected(key, f"saved as {path} its path would be over the {path_max} bytes a "
+                             "path can have")
     if path.resolve().parent != folder.resolve():
         raise BadRequest(f"object key {key!r} rejected: it would be saved outside {folder}")
     return path
+
+
+def _limit(folder: Path, name: str, default: int) -> int:
+    try:
+        return os.pathconf(folder, name)
+    except (OSError, ValueError):
+        return default
 
 
 def output_key(path: str, relative: str, function_name: str, request_id: str) -> tuple[str, str]:

@@ -84,7 +84,10 @@ class Storage:
         target = local_path_for_key(folder, stored.key)
         provider = self.input_provider(stored)
         log.info("downloading %s://%s/%s", provider, stored.bucket, stored.key)
-        self.client(provider).download_file(stored.bucket, stored.key, str(target))
+        # s3transfer writes to `<target>.<8 hex>` first: a short name leaves the whole NAME_MAX
+        partial = folder / ".scar-download"
+        self.client(provider).download_file(stored.bucket, stored.key, str(partial))
+        partial.replace(target)
         return target
 
     def fetch(self, url: str, target: Path) -> Path:

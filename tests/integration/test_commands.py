@@ -248,9 +248,10 @@ def test_invoke_posts_a_binary_file_and_writes_the_decoded_output(deployed, tmp_
 
 
 def test_invoke_posts_json_and_asynchronous_requests(deployed, capsys):
-    code, out, err = scar(capsys, "invoke", "-n", deployed.name, "-jd",
+    # JSON from an HTTP caller is the input file, even made of cmd_args (issue 13, hole 1)
+    code, out, err = scar(capsys, "invoke", "-n", deployed.name, "-p", "action=echo", "-jd",
                           '{"cmd_args": ["echo", "from", "json"]}')
-    assert (code, out) == (0, "from json\n"), err
+    assert (code, out) == (0, '{"cmd_args": ["echo", "from", "json"]}'), err
     code, out, err = scar(capsys, "invoke", "-n", deployed.name, "-a")
     assert (code, out) == (0, f"Function '{deployed.name}' launched successfully.\n"), err
 
@@ -262,8 +263,9 @@ def test_invoke_limits_and_failures_are_clear_errors(deployed, tmp_path, capsys)
     assert code == 2 and "API Gateway accepts at most 10.0 MiB" in err
     code, _, err = scar(capsys, "invoke", "-n", deployed.name, "-jd", "{not json")
     assert code == 2 and "-jd: not JSON" in err
-    code, _, err = scar(capsys, "invoke", "-n", deployed.name, "-jd", '{"cmd_args": ["false"]}')
-    assert code == 1 and "answered HTTP 500" in err and "Traceback" not in err
+    code, _, err = scar(capsys, "invoke", "-n", deployed.name, "-p", "who=two\nlines")
+    assert code == 1 and "answered HTTP 400" in err and "line breaks" in err
+    assert "Traceback" not in err
 
 
 def test_under_actions_a_function_cannot_issue_workflow_commands(deployed, tmp_path,

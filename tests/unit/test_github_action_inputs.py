@@ -90,6 +90,55 @@ def test_a_fork_is_refused_with_the_reason_unless_allowed() -> None:
     assert allowed.command == "deploy" and allowed.scope.stage == "pr-57"
 
 
+# Issue 13, hole 2: every event whose code may be a fork's, as GitHub sends it.
+FOREIGN = [
+    ("workflow_run_fork.json", r"the workflow run 'CI' \(pull_request\) that triggered this "
+                               r"one comes from mallory/scar-action, a fork"),
+    ("issue_comment_pr.json", r"a comment on pull request #57 does not say which repository"),
+    ("pull_request_review_fork.json", r"pull request #57 comes from mallory/scar-action"),
+]
+
+
+@pytest.mark.parametrize(("payload", "message"), FOREIGN)
+def test_code_from_another_repository_is_refused_whatever_the_event(payload, message) -> None:
+    context = load_context(runner_env(payload))
+    for command in ("deploy", "plan", "teardown", "invoke"):
+        with pytest.raises(ForkRefused, match=message + r".*allow-forks: true"):
+            decide(ActionInputs(command=command), context)
+    assert decide(ActionInputs(command="deploy", allow_forks=True), context).scope is not None
+
+
+@pytest.mark.parametrize("payload", [
+    "workflow_run_fork.json", "workflow_run_push.json", "issue_comment_pr.json",
+    "issue_comment_issue.json", "pull_request_review_fork.json"])
+def test_auto_does_nothing_on_events_it_does_not_understand(payload) -> None:
+    decision = decide(ActionInputs(), load_context(runner_env(payload)))
+    assert decision.command == "nothing" and decision.scope is None
+    assert "does not act on" in decision.why and "set the inputs command and scope" in \
+        decision.why
+
+
+def test_events_about_this_repository_s_own_code_are_not_refused() -> None:
+    own_run = decide(ActionInputs(command="deploy"), load_context(
+        runner_env("workflow_run_push.json")))
+    assert own_run.command == "deploy" and own_run.scope.is_production
+    comment = decide(ActionInputs(command="plan"), load_context(
+        runner_env("issue_comment_issue.json")))
+    assert comment.scope.is_production
+    scheduled = decide(ActionInputs(), load_context(runner_env("schedule.json")))
+    assert scheduled.command == "deploy" and scheduled.scope is not None
+
+
+def test_check_events_do_not_name_their_code_s_repository(tmp_path) -> None:
+    payload = tmp_path / "check_suite.json"
+    payload.write_text('{"action": "completed", "check_suite": {"head_branch": "main"}, '
+                       '"repository": {"full_name": "grycap/scar-action"}}')
+    env = {**runner_env("schedule.json"), "GITHUB_EVENT_NAME": "check_suite",
+           "GITHUB_EVENT_PATH": str(payload)}
+    with pytest.raises(ForkRefused, match="the check_suite event does not say"):
+        decide(ActionInputs(command="deploy"), load_context(env))
+
+
 def test_the_scope_input_overrides_the_event() -> None:
     context = load_context(runner_env("push_feature.json"))
     assert decide(ActionInputs(scope="production"), context).scope.is_production

@@ -17,6 +17,26 @@ def test_every_payload_has_its_runner_environment() -> None:
         assert isinstance(load_context(runner_env(payload)), GitHubContext), payload
 
 
+@pytest.mark.parametrize(("payload", "what", "repo", "foreign"), [
+    ("workflow_run_fork.json", "the workflow run 'CI' (pull_request) that triggered this one",
+     "mallory/scar-action", True),
+    ("workflow_run_push.json", "the workflow run 'CI' (push) that triggered this one",
+     "grycap/scar-action", False),
+    ("issue_comment_pr.json", "a comment on pull request #57", None, True),
+    ("pull_request_review_fork.json", "pull request #57", "mallory/scar-action", True),
+    ("pull_request_opened.json", "pull request #42", "grycap/scar-action", False),
+])
+def test_the_head_of_events_whose_code_may_be_a_fork_s(payload, what, repo, foreign) -> None:
+    head = load_context(runner_env(payload)).head
+    assert (head.what, head.repo, head.is_foreign) == (what, repo, foreign)
+
+
+@pytest.mark.parametrize("payload", ["push_main.json", "issue_comment_issue.json",
+                                     "schedule.json", "workflow_dispatch.json"])
+def test_events_on_this_repository_s_own_ref_have_no_head(payload) -> None:
+    assert load_context(runner_env(payload)).head is None
+
+
 def test_outside_github_actions_there_is_no_context() -> None:
     assert load_context({}) is None
     assert load_context({"PATH": "/usr/bin", "GITHUB_EVENT_PATH": "/nonexistent"}) is None

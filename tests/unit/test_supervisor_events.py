@@ -84,13 +84,51 @@ def test_api_post_plain_body_is_kept_as_is():
     assert job.body == b"plain text"
 
 
-def test_api_json_body_with_script_runs_that_script():
-    body = json.dumps({"script": b64(b"echo hi"), "env": {"A": "1"}})
-    [job] = parse_event(api_event(body=body, content_type="application/json", query={"q": "1"}))
+IAM_CALLER = {"accessKey": "AKIAEXAMPLE", "userArn": "arn:aws:iam::123456789012:user/ci",
+              "caller": "AIDAEXAMPLE", "accountId": "123456789012"}
+OVERRIDES = json.dumps({"script": b64(b"echo hi"), "env": {"A": "1"}})
+
+
+def iam_event(**kwargs):
+    event = api_event(**kwargs)
+    event["requestContext"]["identity"] = IAM_CALLER
+    return event
+
+
+@pytest.mark.parametrize("opted_in", [False, True])
+def test_an_http_json_body_of_directives_is_data_by_default(opted_in):
+    """Hole 1: an anonymous caller's `script` must never run, even when the FDL opted in
+    (nothing vouches for the caller: an open method, or a gateway that checks no signature)."""
+    event = api_event(body=OVERRIDES, content_type="application/json")
+    event["requestContext"]["identity"] = {"accessKey": None, "userArn": None,
+                                           "sourceIp": "203.0.113.9"}
+    [job] = parse_event(event, api_overrides=opted_in)
+    assert (job.kind, job.script, job.cmd_args) == ("api", None, None)
+    assert (job.body, job.body_name) == (OVERRIDES.encode(), API_BODY_FILE)
+    assert "A" not in job.env
+
+
+def test_an_iam_signed_caller_cannot_override_unless_the_fdl_opted_in():
+    [job] = parse_event(iam_event(body=OVERRIDES, content_type="application/json"))
+    assert job.script is None and job.body == OVERRIDES.encode()
+
+
+def test_with_the_opt_in_an_iam_signed_json_body_runs_that_script():
+    event = iam_event(body=OVERRIDES, content_type="application/json", query={"q": "1"})
+    [job] = parse_event(event, api_overrides=True)
     assert job.kind == "api"
     assert job.script == b"echo hi"
     assert job.env == {"CONT_VAR_q": "1", "A": "1"}
     assert job.body is None
+
+
+def test_http_api_v2_iam_callers_are_recognised():
+    event = {"version": "2.0", "body": OVERRIDES, "isBase64Encoded": False,
+             "headers": {"content-type": "application/json"},
+             "requestContext": {"http": {"method": "POST"}, "authorizer": {"iam": {
+                 "accessKey": "AKIAEXAMPLE", "userArn": "arn:aws:iam::123456789012:user/ci"}}}}
+    [job] = parse_event(event, api_overrides=True)
+    assert job.script == b"echo hi"
 
 
 def test_api_json_body_with_other_keys_is_just_an_input_file():

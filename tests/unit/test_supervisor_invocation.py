@@ -2,6 +2,7 @@
 
 import base64
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -57,8 +58,22 @@ def test_api_post_body_is_the_input_and_the_answer_is_base64(supervisor):
     assert base64.b64decode(response["body"]) == b"init saw homer\n"
 
 
-def test_api_get_query_parameters_reach_the_script(supervisor):
-    event = {"httpMethod": "GET", "queryStringParameters": {"who": "marge"}, "requestContext": {},
+IAM_CONTEXT = {"identity": {"accessKey": "AKIAEXAMPLE",
+                             "userArn": "arn:aws:iam::123456789012:user/ci"}}
+
+
+def test_an_anonymous_json_script_is_the_input_file_not_a_command(supervisor):
+    body = json.dumps({"script": b64(b"echo pwned")})
+    event = {"httpMethod": "POST", "body": body, "requestContext": {},
+             "headers": {"Content-Type": "application/json"}}
+    response = supervisor.handle(event, LocalContext())
+    assert base64.b64decode(response["body"]) == f"init saw {body}\n".encode()
+
+
+def test_api_get_query_parameters_reach_an_iam_callers_script(supervisor):
+    supervisor.config = replace(supervisor.config, api_overrides=True)
+    event = {"httpMethod": "GET", "queryStringParameters": {"who": "marge"},
+             "requestContext": IAM_CONTEXT,
              "body": json.dumps({"script": b64(b"echo $CONT_VAR_who")}),
              "headers": {"Content-Type": "application/json"}}
     response = supervisor.handle(event, LocalContext())
@@ -71,18 +86,31 @@ def test_a_failing_script_fails_the_invocation_with_its_output(supervisor):
 
 
 def test_a_failing_script_behind_api_gateway_is_http_500(supervisor):
+    supervisor.config = replace(supervisor.config, api_overrides=True)
     event = {"httpMethod": "POST", "body": json.dumps({"script": b64(b"echo no; exit 1")}),
-             "headers": {"content-type": "application/json"}, "requestContext": {}}
+             "headers": {"content-type": "application/json"}, "requestContext": IAM_CONTEXT}
     response = supervisor.handle(event, LocalContext())
     assert response["statusCode"] == 500
     body = base64.b64decode(response["body"])
     assert body == b"scar-supervisor: the request script exited with code 1\n\nno\n"
 
 
-def test_a_hostile_key_fails_the_invocation(supervisor):
-    record = {"s3": {"bucket": {"name": "b"}, "object": {"key": "..%2F..%2Fetc%2Fpasswd"}}}
-    with pytest.raises(BadRequest, match="rejected"):
-        supervisor.handle({"Records": [record]}, LocalContext())
+@pytest.mark.parametrize(("key", "reason"), [
+    ("..%2F..%2Fetc%2Fpasswd", "'..' segment"),
+    ("input/" + "n" * 256, "last segment is 256 bytes, more than the 255"),
+    ("input/" + "\u00e9" * 128 + ".png", "last segment is 260 bytes"),
+])
+def test_a_notification_with_a_bad_key_is_answered_not_retried(supervisor, key, reason, caplog):
+    """Lambda retries a failed S3 invocation: a rejection no retry can fix is answered."""
+    record = {"s3": {"bucket": {"name": "b"}, "object": {"key": key}}}
+    answer = supervisor.handle({"Records": [record]}, LocalContext())
+    assert answer.startswith("scar-supervisor: object key ") and reason in answer
+    assert "dropped, not retried" in caplog.text and "Traceback" not in caplog.text
+
+
+def test_a_direct_request_with_bad_variables_still_fails(supervisor):
+    with pytest.raises(BadRequest, match="cannot be set"):
+        supervisor.handle({"env": {"AWS_SECRET_ACCESS_KEY": "x"}}, LocalContext())
 
 
 def test_a_timeout_kills_the_script_and_fails(supervisor):

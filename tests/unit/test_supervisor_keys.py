@@ -20,6 +20,8 @@ HOSTILE = [
     ("", "empty"),
     ("a\\..\\b", "backslash"),
     ("k" * 1025, "longer than"),
+    ("input/" + "k" * 256, "last segment is 256 bytes, more than the 255"),
+    ("\U0001f600" * 64, "last segment is 256 bytes"),
 ]
 
 
@@ -37,6 +39,20 @@ def test_plain_keys_pass(key):
 
 def test_the_local_file_is_the_last_segment_inside_the_folder(tmp_path):
     assert local_path_for_key(tmp_path, "input/sub/photo.png") == tmp_path / "photo.png"
+
+
+def test_the_longest_file_name_fits_and_is_really_writable(tmp_path):
+    path = local_path_for_key(tmp_path, "input/" + "n" * 255)
+    path.write_bytes(b"ok")
+    assert path.read_bytes() == b"ok"
+
+
+def test_a_path_over_path_max_is_rejected_before_the_file_system_fails(tmp_path):
+    deep = tmp_path
+    while len(str(deep)) < 3900:
+        deep = deep / ("d" * 200)
+    with pytest.raises(BadRequest, match="over the 4096 bytes a path can have"):
+        local_path_for_key(deep, "input/" + "n" * 200)
 
 
 @given(st.text(max_size=60))

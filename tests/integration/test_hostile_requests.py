@@ -1,0 +1,148 @@
+"""Issue 13 against LocalStack. Hole 1, over HTTP through its API Gateway: a caller of a
+function's URL cannot choose the command it runs; the API is deployed with the authorisation
+the FDL asks for. Hole 12: S3 object names the file system cannot hold are rejected, once.
+
+LocalStack community does not check signatures on AWS_IAM methods (its execute-api handler
+chain has no authoriser step, and the identity it passes the function is always empty): an
+unsigned call reaches the function there. What is tested is what AWS does not depend on: the
+deployed methods' authorizationType read back, and the supervisor refusing overrides from a
+caller API Gateway does not vouch for. The signature of `scar-ci invoke` is verified in
+tests/unit/test_invoke_signing.py."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+import urllib.error
+import urllib.request
+
+import boto3
+import pytest
+import yaml
+from command_helpers import scar, worker_fdl
+from test_commands import wait_for_keys
+
+from scar_ci.aws.session import Aws
+from scar_ci.deploy import engine
+from scar_ci.fdl import load_fdl
+from scar_ci.scopes.scope import Scope
+
+pytestmark = pytest.mark.integration
+
+HOSTILE = json.dumps({"script": base64.b64encode(b"echo pwned; env").decode(),
+                      "cmd_args": ["sh", "-c", "echo pwned"], "env": {"X": "1"}})
+
+
+@pytest.fixture(scope="module")
+def apis(localstack, tmp_path_factory, test_image_archives, udocker_env):
+    """Two functions sharing an image: `worker` with a default API, `signed` with an AWS_IAM
+    API that opts in to run overrides."""
+    folder = tmp_path_factory.mktemp("api-security")
+    base = f"scar-t-{secrets.token_hex(5)}"
+    fdl = worker_fdl(folder, base, test_image_archives["docker"], udocker_env)
+    document = yaml.safe_load(fdl.read_text())
+    signed = json.loads(json.dumps(document["functions"]["aws"][0]))
+    signed["lambda"]["name"] = "signed"
+    signed["lambda"]["input"] = [{"storage_provider": "s3", "path": f"{base}/signed-input"}]
+    signed["lambda"]["output"] = [{"storage_provider": "s3", "path": f"{base}/signed-output"}]
+    signed["api_gateway"] = {"name": "signed", "allow_run_overrides": True,
+                             "method": {"authorizationType": "AWS_IAM"}}
+    document["functions"]["aws"].append(signed)
+    fdl.write_text(yaml.safe_dump(document))
+    scope = Scope.parse(f"manual:{base}")
+    _, urls = engine.deploy(load_fdl(fdl), scope, Aws(), say=lambda _: None)
+    yield fdl, scope, urls
+    engine.teardown(scope, Aws(), delete_data=True, say=lambda _: None)
+
+
+def post(url: str, body: str) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body.encode(), method="POST",  # noqa: S310
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310
+            return answer.status, base64.b64decode(answer.read()).decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+def authorizations(url: str) -> set[str]:
+    """The authorizationType of every method of the API behind `url`, read from API Gateway."""
+    api_id = url.split("/restapis/")[1].split("/")[0]
+    client = boto3.client("apigateway")
+    return {client.get_method(restApiId=api_id, resourceId=resource["id"],
+                              httpMethod=method)["authorizationType"]
+            for resource in client.get_resources(restApiId=api_id)["items"]
+            for method in resource.get("resourceMethods", {})}
+
+
+def test_a_body_of_directives_to_a_default_api_is_the_input_file_not_a_command(apis):
+    _, scope, urls = apis
+    status, output = post(urls[scope.function_name("worker")], HOSTILE)
+    assert (status, output) == (200, "shouted api_event_file\n")
+
+
+def test_methods_are_deployed_with_the_authorisation_the_fdl_asks_for(apis):
+    _, scope, urls = apis
+    assert authorizations(urls[scope.function_name("worker")]) == {"NONE"}
+    assert authorizations(urls[scope.function_name("signed")]) == {"AWS_IAM"}
+
+
+def test_an_unsigned_caller_of_an_opted_in_api_still_cannot_run_a_command(apis):
+    _, scope, urls = apis
+    status, output = post(urls[scope.function_name("signed")], HOSTILE)
+    if status == 403:  # a gateway that checks signatures, as AWS does
+        return
+    # LocalStack community lets it through: the supervisor sees no verified caller
+    assert (status, output) == (200, "shouted api_event_file\n")
+
+
+def test_invoke_signs_its_request_to_an_iam_api_and_gets_through(apis, capsys):
+    _, scope, _ = apis
+    code, out, err = scar(capsys, "invoke", "-n", scope.function_name("signed"), "-jd",
+                          '{"cmd_args": ["echo", "hi"]}')
+    assert (code, out) == (0, "shouted api_event_file\n"), err
+
+
+def test_a_redeploy_turns_an_open_api_into_an_iam_one(apis):
+    fdl, scope, urls = apis
+    document = yaml.safe_load(fdl.read_text())
+    document["functions"]["aws"][0]["api_gateway"]["method"] = {"authorizationType": "AWS_IAM"}
+    fdl.write_text(yaml.safe_dump(document))
+    engine.deploy(load_fdl(fdl), scope, Aws(), say=lambda _: None)
+    assert authorizations(urls[scope.function_name("worker")]) == {"AWS_IAM"}
+
+
+def wait_for_log(group: str, text: str, timeout: float = 90) -> list[str]:
+    logs = boto3.client("logs")
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [event["message"] for page in logs.get_paginator("filter_log_events").paginate(
+            logGroupName=group) for event in page["events"]]
+        if any(text in line for line in lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(1)
+
+
+def test_an_s3_object_with_a_long_file_name_is_processed(apis):
+    """250 bytes: s3transfer's `<name>.<8 hex>` temporary file would not fit (the supervisor
+    downloads under a short name); proot (udocker P1, the tests' engine) itself cannot open
+    names of 255 bytes inside the container."""
+    _, scope, _ = apis
+    bucket, name = scope.bucket(scope.ident), "n" * 250
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"input/{name}", Body=b"shout\n")
+    assert wait_for_keys(bucket, f"output/{name}", 1) == [f"output/{name}"]
+    body = boto3.client("s3").get_object(Bucket=bucket, Key=f"output/{name}")["Body"].read()
+    assert body == b"SHOUT\n"
+
+
+def test_an_s3_object_name_the_file_system_cannot_hold_is_rejected_once(apis):
+    _, scope, _ = apis
+    bucket, name = scope.bucket(scope.ident), "x" * 300 + ".txt"
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"input/{name}", Body=b"x")
+    lines = wait_for_log(scope.log_group("worker"), "dropped, not retried")
+    rejected = [line for line in lines if "last segment is 304 bytes" in line]
+    assert len(rejected) == 1, lines
+    assert not any("Traceback" in line or "OSError" in line for line in lines)
+    assert wait_for_keys(bucket, f"output/{name}", 1, timeout=2) == []
