@@ -281,12 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `scar-ci`; returns the process exit code."""
-    from scar_ci.aws.session import mask_secrets_with
-    from scar_ci.github.workflow import mask
+    from scar_ci.github.workflow import end_lines, guard_output, mask
+    from scar_ci.secret_sinks import mask_secrets_with
 
+    guard_output()  # under Actions, no line printed from here on can be a workflow command
+    mask_secrets_with(mask)
     parser = build_parser()
     args = parser.parse_args(argv)
-    mask_secrets_with(mask)
     try:
         apply_local_mode(args)
         _use_profile(args)
@@ -303,6 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         discard_output(sys.stdout)
         return 141
+    finally:
+        end_lines()
 
 
 def _use_profile(args: argparse.Namespace) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TextIO
 
 from scar_ci.errors import UserError
-from scar_ci.github.workflow import commands_paused
 
 
 def say_to(stderr: bool = False) -> Callable[[str], None]:
@@ -80,10 +79,9 @@ def write_stdout(content: bytes) -> None:
 
 
 def write_output(content: bytes, path: str | None) -> None:
-    """A command's output: to the file `-o` names, else to stdout (workflow commands in it
-    are not interpreted)."""
+    """A command's output: to the file `-o` names, else to stdout (under Actions, the output
+    guard keeps workflow commands in it from being interpreted: github/workflow.py)."""
     if path:
         write_file(Path(path), content)
         return
-    with commands_paused():
-        write_stdout(content)
+    write_stdout(content)

@@ -1,7 +1,8 @@
 """`scar-ci rm`: teardown for one function, the functions of an FDL, or a whole scope.
 
 Removing functions removes what belongs to each alone (its API, triggers, log group, role,
-storage credentials, and an image function's ECR repository as `ecr.delete_image` says);
+storage credentials, an image function's ECR repository as `ecr.delete_image` says, a Batch
+function's compute environment, job queue and job definition);
 buckets stay, since they hold data and may serve other functions: a scope's teardown removes
 them.
 """
@@ -27,13 +28,11 @@ if TYPE_CHECKING:
 def remove_functions(aws: Aws, scope: Scope, names: set[str],
                      say: Callable[[str], None] = print) -> Plan:
     """Plan and apply the removal; returns the plan applied (empty when nothing was found)."""
-    from scar_ci.deploy.engine import apply_said, function_resources
-    from scar_ci.deploy.plan import make_plan
+    from scar_ci.deploy import engine
 
     started = time.monotonic()
-    found = function_resources(aws, scope, names)
-    plan = make_plan(scope.describe(), [], found, aws, reason="scar-ci rm")
-    apply_said(plan, "rm", say, started)
+    plan, _ = engine.plan_removal(scope, aws, names)
+    engine.apply_said(plan, "rm", say, started)
     return plan
 
 

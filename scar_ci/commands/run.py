@@ -20,7 +20,6 @@ from scar_ci.commands.invocation import (
 from scar_ci.commands.output import Progress, say_to, write_file
 from scar_ci.commands.target import ScopeOf, Target, single, targets
 from scar_ci.errors import UserError
-from scar_ci.github.workflow import commands_paused
 
 
 def cmd_run(args: argparse.Namespace, scope_of: ScopeOf) -> int:
@@ -88,8 +87,7 @@ def _show(answer: Answer, args: argparse.Namespace) -> None:
         print(f"Request Id: {answer.request_id}\nLog Group Name: {answer.log_group}",
               file=sys.stderr)
         if not args.output:
-            with commands_paused():
-                sys.stdout.write(answer.output)
+            sys.stdout.write(answer.output)
 
 
 def _fan_out(aws: Aws, target: Target, objects: list[tuple[str, str]],

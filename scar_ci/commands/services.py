@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from scar_ci.commands.output import say_to, write_output, write_stdout
 from scar_ci.errors import UsageError, UserError
-from scar_ci.github.workflow import commands_paused
 
 # `cluster/service` as `ls` shows it: a cluster id as the FDL's, an OSCAR service name.
 _DEPLOYED = re.compile(r"([A-Za-z0-9_-]+)/([a-z0-9](?:[-a-z0-9]{0,37}[a-z0-9])?)")
@@ -173,8 +172,7 @@ def logs_service(args: argparse.Namespace, target: ServiceTarget) -> int:
     for job, info in chosen:
         print(f"== job {job}: {info.get('status', '?')}, created {info.get('creation_time')}, "
               f"finished {info.get('finish_time') or '-'}")
-        with commands_paused():
-            write_stdout(target.cluster.job_logs(target.name, job).encode())
+        write_stdout(target.cluster.job_logs(target.name, job).encode())
     return 0
 
 

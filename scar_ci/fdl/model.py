@@ -10,6 +10,7 @@ from typing import Any
 
 from scar_ci.fdl.errors import Problem
 from scar_ci.fdl.located import KeyPath, Located, Position
+from scar_ci.fdl.secret_fields import is_secret_name
 
 Settings = Mapping[str, Any]
 
@@ -196,11 +197,8 @@ class StorageProvider:
         return {k: v for k, v in self.settings.items() if not _is_secret(k, v)}
 
 
-SECRET_WORDS = ("key", "secret", "token", "password", "credential")
-
-
 def _is_secret(name: str, value: Any) -> bool:
-    return isinstance(value, str) and bool(value) and any(w in name.lower() for w in SECRET_WORDS)
+    return isinstance(value, str) and bool(value) and is_secret_name(name)
 
 
 @dataclass(frozen=True)

@@ -53,10 +53,6 @@ class ClusterAccess:
             options["oidc_token"] = self.oidc_token
         return options
 
-    def secrets(self) -> list[str]:
-        """The values to mask in logs."""
-        return [s for s in (self.auth_password, self.oidc_token) if s]
-
 
 def env_name(cluster_id: str, key: str) -> str:
     """`SCAR_CI_OSCAR_MY_OSCAR_AUTH_PASSWORD` for cluster `my_oscar`, key `auth_password`."""
@@ -83,8 +79,9 @@ def clusters(fdl: Fdl | None, config: Mapping[str, Mapping[str, Any]] | None,
                     f"another {key} than the service at {given[key][1]}; give it once (or "
                     "in the configuration file's oscar section)")
             given[key] = (value, where)
+    named = {*config, *from_fdl}
     found = {}
-    for cluster_id in sorted({*config, *from_fdl}):
+    for cluster_id in sorted(named | _environment_clusters(named, environ)):
         fdl_given = from_fdl.get(cluster_id, {})
         settings = {**config.get(cluster_id, {}), **{k: v for k, (v, _) in fdl_given.items()},
                     **_from_environment(cluster_id, environ)}
@@ -100,6 +97,15 @@ def _complete(settings: Mapping[str, Any]) -> bool:
     return bool(settings.get("endpoint")) and bool(
         (settings.get("auth_user") and settings.get("auth_password")) or settings.get(
             "oidc_token"))
+
+
+def _environment_clusters(named: set[str], environ: Mapping[str, str]) -> set[str]:
+    """Clusters only the environment names (`SCAR_CI_OSCAR_<ID>_ENDPOINT`), as lower-case
+    ids, so a teardown with nothing but the scope and a CI job's secrets finds them."""
+    known = {env_name(c, "endpoint") for c in named}
+    return {name.removeprefix(ENV_PREFIX).removesuffix("_ENDPOINT").lower()
+            for name in environ if name.startswith(ENV_PREFIX) and name.endswith("_ENDPOINT")
+            and name not in known and len(name) > len(ENV_PREFIX) + len("_ENDPOINT")}
 
 
 def _from_environment(cluster_id: str, environ: Mapping[str, str]) -> dict[str, Any]:

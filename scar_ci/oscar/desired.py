@@ -74,11 +74,30 @@ def definition(fdl: Fdl, service: FdlService, scope: Scope,
 def desired_services(fdl: Fdl, scope: Scope, clusters: Mapping[str, OscarCluster],
                      config: Mapping[str, Mapping[str, Any]] | None = None
                      ) -> list[OscarService]:
-    """The FDL's services in `scope`, each on its cluster, tagged for the scope."""
-    return [OscarService(clusters[s.cluster_id],
-                         definition(fdl, s, scope, (config or {}).get(s.cluster_id)),
-                         scope.tags(fdl_function=s.name))
-            for s in fdl.oscar]
+    """The FDL's services in `scope`, each on its cluster, tagged for the scope, after the
+    buckets and triggers their outputs feed."""
+    services = []
+    for s in fdl.oscar:
+        body = definition(fdl, s, scope, (config or {}).get(s.cluster_id))
+        services.append(OscarService(clusters[s.cluster_id], body,
+                                     scope.tags(fdl_function=s.name), _feeds(fdl, scope, body)))
+    return services
+
+
+def _feeds(fdl: Fdl, scope: Scope, body: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The plan keys of the deployment's buckets the service writes to, and of the Lambda
+    triggers on those folders."""
+    managed = {scope.bucket(b) for b in managed_buckets(fdl)}
+    written = {ref["path"] for ref in body["output"]
+               if ref["storage_provider"].partition(".")[0] == "s3"
+               and ref["path"].partition("/")[0] in managed}
+    keys = [("bucket", path.partition("/")[0]) for path in sorted(written)]
+    for function in fdl.functions:
+        for ref in function.input:
+            path = scoped_storage_path(scope, ref.storage_provider, ref.path, managed_buckets(fdl))
+            if ref.storage_provider == "s3" and path in written:
+                keys.append(("trigger", f"{path} -> {scope.function_name(function.name)}"))
+    return tuple(dict.fromkeys(keys))
 
 
 def _script(fdl: Fdl, service: FdlService) -> str:

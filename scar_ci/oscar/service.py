@@ -94,6 +94,7 @@ class OscarService(Resource):
     cluster: OscarCluster
     definition: Mapping[str, Any] = field(repr=False)
     tags: Mapping[str, str] = field(default_factory=dict)
+    needs: tuple[tuple[str, str], ...] = ()  # the buckets and triggers its outputs feed
     name: str = ""
 
     def __post_init__(self) -> None:
@@ -110,6 +111,10 @@ class OscarService(Resource):
 
     def wanted(self) -> Settings:
         return settings_of(self.body())
+
+    def depends_on(self) -> tuple[tuple[str, str], ...]:
+        """A chain's sink first: the buckets its outputs write to and their triggers."""
+        return self.needs
 
     def describe(self) -> str:
         d = self.definition

@@ -38,6 +38,7 @@ from scar_ci.scopes.tags import (
 HASH_LEN = 8
 STAGE_MAX = 28
 PRODUCTION = "production"
+LOG_GROUP_PREFIX = "/aws/lambda/"  # where Lambda writes a function's logs
 
 _STAGE_BODY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _HASH_TAIL = re.compile(rf"(?:^|-)[0-9a-f]{{{HASH_LEN}}}$")
@@ -251,7 +252,7 @@ class Scope:
 
     def log_group(self, base: str) -> str:
         """CloudWatch log group of the FDL function `base`."""
-        return f"/aws/lambda/{self.function_name(base)}"
+        return log_group_of(self.function_name(base))
 
     def api_name(self, base: str) -> str:
         """API Gateway REST API name for the FDL API (or function) name `base`."""
@@ -335,6 +336,11 @@ class Scope:
             case _:
                 what = f"{self.kind.value}, given by its stage name"
         return f"scope {self.stage} ({what})"
+
+
+def log_group_of(function: str) -> str:
+    """The CloudWatch log group of the deployed function `function`."""
+    return f"{LOG_GROUP_PREFIX}{function}"
 
 
 def _scope_error(text: str, problem: str) -> UsageError:

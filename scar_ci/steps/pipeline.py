@@ -9,26 +9,26 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from scar_ci.aws.ecr import ImageOptions
 from scar_ci.aws.s3 import split_path
-from scar_ci.aws.session import Aws, mask_secrets_with
+from scar_ci.aws.session import Aws
 from scar_ci.deploy import engine
-from scar_ci.deploy.apply import apply_plan
-from scar_ci.deploy.plan import Plan, Verb
+from scar_ci.deploy.plan import PAST, Plan, Verb
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, load_fdl
 from scar_ci.fdl.config import scar_config
 from scar_ci.github.context import GitHubContext, load_context
 from scar_ci.github.outputs import write_outputs
-from scar_ci.github.workflow import group, mask, print_untrusted, warn
+from scar_ci.github.workflow import group, mask, warn
 from scar_ci.oscar.access import secrets_given as oscar_secrets
 from scar_ci.oscar.clusters import Oscar
 from scar_ci.oscar.service import OscarService
 from scar_ci.package.image.builder_choice import chosen_builder
 from scar_ci.scopes.scope import Scope, ScopeKind
+from scar_ci.secret_sinks import mask_secrets_with
 from scar_ci.steps import smoke
 from scar_ci.steps.decide import NOTHING, Decision, decide
 from scar_ci.steps.inputs import ActionInputs, InputError
@@ -44,7 +44,6 @@ from scar_ci.steps.summary import (
 from scar_ci.steps.sweep import do_drift, do_prune
 
 OUTPUT_MAX = 512 * 1024  # GitHub keeps at most 1 MB of outputs per job
-_STATUS = {Verb.CREATE: "created", Verb.UPDATE: "updated", Verb.KEEP: "unchanged"}
 _HEADINGS = {ScopeKind.PR: "preview", ScopeKind.BRANCH: "preview", ScopeKind.TAG: "release",
              ScopeKind.PRODUCTION: "production", ScopeKind.MANUAL: "deployment"}
 
@@ -65,7 +64,8 @@ class Run:
 
     @property
     def scope(self) -> Scope:
-        assert self.decision.scope is not None
+        if self.decision.scope is None:
+            raise RuntimeError(f"the run has no scope to act on ({self.decision.why})")
         return self.decision.scope
 
     def heading(self) -> str:
@@ -74,7 +74,6 @@ class Run:
     def load(self) -> Fdl:
         with group(f"validate {self.inputs.fdl}"):
             fdl = load_fdl(self.inputs.fdl)
-            mask(secrets_of(fdl))
             mask(oscar_secrets(fdl, environ=self.env))
             print(f"{self.inputs.fdl}: valid, {len(fdl.functions)} function(s): "
                   f"{', '.join(f.name for f in fdl.functions) or 'none'}"
@@ -105,12 +104,6 @@ class Run:
             return None
         return PullRequestPreview.of(self.context, self.inputs.github_token, self.inputs.fdl,
                                      self.env)
-
-
-def secrets_of(fdl: Fdl) -> Iterator[str]:
-    """The storage providers' credentials, to be masked in the log."""
-    for provider in fdl.storage_providers:
-        yield from provider.secrets().values()
 
 
 def run(inputs: ActionInputs, env: Mapping[str, str] | None = None) -> int:
@@ -159,10 +152,8 @@ def do_deploy(state: Run) -> int:
                                            state.oscar(fdl))
         print(plan.render())
     with group("apply"):
-        apply_plan(plan, "deploy", print)
-        urls = {name: api.url(aws) or "" for name, api in desired.apis.items()}
-        services = [r for r in desired.resources if isinstance(r, OscarService)]
-        urls.update((s.name, s.url()) for s in services)
+        engine.apply_plan(plan, "deploy", print)
+        urls = engine.urls_of(desired, aws)
     seconds = time.monotonic() - started
     result = (smoke_test(state, fdl, aws) if state.inputs.smoke_test and fdl.functions
               else None)
@@ -172,6 +163,7 @@ def do_deploy(state: Run) -> int:
         "api-url": next((f["api_url"] for f in functions if f["api_url"]), ""),
         "invocation-output": result.output[:OUTPUT_MAX] if result else "",
     }, state.env)
+    services = [r for r in desired.resources if isinstance(r, OscarService)]
     rows = function_rows(fdl, state.scope, plan, urls, desired.images) + service_rows(
         services, plan)
     write_summary(render_summary(state.heading(), state.scope.label, rows=rows, plan=plan,
@@ -235,7 +227,7 @@ def smoke_test(state: Run, fdl: Fdl, aws: Aws) -> SmokeResult:
     name = state.scope.function_name(base)
     with group(f"smoke test {name}"):
         result = smoke.invoke(aws, name, fdl.function(base).timeout, request)
-        print_untrusted(result.output)
+        print(result.output)
         print(f"smoke test {'ok' if result.ok else 'FAILED'} in {result.seconds:.1f} s")
     return result
 
@@ -267,7 +259,7 @@ def function_rows(fdl: Fdl, scope: Scope, plan: Plan, urls: Mapping[str, str],
             f.container.image_file.name if f.container.image_file else "")
         runtime = "image" if f.uses_image_runtime else "udocker"
         rows.append(FunctionRow(name, runtime, image, f.memory, urls.get(name, ""),
-                                _STATUS.get(verbs.get(name, Verb.KEEP), "unchanged")))
+                                PAST[verbs.get(name, Verb.KEEP)]))
     return rows
 
 
@@ -276,7 +268,7 @@ def service_rows(services: list[OscarService], plan: Plan) -> list[FunctionRow]:
     verbs = {c.name: c.verb for c in plan.changes if c.kind == "service"}
     return [FunctionRow(s.name, "oscar", str(s.definition.get("image", "")),
                         str(s.definition.get("memory", "")), s.url(),
-                        _STATUS.get(verbs.get(s.name, Verb.KEEP), "unchanged"))
+                        PAST[verbs.get(s.name, Verb.KEEP)])
             for s in services]
 
 

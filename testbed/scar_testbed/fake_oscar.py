@@ -213,13 +213,16 @@ class FakeOscar:
         """Create a job for `body` (an event or base64 input) and run it in a thread."""
         job_name = f"{name}-{uuid.uuid4().hex[:8]}"
         self.jobs.setdefault(name, {})[job_name] = Job()
-        threading.Thread(target=self.execute, args=(name, job_name, body), daemon=True).start()
+        service = self.services[name]  # as it is now: a job outlives a deleted service
+        threading.Thread(target=self.execute, args=(name, job_name, body, service),
+                         daemon=True).start()
         return job_name
 
-    def execute(self, name: str, job_name: str, body: bytes) -> Job:
+    def execute(self, name: str, job_name: str, body: bytes,
+                service: Mapping[str, Any] | None = None) -> Job:
         """Run one job (a synchronous run when not in `jobs`) to its end: its input, the
         script in the image, its outputs uploaded."""
-        service = self.services[name]
+        service = service or self.services[name]
         job = self.jobs.get(name, {}).get(job_name) or Job()
         job.status, job.start_time = "Running", _now()
         folder = self.workdir / job_name

@@ -133,3 +133,39 @@ def test_config_file_oscar_section_is_validated(capsys: pytest.CaptureFixture) -
     Path("scar.cfg").write_text(json.dumps({"oscar": {"lab": {"endpiont": "https://o"}}}))
     assert main(["validate", "-f", "scar.yaml", "-c", "scar.cfg"]) == 2
     assert "scar.cfg:1:" in capsys.readouterr().err
+
+
+def test_an_unreachable_cluster_is_one_message_without_secrets() -> None:
+    from scar_ci.oscar.access import ClusterAccess
+    from scar_ci.oscar.client import OscarCluster, OscarFailure
+
+    cluster = OscarCluster(ClusterAccess("lab", "http://127.0.0.1:9", "u", "pa55-secret",
+                                         origin="scar.yaml:3"))
+    with pytest.raises(OscarFailure) as caught:
+        cluster.list_services()
+    message = str(caught.value)
+    assert message.startswith("cannot reach OSCAR cluster 'lab' at http://127.0.0.1:9 to list")
+    assert "scar.yaml:3" in message and "pa55-secret" not in message
+
+
+def test_a_cluster_the_environment_alone_names() -> None:
+    """`teardown --scope S` with no FDL and no configuration file, only a CI job's secrets."""
+    environ = {"SCAR_CI_OSCAR_MY_OSCAR_ENDPOINT": "https://o.example",
+               "SCAR_CI_OSCAR_MY_OSCAR_AUTH_USER": "u", "SCAR_CI_OSCAR_MY_OSCAR_AUTH_PASSWORD": "p"}
+    (found,) = clusters(None, {}, environ).values()
+    assert (found.cluster_id, found.endpoint, found.auth_user) == ("my_oscar",
+                                                                  "https://o.example", "u")
+    config = {"My_Oscar": {"endpoint": "https://cfg"}}
+    assert list(clusters(None, config, environ)) == ["My_Oscar"]  # the same cluster, once
+
+
+def test_a_service_depends_on_the_bucket_and_trigger_it_feeds() -> None:
+    lam = {"lambda": {"name": "detect", "init_script": "run.sh",
+                      "container": {"image": "grycap/mask"},
+                      "input": [{"storage_provider": "s3", "path": "masks/intermediate"}]}}
+    fdl = load_fdl(fdl_file([svc(endpoint="https://o", auth_user="u", auth_password="p", output=[
+        {"storage_provider": "s3.aws", "path": "masks/intermediate"}])], [lam],
+        storage_providers={"s3": {"aws": {"access_key": "a", "secret_key": "s"}}}))
+    (service,) = Oscar.of(fdl, {}, {}).desired(fdl, Scope.pull_request(7))
+    assert service.depends_on() == (
+        ("bucket", "masks--pr-7"), ("trigger", "masks--pr-7/intermediate -> detect--pr-7"))
