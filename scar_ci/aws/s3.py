@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from botocore.exceptions import ClientError
 
 from scar_ci.aws.errors import error_code
-from scar_ci.aws.resource import Resource, Settings, absent_ok, may_belong, owned, paginate
+from scar_ci.aws.resource import (
+    Resource,
+    Settings,
+    absent_ok,
+    ensure_ours,
+    may_belong,
+    owned,
+    paginate,
+)
 from scar_ci.aws.session import Aws
 from scar_ci.scopes.scope import PRODUCTION, Scope
 from scar_ci.scopes.tags import TAG_MANAGED, TAG_SCOPE, our_tags, tag_dict, tag_list
@@ -73,6 +81,8 @@ class Bucket(Resource):
             if not self.half_created:
                 self.foreign = True
                 return self.wanted()
+        else:
+            ensure_ours(self, tags, self.tags)
         s3 = aws.client("s3")
         present = tuple(f for f in self.folders
                         if absent_ok(s3.head_object, Bucket=self.name, Key=f"{f}/") is not None)

@@ -21,6 +21,7 @@ from scar_ci.aws.ssm import discover_storage_credentials
 from scar_ci.aws.triggers import discover_triggers
 from scar_ci.deploy.apply import apply_plan
 from scar_ci.deploy.desired import Desired, UnsupportedFunction, desired_state
+from scar_ci.deploy.lock import scope_lock
 from scar_ci.deploy.plan import Plan
 from scar_ci.fdl import Fdl
 from scar_ci.package.image.builder_choice import Builder
@@ -95,20 +96,23 @@ def plan_teardown(scope: Scope, aws: Aws, *, delete_data: bool = False) -> Plan:
 
 def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Callable[[str], None] = print,
            builder: Builder = "auto") -> tuple[Plan, dict[str, str]]:
-    """Plan, say the plan, apply it; returns the plan and the API URLs by function. Image
-    functions are built by `builder`, which says what it does through `say`."""
+    """Plan, say the plan, apply it, holding the scope's lock; returns the plan and the API
+    URLs by function. Image functions are built by `builder`, which says what it does
+    through `say`."""
     started = time.monotonic()
-    plan, desired = plan_deploy(fdl, scope, aws, ImageOptions(builder, say))
-    apply_said(plan, "deploy", say, started)
+    with scope_lock(aws, scope, "deploy"):
+        plan, desired = plan_deploy(fdl, scope, aws, ImageOptions(builder, say))
+        apply_said(plan, "deploy", say, started)
     return plan, {fn: api.url(aws) or "" for fn, api in desired.apis.items()}
 
 
 def teardown(scope: Scope, aws: Aws, *, delete_data: bool = False,
              say: Callable[[str], None] = print) -> Plan:
-    """Plan the teardown of `scope`, say it, apply it."""
+    """Plan the teardown of `scope`, say it, apply it, holding the scope's lock."""
     started = time.monotonic()
-    plan = plan_teardown(scope, aws, delete_data=delete_data)
-    apply_said(plan, "teardown", say, started)
+    with scope_lock(aws, scope, "teardown"):
+        plan = plan_teardown(scope, aws, delete_data=delete_data)
+        apply_said(plan, "teardown", say, started)
     return plan
 
 

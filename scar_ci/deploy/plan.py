@@ -107,14 +107,16 @@ def make_plan(header: str, desired: Sequence[Resource], found: Iterable[Resource
         else:
             changes.append(Change(Verb.KEEP, resource.kind, resource.name,
                                   resource.kept_detail()))
-    wanted = {r.key for r in desired}
-    stale = sorted((r for r in found if r.key not in wanted),
+    wanted = {r.key: r for r in desired}
+    stale = sorted((r for r in found if r.key not in wanted or r.duplicates(wanted[r.key])),
                    key=lambda r: -KIND_ORDER.index(r.kind))
     for resource in stale:
         kept = resource.kept_because(aws, delete_data)
         if kept:
             changes.append(Change(Verb.KEEP, resource.kind, resource.name, kept))
         else:
-            changes.append(Change(Verb.DELETE, resource.kind, resource.name, f"({reason})",
+            why = (f"a duplicate of {wanted[resource.key].describe_identity()}"
+                   if resource.key in wanted else reason)
+            changes.append(Change(Verb.DELETE, resource.kind, resource.name, f"({why})",
                                   partial(resource.delete, aws)))
     return Plan(header, tuple(changes))
