@@ -74,7 +74,13 @@ def scope_lock(aws: Aws, scope: Scope, command: str,
                clock: Callable[[], float] = time.time) -> Iterator[None]:
     """Hold `scope`'s lease while inside; ScopeBusy at once when another run holds it."""
     lock = _Lock(aws.unlogged_client("ssm"), f"{ROOT}/{scope.label}", scope, command, clock)
-    lock.acquire()
+    try:
+        lock.acquire()
+    except ClientError as error:
+        raise UserError(
+            f"cannot take the lock of scope {scope.label} in SSM Parameter Store ({error}); "
+            "the credentials need ssm:PutParameter, ssm:GetParametersByPath and "
+            f"ssm:DeleteParameter on parameter{ROOT}/*") from None
     stop = threading.Event()
     renewer = threading.Thread(target=lock.renew_until, args=(stop,), daemon=True)
     renewer.start()
