@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scar_ci import __version__
+from scar_ci.commands.scopes import add_prune_verb
 from scar_ci.commands.verbs import add_command_verbs
 from scar_ci.errors import UsageError, UserError
 from scar_ci.local.commands import add_local_switch, add_local_verb, apply_local_mode
@@ -94,7 +95,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     fdl, scope = load_fdl(args.fdl, config_path=args.config), _scope_of(args)
     plan, _ = engine.plan_deploy(fdl, scope, engine.aws_for(fdl), images)
     print(plan.to_json() if args.json else plan.render())
-    return 0
+    return 2 if args.detailed_exitcode and plan.mutating else 0
 
 
 @_aws_errors
@@ -144,6 +145,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
         from scar_ci.commands.transfer import list_bucket
 
         return list_bucket(args, aws)
+    if args.all_scopes:
+        from scar_ci.commands.scopes import list_all_scopes
+
+        return list_all_scopes(aws, args.json)
     scope = _scope_of(args) if args.scope else None
     rows = engine.list_deployed(aws, scope)
     if args.json:
@@ -175,6 +180,10 @@ def _add_deploy_verbs(verbs: Any) -> None:
             p.set_defaults(fdl=None)
         _add_scope(p)
         p.add_argument("--json", action="store_true", help="print the result as JSON")
+        if verb == "plan":
+            p.add_argument("--detailed-exitcode", action="store_true",
+                           help="exit 2 when there are changes (drift), 0 when none, 1 on "
+                                "errors, as Terraform does")
         if verb in ("plan", "deploy"):
             p.add_argument("--image-builder", choices=BUILDERS, metavar="BUILDER",
                            help="how runtime: image functions are built: auto (docker when a "
@@ -186,6 +195,8 @@ def _add_deploy_verbs(verbs: Any) -> None:
         if verb == "ls":
             p.add_argument("-b", "--bucket", metavar="BUCKET[/PATH]",
                            help="list the files at a bucket path instead of the functions")
+            p.add_argument("--all-scopes", action="store_true",
+                           help="one line per scope: origin, age, functions, API URLs")
         p.set_defaults(handler=handler)
 
 
@@ -204,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_validate)
 
     _add_deploy_verbs(verbs)
+    add_prune_verb(verbs, _aws_errors, _add_fdl)
     add_command_verbs(verbs, _aws_errors, _scope_of)
     add_local_verb(verbs)
     add_local_switch(parser, verbs)
@@ -223,7 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except UserError as error:
         _report(error)
-        return error.exit_code
+        # with --detailed-exitcode, 2 means "changes": every error is 1, as with Terraform
+        return 1 if getattr(args, "detailed_exitcode", False) else error.exit_code
     except KeyboardInterrupt:
         print(f"scar-ci: interrupted{_what_is_left(args)}", file=sys.stderr)
         return 130

@@ -84,17 +84,23 @@ class Resource(ABC):
         return f"{self.kind} {self.name}"
 
 
-def differences(wanted: Settings, live: Settings) -> list[str]:
-    """`memory 512 -> 2048`-style phrases for every setting that differs."""
+def differences(wanted: Settings, live: Settings, prefix: str = "") -> list[str]:
+    """`memory 512 -> 2048`-style phrases (live -> wanted) for every setting that differs;
+    settings that are mappings (variables, tags) are compared key by key, so a long one
+    names the keys that differ (`Environment.Variables.MODE fast -> slow`)."""
     phrases = []
-    for setting, value in wanted.items():
-        was = live.get(setting)
+    keys = list(wanted) + [k for k in live if k not in wanted] * bool(prefix)
+    for setting in keys:
+        value, was = wanted.get(setting), live.get(setting)
         if was == value:
             continue
+        name = f"{prefix}{setting}"
         if len(repr(was)) + len(repr(value)) <= SHORT_VALUE:
-            phrases.append(f"{setting} {_shown(was)} -> {_shown(value)}")
+            phrases.append(f"{name} {_shown(was)} -> {_shown(value)}")
+        elif isinstance(value, Mapping) and isinstance(was, Mapping):
+            phrases.extend(differences(value, was, f"{name}."))
         else:
-            phrases.append(f"{setting} changed")
+            phrases.append(f"{name} changed")
     return phrases
 
 

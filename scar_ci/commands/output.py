@@ -58,6 +58,13 @@ class Progress:
             print(f"{self.what} {done}/{self.total}, {note}", file=self.stream, flush=True)
 
 
+def table(rows: list[tuple[str, ...]]) -> str:
+    """Rows as aligned columns (two spaces apart, the last one not padded)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))] if rows else []
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+                                ).rstrip() for row in rows)
+
+
 def write_file(path: Path, content: bytes) -> None:
     try:
         path.write_bytes(content)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
 
 from scar_ci.aws.apigateway import discover_apis, invoke_url
@@ -76,8 +76,11 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
                 ) -> tuple[Plan, Desired]:
     """The deploy plan of `fdl` in `scope`: creates, updates, keeps and the sweeper's deletes;
     `images` chooses the image builder and takes its progress lines."""
+    from scar_ci.aws.inventory import scope_created
     from scar_ci.deploy.plan import make_plan
 
+    if scope.created is None:
+        scope = replace(scope, created=scope_created(aws, scope))
     desired = desired_state(fdl, scope, aws, supervisor_layer(), images)
     if any(isinstance(r, JobQueue) for r in desired.resources):
         require_batch(aws)

@@ -9,23 +9,29 @@ inputs apart. docs/scopes.md describes the scheme.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from scar_ci.errors import UsageError
 from scar_ci.github.context import GitHubContext
 from scar_ci.scopes.tags import (
+    TAG_CREATED,
     TAG_FUNCTION,
     TAG_KIND,
     TAG_MANAGED,
     TAG_REF,
+    TAG_REF_EXACT,
     TAG_SCOPE,
     TAG_SCOPE_ID,
     TAG_SOURCE,
+    TAG_VALUE_MAX,
     same_identity,
     scope_label,
     tag_value,
@@ -36,7 +42,6 @@ STAGE_HASH_LEN = 12  # in stage names: 48 bits (the scope-id tag is what tells s
 STAGE_MAX = 28
 IDENTITY_LEN = 32
 PRODUCTION = "production"
-
 
 _STAGE_BODY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _HASH_TAIL = re.compile(rf"(?:^|-)[0-9a-f]{{{STAGE_HASH_LEN}}}$")
@@ -157,6 +162,7 @@ class Scope:
     ident: str | None = None  # branch, tag or label as given; PR number; None if unknown
     source: str | None = None  # owner/name of the repository deploying, when known
     branch: str | None = None  # a pull request's head branch, for descriptions
+    created: str | None = None  # when first deployed (TAG_CREATED), set by the deploy
 
     # -- building --------------------------------------------------------------------------
 
@@ -214,7 +220,8 @@ class Scope:
         if context.tag:
             return cls.named(ScopeKind.TAG, context.tag, source)
         branch = context.branch
-        if branch and branch == context.default_branch:
+        # scheduled runs run on the default branch, and their payload does not name it
+        if branch and (branch == context.default_branch or context.event_name == "schedule"):
             return cls.production(source)
         if branch:
             return cls.named(ScopeKind.BRANCH, branch, source)
@@ -292,6 +299,11 @@ class Scope:
         if self.ident is not None:
             tags[TAG_REF] = tag_value(self.ident)
             tags[TAG_SCOPE_ID] = self.identity or ""
+            if tags[TAG_REF] != self.ident:
+                tags[TAG_REF_EXACT] = base64.b64encode(self.ident.encode()).decode()[
+                    :TAG_VALUE_MAX]
+        if self.created:
+            tags[TAG_CREATED] = self.created
         if self.source:
             tags[TAG_SOURCE] = tag_value(self.source)
         if fdl_function is not None:
@@ -309,6 +321,15 @@ class Scope:
         if self.source is not None and tags.get(TAG_SOURCE) != tag_value(self.source):
             return False
         return same_identity(self.tags(), tags)
+
+    @property
+    def origin(self) -> str:
+        """What the scope deploys, printable: `pull request #42`, `branch feature/x`."""
+        if self.kind is ScopeKind.PR:
+            return f"pull request #{self.ident}"
+        if self.is_production:
+            return PRODUCTION
+        return f"{self.kind.value} {_printable(self.ident) if self.ident else '(name unknown)'}"
 
     def describe(self) -> str:
         """One line for plan headers: `scope pr-42 (pull request #42, branch feature/x)`."""
@@ -335,6 +356,42 @@ def _scope_error(text: str, problem: str) -> UsageError:
         "branch:<name>, tag:<name>, manual:<label>, or a stage name as `scar-ci plan` "
         "prints it (br-..., tag-..., mn-...)."
     )
+
+
+def created_now() -> str:
+    """The TAG_CREATED value for a scope deployed now."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def created_at(scope: Scope) -> datetime | None:
+    """When `scope` was first deployed, from its TAG_CREATED (None: unknown or unreadable)."""
+    try:
+        return datetime.strptime(scope.created or "", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def scope_from_tags(tags: Mapping[str, str]) -> Scope | None:
+    """The scope a resource scar-ci deployed belongs to, rebuilt from its tags: its branch,
+    tag or label only when the tags give it exactly (it must name the same stage), so a
+    name cut or changed to fit a tag is never taken for another branch's."""
+    label = scope_label(tags)
+    try:
+        scope = Scope.parse(label or "", tags.get(TAG_SOURCE))
+    except UsageError:
+        return None
+    scope = replace(scope, created=tags.get(TAG_CREATED))
+    if scope.kind in (ScopeKind.PRODUCTION, ScopeKind.PR):
+        return scope
+    ref = tags.get(TAG_REF)
+    if TAG_REF_EXACT in tags:
+        try:
+            ref = base64.b64decode(tags[TAG_REF_EXACT], validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            ref = None
+    if ref and Scope.named(scope.kind, ref).stage == scope.stage:
+        return replace(scope, ident=ref)
+    return scope
 
 
 def resolve_scope(flag: str | None, context: GitHubContext | None) -> Scope:

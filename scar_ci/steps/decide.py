@@ -83,7 +83,7 @@ def decide(inputs: ActionInputs, context: GitHubContext | None) -> Decision:
         command, why = _auto(context)
     else:
         command, why = inputs.command, f"command {inputs.command}"
-    if command in (NOTHING, "validate"):
+    if command in (NOTHING, "validate", "prune"):  # prune judges every scope
         return Decision(command, why)
     if not inputs.allow_forks:
         _refuse_fork(context)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from scar_ci.errors import UsageError
 from scar_ci.package.image.builder_choice import BUILDERS
 
-COMMANDS = ("validate", "plan", "deploy", "invoke", "teardown", "auto")
+COMMANDS = ("validate", "plan", "deploy", "invoke", "teardown", "prune", "drift", "auto")
 DELETE_DATA = ("previews", "true", "false")
 _TRUE, _FALSE = {"true", "True", "TRUE"}, {"false", "False", "FALSE"}
 
@@ -73,6 +73,8 @@ class ActionInputs:
     delete_data: str = "previews"
     github_token: str = ""
     image_builder: str = ""  # '' = $SCAR_CI_IMAGE_BUILDER, else auto
+    older_than: str | None = None  # prune: also previews created longer ago (7d)
+    dry_run: bool = False  # prune: plan only
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ActionInputs:
@@ -92,6 +94,8 @@ class ActionInputs:
             delete_data=read.choice("delete-data", DELETE_DATA, "previews"),
             github_token=read.text("github-token"),
             image_builder=read.choice("image-builder", BUILDERS, ""),
+            older_than=read.optional("older-than"),
+            dry_run=read.flag("dry-run", False),
         )
         if inputs.smoke_payload and inputs.smoke_file:
             raise InputError("inputs 'smoke-payload' and 'smoke-file' are both set; "

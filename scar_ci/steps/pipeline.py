@@ -37,6 +37,7 @@ from scar_ci.steps.summary import (
     render_summary,
     write_summary,
 )
+from scar_ci.steps.sweep import do_drift, do_prune
 
 OUTPUT_MAX = 512 * 1024  # GitHub keeps at most 1 MB of outputs per job
 _STATUS = {Verb.CREATE: "created", Verb.UPDATE: "updated", Verb.KEEP: "unchanged"}
@@ -257,4 +258,4 @@ def input_paths(fdl: Fdl, scope: Scope) -> list[str]:
 
 
 COMMANDS = {"validate": do_validate, "plan": do_plan, "deploy": do_deploy,
-            "invoke": do_invoke, "teardown": do_teardown}
+            "invoke": do_invoke, "teardown": do_teardown, "prune": do_prune, "drift": do_drift}

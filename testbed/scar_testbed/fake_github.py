@@ -3,6 +3,8 @@
 It records every call (method, path, query, JSON body, Authorization header) and answers like
 api.github.com for what scar-action uses: list/create issue comments, edit a comment, create
 and list deployments, create deployment statuses. Lists are paged with `Link: rel="next"`.
+Pull requests (`pulls/{n}`: state, merged) and branches (`branches/{name}`) answer from
+`pulls` and `branches`, 404 otherwise, as GitHub does.
 A wrong token gets 401; `refuse(status)` makes the next calls fail the way GitHub does.
 The `fake_github` fixture gives a fresh server per test.
 """
@@ -16,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
@@ -45,6 +47,8 @@ class FakeGitHub:
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     deployments: list[dict[str, Any]] = field(default_factory=list)
     statuses: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    pulls: dict[int, str] = field(default_factory=dict)  # number -> open, closed or merged
+    branches: set[str] = field(default_factory=set)
     refusing: int | None = None
     _next_id: int = 1000
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -64,7 +68,8 @@ class FakeGitHub:
     # -- the API ---------------------------------------------------------------------------
 
     def handle(self, call: Call) -> tuple[int, Any, dict[str, str]]:
-        if call.authorization != f"Bearer {self.token}":
+        scheme, _, token = call.authorization.partition(" ")
+        if scheme.lower() not in ("bearer", "token") or token != self.token:
             return 401, {"message": "Bad credentials"}, {}
         if self.refusing:
             return self.refusing, {"message": "Resource not accessible by integration"}, {}
@@ -117,6 +122,20 @@ class FakeGitHub:
         self.statuses.setdefault(int(ident), []).append(status)
         return 201, status, {}
 
+    def get_pull(self, call: Call, repo: str, number: str):
+        state = self.pulls.get(int(number))
+        if state is None:
+            return 404, {"message": "Not Found"}, {}
+        url = f"{self.url}/repos/{repo}/pulls/{number}"
+        return 200, {"url": url, "number": int(number), "state": "open" if state == "open"
+                     else "closed", "merged": state == "merged"}, {}
+
+    def get_branch(self, call: Call, repo: str, name: str):
+        if unquote(name) not in self.branches:
+            return 404, {"message": "Branch not found"}, {}
+        return 200, {"name": unquote(name), "protected": False,
+                     "_links": {"self": f"{self.url}/repos/{repo}/branches/{name}"}}, {}
+
 
 _REPO = r"/repos/([^/]+/[^/]+)"
 _ROUTES = [
@@ -126,6 +145,8 @@ _ROUTES = [
     ("POST", rf"{_REPO}/deployments", FakeGitHub.create_deployment),
     ("GET", rf"{_REPO}/deployments", FakeGitHub.list_deployments),
     ("POST", rf"{_REPO}/deployments/(\d+)/statuses", FakeGitHub.create_status),
+    ("GET", rf"{_REPO}/pulls/(\d+)", FakeGitHub.get_pull),
+    ("GET", rf"{_REPO}/branches/(.+)", FakeGitHub.get_branch),
 ]
 
 

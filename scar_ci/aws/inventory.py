@@ -1,0 +1,120 @@
+"""Every scope scar-ci deployed in an account and region, from its tags in one paginated pass.
+
+The Resource Groups Tagging API (tag:GetResources, filtered on `scar-ci:managed=true`) answers
+with the tags of every tagged resource of the region at once. On AWS that covers functions,
+buckets, APIs, log groups, parameters, repositories and Batch; LocalStack's community edition
+answers it for log groups and parameters only, which still finds every scope, since each
+function has its log group (created right after its role). IAM roles are not in it: a scope
+left with nothing but a role is not listed. REST APIs list their tags inline, so `ls` reads
+their URLs in one more pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from scar_ci.aws.errors import AwsFailure, explain
+from scar_ci.aws.resource import paginate, unavailable
+from scar_ci.scopes.scope import Scope, created_now, scope_from_tags
+from scar_ci.scopes.tags import (
+    TAG_CREATED,
+    TAG_LAMBDA,
+    TAG_MANAGED,
+    TAG_SCOPE,
+    TAG_STAGE,
+    tag_dict,
+)
+
+if TYPE_CHECKING:
+    from scar_ci.aws.session import Aws
+
+NEEDED = "tag:GetResources"
+
+
+@dataclass
+class DeployedScope:
+    """One scope found in the account: rebuilt from its tags, with what it holds."""
+
+    scope: Scope
+    functions: set[str] = field(default_factory=set)  # deployed function names
+    resources: int = 0  # tagged resources the pass saw
+    urls: dict[str, str] = field(default_factory=dict)  # API URL by deployed function
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        return self.scope.label, self.scope.source
+
+
+def tagged(aws: Aws, **tags: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """(ARN, tags) of every resource scar-ci manages here that carries `tags` too."""
+    filters = [{"Key": TAG_MANAGED, "Values": ["true"]},
+               *({"Key": k, "Values": [v]} for k, v in tags.items())]
+    for item in paginate(aws.client("resourcegroupstaggingapi"), "get_resources",
+                         "ResourceTagMappingList", TagFilters=filters):
+        yield item["ResourceARN"], tag_dict(item.get("Tags"))
+
+
+def deployed_scopes(aws: Aws) -> list[DeployedScope]:
+    """Every scope deployed here, by label and repository, oldest creation time kept."""
+    found: dict[tuple[str, str | None], DeployedScope] = {}
+    try:
+        for arn, tags in tagged(aws):
+            scope = scope_from_tags(tags)
+            if scope is None:
+                continue
+            entry = found.setdefault((scope.label, scope.source), DeployedScope(scope))
+            entry.resources += 1
+            if scope.created and (entry.scope.created or "9") > scope.created:
+                entry.scope = replace(entry.scope, created=scope.created)
+            if entry.scope.ident is None and scope.ident is not None:
+                entry.scope = replace(entry.scope, ident=scope.ident)
+            function = _function_of(arn, tags)
+            if function:
+                entry.functions.add(function)
+    except ClientError as error:
+        if unavailable(error):
+            raise AwsFailure(f"{explain(error)}; listing the scopes needs the permission "
+                             f"{NEEDED} (the Resource Groups Tagging API)") from None
+        raise
+    return sorted(found.values(), key=lambda d: (d.scope.label, d.scope.source or ""))
+
+
+def _function_of(arn: str, tags: dict[str, str]) -> str | None:
+    """The deployed function a resource is or belongs to (log groups, APIs name theirs)."""
+    if arn.startswith("arn:aws:lambda:") and ":function:" in arn:
+        return arn.split(":function:", 1)[1].split(":", 1)[0]
+    return tags.get(TAG_LAMBDA)
+
+
+def add_api_urls(aws: Aws, scopes: list[DeployedScope]) -> None:
+    """Fill each scope's API URLs from one pass over the REST APIs (their tags come inline)."""
+    from scar_ci.aws.apigateway import invoke_url
+
+    by_key = {d.key: d for d in scopes}
+    for api in paginate(aws.client("apigateway"), "get_rest_apis", "items"):
+        tags = api.get("tags") or {}
+        scope = scope_from_tags(tags)
+        entry = by_key.get((scope.label, scope.source)) if scope else None
+        if entry is not None and TAG_LAMBDA in tags:
+            entry.urls[tags[TAG_LAMBDA]] = invoke_url(aws, api["id"],
+                                                      tags.get(TAG_STAGE, "scar"))
+
+
+def scope_created(aws: Aws, scope: Scope) -> str | None:
+    """The creation time a deploy of `scope` tags with: the one its live resources carry, now
+    for a scope not deployed yet; None (no such tag) for a scope deployed before scar-ci
+    tagged creation times, so that neither its plan nor a drift check shows every resource
+    changing, and when the tagging API is not available to us."""
+    try:
+        live = [tags for _, tags in tagged(aws, **{TAG_SCOPE: scope.label}) if scope.owns(tags)]
+    except ClientError as error:
+        if unavailable(error):
+            return None
+        raise
+    if not live:
+        return created_now()
+    return min((tags[TAG_CREATED] for tags in live if TAG_CREATED in tags), default=None)
