@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from scar_ci import __version__
 from scar_ci.commands.scopes import add_prune_verb
+from scar_ci.commands.services import known_clusters
 from scar_ci.commands.verbs import add_command_verbs
 from scar_ci.errors import UsageError, UserError
 from scar_ci.local.commands import add_local_switch, add_local_verb, apply_local_mode
@@ -56,11 +57,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     fdl = load_fdl(args.fdl, config_path=args.config)
     names = ", ".join(f.name for f in fdl.functions) or "none"
     count = len(fdl.functions)
-    print(f"{args.fdl}: valid, {count} function{'s' if count != 1 else ''} ({names})")
+    line = f"{args.fdl}: valid, {count} function{'s' if count != 1 else ''} ({names})"
+    if fdl.oscar:
+        services = ", ".join(f"{s.cluster_id}/{s.name}" for s in fdl.oscar)
+        line += (f", {len(fdl.oscar)} OSCAR service{'s' if len(fdl.oscar) != 1 else ''} "
+                 f"({services})")
+    print(line)
     return 0
 
 
-# -- plan / deploy / teardown / ls (the deploy engine, scar_ci/engine.py) --------------------
+# -- plan / deploy / teardown / ls (the deploy engine, scar_ci/deploy/) --------------------
 
 
 def _scope_of(args: argparse.Namespace) -> Scope:
@@ -126,8 +132,10 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     if scope.is_production and args.scope is None:
         raise UsageError("teardown would remove the production deployment; "
                          "say so explicitly with --scope production")
-    aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config)) if args.fdl else Aws()
-    plan = engine.teardown(scope, aws, delete_data=args.delete_data, say=_say(args))
+    fdl = load_fdl(args.fdl, config_path=args.config) if args.fdl else None
+    aws = engine.aws_for(fdl) if fdl else Aws()
+    plan = engine.teardown(scope, aws, delete_data=args.delete_data, say=_say(args),
+                           oscar=known_clusters(fdl, args))
     if args.json:
         print(plan.to_json())
     return 0
@@ -139,8 +147,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from scar_ci.aws.session import Aws
     from scar_ci.deploy import engine
     from scar_ci.fdl import load_fdl
+    from scar_ci.oscar.clusters import render_services
 
-    aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config)) if args.fdl else Aws()
+    fdl = load_fdl(args.fdl, config_path=args.config) if args.fdl else None
+    aws = engine.aws_for(fdl) if fdl else Aws()
     if args.bucket:
         from scar_ci.commands.transfer import list_bucket
 
@@ -151,10 +161,15 @@ def cmd_ls(args: argparse.Namespace) -> int:
         return list_all_scopes(aws, args.json)
     scope = _scope_of(args) if args.scope else None
     rows = engine.list_deployed(aws, scope)
+    services = known_clusters(fdl, args).deployed(scope)
     if args.json:
-        print(json.dumps([r.to_dict() for r in rows], indent=2))
+        print(json.dumps([*(r.to_dict() for r in rows),
+                          *({"kind": "oscar service", **s.to_dict()} for s in services)],
+                         indent=2))
     else:
         print(engine.render_deployed(rows))
+        if services:
+            print(render_services(services))
     return 0
 
 
@@ -224,12 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `scar-ci`; returns the process exit code."""
-    from scar_ci.aws.session import mask_secrets_with
-    from scar_ci.github.workflow import mask
+    from scar_ci.github.workflow import end_lines, guard_output, mask
+    from scar_ci.secret_sinks import mask_secrets_with
 
+    guard_output()  # under Actions, no line printed from here on can be a workflow command
+    mask_secrets_with(mask)
     parser = build_parser()
     args = parser.parse_args(argv)
-    mask_secrets_with(mask)
     try:
         apply_local_mode(args)
         return args.handler(args)
@@ -245,6 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         discard_output(sys.stdout)
         return 141
+    finally:
+        end_lines()
 
 
 def _what_is_left(args: argparse.Namespace) -> str:

@@ -6,4 +6,5 @@ pytest_plugins = [
     "scar_testbed.fixtures_containers",
     "scar_testbed.fake_github",
     "scar_testbed.fake_onedata",
+    "scar_testbed.fake_oscar",
 ]

@@ -28,13 +28,14 @@ from scar_ci.aws.resource import (
     paginate,
     unavailable,
 )
-from scar_ci.aws.session import Aws, report_secrets
+from scar_ci.aws.session import Aws
 from scar_ci.package.image.build import ImageBuild, find_pushed, prepare_build, prepared_image
 from scar_ci.package.image.builder_choice import Builder
 from scar_ci.package.image.registry import Credentials
 from scar_ci.package.image.spec import BuiltImage, FunctionImageSpec, parse_reference
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.tags import TAG_DELETE_IMAGES, our_tags, tag_dict, tag_list
+from scar_ci.secret_sinks import report_secrets
 
 REGISTRY_VARIABLE = "SCAR_CI_ECR_REGISTRY"
 

@@ -6,7 +6,7 @@ Credentials and endpoints come from boto3's own chain (profiles, env vars, OIDC 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -14,22 +14,6 @@ from typing import Any
 from scar_ci import __version__
 
 READ_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup", "Search", "BatchGet", "Filter")
-SecretSink = Callable[[Iterable[str]], None]
-_secret_sinks: list[SecretSink] = []
-
-
-def mask_secrets_with(sink: SecretSink) -> None:
-    """Have `sink` told every secret an AWS answer hands out (the CLI and the action register
-    the workflow's `::add-mask::`), before anything can print it."""
-    if sink not in _secret_sinks:
-        _secret_sinks.append(sink)
-
-
-def report_secrets(values: Iterable[str]) -> None:
-    """Tell the registered sinks about secrets just received (a registry password)."""
-    values = list(values)
-    for sink in _secret_sinks:
-        sink(values)
 
 
 @dataclass

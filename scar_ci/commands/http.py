@@ -20,10 +20,9 @@ from scar_ci.commands.invocation import (
     quoted,
     read_limited,
 )
-from scar_ci.commands.output import write_file, write_stdout
+from scar_ci.commands.output import write_output
 from scar_ci.commands.target import ScopeOf, single, targets
 from scar_ci.errors import UsageError, UserError
-from scar_ci.github.workflow import commands_paused
 
 API_PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway's request payload limit
 TIMEOUT_S = 60  # API Gateway itself gives up after 29 s
@@ -136,6 +135,10 @@ def cmd_invoke(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     """Call the function's API: GET with -p parameters, POST with -db FILE or -jd JSON;
     signed (SigV4) when the API requires AWS_IAM."""
     from scar_ci.aws.apigateway import api_id_in, needs_signature
+    from scar_ci.commands.services import invoke_service, service_target
+
+    if (service := service_target(args, scope_of)) is not None:
+        return invoke_service(args, service)
     from scar_ci.deploy.engine import api_urls
 
     aws, found = targets(args, scope_of)
@@ -159,9 +162,5 @@ def cmd_invoke(args: argparse.Namespace, scope_of: ScopeOf) -> int:
                           ("amz-log-stream-name", "Log Stream Name")):
         if header in headers:
             print(f"{label}: {headers[header]}", file=sys.stderr)
-    if args.output:
-        write_file(Path(args.output), output)
-    else:
-        with commands_paused():
-            write_stdout(output)
+    write_output(output, args.output)
     return 0

@@ -13,7 +13,6 @@ from scar_ci.aws.session import Aws
 from scar_ci.commands.output import say_to
 from scar_ci.commands.target import ScopeOf, single, targets
 from scar_ci.errors import UsageError, UserError
-from scar_ci.github.workflow import commands_paused
 
 POLL_S = 1.0
 _AGO = re.compile(r"(\d+)([smhd])")
@@ -111,16 +110,19 @@ def follow(aws: Aws, group: str, *, stream: str | None, start: int | None,
 
 def cmd_logs(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     """Print a function's log events (`--follow`: until its request ends, or Ctrl-C)."""
+    from scar_ci.commands.services import logs_service, service_target
+
+    if (service := service_target(args, scope_of)) is not None:
+        return logs_service(args, service)
     aws, found = targets(args, scope_of)
     group = single(found, args).log_group
     start = since_ms(args.since) if args.since else None
     request = RequestFilter(args.request_id) if args.request_id else None
-    with commands_paused():
-        if args.follow:
-            follow(aws, group, stream=args.stream, start=start, say=say_to(), request=request)
-        elif not show(events(aws, group, stream=args.stream, start=start), say_to(),
-                      request) and request is not None:
-            raise UserError(f"no events of request {args.request_id!r} in {group}: check the "
-                            "request ID ('scar-ci run' prints it), or add --follow to wait "
-                            "for it")
+    if args.follow:
+        follow(aws, group, stream=args.stream, start=start, say=say_to(), request=request)
+    elif not show(events(aws, group, stream=args.stream, start=start), say_to(),
+                  request) and request is not None:
+        raise UserError(f"no events of request {args.request_id!r} in {group}: check the "
+                        "request ID ('scar-ci run' prints it), or add --follow to wait "
+                        "for it")
     return 0

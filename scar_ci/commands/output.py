@@ -76,3 +76,12 @@ def write_stdout(content: bytes) -> None:
     sys.stdout.flush()
     sys.stdout.buffer.write(content)
     sys.stdout.flush()
+
+
+def write_output(content: bytes, path: str | None) -> None:
+    """A command's output: to the file `-o` names, else to stdout (under Actions, the output
+    guard keeps workflow commands in it from being interpreted: github/workflow.py)."""
+    if path:
+        write_file(Path(path), content)
+        return
+    write_stdout(content)

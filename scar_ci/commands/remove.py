@@ -76,7 +76,9 @@ def _scope_of_deployed(aws: Aws, name: str) -> Scope:
 
 
 def cmd_rm(args: argparse.Namespace, scope_of: ScopeOf) -> int:
-    """Remove one function (-n), the FDL's functions (-f) or everything of a scope."""
+    """Remove one function or service (-n), the FDL's functions and services (-f) or
+    everything of a scope."""
+    from scar_ci.commands.services import fdl_services, known_clusters, rm_services
     from scar_ci.deploy import engine
 
     say = say_to()
@@ -84,7 +86,13 @@ def cmd_rm(args: argparse.Namespace, scope_of: ScopeOf) -> int:
         if args.scope is None:
             raise UsageError("say what to remove: -n NAME, -f FDL, or --scope SCOPE "
                              "(everything of that scope; production only when named)")
-        engine.teardown(scope_of(args), Aws(), delete_data=args.delete_data, say=say)
+        engine.teardown(scope_of(args), Aws(), delete_data=args.delete_data, say=say,
+                        oscar=known_clusters(None, args))
+        return 0
+    services, only_services = fdl_services(args, scope_of)
+    if services:
+        rm_services(args, services, required=only_services)
+    if only_services:
         return 0
     aws, found = targets(args, scope_of)
     scope = _scope(aws, found, args)

@@ -19,11 +19,14 @@ from scar_ci.commands.invocation import (
 from scar_ci.commands.output import Progress, say_to, write_file
 from scar_ci.commands.target import ScopeOf, Target, single, targets
 from scar_ci.errors import UserError
-from scar_ci.github.workflow import commands_paused
 
 
 def cmd_run(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     """Invoke one function; with input files and no request of its own, fan out over them."""
+    from scar_ci.commands.services import run_service, service_target
+
+    if (service := service_target(args, scope_of)) is not None:
+        return run_service(args, service)
     aws, found = targets(args, scope_of)
     target = single(found, args)
     cmd_args = args.cmd_args[1:] if args.cmd_args[:1] == ["--"] else args.cmd_args
@@ -71,8 +74,7 @@ def _show(answer: Answer, args: argparse.Namespace) -> None:
         print(f"Request Id: {answer.request_id}\nLog Group Name: {answer.log_group}",
               file=sys.stderr)
         if not args.output:
-            with commands_paused():
-                sys.stdout.write(answer.output)
+            sys.stdout.write(answer.output)
 
 
 def _fan_out(aws: Aws, target: Target, objects: list[tuple[str, str]],

@@ -35,6 +35,10 @@ def _place(args: argparse.Namespace, scope_of: ScopeOf, which: str) -> tuple[Aws
 
 def cmd_put(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     """Upload a file or a folder (default place: the function's input folder)."""
+    from scar_ci.commands.services import put_service, service_target
+
+    if (service := service_target(args, scope_of)) is not None:
+        return put_service(args, service)
     aws, bucket, folder = _place(args, scope_of, "input")
     keys = put(aws, Path(args.path), bucket, folder, say_to())
     print(f"put: {len(keys)} file(s) uploaded to s3://{bucket}/{folder}")
@@ -43,6 +47,10 @@ def cmd_put(args: argparse.Namespace, scope_of: ScopeOf) -> int:
 
 def cmd_get(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     """Download a file or a folder (default place: the function's output folder)."""
+    from scar_ci.commands.services import get_service, service_target
+
+    if (service := service_target(args, scope_of)) is not None:
+        return get_service(args, service)
     aws, bucket, path = _place(args, scope_of, "output")
     written = get(aws, bucket, path, Path(args.path), say_to())
     print(f"get: {len(written)} file(s) downloaded from s3://{bucket}/{path}")

@@ -1,7 +1,8 @@
 """The desired state: the resources an FDL asks for in a scope, in the order they are applied.
 
 Order (KIND_ORDER): roles, log groups, storage credentials, buckets, the supervisor layer,
-images, Batch's resources, functions, triggers, APIs. Every function exists before any
+images, Batch's resources, functions, triggers, APIs, then OSCAR services (whose outputs may
+feed the buckets above). Every function exists before any
 trigger or API points at it, so chained functions (one's output folder is another's input
 folder) deploy in any FDL order: the shared bucket is created once, each function is
 created, then each input folder gets its trigger.
@@ -9,7 +10,7 @@ created, then each input folder gets its trigger.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from scar_ci.deploy.desired_batch import (
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, StorageProvider, StorageRef
 from scar_ci.fdl import Function as FdlFunction
+from scar_ci.fdl.model import thaw
 from scar_ci.package.function_zip import (
     CONFIG_FILE_NAME,
     config_json,
@@ -57,7 +59,7 @@ DEFAULT_LAYER = "scar-ci-supervisor"
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # Lambda's limit for a zip sent in the request
 KIND_ORDER = ("role", "log group", "secret", "bucket", "layer", "repository", "image",
               "job image", "compute env", "job queue", "job definition", "function", "trigger",
-              "api")
+              "api", "service")
 
 
 class UnsupportedFunction(UserError):
@@ -306,7 +308,7 @@ def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names,
         files[function.init_script.name] = function.init_script
     storage: dict[str, dict[str, Any]] = {}
     for provider in _used_providers(fdl, function):
-        storage.setdefault(provider.type, {})[provider.id] = _thaw(provider.public())
+        storage.setdefault(provider.type, {})[provider.id] = thaw(provider.public())
     config = function_config(
         names.function, container, function.init_script,
         [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r)}
@@ -334,15 +336,6 @@ def _credentials(fdl: Fdl, function: FdlFunction) -> dict[str, dict[str, dict[st
         if secrets := provider.secrets():
             found.setdefault(provider.type, {})[provider.id] = secrets
     return found
-
-
-def _thaw(value: Any) -> Any:
-    """The FDL model's read-only mappings and tuples as plain JSON values."""
-    if isinstance(value, Mapping):
-        return {k: _thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [_thaw(v) for v in value]
-    return value
 
 
 def _info_tags(fdl: Fdl, function: FdlFunction, layer: SupervisorLayer) -> dict[str, str]:

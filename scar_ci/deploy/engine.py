@@ -24,6 +24,8 @@ from scar_ci.deploy.desired import Desired, UnsupportedFunction, desired_state
 from scar_ci.deploy.lock import scope_lock
 from scar_ci.deploy.plan import Plan
 from scar_ci.fdl import Fdl
+from scar_ci.oscar.clusters import Oscar
+from scar_ci.oscar.service import OscarService
 from scar_ci.package.image.builder_choice import Builder
 from scar_ci.package.layer import layer_bytes
 from scar_ci.scopes.scope import Scope
@@ -50,9 +52,12 @@ def aws_for(fdl: Fdl) -> Aws:
     return Aws(region, profile)
 
 
-def discover(aws: Aws, scope: Scope) -> list[Resource]:
-    """Everything live that is tagged for `scope` (the layer excepted: scopes share it)."""
-    found: list[Resource] = []
+def discover(aws: Aws | None, scope: Scope, oscar: Oscar | None = None) -> list[Resource]:
+    """Everything live that is tagged for `scope` (the layer excepted: scopes share it), on
+    AWS (unless `aws` is None) and on the OSCAR clusters `oscar` knows."""
+    found: list[Resource] = list(oscar.discover(scope)) if oscar else []
+    if aws is None:
+        return found
     found.extend(api for api, _ in discover_apis(aws, scope))
     for function, _ in discover_functions(aws, scope):
         found.extend(discover_triggers(aws, function.name))
@@ -72,49 +77,60 @@ def supervisor_layer() -> tuple[bytes, str]:
     return content, hashlib.sha256(content).hexdigest()
 
 
-def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = None
-                ) -> tuple[Plan, Desired]:
+def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = None,
+                oscar: Oscar | None = None) -> tuple[Plan, Desired]:
     """The deploy plan of `fdl` in `scope`: creates, updates, keeps and the sweeper's deletes;
-    `images` chooses the image builder and takes its progress lines."""
+    `images` chooses the image builder and takes its progress lines. OSCAR services go to
+    the clusters `oscar` knows (by default those of the FDL and its configuration); an FDL
+    without `functions.aws` makes no AWS call."""
     from scar_ci.aws.inventory import scope_created
     from scar_ci.deploy.plan import make_plan
 
+    oscar = oscar if oscar is not None else Oscar.of(fdl)
     if scope.created is None:
-        scope = replace(scope, created=scope_created(aws, scope))
+        created = scope_created(aws, scope) if fdl.functions else oscar.created(scope)
+        scope = replace(scope, created=created)
     desired = desired_state(fdl, scope, aws, supervisor_layer(), images)
+    desired.resources.extend(oscar.desired(fdl, scope))
     if any(isinstance(r, JobQueue) for r in desired.resources):
         require_batch(aws)
-    plan = make_plan(scope.describe(), desired.resources, discover(aws, scope), aws,
+    found = discover(aws if fdl.functions else None, scope, oscar)
+    plan = make_plan(scope.describe(), desired.resources, found, aws,
                      reason=f"no longer in {fdl.path.name}")
     return plan, desired
 
 
-def plan_teardown(scope: Scope, aws: Aws, *, delete_data: bool = False) -> Plan:
+def plan_teardown(scope: Scope, aws: Aws, *, delete_data: bool = False,
+                  oscar: Oscar | None = None) -> Plan:
     """Delete everything of `scope`, found by tag and name whatever the FDL says today."""
     from scar_ci.deploy.plan import make_plan
 
-    return make_plan(scope.describe(), [], discover(aws, scope), aws, delete_data=delete_data,
-                     reason="teardown")
+    return make_plan(scope.describe(), [], discover(aws, scope, oscar), aws,
+                     delete_data=delete_data, reason="teardown")
 
 
 def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Callable[[str], None] = print,
-           builder: Builder = "auto") -> tuple[Plan, dict[str, str]]:
-    """Plan, say the plan, apply it, holding the scope's lock; returns the plan and the API
-    URLs by function. Image functions are built by `builder`, which says what it does
-    through `say`."""
+           builder: Builder = "auto", oscar: Oscar | None = None
+           ) -> tuple[Plan, dict[str, str]]:
+    """Plan, say the plan, apply it, holding the scope's lock; returns the plan and the URLs:
+    API URLs by function, `/run/` URLs by `<cluster>/<service>`. Image functions are built by
+    `builder`, which says what it does through `say`."""
     started = time.monotonic()
     with scope_lock(aws, scope, "deploy"):
-        plan, desired = plan_deploy(fdl, scope, aws, ImageOptions(builder, say))
+        plan, desired = plan_deploy(fdl, scope, aws, ImageOptions(builder, say), oscar)
         apply_said(plan, "deploy", say, started)
-    return plan, {fn: api.url(aws) or "" for fn, api in desired.apis.items()}
+    urls = {fn: api.url(aws) or "" for fn, api in desired.apis.items()}
+    urls.update((r.name, r.url()) for r in desired.resources if isinstance(r, OscarService))
+    return plan, urls
 
 
 def teardown(scope: Scope, aws: Aws, *, delete_data: bool = False,
-             say: Callable[[str], None] = print) -> Plan:
-    """Plan the teardown of `scope`, say it, apply it, holding the scope's lock."""
+             say: Callable[[str], None] = print, oscar: Oscar | None = None) -> Plan:
+    """Plan the teardown of `scope` (on AWS and the clusters `oscar` knows), say it, apply,
+    holding the scope's lock."""
     started = time.monotonic()
     with scope_lock(aws, scope, "teardown"):
-        plan = plan_teardown(scope, aws, delete_data=delete_data)
+        plan = plan_teardown(scope, aws, delete_data=delete_data, oscar=oscar)
         apply_said(plan, "teardown", say, started)
     return plan
 

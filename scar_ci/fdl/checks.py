@@ -20,6 +20,7 @@ MAX_TIMEOUT = 900  # the schema's maximum: the rules below only judge values it 
 FILE_KEYS: tuple[KeyPath, ...] = (
     ("init_script",), ("run_script",), ("extra_payload",), ("container", "image_file"),
 )
+OSCAR_FILE_KEYS: tuple[KeyPath, ...] = (("script",),)
 
 
 def check_rules(doc: Located, fdl: Path, repository: Path, fallback: Position) -> list[Problem]:
@@ -44,6 +45,8 @@ def check_rules(doc: Located, fdl: Path, repository: Path, fallback: Position) -
         problems += _onedata_inputs(doc, path, lam, fallback)
         problems += _files(doc, path, lam, fdl, repository, fallback)
         problems += _time_left(doc, path, lam, fallback)
+    for path, service in oscar:
+        problems += _files(doc, path, service, fdl, repository, fallback, OSCAR_FILE_KEYS)
     for i, item in aws:
         batch = item.get("batch") if isinstance(item, dict) else None
         problems += _main_node(doc, ("functions", "aws", i, "batch"), batch, fallback)
@@ -107,10 +110,10 @@ def _onedata_inputs(doc: Located, path: KeyPath, lam: dict,
                           "come from S3): use s3 here; Onedata can be an output")
 
 
-def _files(doc: Located, path: KeyPath, lam: dict, fdl: Path, repository: Path,
-           fallback: Position) -> Iterator[Problem]:
-    for keys in FILE_KEYS:
-        value = _get(lam, keys)
+def _files(doc: Located, path: KeyPath, section: dict, fdl: Path, repository: Path,
+           fallback: Position, file_keys: tuple[KeyPath, ...] = FILE_KEYS) -> Iterator[Problem]:
+    for keys in file_keys:
+        value = _get(section, keys)
         if isinstance(value, str) and value:
             resolved = resolve_inside(value, fdl, repository)
             if isinstance(resolved, str):

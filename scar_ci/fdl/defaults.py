@@ -105,3 +105,20 @@ def load_config(path: Path, name: str) -> tuple[Located, list[Problem]]:
         {p: pos for p, pos in aws.values.items() if not p or p[0] in section},
         {p: pos for p, pos in aws.keys.items() if p[0] in section},
     ), []
+
+
+def oscar_section(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """The configuration file's `oscar` section (SCAR's: per cluster id, `endpoint`,
+    `auth_user`, `auth_password`, `ssl_verify`, and `memory` / `cpu` / `log_level` defaults
+    for its services); {} without a file. The one place scar-ci reads it: call `load_config`
+    first, which reports its problems."""
+    path = path or default_config_path()
+    if not path.is_file():
+        return {}
+    text, _ = read_small_text(path, "a configuration file", "JSON")
+    try:
+        data = json.loads(text or "{}")
+    except json.JSONDecodeError:
+        return {}
+    section = data.get("oscar") if isinstance(data, dict) else None
+    return section if isinstance(section, dict) else {}

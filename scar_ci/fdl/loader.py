@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from scar_ci.fdl.checks import check_rules
-from scar_ci.fdl.defaults import builtin_defaults, default_config_path, load_config
+from scar_ci.fdl.defaults import (
+    builtin_defaults,
+    default_config_path,
+    load_config,
+    oscar_section,
+)
 from scar_ci.fdl.errors import FDLError, Problem
 from scar_ci.fdl.located import COMMAND_LINE, Located, Position, located_everywhere, overlay
 from scar_ci.fdl.model import Fdl, build_fdl
@@ -57,7 +62,8 @@ def load_fdl(
                  if p.path not in reported]
     if problems:
         raise FDLError(name, problems)
-    return build_fdl(fdl.resolve(), repository, doc, name)
+    return build_fdl(fdl.resolve(), repository, doc, name,
+                     oscar_section(Path(config_path) if config_path else None))
 
 
 def _read_fdl(fdl: Path, name: str) -> tuple[Located | None, list[Problem]]:

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from scar_ci.fdl.located import KeyPath, Located, Position
+from scar_ci.fdl.secret_fields import is_secret_name
 
 Settings = Mapping[str, Any]
 
@@ -19,6 +20,15 @@ def freeze(value: Any) -> Any:
         return MappingProxyType({k: freeze(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
         return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """`freeze`'s read-only mappings and tuples as plain JSON values (dicts and lists)."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [thaw(v) for v in value]
     return value
 
 
@@ -181,11 +191,8 @@ class StorageProvider:
         return {k: v for k, v in self.settings.items() if not _is_secret(k, v)}
 
 
-SECRET_WORDS = ("key", "secret", "token", "password", "credential")
-
-
 def _is_secret(name: str, value: Any) -> bool:
-    return isinstance(value, str) and bool(value) and any(w in name.lower() for w in SECRET_WORDS)
+    return isinstance(value, str) and bool(value) and is_secret_name(name)
 
 
 @dataclass(frozen=True)
@@ -198,6 +205,8 @@ class Fdl:
     oscar: tuple[OscarService, ...]
     storage_providers: tuple[StorageProvider, ...]
     _located: Located = field(repr=False, compare=False)
+    # The configuration file's `oscar` section: access and defaults per cluster id.
+    oscar_config: Mapping[str, Settings] = field(default_factory=dict, repr=False)
 
     def function(self, name: str) -> Function:
         """The function called `name` (KeyError when there is none)."""
@@ -212,8 +221,10 @@ class Fdl:
         return self._located.value_position(path, Position(str(self.path)))
 
 
-def build_fdl(path: Path, repository: Path, doc: Located, name: str) -> Fdl:
-    """The model of a validated, merged FDL document (`name` is the path as the user gave it)."""
+def build_fdl(path: Path, repository: Path, doc: Located, name: str,
+              oscar_config: Mapping[str, Settings] | None = None) -> Fdl:
+    """The model of a validated, merged FDL document (`name` is the path as the user gave it);
+    `oscar_config` is the configuration file's `oscar` section."""
     functions = doc.data["functions"]
     return Fdl(
         path=path,
@@ -236,6 +247,7 @@ def build_fdl(path: Path, repository: Path, doc: Located, name: str) -> Fdl:
             for ident, settings in entries.items()
         ),
         _located=doc,
+        oscar_config=freeze(oscar_config or {}),
     )
 
 

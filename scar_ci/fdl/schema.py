@@ -13,7 +13,8 @@ import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from scar_ci.fdl.errors import Problem
-from scar_ci.fdl.located import KeyPath, Located, Position, quoted
+from scar_ci.fdl.located import KeyPath, Located, Position, quoted, walk
+from scar_ci.fdl.secret_fields import is_secret_path
 
 SCHEMA_FILE = "fdl.schema.json"
 
@@ -69,8 +70,34 @@ def _problems(error: ValidationError, doc: Located, fallback: Position) -> Itera
         hint = schema.get("x-hint", "")
         yield Problem(doc.key_position(key_path, fallback), key_path,
                       f"{quoted(error.instance)} is not a valid key here; use {hint}")
+    elif _holds_secret(path, error.instance):
+        yield Problem(doc.value_position(path, fallback), path, _describe_secret(error))
     else:
         yield Problem(doc.value_position(path, fallback), path, _describe(error, schema))
+
+
+def _holds_secret(path: KeyPath, value: Any) -> bool:
+    """Whether the value at `path` is a secret field's or has one inside."""
+    return is_secret_path(path) or any(is_secret_path(inner) for inner, _ in walk(value))
+
+
+def _describe_secret(error: ValidationError) -> str:
+    """What is wrong with a secret field's value, without showing it."""
+    if error.validator == "type":
+        wanted = [error.validator_value] if isinstance(error.validator_value, str) else (
+            error.validator_value)
+        quote = "; put it in quotes" if "string" in wanted else ""
+        return (f"expected {' or '.join(_JSON_TYPES[t] for t in wanted)}, got "
+                f"{_kind(error.instance)} (a secret: its value is not shown){quote}")
+    return f"not valid here ({error.validator}; a secret: its value is not shown)"
+
+
+def _kind(value: Any) -> str:
+    for name, types in (("boolean", bool), ("integer", int), ("number", float),
+                        ("object", dict), ("array", list), ("null", type(None))):
+        if isinstance(value, types):
+            return _JSON_TYPES[name]
+    return _JSON_TYPES["string"]
 
 
 def _suggestion(key: str, known: list[str]) -> str:

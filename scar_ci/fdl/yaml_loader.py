@@ -13,6 +13,8 @@ import yaml
 
 from scar_ci.fdl.errors import Problem
 from scar_ci.fdl.located import KeyPath, Located, Position, quoted
+from scar_ci.fdl.secret_fields import secret_values
+from scar_ci.secret_sinks import report_secrets
 
 MAX_NODES = 100_000
 
@@ -30,6 +32,7 @@ class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
 
 def parse_yaml(text: str, name: str) -> tuple[Located | None, list[Problem]]:
     """Parse one YAML document; returns the data (None when unusable) and the problems found.
+    The values of its secret fields go to the secret sinks at once (fdl/secret_fields.py).
 
     libyaml parses; a text it refuses is parsed again by PyYAML's own parser, whose messages
     are the ones users see (they name the construct, libyaml's do not always).
@@ -57,6 +60,7 @@ def parse_yaml(text: str, name: str) -> tuple[Located | None, list[Problem]]:
     except _TooBig:
         too_big = f"the file expands to more than {MAX_NODES} values (too many aliases)"
         return None, [Problem(_position(name, root.start_mark), (), too_big)]
+    report_secrets(secret_values(data))  # masked before any problem can be printed
     return Located(data, walker.values, walker.keys), walker.problems
 
 

@@ -7,11 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scar_ci.errors import Annotation
-
-
-def in_actions() -> bool:
-    """True when running as a step of a GitHub Actions job."""
-    return os.environ.get("GITHUB_ACTIONS") == "true"
+from scar_ci.github.workflow import command, in_actions
 
 
 def annotate(annotations: Iterable[Annotation]) -> None:
@@ -22,12 +18,10 @@ def annotate(annotations: Iterable[Annotation]) -> None:
     """
     if not in_actions():
         return
-    from actions_toolkit.command import issue_command
-
     for a in annotations:
         props = {k: v for k, v in (("file", _workspace_relative(a.file)), ("line", a.line),
                                    ("col", a.col)) if v is not None}
-        issue_command("error", props, a.message)
+        command("error", props, a.message)
 
 
 def _workspace_relative(file: str | None) -> str | None:

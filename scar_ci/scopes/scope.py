@@ -104,6 +104,8 @@ _BATCH = _Rule(128, re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"))
 # IAM names are unique regardless of case: lowercase-only names cannot collide that way.
 _ROLE = _Rule(64, re.compile(r"[a-z0-9_+=,.@-]+"), lower=True)
 _API = _Rule(128, re.compile(r"[ -~]+"))  # printable ASCII
+# OSCAR services are Kubernetes objects: a DNS-1123 label, and OSCAR's own limit of 39.
+_OSCAR = _Rule(39, re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"), lower=True)
 _ECR = _Rule(256, re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"),
             min_len=2, lower=True, sep="/")
 # Buckets scar-ci names: no dots, so virtual-hosted HTTPS works for every name.
@@ -278,6 +280,10 @@ class Scope:
     def batch_name(self, base: str) -> str:
         """AWS Batch job definition, compute environment or job queue name for `base`."""
         return self._name(_BATCH, base)
+
+    def oscar_service(self, base: str) -> str:
+        """OSCAR service name for the FDL service `base` (1-39 of [a-z0-9-], DNS-1123)."""
+        return self._name(_OSCAR, base)
 
     def layer_name(self, base: str) -> str:
         """Lambda layer name for `base`."""

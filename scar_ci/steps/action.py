@@ -6,6 +6,7 @@ import sys
 
 from scar_ci.errors import UserError
 from scar_ci.github.annotations import annotate
+from scar_ci.github.workflow import end_lines, guard_output
 from scar_ci.steps.summary import fenced, write_summary
 
 
@@ -15,6 +16,7 @@ def main() -> int:
     from scar_ci.steps.inputs import ActionInputs
     from scar_ci.steps.pipeline import run
 
+    guard_output()  # no line printed from here on can be a workflow command
     try:
         try:
             return run(ActionInputs.from_env())
@@ -28,6 +30,8 @@ def main() -> int:
     except KeyboardInterrupt:
         print("scar-ci: interrupted", file=sys.stderr)
         return 130
+    finally:
+        end_lines()
 
 
 def _summarize_failure(error: UserError) -> None:

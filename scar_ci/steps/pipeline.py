@@ -9,22 +9,27 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from scar_ci.aws.ecr import ImageOptions
 from scar_ci.aws.s3 import split_path
-from scar_ci.aws.session import Aws, mask_secrets_with
+from scar_ci.aws.session import Aws
 from scar_ci.deploy import engine
 from scar_ci.deploy.apply import apply_plan
 from scar_ci.deploy.plan import Plan, Verb
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, load_fdl
+from scar_ci.fdl.defaults import oscar_section
 from scar_ci.github.context import GitHubContext, load_context
 from scar_ci.github.outputs import write_outputs
-from scar_ci.github.workflow import group, mask, print_untrusted, warn
+from scar_ci.github.workflow import group, mask, warn
+from scar_ci.oscar.access import secrets_given as oscar_secrets
+from scar_ci.oscar.clusters import Oscar
+from scar_ci.oscar.service import OscarService
 from scar_ci.package.image.builder_choice import chosen_builder
 from scar_ci.scopes.scope import Scope, ScopeKind
+from scar_ci.secret_sinks import mask_secrets_with
 from scar_ci.steps import smoke
 from scar_ci.steps.decide import NOTHING, Decision, decide
 from scar_ci.steps.inputs import ActionInputs, InputError
@@ -70,10 +75,18 @@ class Run:
     def load(self) -> Fdl:
         with group(f"validate {self.inputs.fdl}"):
             fdl = load_fdl(self.inputs.fdl)
-            mask(secrets_of(fdl))
+            mask(oscar_secrets(fdl, environ=self.env))
             print(f"{self.inputs.fdl}: valid, {len(fdl.functions)} function(s): "
-                  f"{', '.join(f.name for f in fdl.functions) or 'none'}")
+                  f"{', '.join(f.name for f in fdl.functions) or 'none'}"
+                  + (f", {len(fdl.oscar)} OSCAR service(s)" if fdl.oscar else ""))
         return fdl
+
+    def oscar(self, fdl: Fdl | None) -> Oscar:
+        """The OSCAR clusters of the FDL, its configuration and the environment."""
+        if fdl is None:
+            mask(oscar_secrets(None, oscar_section(), self.env))
+            return Oscar.of(None, oscar_section(), self.env)
+        return Oscar.of(fdl, environ=self.env)
 
     def aws(self, fdl: Fdl | None) -> Aws:
         if self.inputs.aws_region:
@@ -90,12 +103,6 @@ class Run:
             return None
         return PullRequestPreview.of(self.context, self.inputs.github_token, self.inputs.fdl,
                                      self.env)
-
-
-def secrets_of(fdl: Fdl) -> Iterator[str]:
-    """The storage providers' credentials, to be masked in the log."""
-    for provider in fdl.storage_providers:
-        yield from provider.secrets().values()
 
 
 def run(inputs: ActionInputs, env: Mapping[str, str] | None = None) -> int:
@@ -115,15 +122,19 @@ def run(inputs: ActionInputs, env: Mapping[str, str] | None = None) -> int:
 def do_validate(state: Run) -> int:
     fdl = state.load()
     names = ", ".join(code(f.name) for f in fdl.functions) or "none"
+    services = ", ".join(code(f"{s.cluster_id}/{s.name}") for s in fdl.oscar)
     write_summary(f"### scar-action · validate {code(state.inputs.fdl)}\n\nvalid: "
-                  f"{len(fdl.functions)} function(s): {names}\n", state.env)
+                  f"{len(fdl.functions)} function(s): {names}"
+                  + (f"; {len(fdl.oscar)} OSCAR service(s): {services}" if fdl.oscar else "")
+                  + "\n", state.env)
     return 0
 
 
 def do_plan(state: Run) -> int:
     fdl = state.load()
     with group("build packages and plan"):
-        plan, _ = engine.plan_deploy(fdl, state.scope, state.aws(fdl), state.images())
+        plan, _ = engine.plan_deploy(fdl, state.scope, state.aws(fdl), state.images(),
+                                     state.oscar(fdl))
         print(plan.render())
     write_outputs({"plan": plan.to_json()}, state.env)
     write_summary(render_summary(state.heading(), state.scope.label, plan=plan,
@@ -136,20 +147,25 @@ def do_deploy(state: Run) -> int:
     aws = state.aws(fdl)
     started = time.monotonic()
     with group("build packages and plan"):
-        plan, desired = engine.plan_deploy(fdl, state.scope, aws, state.images())
+        plan, desired = engine.plan_deploy(fdl, state.scope, aws, state.images(),
+                                           state.oscar(fdl))
         print(plan.render())
     with group("apply"):
         apply_plan(plan, "deploy", print)
         urls = {name: api.url(aws) or "" for name, api in desired.apis.items()}
+        services = [r for r in desired.resources if isinstance(r, OscarService)]
+        urls.update((s.name, s.url()) for s in services)
     seconds = time.monotonic() - started
-    result = smoke_test(state, fdl, aws) if state.inputs.smoke_test else None
+    result = (smoke_test(state, fdl, aws) if state.inputs.smoke_test and fdl.functions
+              else None)
     functions = [function_output(aws, state.scope, f.name, urls) for f in fdl.functions]
     write_outputs({
         "functions": json.dumps(functions), "plan": plan.to_json(),
         "api-url": next((f["api_url"] for f in functions if f["api_url"]), ""),
         "invocation-output": result.output[:OUTPUT_MAX] if result else "",
     }, state.env)
-    rows = function_rows(fdl, state.scope, plan, urls, desired.images)
+    rows = function_rows(fdl, state.scope, plan, urls, desired.images) + service_rows(
+        services, plan)
     write_summary(render_summary(state.heading(), state.scope.label, rows=rows, plan=plan,
                                  seconds=seconds, smoke=result), state.env)
     preview = state.preview()
@@ -173,7 +189,8 @@ def do_teardown(state: Run) -> int:
         state.inputs.delete_data, state.scope.kind in (ScopeKind.PR, ScopeKind.BRANCH))
     started = time.monotonic()
     with group(f"teardown {state.scope.label}"):
-        plan = engine.teardown(state.scope, state.aws(fdl), delete_data=delete_data, say=print)
+        plan = engine.teardown(state.scope, state.aws(fdl), delete_data=delete_data, say=print,
+                               oscar=state.oscar(fdl))
     write_outputs({"plan": plan.to_json(), "functions": "[]", "api-url": ""}, state.env)
     write_summary(render_summary("teardown", state.scope.label, plan=plan,
                                  plan_title="Torn down", seconds=time.monotonic() - started),
@@ -210,7 +227,7 @@ def smoke_test(state: Run, fdl: Fdl, aws: Aws) -> SmokeResult:
     name = state.scope.function_name(base)
     with group(f"smoke test {name}"):
         result = smoke.invoke(aws, name, fdl.function(base).timeout, request)
-        print_untrusted(result.output)
+        print(result.output)
         print(f"smoke test {'ok' if result.ok else 'FAILED'} in {result.seconds:.1f} s")
     return result
 
@@ -244,6 +261,15 @@ def function_rows(fdl: Fdl, scope: Scope, plan: Plan, urls: Mapping[str, str],
         rows.append(FunctionRow(name, runtime, image, f.memory, urls.get(name, ""),
                                 _STATUS.get(verbs.get(name, Verb.KEEP), "unchanged")))
     return rows
+
+
+def service_rows(services: list[OscarService], plan: Plan) -> list[FunctionRow]:
+    """The summary's rows of OSCAR services (`<cluster>/<service>`, runtime `oscar`)."""
+    verbs = {c.name: c.verb for c in plan.changes if c.kind == "service"}
+    return [FunctionRow(s.name, "oscar", str(s.definition.get("image", "")),
+                        str(s.definition.get("memory", "")), s.url(),
+                        _STATUS.get(verbs.get(s.name, Verb.KEEP), "unchanged"))
+            for s in services]
 
 
 def input_paths(fdl: Fdl, scope: Scope) -> list[str]:

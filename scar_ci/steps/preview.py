@@ -36,13 +36,21 @@ class PullRequestPreview:
         pr = context.pull_request if context else None
         if context is None or pr is None:
             return None
+        return cls.for_pull_request(context, token, fdl, env, pr.number, pr.head_ref)
+
+    @classmethod
+    def for_pull_request(cls, context: GitHubContext, token: str, fdl: str,
+                         env: Mapping[str, str], number: int, head_ref: str = ""
+                         ) -> PullRequestPreview | None:
+        """The preview of pull request `number` of the run's repository (prune reports on
+        previews other than the run's own), or None without a token."""
         if not token:
             warn("comment-on-pr is on but the input github-token is empty; no comment posted")
             return None
         server = env.get("GITHUB_SERVER_URL", "https://github.com")
         log_url = f"{server}/{context.repository}/actions/runs/{env.get('GITHUB_RUN_ID', '')}"
         api = GitHubApi(context.repository, token, env.get("GITHUB_API_URL") or DEFAULT_API_URL)
-        return cls(api, pr.number, pr.head_ref, fdl, log_url, context.sha)
+        return cls(api, number, head_ref, fdl, log_url, context.sha)
 
     def live(self, scope: Scope, urls: Mapping[str, str], inputs: Sequence[str],
              smoke: SmokeResult | None) -> None:

@@ -40,7 +40,7 @@ class FunctionRow:
     name: str
     runtime: str
     image: str
-    memory: int
+    memory: int | str  # MB for a function; Kubernetes' quantity (`256Mi`) for a service
     endpoint: str
     status: str
 
@@ -115,7 +115,7 @@ def render_functions(rows: Sequence[FunctionRow]) -> str:
     lines = ["| function | runtime | image | memory | endpoint | status |",
              "|---|---|---|---|---|---|"]
     lines.extend(
-        f"| {cell(r.name)} | {cell(r.runtime)} | {cell(r.image)} | {r.memory} MB | "
+        f"| {cell(r.name)} | {cell(r.runtime)} | {cell(r.image)} | {_memory(r.memory)} | "
         f"{link(r.endpoint)} | {cell(r.status)} |" for r in rows)
     return "\n".join(lines)
 
@@ -139,6 +139,10 @@ def render_smoke(smoke: SmokeResult) -> str:
     if smoke.log_url:
         lines += ["", f"[Logs of {cell(smoke.function)}]({smoke.log_url})"]
     return "\n".join(lines)
+
+
+def _memory(memory: int | str) -> str:
+    return f"{memory} MB" if isinstance(memory, int) else cell(memory)
 
 
 def render_summary(kind: str, scope: str, *, rows: Sequence[FunctionRow] = (),

@@ -7,14 +7,16 @@ import json
 from typing import TYPE_CHECKING
 
 from scar_ci.deploy import engine
+from scar_ci.deploy.plan import Plan, Verb
 from scar_ci.deploy.prune import Verdict, judge_all, prune, rules_from, shown_age
 from scar_ci.errors import UserError
 from scar_ci.github.outputs import write_outputs
 from scar_ci.github.workflow import group
+from scar_ci.scopes.scope import ScopeKind
+from scar_ci.steps.preview import PullRequestPreview
 from scar_ci.steps.summary import cell, code, render_plan, render_summary, write_summary
 
 if TYPE_CHECKING:
-    from scar_ci.deploy.plan import Plan
     from scar_ci.steps.pipeline import Run
 
 
@@ -34,10 +36,27 @@ def do_prune(state: Run) -> int:
             print(f"{'remove' if v.remove else 'keep'} {v.found.scope.label}: {v.why}")
     with group("dry run: the teardowns prune would apply" if inputs.dry_run else "tear down"):
         done = prune(aws, verdicts, dry_run=inputs.dry_run, data=inputs.delete_data)
+    if not inputs.dry_run:
+        report_gone(state, done)
     write_outputs({"pruned": json.dumps([v.found.scope.label for v, _ in done]),
                    "plan": json.dumps([json.loads(p.to_json()) for _, p in done])}, state.env)
     write_summary(render_prune(verdicts, done, inputs.dry_run, repository), state.env)
     return 0
+
+
+def report_gone(state: Run, done: list[tuple[Verdict, Plan]]) -> None:
+    """For each pull request preview removed: its comment says so, its Deployments inactive,
+    as the close event's teardown does (with comment-on-pr)."""
+    removed = [(v.found.scope, plan) for v, plan in done if v.found.scope.kind is ScopeKind.PR]
+    if not (removed and state.inputs.comment_on_pr and state.context):
+        return
+    with group("pull request comments and deployments of the removed previews"):
+        for scope, plan in removed:
+            preview = PullRequestPreview.for_pull_request(
+                state.context, state.inputs.github_token, state.inputs.fdl, state.env,
+                int(scope.ident or 0))
+            if preview:
+                preview.gone(scope, sum(c.verb is Verb.DELETE for c in plan.changes))
 
 
 def render_prune(verdicts: list[Verdict], done: list[tuple[Verdict, Plan]], dry_run: bool,

@@ -9,6 +9,7 @@ GITHUB_* variables for one of the recorded event payloads and fresh output/summa
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +63,20 @@ def step_env(folder: Path, payload: str | Path, **github: str) -> dict[str, str]
             "GITHUB_WORKSPACE": str(folder), "GITHUB_RUN_ID": "1234567890",
             "GITHUB_SERVER_URL": "https://github.com", **table[path.name],
             **{k: str(v) for k, v in files.items()}, **github}
+
+
+def workflow_commands(log: str) -> list[str]:
+    """The lines of `log` (a step's stdout and stderr) that the runner would read as workflow
+    commands, as it reads them: lines broken at `\\r` and `\\n`, `::` after leading blanks or
+    `##[` anywhere, nothing between `::stop-commands::TOKEN` and `::TOKEN::`. Stricter than
+    the runner: a `::` line it would print as an unknown command counts too."""
+    commands, paused_by = [], ""
+    for line in re.split(r"\r\n|\r|\n", log):
+        text = line.strip()
+        if paused_by:
+            paused_by = "" if text == f"::{paused_by}::" else paused_by
+        elif text.startswith("::stop-commands::"):
+            paused_by = text.removeprefix("::stop-commands::")
+        elif text.startswith("::") or "##[" in line:
+            commands.append(text)
+    return commands

@@ -16,6 +16,7 @@ from scar_ci.aws.session import Aws
 from scar_ci.deploy import engine
 from scar_ci.fdl import load_fdl
 from scar_ci.scopes.scope import Scope
+from scar_testbed.actions_runner import workflow_commands
 
 pytestmark = pytest.mark.integration
 
@@ -275,10 +276,9 @@ def test_under_actions_a_function_cannot_issue_workflow_commands(deployed, tmp_p
     script.write_text('echo "::add-mask::hidden"\necho "::error::injected"\n')
     code, out, err = scar(capsys, "run", "-n", deployed.name, "-s", str(script))
     assert code == 0, err
-    first, *middle, last = out.splitlines()
-    token = first.removeprefix("::stop-commands::")
-    assert first != token and last == f"::{token}::" and len(token) >= 32
-    assert middle == ["::add-mask::hidden", "::error::injected"]
+    assert workflow_commands(out) == []  # each line between stop-commands, fresh tokens
+    assert [line for line in out.splitlines() if line.startswith("::") and "scar-ci-" not in line
+            ] == ["::add-mask::hidden", "::error::injected"]
 
     script.write_text('echo "::error::injected"\nexit 1\n')
     code, _, err = scar(capsys, "run", "-n", deployed.name, "-s", str(script))

@@ -13,6 +13,7 @@ from test_prune import live_functions
 
 from scar_ci import cli
 from scar_ci.aws.session import Aws
+from scar_ci.github.comments import marker
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.tags import TAG_CREATED
 
@@ -80,6 +81,9 @@ def test_the_prune_command_reports_what_it_removed_and_kept(tmp_path, localstack
     deploy(fdl, closed)
     deploy(fdl, opened)
     fake_github.pulls.update({11: "closed", 12: "open"})
+    fake_github.deployments.append({"id": 5, "environment": "pr-11"})
+    fake_github.comments[11] = [{"id": 6, "body": f"{marker('scar.yaml')}\nPreview is live",
+                                 "user": {"login": "github-actions[bot]", "type": "Bot"}}]
 
     done = run_action(tmp_path, "schedule.json", {"command": "prune"}, fake_github,
                       GITHUB_REPOSITORY=repository)
@@ -90,6 +94,8 @@ def test_the_prune_command_reports_what_it_removed_and_kept(tmp_path, localstack
     assert "removed | pull request #11 is closed |" in done.summary
     assert "kept | pull request #12 is open |" in done.summary
     assert "pr-11: torn down" in done.summary
+    assert fake_github.statuses[5][0]["state"] == "inactive"
+    assert "`pr-11` was torn down" in fake_github.comments[11][0]["body"]
     names = live_functions()
     assert closed.function_name(unique_name) not in names
     assert opened.function_name(unique_name) in names

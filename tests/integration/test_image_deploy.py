@@ -22,7 +22,7 @@ from test_image_build import (  # noqa: F401 (base_image, multi_arch_base: fixtu
 
 from scar_ci.aws.ecr import REGISTRY_VARIABLE
 from scar_ci.aws.ecr import login as ecr_login
-from scar_ci.aws.session import Aws, mask_secrets_with
+from scar_ci.aws.session import Aws
 from scar_ci.commands.remove import remove_functions
 from scar_ci.deploy import engine
 from scar_ci.deploy.desired import UnsupportedFunction
@@ -30,6 +30,7 @@ from scar_ci.fdl import load_fdl
 from scar_ci.github.workflow import mask
 from scar_ci.package.image.registry import OCI_MANIFEST, Credentials, ImageNotFound, RegistryClient
 from scar_ci.scopes.scope import Scope
+from scar_ci.secret_sinks import mask_secrets_with
 from scar_ci.steps.pipeline import function_rows
 from scar_testbed.fixtures_containers import STANDARD_IMAGE
 from scar_testbed.images import build_image

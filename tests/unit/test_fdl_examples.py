@@ -60,7 +60,8 @@ def test_complete_example_typo_is_the_only_problem(tmp_path: Path) -> None:
     fixed = tmp_path / "scar.yaml"
     text = TYPO_EXAMPLE.read_text(encoding="utf-8")
     fixed.write_text(text.replace('timeout_threshold":', "timeout_threshold:"), encoding="utf-8")
-    shutil.copy(TYPO_EXAMPLE.parent / "ffmpeg-script.sh", tmp_path)
+    for script in ("ffmpeg-script.sh", "my-script.sh"):  # the Lambda's and OSCAR's scripts
+        shutil.copy(TYPO_EXAMPLE.parent / script, tmp_path)
     fdl = load_fdl(fixed)
     (function,) = fdl.functions
     assert function.container.timeout_threshold == 10

@@ -214,6 +214,7 @@ def test_model_is_immutable() -> None:
 
 def test_schema_accepts_every_key_of_the_fdl_reference() -> None:
     write("init.sh", "echo\n")
+    write("s.sh", "echo\n")  # the OSCAR service's script
     write("image.tar", "")
     write("extra/readme.txt", "")
     write("scar.yaml", EVERY_KEY)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
-from scar_ci.github.workflow import group, mask, print_untrusted, warn
+from scar_ci.github.workflow import GuardedStream, group, guard_output, mask, warn
+from scar_testbed.actions_runner import workflow_commands
 
 
 @pytest.fixture
@@ -42,12 +45,40 @@ def test_every_line_of_a_secret_is_masked_and_escaped(actions, capsys) -> None:
         "::add-mask::AKIA1234", "::add-mask::line one", "::add-mask::line%25two"]
 
 
-def test_untrusted_text_cannot_issue_workflow_commands(actions, capsys) -> None:
-    print_untrusted("::add-mask::x\n::error::fake\n::stop-commands::guess")
-    lines = capsys.readouterr().out.splitlines()
-    token = lines[0].removeprefix("::stop-commands::")
-    assert len(token) > 30 and token not in "\n".join(lines[1:-1])
-    assert lines[-1] == f"::{token}::"
+HOSTILE = ("::add-mask::x", "  ::error::indented", "a\r::set-output name=a::b",
+           "text ##[set-output name=a;]b", "::stop-commands::guess", "::guess::")
+
+
+@pytest.mark.parametrize("line", HOSTILE)
+def test_a_guarded_line_is_text_for_the_runner_whatever_it_holds(line: str) -> None:
+    out = io.StringIO()
+    guarded = GuardedStream(out)
+    guarded.write(f"plain\n{line[:5]}")  # a line may come in pieces
+    guarded.write(f"{line[5:]}\nafter\n")
+    assert workflow_commands(out.getvalue()) == []
+    lines = out.getvalue().split("\n")
+    assert lines[0] == "plain" and lines[2] == line and lines[-2:] == ["after", ""]
+
+
+def test_safe_lines_pass_unchanged_and_bytes_are_guarded_too() -> None:
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+    guarded = GuardedStream(out)
+    guarded.write("deploy: 3 functions :: ok\n")
+    guarded.write("unfinished")
+    guarded.buffer.write(b"\xff\x00 binary\n::error::from a function\n")
+    guarded.end_line()
+    log = out.buffer.getvalue()
+    assert log.startswith(b"deploy: 3 functions :: ok\nunfinished\n\xff\x00 binary\n")
+    assert workflow_commands(log.decode("latin-1")) == []
+
+
+def test_commands_scar_ci_means_pass_the_guard(actions, capsys, monkeypatch) -> None:
+    guard_output()
+    print("half a line", end="")
+    warn("one\n::error::two")
+    mask(["s3cr3t"])
+    assert workflow_commands(capsys.readouterr().out) == [
+        "::warning::one%0A::error::two", "::add-mask::s3cr3t"]
 
 
 def test_warnings(actions, capsys, monkeypatch) -> None:

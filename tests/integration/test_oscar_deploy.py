@@ -1,0 +1,268 @@
+"""OSCAR services deployed, previewed and torn down like Lambda functions, through `scar-ci`
+against the OSCAR stand-in (driven by oscar-python) and LocalStack."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from scar_ci import cli
+from scar_ci.scopes.scope import Scope
+from scar_testbed.fake_oscar import PASSWORD, USER, FakeOscar
+
+pytestmark = pytest.mark.integration
+
+SCRIPT = 'tr a-z A-Z < "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/$(basename "$INPUT_FILE_PATH")"\n'
+CLUSTER = "lab"
+
+
+def service(name: str, bucket: str, **settings: Any) -> dict[str, Any]:
+    return {CLUSTER: {"name": name, "image": "scar-test/busybox:1", "script": "upper.sh",
+                      "input": [{"storage_provider": "minio", "path": f"{bucket}/in"}],
+                      "output": [{"storage_provider": "minio", "path": f"{bucket}/out"}],
+                      **settings}}
+
+
+def write(folder: Path, services: list[dict[str, Any]], functions: list[Any] | None = None,
+          **document: Any) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "upper.sh").write_text(SCRIPT)
+    path = folder / "scar.yaml"
+    body: dict[str, Any] = {"functions": {"oscar": services, **(
+        {"aws": functions} if functions else {})}, **document}
+    path.write_text(yaml.safe_dump(body))
+    return path
+
+
+@pytest.fixture
+def cluster(fake_oscar: FakeOscar, monkeypatch: pytest.MonkeyPatch,
+            tmp_path: Path) -> FakeOscar:
+    """The stand-in as cluster `lab`: endpoint and credentials in the configuration file, as
+    SCAR's scar.cfg has them (HOME points at an empty folder, so only -c counts)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = {"oscar": {CLUSTER: {"endpoint": fake_oscar.url, "auth_user": USER,
+                                  "auth_password": PASSWORD, "ssl_verify": False,
+                                  "memory": "128Mi"}}}
+    (tmp_path / "scar.cfg").write_text(json.dumps(config))
+    return fake_oscar
+
+
+def run(*args: str, config: Path) -> int:
+    return cli.main([*args, "-c", str(config)])
+
+
+def test_deploy_noop_update_sweep_and_teardown_from_the_scope(
+        cluster: FakeOscar, tmp_path: Path, unique_name: str, capsys: pytest.CaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "scar.cfg"
+    scope = Scope.parse(f"manual:{unique_name}")
+    fdl = write(tmp_path / "repo", [service("upper", unique_name),
+                                    service("spare", f"{unique_name}-b")])
+    assert run("deploy", "-f", str(fdl), "--scope", scope.stage, config=config) == 0
+    out = capsys.readouterr().out
+    name = scope.oscar_service("upper")
+    assert f"+ create  service  {CLUSTER}/{name}" in out
+    live = cluster.services[name]
+    assert (live["memory"], live["cpu"]) == ("128Mi", "0.2")  # config default, SCAR's default
+    assert live["labels"]["scar-ci/scope"] == scope.label
+    assert live["annotations"]["scar-ci/fdl-function"] == "upper"
+    assert live["input"][0]["path"] == f"{scope.bucket(unique_name)}/in"
+    assert f"{cluster.url}/run/{name}" in out
+
+    cluster.calls.clear()
+    assert run("deploy", "-f", str(fdl), "--scope", scope.stage, config=config) == 0
+    assert "= keep    service" in capsys.readouterr().out
+    assert cluster.mutating == []  # a no-op redeploy makes 0 mutating calls
+
+    fdl = write(tmp_path / "repo", [service("upper", unique_name, memory="512Mi")])
+    assert run("plan", "-f", str(fdl), "--scope", scope.stage, config=config) == 0
+    plan = capsys.readouterr().out
+    assert f"~ update  service  {CLUSTER}/{name}" in plan and "memory 128Mi -> 512Mi" in plan
+    spare = scope.oscar_service("spare")
+    assert f"- delete  service  {CLUSTER}/{spare}" in plan and "no longer in scar.yaml" in plan
+    assert run("deploy", "-f", str(fdl), "--scope", scope.stage, config=config) == 0
+    capsys.readouterr()
+    assert cluster.services[name]["memory"] == "512Mi" and spare not in cluster.services
+
+    assert run("ls", "--scope", scope.stage, config=config) == 0
+    listing = capsys.readouterr().out
+    assert f"{CLUSTER}/{name}" in listing and f"{cluster.url}/run/{name}" in listing
+
+    monkeypatch.chdir(tmp_path)  # no FDL: the scope and the configuration file alone
+    assert run("teardown", "--scope", scope.stage, config=config) == 0
+    assert f"- delete  service  {CLUSTER}/{name}" in capsys.readouterr().out
+    assert cluster.services == {}
+
+
+def test_a_deploy_that_failed_halfway_converges(cluster: FakeOscar, tmp_path: Path,
+                                                unique_name: str,
+                                                capsys: pytest.CaptureFixture) -> None:
+    """The cluster refuses the first create: what was done stays, the rerun finishes, the
+    run after it changes nothing."""
+    config = tmp_path / "scar.cfg"
+    fdl = write(tmp_path / "repo", [service("first", unique_name),
+                                    service("second", f"{unique_name}-2")])
+    scope = ["--scope", "pr-5"]
+    cluster.refuse_next.append("POST")
+    assert run("deploy", "-f", str(fdl), *scope, config=config) == 1
+    err = capsys.readouterr().err
+    assert "deploy stopped: create service lab/first--pr-5 failed" in err and "HTTP 500" in err
+    assert "Not attempted: 1 change(s)" in err and "Traceback" not in err
+    assert cluster.services == {}
+    assert run("deploy", "-f", str(fdl), *scope, config=config) == 0
+    capsys.readouterr()
+    assert sorted(cluster.services) == ["first--pr-5", "second--pr-5"]
+    cluster.calls.clear()
+    assert run("deploy", "-f", str(fdl), *scope, config=config) == 0
+    assert cluster.mutating == []
+    assert run("teardown", *scope, config=config) == 0
+    assert cluster.services == {}
+
+
+def test_preview_and_production_side_by_side(cluster: FakeOscar, tmp_path: Path,
+                                             unique_name: str,
+                                             capsys: pytest.CaptureFixture) -> None:
+    config = tmp_path / "scar.cfg"
+    fdl = write(tmp_path / "repo", [service(unique_name, unique_name)])
+    assert run("deploy", "-f", str(fdl), "--scope", "production", config=config) == 0
+    assert run("deploy", "-f", str(fdl), "--scope", "pr-7", config=config) == 0
+    preview = Scope.pull_request(7)
+    assert sorted(cluster.services) == sorted([unique_name, preview.oscar_service(unique_name)])
+    assert cluster.services[preview.oscar_service(unique_name)]["output"][0]["path"] == (
+        f"{preview.bucket(unique_name)}/out")
+    capsys.readouterr()
+    assert run("ls", config=config) == 0
+    listing = capsys.readouterr().out
+    assert "scope production (OSCAR services)" in listing and "scope pr-7" in listing
+
+    assert run("teardown", "--scope", "pr-7", config=config) == 0
+    assert list(cluster.services) == [unique_name]  # production untouched
+    cluster.calls.clear()
+    assert run("deploy", "-f", str(fdl), "--scope", "production", config=config) == 0
+    assert cluster.mutating == []
+    assert run("teardown", "--scope", "production", config=config) == 0
+    assert cluster.services == {}
+
+
+def test_bad_credentials_one_message_exit_1_nothing_done(
+        cluster: FakeOscar, tmp_path: Path, unique_name: str, capsys: pytest.CaptureFixture,
+        localstack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Lambda function and a service: the cluster refuses the password while planning, so
+    neither AWS nor OSCAR sees a single mutating call."""
+    monkeypatch.setenv("SCAR_CI_OSCAR_LAB_AUTH_PASSWORD", "not-the-password")
+    bucket = f"{unique_name}-aws"
+    fdl = write(tmp_path / "repo", [service("upper", unique_name)], functions=[
+        {"lambda": {"name": unique_name, "init_script": "upper.sh",
+                    "container": {"image": "scar-test/busybox:1"},
+                    "input": [{"storage_provider": "s3", "path": f"{bucket}/in"}]}}])
+    code = run("deploy", "-f", str(fdl), "--scope", "pr-3", config=tmp_path / "scar.cfg")
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "refused the credentials (401)" in err and "SCAR_CI_OSCAR_LAB" not in err
+    assert "not-the-password" not in out + err
+    assert cluster.mutating == [] and cluster.services == {}
+    names = [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
+    assert Scope.pull_request(3).bucket(bucket) not in names
+
+
+def test_chain_oscar_to_bucket_to_lambda(cluster: FakeOscar, tmp_path: Path, unique_name: str,
+                                         udocker_env: dict[str, str],
+                                         test_image_archives: dict[str, Path],
+                                         capsys: pytest.CaptureFixture) -> None:
+    """SCAR's mask-detector shape: an upload to the service's MinIO input runs it on OSCAR;
+    its output lands in an S3 bucket that triggers a Lambda function (udocker in LocalStack's
+    Lambda), whose result lands in the bucket's result folder."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(test_image_archives["docker"], repo / "image.tar")
+    (repo / "mark.sh").write_text(
+        'cp "$INPUT_FILE_PATH" "$TMP_OUTPUT_DIR/$(basename "$INPUT_FILE_PATH").seen"\n')
+    shared = f"{unique_name}-shared"
+    work = tmp_path / "lambda-work"
+    detector = {"lambda": {
+        "name": f"{unique_name}-detect", "init_script": "mark.sh",
+        "container": {"image_file": "image.tar", "timeout_threshold": 5},
+        "environment": {"Variables": {
+            "SCAR_EXEC_MODE": "P1", "UDOCKER_DIR": str(work / "udocker"),
+            "SCAR_TMP_DIR": str(work / "tmp"),
+            "UDOCKER_USE_PROOT_EXECUTABLE": udocker_env["UDOCKER_USE_PROOT_EXECUTABLE"]}},
+        "input": [{"storage_provider": "s3", "path": f"{shared}/intermediate"}],
+        "output": [{"storage_provider": "s3", "path": f"{shared}/result"}]}}
+    anon = service("anon", unique_name, output=[
+        {"storage_provider": "minio", "path": f"{unique_name}/out"},
+        {"storage_provider": "s3.aws", "path": f"{shared}/intermediate"}])
+    fdl = write(repo, [anon], functions=[detector], storage_providers={
+        "s3": {"aws": {"access_key": "test", "secret_key": "test", "region": "us-east-1"}}})
+    scope = Scope.parse(f"manual:{unique_name}")
+    config = tmp_path / "scar.cfg"
+    assert run("deploy", "-f", str(fdl), "--scope", scope.stage, config=config) == 0
+    out = capsys.readouterr().out
+    order = [line.split()[2] for line in out.splitlines() if line.startswith("  + create")]
+    assert order.index("service") > order.index("trigger")  # the chain's sink first
+    try:
+        cluster.s3().put_object(Bucket=scope.bucket(unique_name), Key="in/frame.txt",
+                                Body=b"a face\n")
+        s3 = boto3.client("s3")
+        key, deadline = "result/frame.txt.seen", time.monotonic() + 120
+        while time.monotonic() < deadline:
+            found = s3.list_objects_v2(Bucket=scope.bucket(shared), Prefix="result/")
+            if any(o["Key"] == key for o in found.get("Contents", ())):
+                break
+            time.sleep(0.5)
+        body = s3.get_object(Bucket=scope.bucket(shared), Key=key)["Body"].read()
+        assert body == b"A FACE\n"  # upper-cased on OSCAR, then passed on by Lambda
+    finally:
+        assert run("teardown", "--scope", scope.stage, "--delete-data", config=config) == 0
+    assert cluster.services == {}
+
+
+def test_verbs_on_a_service(cluster: FakeOscar, tmp_path: Path, unique_name: str,
+                            capsys: pytest.CaptureFixture) -> None:
+    """invoke / run (-a) / put / logs / get / rm on a deployed service, by its FDL name and by
+    the name `ls` shows."""
+    config = tmp_path / "scar.cfg"
+    fdl = write(tmp_path / "repo", [service("upper", unique_name)])
+    scope = ["--scope", "pr-9"]
+    on = ["-f", str(fdl), "-n", "upper", *scope]
+    assert run("deploy", "-f", str(fdl), *scope, config=config) == 0
+    deployed = f"{CLUSTER}/{Scope.pull_request(9).oscar_service('upper')}"
+    capsys.readouterr()
+
+    note = tmp_path / "note.txt"
+    note.write_text("sync call\n")
+    assert run("invoke", *on, "-db", str(note), config=config) == 0
+    assert capsys.readouterr().out == "SYNC CALL\n"  # /run/<service>, decoded from base64
+
+    folder = tmp_path / "batch"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "a.txt").write_text("first\n")
+    assert run("put", *on, "-p", str(folder), config=config) == 0
+    assert "1 file(s) uploaded to minio" in capsys.readouterr().out
+    (job,) = cluster.wait_for_jobs(deployed.split("/")[1])
+    assert job.status == "Succeeded", job.logs
+
+    assert run("logs", "-n", deployed, config=config) == 0
+    logs = capsys.readouterr().out
+    assert "Succeeded" in logs and "script exited with code 0" in logs
+
+    into = tmp_path / "down"
+    assert run("get", *on, "-p", str(into), config=config) == 0
+    capsys.readouterr()
+    assert (into / "a.txt").read_text() == "FIRST\n"  # out/a.txt: the script named it
+
+    assert run("run", "-n", deployed, "-a", config=config) == 0
+    assert "launched a job" in capsys.readouterr().out
+    cluster.wait_for_jobs(deployed.split("/")[1], count=2)
+
+    assert run("rm", "-n", deployed, config=config) == 0
+    assert f"- delete  service  {deployed}" in capsys.readouterr().out
+    assert cluster.services == {}
+    assert run("rm", "-n", deployed, config=config) == 1

@@ -1,0 +1,90 @@
+"""The OSCAR stand-in, driven only through oscar-python (scar-ci's client wrapper): it follows
+OSCAR's API and really runs each service's script in its image on an input from its MinIO."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from scar_ci.oscar.access import ClusterAccess
+from scar_ci.oscar.client import OscarCluster, OscarFailure
+from scar_testbed.fake_oscar import PASSWORD, USER, FakeOscar
+from scar_testbed.lambda_functions import eventually
+
+SCRIPT = """#!/bin/sh
+echo "got $(basename "$INPUT_FILE_PATH") key=$STORAGE_OBJECT_KEY greeting=$GREETING"
+tr a-z A-Z < "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/$(basename "$INPUT_FILE_PATH").upper"
+"""
+
+
+def _cluster(fake: FakeOscar, password: str = PASSWORD) -> OscarCluster:
+    return OscarCluster(ClusterAccess("test", fake.url, USER, password, ssl_verify=False))
+
+
+def _service(name: str) -> dict[str, object]:
+    return {"name": name, "image": "scar-test/busybox:1", "script": SCRIPT,
+            "memory": "256Mi", "cpu": "0.5",
+            "environment": {"variables": {"GREETING": "hola"}},
+            "input": [{"storage_provider": "minio", "path": f"{name}/in"}],
+            "output": [{"storage_provider": "minio", "path": f"{name}/out"}],
+            "labels": {"scar-ci/managed": "true"}}
+
+
+def test_service_crud_and_runs(fake_oscar: FakeOscar, unique_name: str) -> None:
+    cluster = _cluster(fake_oscar)
+    assert cluster.info()["version"] == "stand-in"
+    cluster.create_service(_service(unique_name))
+    live = cluster.get_service(unique_name)
+    assert live and live["labels"]["scar-ci/managed"] == "true" and live["token"]
+    assert [s["name"] for s in cluster.list_services()] == [unique_name]
+
+    answer = cluster.run(unique_name, b"hello oscar")
+    assert base64.b64decode(answer.body) == b"HELLO OSCAR"
+    s3 = fake_oscar.s3()
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=unique_name, Prefix="out/")["Contents"]]
+    assert keys == ["out/event-file.upper"]
+
+    cluster.upload(unique_name, "minio", _file(fake_oscar, "note.txt", b"from minio"),
+                   f"{unique_name}/in")
+    job = fake_oscar.wait_for_jobs(unique_name)[0]
+    assert job.status == "Succeeded", job.logs
+    jobs = cluster.jobs(unique_name)
+    (job_name,) = jobs
+    logs = cluster.job_logs(unique_name, job_name)
+    assert "got note.txt key=in/note.txt greeting=hola" in logs
+    got = cluster.download(unique_name, "minio", f"{unique_name}/out/note.txt.upper",
+                           fake_oscar.workdir)
+    assert got.read_bytes() == b"FROM MINIO"
+
+    cluster.run(unique_name, b"async", asynchronous=True)
+    eventually(lambda: len(cluster.jobs(unique_name)) == 2, "a second job")
+    fake_oscar.wait_for_jobs(unique_name, count=2)
+
+    updated = {**_service(unique_name), "memory": "512Mi"}
+    cluster.update_service(updated)
+    assert cluster.get_service(unique_name)["memory"] == "512Mi"
+    cluster.remove_service(unique_name)
+    assert cluster.get_service(unique_name) is None
+    cluster.remove_service(unique_name)  # already gone: no error
+
+
+def test_wrong_password_is_one_clear_error(fake_oscar: FakeOscar) -> None:
+    with pytest.raises(OscarFailure, match=r"refused the credentials \(401\)") as caught:
+        _cluster(fake_oscar, "wrong").list_services()
+    assert "wrong" not in str(caught.value)
+
+
+def test_invalid_definition_is_refused(fake_oscar: FakeOscar, unique_name: str) -> None:
+    bad = {**_service(unique_name), "labels": {"scar-ci/source": "owner/repo"}}
+    with pytest.raises(OscarFailure, match="not a valid Kubernetes label"):
+        _cluster(fake_oscar).create_service(bad)
+    assert json.dumps(fake_oscar.services) == "{}"
+
+
+def _file(fake: FakeOscar, name: str, data: bytes):
+    path = fake.workdir / "uploads" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
