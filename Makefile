@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`. Everything else is their set-up.
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint lock clean
 
 VENV := .venv/bin
 
@@ -17,6 +17,13 @@ lint: setup
 
 test: lint
 	$(VENV)/pytest
+
+# Refreshes requirements/action.txt, the action image's lock with hashes (docs/action.md).
+lock: setup
+	$(VENV)/pip install --quiet uv==0.13.8
+	$(VENV)/uv pip compile --universal --python-version 3.11 --generate-hashes --upgrade \
+		--custom-compile-command "make lock" pyproject.toml requirements/action.in \
+		-o requirements/action.txt
 
 clean:
 	rm -rf .venv .pytest_cache

@@ -2,11 +2,12 @@
 # Installs the Debian packages the test bed needs: proot and busybox-static (containers
 # through udocker without a daemon), docker-registry, apache2-utils (htpasswd -B for its auth),
 # podman and runc (a Docker-compatible API service for the docker-SDK image builder),
-# qemu-user-static (runs the arm64 function images and runtimes on an x86_64 machine).
+# qemu-user-static (runs the arm64 function images and runtimes on an x86_64 machine),
+# mmdebstrap (the stand-in base of the action image's build test).
 # Idempotent: does nothing when everything is already installed.
 set -euo pipefail
 
-packages=(proot busybox-static docker-registry apache2-utils podman runc qemu-user-static)
+packages=(proot busybox-static docker-registry apache2-utils podman runc qemu-user-static mmdebstrap)
 
 missing=()
 for pkg in "${packages[@]}"; do

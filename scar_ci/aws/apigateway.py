@@ -8,10 +8,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scar_ci.aws.lambda_ import allow_invoke, function_arn, permissions, source_arn
-from scar_ci.aws.resource import Resource, Settings, absent_ok, owned, paginate
+from scar_ci.aws.resource import Key, Resource, Settings, absent_ok, owned, paginate
 from scar_ci.aws.session import Aws
 from scar_ci.scopes.scope import Scope
-from scar_ci.scopes.tags import TAG_FUNCTION, our_tags
+from scar_ci.scopes.tags import TAG_LAMBDA, our_tags
 
 PROXY = "{proxy+}"
 SID = "scar-ci-apigateway"
@@ -86,6 +86,9 @@ class RestApi(Resource):
                 "authorization": self.authorization,
                 "stage": self.stage, "permission": True, "tags": dict(self.tags)}
 
+    def depends_on(self) -> tuple[Key, ...]:
+        return (("function", self.function),)
+
     def describe(self) -> str:
         signed = ", callers sign with AWS_IAM" if self.authorization == IAM else ""
         return f"{self.method} /{LAUNCH_PATH} -> {self.function}, stage {self.stage}{signed}"
@@ -94,36 +97,40 @@ class RestApi(Resource):
         api = find_api(aws, self.name, self.scope)
         if api is None:
             return None
-        self.api_id = api["id"]
+        api_id = api["id"]
         client = aws.client("apigateway")
         routes, integrations, headers, authorizations = {}, set(), set(), set()
-        for resource in paginate(client, "get_resources", "items", restApiId=self.api_id,
+        for resource in paginate(client, "get_resources", "items", restApiId=api_id,
                                  embed=["methods"]):
             for method, details in resource.get("resourceMethods", {}).items():
                 routes[resource["path"]] = method
-                authorizations.add(method_authorization(client, self.api_id, resource["id"],
+                authorizations.add(method_authorization(client, api_id, resource["id"],
                                                         method, details))
                 integration = (details or {}).get("methodIntegration") or absent_ok(
-                    client.get_integration, restApiId=self.api_id, resourceId=resource["id"],
+                    client.get_integration, restApiId=api_id, resourceId=resource["id"],
                     httpMethod=method) or {}
                 integrations.add(integration.get("uri"))
                 headers.add((integration.get("requestParameters") or {}).get(INTEGRATION_HEADER))
-        stages = {s["stageName"] for s in client.get_stages(restApiId=self.api_id)["item"]}
+        stages = {s["stageName"] for s in client.get_stages(restApiId=api_id)["item"]}
         statement = permissions(aws, self.function).get(SID) if self.function else None
-        return {"routes": routes,
+        return {"api_id": api_id, "routes": routes,
                 "integration": self.function if integrations == {self._uri(aws)} else None,
                 "invocation_type_header": headers == {METHOD_HEADER},
                 "authorization": authorizations.pop() if len(authorizations) == 1 else None,
                 "stage": self.stage if self.stage in stages else None,
-                "permission": bool(statement) and source_arn(statement) == self._source(aws),
+                "permission": bool(statement) and source_arn(statement) == self._source(
+                    aws, api_id),
                 "tags": our_tags(api.get("tags"))}
 
     def _uri(self, aws: Aws) -> str:
         return (f"arn:aws:apigateway:{aws.region}:lambda:path/2015-03-31/functions/"
                 f"{function_arn(aws, self.function)}/invocations")
 
-    def _source(self, aws: Aws) -> str:
-        return f"arn:aws:execute-api:{aws.region}:{aws.account_id}:{self.api_id}/*"
+    def _source(self, aws: Aws, api_id: str | None = None) -> str:
+        return f"arn:aws:execute-api:{aws.region}:{aws.account_id}:{api_id or self.api_id}/*"
+
+    def found(self, live: Settings) -> None:
+        self.api_id = live["api_id"]
 
     def create(self, aws: Aws) -> None:
         answer = aws.client("apigateway").create_rest_api(
@@ -170,8 +177,11 @@ class RestApi(Resource):
         return f"API {self.api_id}"
 
     def delete(self, aws: Aws) -> None:
-        if self.api_id is None and self.read(aws) is None:
-            return
+        if self.api_id is None:
+            live = find_api(aws, self.name, self.scope)
+            if live is None:
+                return
+            self.api_id = live["id"]
         absent_ok(aws.client("apigateway").delete_rest_api, restApiId=self.api_id)
 
     def url(self, aws: Aws) -> str | None:
@@ -182,5 +192,6 @@ def discover_apis(aws: Aws, scope: Scope) -> Iterator[tuple[RestApi, dict[str, A
     """The scope's REST APIs, with their live description."""
     for api in paginate(aws.client("apigateway"), "get_rest_apis", "items"):
         if owned(scope, api.get("tags")):
-            yield RestApi(api["name"], scope, function=api.get("tags", {}).get(TAG_FUNCTION, ""),
+            tags = api.get("tags") or {}
+            yield RestApi(api["name"], scope, function=tags.get(TAG_LAMBDA, ""), tags=tags,
                           api_id=api["id"]), api

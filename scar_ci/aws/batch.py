@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from scar_ci.aws.ecr import FunctionImage, RegistryImage
 from scar_ci.aws.resource import (
+    Key,
     Resource,
     Settings,
     ensure_ours,
@@ -88,9 +89,12 @@ class JobImage(RegistryImage):
     def describe(self) -> str:
         return f"push {self.ref} (the function image's layers, the batch job entry)"
 
+    def depends_on(self) -> tuple[Key, ...]:
+        return ((self.source.kind, self.source.name),)
+
     def read(self, aws: Aws) -> Settings | None:
-        self.built = find_job_image(self.source.ref, self.source.spec.target_credentials)
-        return self.wanted() if self.built else None
+        built = find_job_image(self.source.ref, self.source.spec.target_credentials)
+        return {**self.wanted(), "built": built} if built else None
 
     def create(self, aws: Aws) -> None:
         self.built = push_job_image(self.source.ref, self.source.spec.target_credentials)
@@ -212,6 +216,9 @@ class JobQueue(Resource):
     tags: Mapping[str, str] = field(default_factory=dict)
     priority: int = 1
 
+    def depends_on(self) -> tuple[Key, ...]:
+        return (("compute env", self.environment),)
+
     def wanted(self) -> Settings:
         return {"state": "ENABLED", "priority": self.priority,
                 "environments": [self.environment], "tags": dict(self.tags)}
@@ -273,6 +280,10 @@ class JobDefinition(Resource):
     environment: Mapping[str, str] = field(default_factory=dict)
     fargate: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
+    needs: tuple[Key, ...] = ()  # its job image and role
+
+    def depends_on(self) -> tuple[Key, ...]:
+        return self.needs
 
     def wanted(self) -> Settings:
         return {"image": self.image(), "vcpus": self.vcpus, "memory": self.memory,
@@ -373,7 +384,9 @@ def discover_batch(aws: Aws, scope: Scope) -> Iterator[Resource]:
     for item in _described(aws, "describe_job_queues", "jobQueues"):
         name = item["jobQueueName"]
         if may_belong(scope, name) and owned(scope, item.get("tags")):
-            yield JobQueue(name, tags=item.get("tags", {}))
+            environments = [_name_of(e["computeEnvironment"])
+                            for e in item.get("computeEnvironmentOrder", ())]
+            yield JobQueue(name, next(iter(environments), ""), tags=item.get("tags", {}))
     for item in _described(aws, "describe_compute_environments", "computeEnvironments"):
         name = item["computeEnvironmentName"]
         if may_belong(scope, name) and owned(scope, item.get("tags")):

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import ClientError
 
 from scar_ci.aws.resource import (
+    Key,
     Resource,
     Settings,
     absent_ok,
@@ -194,6 +195,9 @@ class RegistryImage(Resource):
     def wanted(self) -> Settings:
         return {"image": self.ref}
 
+    def found(self, live: Settings) -> None:
+        self.built = live["built"]
+
     def kept_detail(self) -> str:
         return f"{self.ref} already in the registry"
 
@@ -208,9 +212,9 @@ class RegistryImage(Resource):
 class FunctionImage(RegistryImage):
     """The function's image, named by its content tag: created means built and pushed.
 
-    `read` prepares the build with the chosen builder (layers, base, tag) and asks the
-    registry for the tag, so the plan shows the image and an unchanged function pushes
-    nothing; `create` builds and pushes that prepared build.
+    The build stage (`prepare`) logs in and prepares the build with the chosen builder
+    (layers, base, tag); `read` asks the registry for the tag, so the plan shows the image and
+    an unchanged function pushes nothing; `create` builds and pushes that prepared build.
     """
 
     kind = "image"
@@ -231,28 +235,39 @@ class FunctionImage(RegistryImage):
         used = f" ({self._build.builder} builder)" if self._build else ""
         return f"build and push {self.ref}{used}"
 
-    def read(self, aws: Aws) -> Settings | None:
+    def depends_on(self) -> tuple[Key, ...]:
+        return (("repository", self.name),) if self.spec.create_image else ()
+
+    def prepare(self, aws: Aws) -> None:
+        """Log in to the registry and prepare the build (layers, base, content tag); with
+        `create_image: false`, only the login the user's image may need."""
+        host = registry_host(aws)
         if not self.spec.create_image:
-            return self._read_prepared(aws)
-        host, credentials = registry_host(aws), login(aws)
+            if self._base_host() == host:
+                self.spec = replace(self.spec, base_credentials=login(aws))
+            return
+        credentials = login(aws)
         self.spec = replace(self.spec, target=f"{host}/{self.name}",
                             target_credentials=credentials,
                             base_credentials=credentials if self._base_host() == host else None)
         self._build = prepare_build(self.spec, self.builder)
-        self.built = find_pushed(self._build)
-        return self.wanted() if self.built else None
 
-    def _read_prepared(self, aws: Aws) -> Settings:
-        """`create_image: false`: the given image as it is (it must exist)."""
-        if self._base_host() == registry_host(aws):
-            self.spec = replace(self.spec, base_credentials=login(aws))
-        self.built = prepared_image(self.spec)
-        return self.wanted()
+    def read(self, aws: Aws) -> Settings | None:
+        """Whether the registry has the image's tag (`create_image: false`: the given image,
+        which must exist)."""
+        if not self.spec.create_image:
+            return {**self.wanted(), "built": prepared_image(self.spec)}
+        built = find_pushed(self._prepared())
+        return {**self.wanted(), "built": built} if built else None
+
+    def _prepared(self) -> ImageBuild:
+        if self._build is None:
+            raise RuntimeError(f"image {self.name}: the build stage did not prepare it")
+        return self._build
 
     def _base_host(self) -> str:
         """The registry of the user's image (a base in the account's ECR needs its login)."""
         return parse_reference(self.spec.base, what="container.image").host
 
     def create(self, aws: Aws) -> None:
-        assert self._build is not None, "read() prepares the build"
-        self.built = self._build.push()
+        self.built = self._prepared().push()

@@ -157,5 +157,6 @@ def discover_roles(aws: Aws, scope: Scope) -> Iterator[Role]:
         if not may_belong(scope, role["RoleName"]):
             continue
         answer = absent_ok(iam.list_role_tags, RoleName=role["RoleName"])
-        if answer and owned(scope, tag_dict(answer["Tags"])):
-            yield Role(role["RoleName"])
+        tags = tag_dict(answer["Tags"]) if answer else {}
+        if owned(scope, tags):
+            yield Role(role["RoleName"], tags=tags)

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError, WaiterError
 
 from scar_ci.aws.errors import error_code
 from scar_ci.aws.resource import (
+    Key,
     Resource,
     Settings,
     absent_ok,
@@ -39,6 +40,35 @@ def function_arn(aws: Aws, name: str) -> str:
 def code_sha256(zip_bytes: bytes) -> str:
     """What Lambda reports as CodeSha256: base64 of the zip's sha256."""
     return base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
+
+
+# -- invocations ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What Lambda answered to one invocation."""
+
+    status: int
+    request_id: str
+    payload: str  # the function's answer, as text
+    error: str | None = None  # Lambda's FunctionError, when the function failed
+    log_tail: str = ""
+
+
+def invoke_function(aws: Aws, function: str, payload: bytes, *, asynchronous: bool = False,
+                    tail: bool = False, once_within: int | None = None) -> Invocation:
+    """Invoke `function` with `payload`, waiting for its answer unless asynchronous;
+    `once_within`: a single attempt, waiting up to that many seconds (a smoke test)."""
+    answer = aws.client("lambda", once_within=once_within).invoke(
+        FunctionName=function, Payload=payload,
+        InvocationType="Event" if asynchronous else "RequestResponse",
+        **({"LogType": "Tail"} if tail and not asynchronous else {}))
+    raw = answer["Payload"].read().decode("utf-8", "replace") if "Payload" in answer else ""
+    return Invocation(answer.get("StatusCode", 0),
+                      answer.get("ResponseMetadata", {}).get("RequestId", ""), raw,
+                      answer.get("FunctionError"),
+                      base64.b64decode(answer.get("LogResult", "")).decode("utf-8", "replace"))
 
 
 # -- permissions ---------------------------------------------------------------------------
@@ -101,9 +131,11 @@ class SupervisorLayer(Resource):
                             LayerName=self.name)
         for version in versions:
             if version.get("Description", "") == f"{LAYER_MARK}{self.sha256}":
-                self.arn = version["LayerVersionArn"]
-                return self.wanted()
+                return {**self.wanted(), "arn": version["LayerVersionArn"]}
         return None
+
+    def found(self, live: Settings) -> None:
+        self.arn = live["arn"]
 
     def create(self, aws: Aws) -> None:
         answer = aws.client("lambda").publish_layer_version(
@@ -135,6 +167,7 @@ class Function(Resource):
     layers: Callable[[], list[str]] = field(repr=False, default=list)
     tags: Mapping[str, str] = field(default_factory=dict)
     package_bucket: str | None = None  # upload the zip there (packages over the direct limit)
+    needs: tuple[Key, ...] = ()  # its role, log group, layer, image, Batch queue
     package_type: ClassVar[str] = "Zip"
     _not_configuration: ClassVar[tuple[str, ...]] = ("package", "code", "tags")  # other calls
 
@@ -142,6 +175,9 @@ class Function(Resource):
         return {"package": self.package_type, **self.config, "role": self.role(),
                 "layers": self.layers(), "code": code_sha256(self.code),
                 "tags": dict(self.tags)}
+
+    def depends_on(self) -> tuple[Key, ...]:
+        return self.needs
 
     def describe(self) -> str:
         return f"{self.config['MemorySize']} MB, {self.config['Timeout']} s"
@@ -327,4 +363,4 @@ def discover_functions(aws: Aws, scope: Scope) -> Iterator[tuple[Function, dict[
         answer = absent_ok(client.list_tags, Resource=live["FunctionArn"])
         tags = (answer or {}).get("Tags", {})
         if owned(scope, tags):
-            yield Function(name), tags
+            yield Function(name, tags=tags), tags

@@ -15,10 +15,8 @@ from scar_ci.aws.resource import (
     paginate,
 )
 from scar_ci.aws.session import Aws
-from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.scope import LOG_GROUP_PREFIX, Scope
 from scar_ci.scopes.tags import TAG_MANAGED, our_tags
-
-LAMBDA_PREFIX = "/aws/lambda/"
 
 
 @dataclass
@@ -69,10 +67,10 @@ def discover_log_groups(aws: Aws, scope: Scope) -> Iterator[LogGroup]:
     """The scope's function log groups."""
     logs = aws.client("logs")
     for group in paginate(logs, "describe_log_groups", "logGroups",
-                          logGroupNamePrefix=LAMBDA_PREFIX):
+                          logGroupNamePrefix=LOG_GROUP_PREFIX):
         name = group["logGroupName"]
         if not may_belong(scope, name):
             continue
         answer = absent_ok(logs.list_tags_log_group, logGroupName=name)
         if answer and owned(scope, answer.get("tags")):
-            yield LogGroup(name)
+            yield LogGroup(name, tags=answer["tags"])

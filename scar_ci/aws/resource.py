@@ -1,15 +1,20 @@
-"""What every deployable resource offers the planner: its wanted and live settings, and actions.
+"""The Resource contract: what every deployable resource offers the deploy core.
 
 A resource compares as a flat mapping of settings: `wanted()` from the FDL and the scope,
-`read(aws)` from the cloud (None when it does not exist). The planner turns the difference into
-a create, an update (with the changed settings as detail) or a keep; `discover` finds the live
-resources of a scope for the sweeper, whatever the FDL says today.
+`read(aws)` from the cloud (None when it does not exist; reads only). Before any read, the
+build stage runs `prepare(aws)` once (an image's layers and content tag, a registry login).
+The planner turns the difference into a create, an update (with the changed settings as
+detail) or a keep, hands what `read` found to `found(live)`, and orders the changes by
+`depends_on()`: the (kind, name) keys of the resources this one needs to exist first. Each
+room's `discover_*` finds the live resources of a scope for the sweeper, whatever the FDL says
+today (docs/deploy.md, "The Resource contract").
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.exceptions import ClientError
@@ -23,6 +28,7 @@ if TYPE_CHECKING:
     from scar_ci.aws.session import Aws
 
 Settings = Mapping[str, Any]
+Key = tuple[str, str]  # (kind, name): a resource's identity within a plan
 SHORT_VALUE = 40
 
 
@@ -31,10 +37,11 @@ class ForeignResource(UserError):
 
 
 class Resource(ABC):
-    """One AWS resource scar-ci manages."""
+    """One resource scar-ci manages."""
 
     kind: ClassVar[str]
     name: str
+    tags: Mapping[str, str] = MappingProxyType({})  # scar-ci's tags, where the kind has tags
 
     @abstractmethod
     def wanted(self) -> Settings:
@@ -57,6 +64,21 @@ class Resource(ABC):
     def delete(self, aws: Aws) -> None:
         """Remove the resource (no error when it is already gone)."""
 
+    def depends_on(self) -> Iterable[Key]:
+        """The keys of the resources that must exist before this one (and be deleted after
+        it); keys of resources outside the plan are ignored."""
+        return ()
+
+    def prepare(self, aws: Aws) -> None:
+        """The build stage: make what `read` compares and `create` sends (once, before any
+        read); most resources have nothing to build."""
+        return None
+
+    def found(self, live: Settings) -> None:
+        """Take what `read` found that resources applied later name (a layer version's ARN,
+        an image's digest, an API's id); the planner calls it for every live resource."""
+        return None
+
     def describe(self) -> str:
         """Detail of a `create` line in the plan."""
         return ""
@@ -70,7 +92,7 @@ class Resource(ABC):
         return None
 
     @property
-    def key(self) -> tuple[str, str]:
+    def key(self) -> Key:
         """Identity within a plan."""
         return self.kind, self.name
 

@@ -6,6 +6,7 @@ Credentials and endpoints come from boto3's own chain (profiles, env vars, OIDC 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,6 +15,14 @@ from typing import Any
 from scar_ci import __version__
 
 READ_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup", "Search", "BatchGet", "Filter")
+
+
+@dataclass(frozen=True)
+class Account:
+    """Where resources are deployed: what ARNs are made of."""
+
+    region: str
+    account_id: str
 
 
 @dataclass
@@ -49,15 +58,24 @@ class Aws:
             user_agent_extra=f"scar-ci/{__version__}",
         )
         self._clients: dict[str, Any] = {}
+        self._lock = threading.RLock()
 
-    def client(self, service: str) -> Any:
-        """The shared client for `service`."""
-        if service not in self._clients:
-            client = self.session.client(service, config=self._config)
-            for hook in self._hooks:
-                client.meta.events.register("before-call", hook)
-            self._clients[service] = client
-        return self._clients[service]
+    def client(self, service: str, *, once_within: int | None = None) -> Any:
+        """The shared client for `service` (clients are thread-safe; making one is not);
+        `once_within`: one that tries each call once, waiting up to that many seconds for the
+        answer (an invocation must not run twice)."""
+        from botocore.config import Config
+
+        key = f"{service}/{once_within}" if once_within else service
+        with self._lock:
+            if key not in self._clients:
+                config = self._config if not once_within else self._config.merge(Config(
+                    read_timeout=once_within, retries={"total_max_attempts": 1}))
+                client = self.session.client(service, config=config)
+                for hook in self._hooks:
+                    client.meta.events.register("before-call", hook)
+                self._clients[key] = client
+            return self._clients[key]
 
     def unlogged_client(self, service: str) -> Any:
         """A new client for `service` outside `calls` and the hooks: for scar-ci's own
@@ -74,6 +92,10 @@ class Aws:
     def account_id(self) -> str:
         """The account the credentials act in (sts:GetCallerIdentity: works for any principal)."""
         return self.client("sts").get_caller_identity()["Account"]
+
+    @property
+    def account(self) -> Account:
+        return Account(self.region, self.account_id)
 
     def endpoint(self, service: str) -> str:
         """The endpoint URL the client for `service` talks to."""

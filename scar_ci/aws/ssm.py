@@ -127,5 +127,6 @@ def discover_storage_credentials(aws: Aws, scope: Scope) -> Iterator[StorageCred
             continue
         answer = absent_ok(ssm.list_tags_for_resource, ResourceType="Parameter",
                            ResourceId=name)
-        if answer and owned(scope, tag_dict(answer.get("TagList"))):
-            yield StorageCredentials(name)
+        tags = tag_dict(answer.get("TagList")) if answer else {}
+        if owned(scope, tags):
+            yield StorageCredentials(name, tags=tags)

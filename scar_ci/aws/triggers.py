@@ -15,7 +15,7 @@ from typing import Any
 
 from scar_ci.aws.errors import is_not_found
 from scar_ci.aws.lambda_ import allow_invoke, function_arn, permissions, revoke_invoke, source_arn
-from scar_ci.aws.resource import Resource, Settings, absent_ok
+from scar_ci.aws.resource import Key, Resource, Settings, absent_ok
 from scar_ci.aws.session import Aws
 
 EVENTS = ["s3:ObjectCreated:*"]
@@ -51,6 +51,9 @@ class Trigger(Resource):
     @property
     def prefix(self) -> str:
         return f"{self.folder}/" if self.folder else ""
+
+    def depends_on(self) -> tuple[Key, ...]:
+        return ("function", self.function), ("bucket", self.bucket)
 
     def wanted(self) -> Settings:
         return {"prefix": self.prefix, "events": EVENTS, "permission": True}

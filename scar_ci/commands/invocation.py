@@ -12,6 +12,7 @@ from typing import Any
 
 from scar_ci.aws.session import Aws
 from scar_ci.errors import UsageError, UserError
+from scar_ci.scopes.scope import log_group_of
 
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024  # Lambda's request-response payload limit
 ASYNC_PAYLOAD_LIMIT = 256 * 1024  # Lambda's event (asynchronous) payload limit
@@ -71,7 +72,7 @@ class Answer:
 
     @property
     def log_group(self) -> str:
-        return f"/aws/lambda/{self.function}"
+        return log_group_of(self.function)
 
     def to_dict(self, verbose: bool = False) -> dict[str, Any]:
         """SCAR's `-j` shape (`LambdaOutput`); `-v` adds the error and the log tail."""
@@ -103,16 +104,13 @@ def invoke(aws: Aws, function: str, payload: Any, *, asynchronous: bool = False,
         raise UsageError(f"the request to {function} is {len(body) / 1024:.0f} KiB; Lambda "
                          f"accepts at most {limit // 1024} KiB {how}per invocation; put large "
                          "inputs in the input bucket (scar-ci put) instead")
-    answer = aws.client("lambda").invoke(
-        FunctionName=function, Payload=body,
-        InvocationType="Event" if asynchronous else "RequestResponse",
-        **({"LogType": "Tail"} if tail and not asynchronous else {}))
-    request_id = answer.get("ResponseMetadata", {}).get("RequestId", "")
-    raw = answer["Payload"].read().decode("utf-8", "replace") if "Payload" in answer else ""
-    log_tail = base64.b64decode(answer.get("LogResult", "")).decode("utf-8", "replace")
-    error = answer.get("FunctionError")
-    return Answer(function, answer.get("StatusCode", 0), request_id,
-                  _error_text(raw) if error else _output_text(raw), error, log_tail)
+    from scar_ci.aws.lambda_ import invoke_function  # boto3 only when invoking
+
+    answer = invoke_function(aws, function, body, asynchronous=asynchronous, tail=tail)
+    raw = answer.payload
+    return Answer(function, answer.status, answer.request_id,
+                  _error_text(raw) if answer.error else _output_text(raw), answer.error,
+                  answer.log_tail)
 
 
 def _output_text(raw: str) -> str:

@@ -1,7 +1,8 @@
 """`scar-ci rm`: teardown for one function, the functions of an FDL, or a whole scope.
 
 Removing functions removes what belongs to each alone (its API, triggers, log group, role,
-storage credentials, and an image function's ECR repository as `ecr.delete_image` says);
+storage credentials, an image function's ECR repository as `ecr.delete_image` says, a Batch
+function's compute environment, job queue and job definition);
 buckets stay, since they hold data and may serve other functions: a scope's teardown removes
 them.
 """
@@ -9,58 +10,22 @@ them.
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 
-from scar_ci.aws.resource import Resource
 from scar_ci.aws.session import Aws
 from scar_ci.commands.output import say_to
 from scar_ci.commands.target import ScopeOf, Target, targets
 from scar_ci.errors import UsageError, UserError
 from scar_ci.scopes.scope import Scope
-from scar_ci.scopes.tags import TAG_FUNCTION, TAG_LAMBDA, scope_label
-
-
-def function_resources(aws: Aws, scope: Scope, names: set[str]) -> list[Resource]:
-    """The live resources of the functions `names` in `scope`, whatever the FDL says today."""
-    from scar_ci.aws.apigateway import discover_apis
-    from scar_ci.aws.ecr import discover_repositories
-    from scar_ci.aws.iam import discover_roles
-    from scar_ci.aws.lambda_ import discover_functions
-    from scar_ci.aws.logs import discover_log_groups
-    from scar_ci.aws.ssm import discover_storage_credentials, parameter_name
-    from scar_ci.aws.triggers import discover_triggers
-
-    found: list[Resource] = [api for api, live in discover_apis(aws, scope)
-                             if (live.get("tags") or {}).get(TAG_LAMBDA) in names]
-    roles, bases = set(), set()
-    for function, tags in discover_functions(aws, scope):
-        if function.name in names:
-            found.extend(discover_triggers(aws, function.name))
-            found.append(function)
-            bases.add(tags.get(TAG_FUNCTION, ""))
-            roles.add(scope.role_name(f"scar-ci-{tags.get(TAG_FUNCTION, '')}"))
-    found.extend(r for r in discover_repositories(aws, scope)
-                 if r.tags.get(TAG_FUNCTION) in bases)  # image functions' (ecr.delete_image)
-    groups = {f"/aws/lambda/{name}" for name in names}
-    found.extend(g for g in discover_log_groups(aws, scope) if g.name in groups)
-    found.extend(r for r in discover_roles(aws, scope) if r.name in roles)
-    secrets = {parameter_name(name) for name in names}
-    found.extend(s for s in discover_storage_credentials(aws, scope) if s.name in secrets)
-    return found
+from scar_ci.scopes.tags import scope_label
 
 
 def remove_functions(aws: Aws, scope: Scope, names: set[str],
                      say: Callable[[str], None] = print) -> int:
     """Plan and apply the removal; returns how many resources were found."""
-    from scar_ci.deploy.engine import apply_said
-    from scar_ci.deploy.plan import make_plan
+    from scar_ci.deploy import engine
 
-    started = time.monotonic()
-    found = function_resources(aws, scope, names)
-    plan = make_plan(scope.describe(), [], found, aws, reason="scar-ci rm")
-    apply_said(plan, "rm", say, started)
-    return len(found)
+    return engine.remove(scope, aws, names, say)
 
 
 def _scope_of_deployed(aws: Aws, name: str) -> Scope:

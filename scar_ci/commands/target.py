@@ -11,7 +11,7 @@ from scar_ci.aws.s3 import split_path
 from scar_ci.aws.session import Aws
 from scar_ci.errors import UsageError
 from scar_ci.fdl import Function as FdlFunction
-from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.scope import Scope, log_group_of
 
 ScopeOf = Callable[[argparse.Namespace], Scope]
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # Lambda's, as the FDL schema says
@@ -27,7 +27,7 @@ class Target:
 
     @property
     def log_group(self) -> str:
-        return f"/aws/lambda/{self.name}"
+        return log_group_of(self.name)
 
     def input_folders(self) -> list[tuple[str, str]]:
         """(bucket, folder) of each input on the default S3 provider, named for the scope."""

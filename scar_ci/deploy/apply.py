@@ -1,65 +1,152 @@
-"""Applying a plan: its changes in order, one progress line each; a failure says what exists.
+"""Applying a plan along its dependencies: a change starts once the changes it needs are done,
+independent ones run side by side (at most `workers` at a time, fewer for services with low
+request limits); one progress line per change, in the plan's order; a failure stops new work,
+lets running calls finish and says what was done, what failed and what was not attempted.
 
-A change may return a wait (a function becoming Active): waits of consecutive changes of one
-kind run together before the next kind, so five new functions take one wait, not five.
+A change may return a wait (a function becoming Active): it runs as its own step once no
+change is ready to start, so waits of resources created together overlap, and the changes
+that need the resource start after it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 
 from scar_ci.aws.errors import AWS_EXCEPTIONS
-from scar_ci.deploy.plan import Change, Plan, Verb
+from scar_ci.deploy.plan import PAST, Change, Plan, Verb
 from scar_ci.errors import UserError
 
-PAST = {Verb.CREATE: "created", Verb.UPDATE: "updated", Verb.DELETE: "deleted"}
+FAILURES = (*AWS_EXCEPTIONS, UserError)
+WORKERS = 1
+# Kinds whose service has low request limits (API Gateway's management API, IAM): at most
+# this many of their changes run at once.
+CAPPED = {"api": ("apigateway", 2), "role": ("iam", 4)}
 
 
 class ApplyFailed(UserError):
-    """A change failed: what was done before it stays; the next run converges."""
+    """A change failed: what was done stays; the next run converges."""
 
-    def __init__(self, plan: Plan, failed: Change, done: list[Change], error: Exception,
-                 command: str) -> None:
-        self.failed = failed
+    def __init__(self, plan: Plan, failures: list[tuple[Change, Exception]],
+                 done: list[Change], command: str) -> None:
+        self.failed = failures[0][0]
+        self.failures = failures
         self.done = done
-        left = len(plan.mutating) - len(done) - 1
+        left = len(plan.mutating) - len(done) - len(failures)
+        failed = "; ".join(f"{c.verb.value} {c.kind} {c.name} failed: {e}" for c, e in failures)
         finished = "; ".join(f"{PAST[c.verb]} {c.kind} {c.name}" for c in done) or "nothing"
         super().__init__(
-            f"{command} stopped: {failed.verb.value} {failed.kind} {failed.name} failed: "
-            f"{error}. Done before it: {finished}. Not attempted: {left} change(s). "
-            f"Everything done stays in place; run `scar-ci {command}` again to finish.")
+            f"{command} stopped: {failed}. Done before it: {finished}. Not attempted: {left} "
+            f"change(s). Everything done stays in place; run `scar-ci {command}` again to "
+            "finish.")
 
 
-def apply_plan(plan: Plan, command: str, say: Callable[[str], None] = print) -> list[Change]:
-    """Execute `plan`'s changes in order; returns those done, raises ApplyFailed on an error."""
-    done: list[Change] = []
-    settling: list[tuple[Change, Callable[[], object]]] = []
-    for change in plan.mutating:
-        if settling and settling[0][0].kind != change.kind:
-            _settle(settling, plan, done, command)
-        started = time.monotonic()
-        try:
-            assert change.apply is not None
-            settle = change.apply()
-        except (*AWS_EXCEPTIONS, UserError) as error:
-            raise ApplyFailed(plan, change, done, error, command) from error
-        if callable(settle):
-            settling.append((change, settle))
-        done.append(change)
-        say(f"  {PAST[change.verb]} {change.kind} {change.name} "
-            f"({time.monotonic() - started:.1f} s)")
-    _settle(settling, plan, done, command)
-    return done
+@dataclass
+class _Run:
+    """The state of one apply: which changes are done, running, failed; what was said."""
+
+    changes: tuple[Change, ...]
+    say: Callable[[str], None]
+    done: set[int] = field(default_factory=set)  # applied (and settled, when it had a wait)
+    applied: dict[int, float] = field(default_factory=dict)  # position -> seconds
+    settling: dict[int, Callable[[], object]] = field(default_factory=dict)
+    failures: list[tuple[int, Exception]] = field(default_factory=list)
+    started: set[int] = field(default_factory=set)
+    said: int = 0  # the next position whose progress line is due
+
+    def ready(self) -> list[int]:
+        """Changes not started whose needs are all done, in plan order."""
+        return [i for i, c in enumerate(self.changes) if i not in self.started
+                and c.verb is not Verb.KEEP and all(n in self.done for n in c.needs)]
+
+    def say_due(self, *, last: bool = False) -> None:
+        """Progress lines of the applied changes in plan order, as far as all before them are
+        applied (`last`: all of them, the apply being over)."""
+        while self.said < len(self.changes):
+            change = self.changes[self.said]
+            if change.verb is not Verb.KEEP and self.said in self.applied:
+                self.say(f"  {PAST[change.verb]} {change.kind} {change.name} "
+                         f"({self.applied[self.said]:.1f} s)")
+            elif change.verb is not Verb.KEEP and not last:
+                return
+            self.said += 1
 
 
-def _settle(settling: list[tuple[Change, Callable[[], object]]], plan: Plan,
-            done: list[Change], command: str) -> None:
-    """Wait for resources of one kind created one after the other (their waits overlap);
-    the next kind may depend on them (a trigger needs an Active function)."""
-    for change, settle in settling:
-        try:
-            settle()
-        except (*AWS_EXCEPTIONS, UserError) as error:
-            raise ApplyFailed(plan, change, done[:done.index(change)], error, command) from error
-    settling.clear()
+def apply_plan(plan: Plan, command: str, say: Callable[[str], None] = print,
+               workers: int = WORKERS) -> list[Change]:
+    """Execute `plan`'s changes along their needs; returns those done, in plan order; raises
+    ApplyFailed once the running ones have finished when any failed."""
+    run = _Run(plan.changes, say)
+    run.done.update(i for i, c in enumerate(plan.changes) if c.verb is Verb.KEEP)
+    caps = {service: threading.Semaphore(n) for service, n in CAPPED.values()}
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        running: dict[Future[object], tuple[int, bool]] = {}
+        while True:
+            if not run.failures:
+                _start(run, pool, running, caps, max(1, workers))
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                position, is_wait = running.pop(future)
+                _finish(run, position, is_wait, future)
+            run.say_due()
+    run.say_due(last=True)
+    if run.failures:
+        failures = [(plan.changes[i], e) for i, e in sorted(run.failures, key=lambda f: f[0])]
+        raise ApplyFailed(plan, failures, _in_order(plan, run.applied.keys() - {
+            i for i, _ in run.failures}), command)
+    return _in_order(plan, run.done)
+
+
+def _start(run: _Run, pool: ThreadPoolExecutor, running: dict[Future[object], tuple[int, bool]],
+           caps: dict[str, threading.Semaphore], workers: int) -> None:
+    """Start ready changes while workers are free, then waits (so one worker makes every
+    ready change before it waits)."""
+    for position in run.ready():
+        if len(running) >= workers:
+            return
+        run.started.add(position)
+        change = run.changes[position]
+        cap = caps.get(CAPPED[change.kind][0]) if change.kind in CAPPED else None
+        running[pool.submit(_timed, change, cap)] = (position, False)
+    for position, settle in list(run.settling.items()):
+        if len(running) >= workers:
+            return
+        del run.settling[position]
+        running[pool.submit(settle)] = (position, True)
+
+
+def _timed(change: Change, cap: threading.Semaphore | None) -> tuple[object, float]:
+    if change.apply is None:
+        raise RuntimeError(f"{change.verb.value} {change.kind} {change.name} has nothing to apply")
+    with cap or nullcontext():
+        began = time.monotonic()
+        return change.apply(), time.monotonic() - began
+
+
+def _finish(run: _Run, position: int, is_wait: bool, future: Future[object]) -> None:
+    error = future.exception()
+    if error is not None:
+        if not isinstance(error, FAILURES):
+            raise error
+        run.failures.append((position, error))
+        return
+    if is_wait:
+        run.done.add(position)
+        return
+    settle, seconds = future.result()  # type: ignore[misc]
+    run.applied[position] = seconds
+    if callable(settle):
+        run.settling[position] = settle
+    else:
+        run.done.add(position)
+
+
+def _in_order(plan: Plan, positions: Iterable[int]) -> list[Change]:
+    chosen = set(positions)
+    return [c for i, c in enumerate(plan.changes) if i in chosen]

@@ -1,11 +1,11 @@
-"""The desired state: the resources an FDL asks for in a scope, in the order they are applied.
+"""The desired state: the resources an FDL asks for in a scope, each naming what it needs.
 
-Order (KIND_ORDER): roles, log groups, storage credentials, buckets, the supervisor layer,
-images, Batch's resources, functions, triggers, APIs, then OSCAR services (whose outputs may
-feed the buckets above). Every function exists before any
-trigger or API points at it, so chained functions (one's output folder is another's input
-folder) deploy in any FDL order: the shared bucket is created once, each function is
-created, then each input folder gets its trigger.
+Pure: an FDL, a scope, an account and the supervisor layer in, resources out (no AWS call).
+A function needs its role, log group, credentials, layer or image (and a Batch function its
+job queue and definition); a trigger its function and bucket; an API its function; so
+chained functions (one's output folder is another's input folder) deploy in any FDL order:
+the shared bucket is created once, each function is created, then each input folder gets
+its trigger. The planner orders the changes from those needs (deploy/plan.py).
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from scar_ci.aws.apigateway import RestApi
-from scar_ci.aws.batch import JobImage
+from scar_ci.aws.batch import JobDefinition, JobImage, JobQueue
 from scar_ci.aws.ecr import FunctionImage, ImageOptions, Repository, lifecycle_policy
 from scar_ci.aws.iam import ASSUME_BATCH, ASSUME_LAMBDA, Role, least_privilege, role_arn
 from scar_ci.aws.lambda_ import Function, ImageFunction, SupervisorLayer
 from scar_ci.aws.logs import LogGroup
-from scar_ci.aws.resource import Resource
+from scar_ci.aws.resource import Key, Resource
 from scar_ci.aws.s3 import Bucket, split_path
-from scar_ci.aws.session import Aws
+from scar_ci.aws.session import Account
 from scar_ci.aws.ssm import StorageCredentials, parameter_arn, parameter_name
 from scar_ci.aws.triggers import Trigger
 from scar_ci.deploy.desired_batch import (
@@ -36,12 +36,7 @@ from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, StorageProvider, StorageRef
 from scar_ci.fdl import Function as FdlFunction
 from scar_ci.fdl.model import thaw
-from scar_ci.package.function_zip import (
-    CONFIG_FILE_NAME,
-    config_json,
-    function_config,
-    function_zip,
-)
+from scar_ci.package.function_zip import config_json, function_config, function_zip
 from scar_ci.package.image.spec import FunctionImageSpec
 from scar_ci.package.layer import HANDLER
 from scar_ci.scopes.scope import Scope
@@ -54,12 +49,10 @@ from scar_ci.scopes.tags import (
     TAG_SUPERVISOR,
     tag_value,
 )
+from scar_ci.supervisor.config import CONFIG_FILE_NAME
 
 DEFAULT_LAYER = "scar-ci-supervisor"
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # Lambda's limit for a zip sent in the request
-KIND_ORDER = ("role", "log group", "secret", "bucket", "layer", "repository", "image",
-              "job image", "compute env", "job queue", "job definition", "function", "trigger",
-              "api", "service")
 
 
 class UnsupportedFunction(UserError):
@@ -101,6 +94,12 @@ def _arn_pattern(scope: Scope, ref: StorageRef, default_folder: str = "") -> str
     return f"arn:aws:s3:::{bucket}/{folder}/*" if folder else f"arn:aws:s3:::{bucket}/*"
 
 
+def check_deployable(fdl: Fdl) -> None:
+    """Refuse, before any AWS call (even the account's), what cannot be deployed."""
+    for function in fdl.functions:
+        _check(function)
+
+
 def _check(function: FdlFunction) -> None:
     where = f"{function.position.file}:{function.position.line}: function {function.name}"
     if function.uses_image_runtime and not function.container.image:
@@ -113,7 +112,7 @@ def _check(function: FdlFunction) -> None:
 
 @dataclass
 class Desired:
-    """What an FDL wants in a scope; `resources` in apply order."""
+    """What an FDL wants in a scope."""
 
     scope: Scope
     resources: list[Resource]
@@ -125,12 +124,16 @@ class Desired:
         return {r.name: r.image_ref() for r in self.resources if isinstance(r, ImageFunction)}
 
 
-def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str],
-                  images: ImageOptions | None = None) -> Desired:
-    """The resources `fdl` asks for in `scope` (no AWS call but sts:GetCallerIdentity);
-    `images` says how function images are built."""
-    for function in fdl.functions:
-        _check(function)
+def desired_state(fdl: Fdl, scope: Scope, account: Account | None,
+                  layer_zip: tuple[bytes, str], images: ImageOptions | None = None) -> Desired:
+    """The AWS resources `fdl` asks for in `scope` in `account` (None for an FDL without AWS
+    functions), with the supervisor layer `(zip, sha256)`; `images` says how function images
+    are built (by the build stage)."""
+    check_deployable(fdl)
+    if account is None:
+        if fdl.functions:
+            raise ValueError("AWS functions are deployed in an account: give it")
+        return Desired(scope, [], {})
     layer_name = _layer_name(fdl)
     layer = SupervisorLayer(layer_name, content=layer_zip[0], sha256=layer_zip[1])
     buckets: dict[str, Bucket] = {}
@@ -142,18 +145,25 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
         tags = scope.tags(fdl_function=function.name)
         credentials = _credentials(fdl, function)
         role_of: Callable[[], str]
+        needs: list[Key] = []
         if names.role:
-            resources.append(Role(names.role, _policy(function, scope, names, aws,
-                                                      bool(credentials)), tags,
-                                  ASSUME_BATCH if function.uses_batch else ASSUME_LAMBDA))
-            role_of = _constant(role_arn(aws.account_id, names.role))
+            role = Role(names.role, _policy(function, scope, names, account, bool(credentials)),
+                        tags, ASSUME_BATCH if function.uses_batch else ASSUME_LAMBDA)
+            resources.append(role)
+            needs.append(role.key)
+            role_of = _constant(role_arn(account.account_id, names.role))
         else:
             role_of = _constant(function.iam_role or "")
-        resources.append(LogGroup(names.log_group, function.log_retention_days,
-                                  {**tags, TAG_LAMBDA: names.function}))
+        role_key = tuple(needs)
+        group = LogGroup(names.log_group, function.log_retention_days,
+                         {**tags, TAG_LAMBDA: names.function})
+        resources.append(group)
+        needs.append(group.key)
         if credentials:
-            resources.append(StorageCredentials(parameter_name(names.function), credentials,
-                                                {**tags, TAG_LAMBDA: names.function}))
+            secret = StorageCredentials(parameter_name(names.function), credentials,
+                                        {**tags, TAG_LAMBDA: names.function})
+            resources.append(secret)
+            needs.append(secret.key)
         for ref in _own_s3((*function.input, *function.output)):
             bucket, folder = split_path(scoped_path(scope, ref))
             entry = buckets.setdefault(bucket, Bucket(bucket, (), scope.tags()))
@@ -169,17 +179,20 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
                                                 images or ImageOptions())
             resources.extend(image_parts)
         if function.uses_batch:
-            resources.extend(batch_resources(function, scope, aws, role_of, tags,
-                                             JobImage(image.name, image)))
+            batch = batch_resources(function, scope, account, role_of, role_key, tags,
+                                    JobImage(image.name, image))
+            resources.extend(batch)
+            needs.extend(r.key for r in batch if isinstance(r, JobQueue | JobDefinition))
         if function.uses_image_runtime:
             resources.append(image_function(function, names, role_of, tags,
-                                            _info_tags(fdl, function, layer), image))
+                                            _info_tags(fdl, function, layer), image,
+                                            (*needs, image.key)))
         else:
             code = function_zip(config, files)
             resources.append(Function(
                 names.function, _configuration(function), code, role_of,
                 _layers(layer, function), {**tags, **_info_tags(fdl, function, layer)},
-                _package_bucket(function, len(code))))
+                _package_bucket(function, len(code)), (*needs, layer.key)))
         for ref in _own_s3(function.input):
             bucket, folder = split_path(scoped_path(scope, ref))
             resources.append(Trigger(bucket, folder, names.function))
@@ -191,7 +204,6 @@ def desired_state(fdl: Fdl, scope: Scope, aws: Aws, layer_zip: tuple[bytes, str]
                 authorization=api.authorization)
     resources.extend(buckets.values())
     resources.extend(apis.values())
-    resources.sort(key=lambda r: KIND_ORDER.index(r.kind))
     return Desired(scope, resources, apis)
 
 
@@ -221,16 +233,16 @@ def function_image(function: FdlFunction, scope: Scope, tags: dict[str, str],
 
 
 def image_function(function: FdlFunction, names: Names, role_of: Callable[[], str],
-                   tags: dict[str, str], info: dict[str, str], image: FunctionImage
-                   ) -> ImageFunction:
-    """A `runtime: image` function running `image`."""
+                   tags: dict[str, str], info: dict[str, str], image: FunctionImage,
+                   needs: tuple[Key, ...]) -> ImageFunction:
+    """A `runtime: image` function running `image`, created after `needs`."""
     settings = {k: v for k, v in _configuration(function).items()
                 if k not in ("Runtime", "Handler")}
     return ImageFunction(
         names.function, settings, role=role_of,
         tags={**tags, **info, TAG_SUPERVISOR: "in the image"},
         image=lambda: image.uri, image_ref=lambda: image.ref,
-        architectures=function.architectures)
+        architectures=function.architectures, needs=needs)
 
 
 def _package_bucket(function: FdlFunction, size: int) -> str | None:
@@ -263,16 +275,17 @@ def _layers(layer: SupervisorLayer, function: FdlFunction) -> Callable[[], list[
     return lambda: [layer.arn or f"{layer.name}:(new version)", *function.layers]
 
 
-def _policy(function: FdlFunction, scope: Scope, names: Names, aws: Aws,
+def _policy(function: FdlFunction, scope: Scope, names: Names, account: Account,
             has_credentials: bool) -> dict[str, Any]:
-    group = f"arn:aws:logs:{aws.region}:{aws.account_id}:log-group:{names.log_group}"
+    group = f"arn:aws:logs:{account.region}:{account.account_id}:log-group:{names.log_group}"
     reads = [_arn_pattern(scope, r) for r in _own_s3(function.input)]
     writes = [_arn_pattern(scope, r, f"{names.function}/output") for r in
               _own_s3(function.output)]
-    secrets = (parameter_arn(aws.region, aws.account_id, names.function)
+    secrets = (parameter_arn(account.region, account.account_id, names.function)
                if has_credentials else None)
     return least_privilege(group, reads, writes, bool(function.subnet_ids), secrets,
-                           submit_grant(function, scope, aws) if function.uses_batch else None)
+                           submit_grant(function, scope, account) if function.uses_batch
+                           else None)
 
 
 def _configuration(function: FdlFunction) -> dict[str, Any]:

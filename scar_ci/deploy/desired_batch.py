@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from scar_ci.aws.batch import ComputeEnvironment, JobDefinition, JobImage, JobQueue
-from scar_ci.aws.resource import Resource
-from scar_ci.aws.session import Aws
+from scar_ci.aws.resource import Key, Resource
+from scar_ci.aws.session import Account
 from scar_ci.errors import UserError
 from scar_ci.fdl import Function as FdlFunction
 from scar_ci.scopes.scope import Scope
@@ -58,11 +58,11 @@ def batch_config(function: FdlFunction, scope: Scope) -> dict[str, str]:
     return {"mode": function.execution_mode, "job_queue": name, "job_definition": name}
 
 
-def _account(text: str, aws: Aws) -> str:
-    return text.replace("{account_id}", aws.account_id)
+def _account(text: str, account: Account) -> str:
+    return text.replace("{account_id}", account.account_id)
 
 
-def compute_resources(settings: Mapping[str, Any], aws: Aws) -> dict[str, Any]:
+def compute_resources(settings: Mapping[str, Any], account: Account) -> dict[str, Any]:
     """FDL `batch.compute_resources` in Batch's shape (SCAR's defaults for the roles)."""
     kind = settings.get("type", "EC2")
     resources: dict[str, Any] = {
@@ -74,34 +74,36 @@ def compute_resources(settings: Mapping[str, Any], aws: Aws) -> dict[str, Any]:
             "minvCpus": settings["min_v_cpus"], "desiredvCpus": settings["desired_v_cpus"],
             "instanceTypes": sorted(settings["instance_types"]),
             "instanceRole": _account(settings.get("instance_role") or DEFAULT_INSTANCE_ROLE,
-                                     aws)})
+                                     account)})
     return resources
 
 
-def batch_resources(function: FdlFunction, scope: Scope, aws: Aws, role: Callable[[], str],
-                    tags: dict[str, str], job_image: JobImage) -> list[Resource]:
+def batch_resources(function: FdlFunction, scope: Scope, account: Account,
+                    role: Callable[[], str], role_key: tuple[Key, ...], tags: dict[str, str],
+                    job_image: JobImage) -> list[Resource]:
     """The job image, compute environment, job queue and job definition of a function."""
     batch = function.batch
     name = scope.batch_name(function.name)
-    resources = compute_resources(batch.compute_resources, aws)
+    resources = compute_resources(batch.compute_resources, account)
     environment = {"SCAR_LOG_LEVEL": function.log_level, **function.environment,
                    **batch.environment}
     return [
         job_image,
         ComputeEnvironment(name, resources,
-                           _account(batch.service_role or DEFAULT_SERVICE_ROLE, aws),
+                           _account(batch.service_role or DEFAULT_SERVICE_ROLE, account),
                            batch.settings.get("state", "ENABLED"), tags),
         JobQueue(name, name, tags),
         JobDefinition(name, lambda: job_image.uri, role, batch.vcpus, batch.memory,
-                      batch.enable_gpu, environment, resources["type"] in FARGATE_TYPES, tags),
+                      batch.enable_gpu, environment, resources["type"] in FARGATE_TYPES, tags,
+                      needs=((job_image.kind, job_image.name), *role_key)),
     ]
 
 
-def submit_grant(function: FdlFunction, scope: Scope, aws: Aws) -> list[dict[str, Any]]:
+def submit_grant(function: FdlFunction, scope: Scope, account: Account) -> list[dict[str, Any]]:
     """The role's right to submit jobs to its own queue and definition (and, on Fargate,
     to pull the job image and write the job's logs as its execution role)."""
     name = scope.batch_name(function.name)
-    arn = f"arn:aws:batch:{aws.region}:{aws.account_id}"
+    arn = f"arn:aws:batch:{account.region}:{account.account_id}"
     statements: list[dict[str, Any]] = [{
         "Sid": "SubmitBatchJobs", "Effect": "Allow", "Action": ["batch:SubmitJob"],
         "Resource": [f"{arn}:job-queue/{name}", f"{arn}:job-definition/{name}",

@@ -1,33 +1,34 @@
-"""plan / deploy / teardown / ls: the desired state against the cloud, through one `Aws`."""
+"""The assembler: plan, deploy, teardown, rm and ls of the CLI and the action, each made of
+the same stages: the desired state (pure), the build, the discovery, the plan, the apply."""
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
 from itertools import groupby
 
-from scar_ci.aws.apigateway import discover_apis, invoke_url
-from scar_ci.aws.batch import JobQueue, discover_batch, require_batch
-from scar_ci.aws.ecr import ImageOptions, discover_repositories
-from scar_ci.aws.iam import discover_roles
-from scar_ci.aws.lambda_ import discover_functions
-from scar_ci.aws.logs import discover_log_groups
-from scar_ci.aws.resource import Resource, paginate
-from scar_ci.aws.s3 import discover_buckets
+from scar_ci.aws.apigateway import invoke_url
+from scar_ci.aws.batch import JobQueue, require_batch
+from scar_ci.aws.ecr import ImageOptions
+from scar_ci.aws.inventory import scope_created
+from scar_ci.aws.resource import paginate
 from scar_ci.aws.session import Aws
-from scar_ci.aws.ssm import discover_storage_credentials
-from scar_ci.aws.triggers import discover_triggers
 from scar_ci.deploy.apply import apply_plan
-from scar_ci.deploy.desired import Desired, UnsupportedFunction, desired_state
+from scar_ci.deploy.build import build, supervisor_layer
+from scar_ci.deploy.desired import (
+    Desired,
+    UnsupportedFunction,
+    check_deployable,
+    desired_state,
+)
+from scar_ci.deploy.discovery import discover, of_functions
 from scar_ci.deploy.lock import scope_lock
-from scar_ci.deploy.plan import Plan
+from scar_ci.deploy.plan import Plan, make_plan
 from scar_ci.fdl import Fdl
 from scar_ci.oscar.clusters import Oscar
 from scar_ci.oscar.service import OscarService
 from scar_ci.package.image.builder_choice import Builder
-from scar_ci.package.layer import layer_bytes
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.tags import (
     TAG_FUNCTION,
@@ -39,6 +40,8 @@ from scar_ci.scopes.tags import (
     TAG_SUPERVISOR,
     scope_label,
 )
+
+Say = Callable[[str], None]
 
 
 def aws_for(fdl: Fdl) -> Aws:
@@ -52,49 +55,24 @@ def aws_for(fdl: Fdl) -> Aws:
     return Aws(region, profile)
 
 
-def discover(aws: Aws | None, scope: Scope, oscar: Oscar | None = None) -> list[Resource]:
-    """Everything live that is tagged for `scope` (the layer excepted: scopes share it), on
-    AWS (unless `aws` is None) and on the OSCAR clusters `oscar` knows."""
-    found: list[Resource] = list(oscar.discover(scope)) if oscar else []
-    if aws is None:
-        return found
-    found.extend(api for api, _ in discover_apis(aws, scope))
-    for function, _ in discover_functions(aws, scope):
-        found.extend(discover_triggers(aws, function.name))
-        found.append(function)
-    found.extend(discover_batch(aws, scope))
-    found.extend(discover_repositories(aws, scope))
-    found.extend(discover_buckets(aws, scope))
-    found.extend(discover_log_groups(aws, scope))
-    found.extend(discover_storage_credentials(aws, scope))
-    found.extend(discover_roles(aws, scope))
-    return found
-
-
-def supervisor_layer() -> tuple[bytes, str]:
-    """The layer zip and its sha256 hex."""
-    content = layer_bytes()
-    return content, hashlib.sha256(content).hexdigest()
-
-
 def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = None,
                 oscar: Oscar | None = None) -> tuple[Plan, Desired]:
     """The deploy plan of `fdl` in `scope`: creates, updates, keeps and the sweeper's deletes;
     `images` chooses the image builder and takes its progress lines. OSCAR services go to
     the clusters `oscar` knows (by default those of the FDL and its configuration); an FDL
     without `functions.aws` makes no AWS call."""
-    from scar_ci.aws.inventory import scope_created
-    from scar_ci.deploy.plan import make_plan
-
+    check_deployable(fdl)  # before the account is read: a refusal makes no AWS call
     oscar = oscar if oscar is not None else Oscar.of(fdl)
     if scope.created is None:
         created = scope_created(aws, scope) if fdl.functions else oscar.created(scope)
         scope = replace(scope, created=created)
-    desired = desired_state(fdl, scope, aws, supervisor_layer(), images)
+    desired = desired_state(fdl, scope, aws.account if fdl.functions else None,
+                            supervisor_layer(), images)
     desired.resources.extend(oscar.desired(fdl, scope))
     if any(isinstance(r, JobQueue) for r in desired.resources):
         require_batch(aws)
-    found = discover(aws if fdl.functions else None, scope, oscar)
+    build(desired.resources, aws)
+    found = discover(aws if fdl.functions else None, scope, oscar=oscar)
     plan = make_plan(scope.describe(), desired.resources, found, aws,
                      reason=f"no longer in {fdl.path.name}")
     return plan, desired
@@ -102,16 +80,21 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
 
 def plan_teardown(scope: Scope, aws: Aws, *, delete_data: bool = False,
                   oscar: Oscar | None = None) -> Plan:
-    """Delete everything of `scope`, found by tag and name whatever the FDL says today."""
-    from scar_ci.deploy.plan import make_plan
-
-    return make_plan(scope.describe(), [], discover(aws, scope, oscar), aws,
+    """Delete everything of `scope` (on AWS and the clusters `oscar` knows), found by tag and
+    name whatever the FDL says today."""
+    return make_plan(scope.describe(), [], discover(aws, scope, oscar=oscar), aws,
                      delete_data=delete_data, reason="teardown")
 
 
-def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Callable[[str], None] = print,
-           builder: Builder = "auto", oscar: Oscar | None = None
-           ) -> tuple[Plan, dict[str, str]]:
+def plan_removal(scope: Scope, aws: Aws, names: Collection[str]) -> tuple[Plan, int]:
+    """Delete what belongs to the deployed functions `names` alone (buckets stay); the plan
+    and how many live resources it found."""
+    found = of_functions(discover(aws, scope), names)
+    return make_plan(scope.describe(), [], found, aws, reason="scar-ci rm"), len(found)
+
+
+def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Say = print, builder: Builder = "auto",
+           oscar: Oscar | None = None) -> tuple[Plan, dict[str, str]]:
     """Plan, say the plan, apply it, holding the scope's lock; returns the plan and the URLs:
     API URLs by function, `/run/` URLs by `<cluster>/<service>`. Image functions are built by
     `builder`, which says what it does through `say`."""
@@ -119,13 +102,18 @@ def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Callable[[str], None] = print,
     with scope_lock(aws, scope, "deploy"):
         plan, desired = plan_deploy(fdl, scope, aws, ImageOptions(builder, say), oscar)
         apply_said(plan, "deploy", say, started)
+    return plan, urls_of(desired, aws)
+
+
+def urls_of(desired: Desired, aws: Aws) -> dict[str, str]:
+    """Where the deployment answers: each function's API URL, each OSCAR service's `/run/`."""
     urls = {fn: api.url(aws) or "" for fn, api in desired.apis.items()}
     urls.update((r.name, r.url()) for r in desired.resources if isinstance(r, OscarService))
-    return plan, urls
+    return urls
 
 
-def teardown(scope: Scope, aws: Aws, *, delete_data: bool = False,
-             say: Callable[[str], None] = print, oscar: Oscar | None = None) -> Plan:
+def teardown(scope: Scope, aws: Aws, *, delete_data: bool = False, say: Say = print,
+             oscar: Oscar | None = None) -> Plan:
     """Plan the teardown of `scope` (on AWS and the clusters `oscar` knows), say it, apply,
     holding the scope's lock."""
     started = time.monotonic()
@@ -135,7 +123,17 @@ def teardown(scope: Scope, aws: Aws, *, delete_data: bool = False,
     return plan
 
 
-def apply_said(plan: Plan, command: str, say: Callable[[str], None], started: float) -> None:
+def remove(scope: Scope, aws: Aws, names: Collection[str], say: Say = print) -> int:
+    """Plan the removal of the functions `names`, say it, apply it; how many resources were
+    found."""
+    started = time.monotonic()
+    with scope_lock(aws, scope, "rm"):
+        plan, found = plan_removal(scope, aws, names)
+        apply_said(plan, "rm", say, started)
+    return found
+
+
+def apply_said(plan: Plan, command: str, say: Say, started: float) -> None:
     """Say the plan, apply it, say what changed and how long the command took."""
     say(plan.render())
     done = apply_plan(plan, command, say)

@@ -1,4 +1,5 @@
-"""The sticky pull-request comment: found again by a hidden marker, edited, never duplicated."""
+"""The sticky pull-request comment: found again by a hidden marker among the token's own
+comments (anyone can write the marker), edited, never duplicated."""
 
 from __future__ import annotations
 
@@ -14,16 +15,20 @@ def marker(key: str) -> str:
 
 def upsert_comment(api: GitHubApi, number: int, key: str, body: str, *, create: bool = True
                    ) -> tuple[int | None, bool]:
-    """Edit the comment of `key` on issue/PR `number`, or create it (unless `create` is
-    False); (comment id or None, created?)."""
+    """Edit the token's own comment of `key` on issue/PR `number`, or create it (unless
+    `create` is False); (comment id or None, created?)."""
     tag = marker(key)
     text = f"{tag}\n{body}"
-    for comment in api.pages(f"issues/{number}/comments"):
-        if tag in (comment.get("body") or ""):
-            if comment.get("body") != text:
-                api.send("PATCH", f"issues/comments/{comment['id']}", {"body": text})
-            return comment["id"], False
+    issue = api.repo.get_issue(number)
+    with api.calling(f"listing the comments of #{number}"):
+        mine = next((comment for comment in issue.get_comments()
+                     if tag in (comment.body or "") and api.is_mine(comment.user)), None)
+    if mine is not None:
+        if mine.body != text:
+            with api.calling(f"editing comment {mine.id} of #{number}"):
+                mine.edit(text)
+        return mine.id, False
     if not create:
         return None, False
-    created = api.send("POST", f"issues/{number}/comments", {"body": text})
-    return created["id"], True
+    with api.calling(f"commenting on #{number}"):
+        return issue.create_comment(text).id, True

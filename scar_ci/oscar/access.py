@@ -53,10 +53,6 @@ class ClusterAccess:
             options["oidc_token"] = self.oidc_token
         return options
 
-    def secrets(self) -> list[str]:
-        """The values to mask in logs."""
-        return [s for s in (self.auth_password, self.oidc_token) if s]
-
 
 def env_name(cluster_id: str, key: str) -> str:
     """`SCAR_CI_OSCAR_MY_OSCAR_AUTH_PASSWORD` for cluster `my_oscar`, key `auth_password`."""

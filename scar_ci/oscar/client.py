@@ -1,6 +1,5 @@
 """One OSCAR cluster through oscar-python, the OSCAR project's client: services, runs, logs,
-storage. Every HTTP failure becomes one `OscarFailure` naming the cluster and what to do;
-every call is recorded in `calls` (so a test can see that a no-op deploy changed nothing).
+storage. Every HTTP failure becomes one `OscarFailure` naming the cluster and what to do.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ import io
 import tempfile
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,23 +22,11 @@ from scar_ci.errors import UserError
 from scar_ci.oscar.access import ClusterAccess
 
 T = TypeVar("T")
-READ_METHODS = ("GET", "HEAD")
 RUN_TIMEOUT_S = 300  # a synchronous run waits for the script (oscar-python's default is 60 s)
 
 
 class OscarFailure(UserError):
     """An OSCAR cluster refused a call or could not be reached."""
-
-
-@dataclass
-class OscarCalls:
-    """Every call made to OSCAR clusters, in order, as (cluster, method, path)."""
-
-    calls: list[tuple[str, str, str]] = field(default_factory=list)
-
-    @property
-    def mutating(self) -> list[tuple[str, str, str]]:
-        return [c for c in self.calls if c[1] not in READ_METHODS]
 
 
 @dataclass(frozen=True)
@@ -53,9 +40,8 @@ class RunResult:
 class OscarCluster:
     """The calls scar-ci makes to one cluster."""
 
-    def __init__(self, access: ClusterAccess, calls: OscarCalls | None = None) -> None:
+    def __init__(self, access: ClusterAccess) -> None:
         self.access = access
-        self.calls = calls or OscarCalls()
         self._client = Client(access.client_options())
 
     @property
@@ -66,8 +52,7 @@ class OscarCluster:
     def endpoint(self) -> str:
         return self.access.endpoint.rstrip("/")
 
-    def _call(self, method: str, path: str, action: Callable[[], T], what: str) -> T:
-        self.calls.calls.append((self.cluster_id, method, path))
+    def _call(self, action: Callable[[], T], what: str) -> T:
         try:
             with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
                 if not self.access.ssl_verify:  # asked for: no warning on every request
@@ -105,12 +90,11 @@ class OscarCluster:
 
     def info(self) -> dict[str, Any]:
         """`/system/info`: version and back-end (checks the credentials)."""
-        return self._call("GET", "/system/info", lambda: self._client.get_cluster_info().json(),
+        return self._call(lambda: self._client.get_cluster_info().json(),
                           "read its info")
 
     def list_services(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/system/services",
-                          lambda: self._client.list_services().json() or [],
+        return self._call(lambda: self._client.list_services().json() or [],
                           "list its services")
 
     def get_service(self, name: str) -> dict[str, Any] | None:
@@ -122,17 +106,15 @@ class OscarCluster:
                 if error.response is not None and error.response.status_code == 404:
                     return None
                 raise
-        return self._call("GET", f"/system/services/{name}", get, f"read service {name}")
+        return self._call(get, f"read service {name}")
 
     def create_service(self, definition: dict[str, Any]) -> None:
         name = definition["name"]
-        self._call("POST", "/system/services",
-                   lambda: self._client.create_service(definition), f"create service {name}")
+        self._call(lambda: self._client.create_service(definition), f"create service {name}")
 
     def update_service(self, definition: dict[str, Any]) -> None:
         name = definition["name"]
-        self._call("PUT", "/system/services",
-                   lambda: self._client.update_service(name, definition),
+        self._call(lambda: self._client.update_service(name, definition),
                    f"update service {name}")
 
     def remove_service(self, name: str) -> None:
@@ -143,7 +125,7 @@ class OscarCluster:
             except requests.HTTPError as error:
                 if error.response is None or error.response.status_code != 404:
                     raise
-        self._call("DELETE", f"/system/services/{name}", remove, f"delete service {name}")
+        self._call(remove, f"delete service {name}")
 
     # -- runs and logs ----------------------------------------------------------------------
 
@@ -151,8 +133,6 @@ class OscarCluster:
             timeout: float = RUN_TIMEOUT_S) -> RunResult:
         """Send `payload` (a file's bytes; oscar-python base64-encodes it) to `/run/<name>`, or
         `/job/<name>` asynchronously, with the service's token (read from the service)."""
-        path = f"/{'job' if asynchronous else 'run'}/{name}"
-
         def post() -> RunResult:
             with tempfile.TemporaryDirectory(prefix="scar-ci-oscar-") as folder:
                 request = Path(folder) / "input"
@@ -161,17 +141,15 @@ class OscarCluster:
                                                     else None, async_call=asynchronous,
                                                     timeout=timeout)
             return RunResult(response.status_code, response.content)
-        return self._call("POST", path, post, f"run service {name}")
+        return self._call(post, f"run service {name}")
 
     def jobs(self, name: str) -> dict[str, dict[str, Any]]:
         """The service's jobs by name, with status and times."""
-        return self._call("GET", f"/system/logs/{name}",
-                          lambda: self._client.list_jobs(name).json().get("jobs") or {},
+        return self._call(lambda: self._client.list_jobs(name).json().get("jobs") or {},
                           f"list the jobs of service {name}")
 
     def job_logs(self, name: str, job: str) -> str:
-        return self._call("GET", f"/system/logs/{name}/{job}",
-                          lambda: self._client.get_job_logs(name, job).text,
+        return self._call(lambda: self._client.get_job_logs(name, job).text,
                           f"read the logs of job {job}")
 
     # -- storage ----------------------------------------------------------------------------
@@ -180,10 +158,8 @@ class OscarCluster:
         """Put `local` into `folder` (`bucket/path`) of the service's `provider`."""
         def put() -> None:
             storage = self._client.create_storage_client(service)
-            if storage.upload_file(_provider(provider), str(local), folder.strip("/")) is False:
-                raise requests.HTTPError(f"upload to {folder} failed")
-        self._call("PUT", f"storage:{provider}/{folder}", put,
-                   f"upload {local.name} to {provider} {folder}")
+            storage.upload_file(_provider(provider), str(local), folder.strip("/"))
+        self._call(put, f"upload {local.name} to {provider} {folder}")
 
     def download(self, service: str, provider: str, key: str, into: Path) -> Path:
         """Get `key` (`bucket/path/file`) from the service's `provider` into folder `into`."""
@@ -191,7 +167,7 @@ class OscarCluster:
             storage = self._client.create_storage_client(service)
             storage.download_file(_provider(provider), str(into), key.strip("/"))
             return into / key.rsplit("/", 1)[-1]
-        return self._call("GET", f"storage:{provider}/{key}", get, f"download {key}")
+        return self._call(get, f"download {key}")
 
     def list_files(self, service: str, provider: str, path: str) -> list[str]:
         """The keys (`bucket/key`) under `path` (`bucket/folder`) of the service's `provider`."""
@@ -201,7 +177,7 @@ class OscarCluster:
             storage = self._client.create_storage_client(service)
             answer = storage.list_files_from_path(_provider(provider), path.strip("/"))
             return [f"{bucket}/{o['Key']}" for o in answer.get("Contents", ())]
-        return self._call("GET", f"storage:{provider}/{path}", listed, f"list {path}")
+        return self._call(listed, f"list {path}")
 
 
 def _provider(provider: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from scar_ci.fdl import Fdl
 from scar_ci.oscar.access import clusters
-from scar_ci.oscar.client import OscarCalls, OscarCluster
+from scar_ci.oscar.client import OscarCluster
 from scar_ci.oscar.desired import desired_services
 from scar_ci.oscar.service import OscarService, discover_services, live_services
 from scar_ci.scopes.scope import Scope, created_now
@@ -38,7 +38,6 @@ class Oscar:
     """The clusters a run knows: those the FDL's services name and the configuration lists."""
 
     clusters: dict[str, OscarCluster] = field(default_factory=dict)
-    calls: OscarCalls = field(default_factory=OscarCalls)
     config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @classmethod
@@ -47,14 +46,9 @@ class Oscar:
         """Clients for every known cluster (no call is made yet); `config` defaults to the
         FDL's configuration file's `oscar` section."""
         config = dict(fdl.oscar_config if fdl and config is None else config or {})
-        calls = OscarCalls()
-        found = {cluster_id: OscarCluster(access, calls)
+        found = {cluster_id: OscarCluster(access)
                  for cluster_id, access in clusters(fdl, config, environ).items()}
-        return cls(found, calls, config)
-
-    def secrets(self) -> list[str]:
-        """Every password and token, to mask before anything can print them."""
-        return [s for cluster in self.clusters.values() for s in cluster.access.secrets()]
+        return cls(found, config)
 
     def desired(self, fdl: Fdl, scope: Scope) -> list[OscarService]:
         return desired_services(fdl, scope, self.clusters, self.config)

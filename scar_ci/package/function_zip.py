@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scar_ci.package.layer import COMPRESS_LEVEL, ZIP_EPOCH
-
-CONFIG_FILE_NAME = "scar-function.json"  # scar_ci.supervisor.config.CONFIG_FILE_NAME
+from scar_ci.supervisor.config import CONFIG_FILE_NAME
 
 
 def function_config(name: str, container: Mapping[str, Any], init_script: Path | None,

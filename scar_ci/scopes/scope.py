@@ -42,6 +42,7 @@ STAGE_HASH_LEN = 12  # in stage names: 48 bits (the scope-id tag is what tells s
 STAGE_MAX = 28
 IDENTITY_LEN = 32
 PRODUCTION = "production"
+LOG_GROUP_PREFIX = "/aws/lambda/"  # where Lambda writes a function's logs
 
 _STAGE_BODY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _HASH_TAIL = re.compile(rf"(?:^|-)[0-9a-f]{{{STAGE_HASH_LEN}}}$")
@@ -259,7 +260,7 @@ class Scope:
 
     def log_group(self, base: str) -> str:
         """CloudWatch log group of the FDL function `base`."""
-        return f"/aws/lambda/{self.function_name(base)}"
+        return log_group_of(self.function_name(base))
 
     def api_name(self, base: str) -> str:
         """API Gateway REST API name for the FDL API (or function) name `base`."""
@@ -354,6 +355,11 @@ class Scope:
             case _:
                 what = f"{self.kind.value}, given by its stage name"
         return f"scope {self.stage} ({what})"
+
+
+def log_group_of(function: str) -> str:
+    """The CloudWatch log group of the deployed function `function`."""
+    return f"{LOG_GROUP_PREFIX}{function}"
 
 
 def _scope_error(text: str, problem: str) -> UsageError:

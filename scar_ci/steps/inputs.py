@@ -75,6 +75,7 @@ class ActionInputs:
     image_builder: str = ""  # '' = $SCAR_CI_IMAGE_BUILDER, else auto
     older_than: str | None = None  # prune: also previews created longer ago (7d)
     dry_run: bool = False  # prune: plan only
+    include: tuple[str, ...] = ()  # prune: production / release-tag scopes judged too
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ActionInputs:
@@ -96,6 +97,7 @@ class ActionInputs:
             image_builder=read.choice("image-builder", BUILDERS, ""),
             older_than=read.optional("older-than"),
             dry_run=read.flag("dry-run", False),
+            include=tuple(read.text("include").replace(",", " ").split()),
         )
         if inputs.smoke_payload and inputs.smoke_file:
             raise InputError("inputs 'smoke-payload' and 'smoke-file' are both set; "

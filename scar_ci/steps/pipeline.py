@@ -16,8 +16,7 @@ from scar_ci.aws.ecr import ImageOptions
 from scar_ci.aws.s3 import split_path
 from scar_ci.aws.session import Aws
 from scar_ci.deploy import engine
-from scar_ci.deploy.apply import apply_plan
-from scar_ci.deploy.plan import Plan, Verb
+from scar_ci.deploy.plan import PAST, Plan, Verb
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, load_fdl
 from scar_ci.fdl.defaults import oscar_section
@@ -45,7 +44,6 @@ from scar_ci.steps.summary import (
 from scar_ci.steps.sweep import do_drift, do_prune
 
 OUTPUT_MAX = 512 * 1024  # GitHub keeps at most 1 MB of outputs per job
-_STATUS = {Verb.CREATE: "created", Verb.UPDATE: "updated", Verb.KEEP: "unchanged"}
 _HEADINGS = {ScopeKind.PR: "preview", ScopeKind.BRANCH: "preview", ScopeKind.TAG: "release",
              ScopeKind.PRODUCTION: "production", ScopeKind.MANUAL: "deployment"}
 
@@ -66,7 +64,8 @@ class Run:
 
     @property
     def scope(self) -> Scope:
-        assert self.decision.scope is not None
+        if self.decision.scope is None:
+            raise RuntimeError(f"the run has no scope to act on ({self.decision.why})")
         return self.decision.scope
 
     def heading(self) -> str:
@@ -151,10 +150,8 @@ def do_deploy(state: Run) -> int:
                                            state.oscar(fdl))
         print(plan.render())
     with group("apply"):
-        apply_plan(plan, "deploy", print)
-        urls = {name: api.url(aws) or "" for name, api in desired.apis.items()}
-        services = [r for r in desired.resources if isinstance(r, OscarService)]
-        urls.update((s.name, s.url()) for s in services)
+        engine.apply_plan(plan, "deploy", print)
+        urls = engine.urls_of(desired, aws)
     seconds = time.monotonic() - started
     result = (smoke_test(state, fdl, aws) if state.inputs.smoke_test and fdl.functions
               else None)
@@ -164,6 +161,7 @@ def do_deploy(state: Run) -> int:
         "api-url": next((f["api_url"] for f in functions if f["api_url"]), ""),
         "invocation-output": result.output[:OUTPUT_MAX] if result else "",
     }, state.env)
+    services = [r for r in desired.resources if isinstance(r, OscarService)]
     rows = function_rows(fdl, state.scope, plan, urls, desired.images) + service_rows(
         services, plan)
     write_summary(render_summary(state.heading(), state.scope.label, rows=rows, plan=plan,
@@ -259,7 +257,7 @@ def function_rows(fdl: Fdl, scope: Scope, plan: Plan, urls: Mapping[str, str],
             f.container.image_file.name if f.container.image_file else "")
         runtime = "image" if f.uses_image_runtime else "udocker"
         rows.append(FunctionRow(name, runtime, image, f.memory, urls.get(name, ""),
-                                _STATUS.get(verbs.get(name, Verb.KEEP), "unchanged")))
+                                PAST[verbs.get(name, Verb.KEEP)]))
     return rows
 
 
@@ -268,7 +266,7 @@ def service_rows(services: list[OscarService], plan: Plan) -> list[FunctionRow]:
     verbs = {c.name: c.verb for c in plan.changes if c.kind == "service"}
     return [FunctionRow(s.name, "oscar", str(s.definition.get("image", "")),
                         str(s.definition.get("memory", "")), s.url(),
-                        _STATUS.get(verbs.get(s.name, Verb.KEEP), "unchanged"))
+                        PAST[verbs.get(s.name, Verb.KEEP)])
             for s in services]
 
 

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from scar_ci.aws.lambda_ import invoke_function
 from scar_ci.aws.session import Aws
 from scar_ci.errors import UsageError
+from scar_ci.scopes.scope import log_group_of
 from scar_ci.steps.summary import SmokeResult
 
 MAX_FILE = 4 * 1024 * 1024  # base64 grows it by a third; Lambda's limit is 6 MB
@@ -72,24 +74,18 @@ class SmokeRequest:
 
 def invoke(aws: Aws, function: str, timeout: int, request: SmokeRequest) -> SmokeResult:
     """Invoke `function` once (no retry: a smoke test must not run twice) and judge it."""
-    from botocore.config import Config
-
-    client = aws.session.client("lambda", config=Config(
-        region_name=aws.region, read_timeout=timeout + 30, retries={"total_max_attempts": 1}))
     started = time.monotonic()
-    answer = client.invoke(FunctionName=function, Payload=request.payload)
+    answer = invoke_function(aws, function, request.payload, once_within=timeout + 30)
     seconds = time.monotonic() - started
-    raw = answer["Payload"].read().decode(errors="replace")
-    request_id = answer.get("ResponseMetadata", {}).get("RequestId", "?")
-    ok, output = _judge(raw, answer.get("FunctionError"), request.http)
-    more = f"scar-ci logs -n {function} --request-id {request_id}"
+    ok, output = _judge(answer.payload, answer.error, request.http)
+    more = f"scar-ci logs -n {function} --request-id {answer.request_id or '?'}"
     return SmokeResult(function, request.source, ok, seconds, output, more,
                        console_logs_url(aws.region, function))
 
 
 def console_logs_url(region: str, function: str) -> str:
     """The AWS console page of the function's log group."""
-    group = quote(quote(f"/aws/lambda/{function}", safe=""), safe="").replace("%", "$")
+    group = quote(quote(log_group_of(function), safe=""), safe="").replace("%", "$")
     return (f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
             f"#logsV2:log-groups/log-group/{group}")
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scar_ci.deploy.plan import Plan, Verb
+from scar_ci.deploy.plan import PAST, Plan
 from scar_ci.errors import UserError
 
 OUTPUT_LINES = 60
@@ -25,8 +25,6 @@ EMPTY = "\u2013"  # an en dash, for empty cells
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
 _PLAIN_URL = re.compile(r"https?://[A-Za-z0-9._~:/%-]+")
-PAST = {Verb.CREATE: "created", Verb.UPDATE: "updated", Verb.DELETE: "deleted",
-        Verb.KEEP: "unchanged"}
 
 
 class SummaryFileError(UserError):

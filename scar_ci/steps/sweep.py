@@ -28,7 +28,7 @@ def do_prune(state: Run) -> int:
     inputs = state.inputs
     repository = (state.context.repository if state.context else "") or None
     rules = rules_from(state.env, repository=repository, token=inputs.github_token,
-                       older_than=inputs.older_than, named=[])
+                       older_than=inputs.older_than, named=list(inputs.include))
     aws = state.aws(None)
     with group("find every scope (one tag pass) and ask GitHub about each preview"):
         verdicts = judge_all(aws, rules)

@@ -13,8 +13,8 @@ from typing import Any
 
 from scar_ci.supervisor.batch_submit import submit_job
 from scar_ci.supervisor.command import choose_command
-from scar_ci.supervisor.config import FunctionConfig, Settings
-from scar_ci.supervisor.errors import BadRequest, ScriptFailed, SupervisorError
+from scar_ci.supervisor.config import BatchTarget, FunctionConfig, Settings
+from scar_ci.supervisor.errors import BadRequest, ConfigError, ScriptFailed, SupervisorError
 from scar_ci.supervisor.events import Job, is_notification, parse_event
 from scar_ci.supervisor.process import RunResult
 from scar_ci.supervisor.response import api_response, is_api_event
@@ -59,9 +59,13 @@ class Supervisor:
     def _submit(self, event: Any, context: Any) -> bytes:
         # a malformed or hostile event is refused here, not in the job
         parse_event(event, self.config.api_overrides)
-        assert self.config.batch is not None
-        answer = submit_job(self.config.batch, self.config.name, event, context.aws_request_id)
+        answer = submit_job(self._batch(), self.config.name, event, context.aws_request_id)
         return json.dumps(answer).encode()
+
+    def _batch(self) -> BatchTarget:
+        if self.config.batch is None:
+            raise ConfigError(f"{self.config.name}: its configuration names no Batch job queue")
+        return self.config.batch
 
     def _run_all(self, event: Any, context: Any) -> bytes:
         jobs = parse_event(event, self.config.api_overrides)
@@ -96,8 +100,7 @@ class Supervisor:
     def _hand_over(self, job: Job, context: Any, origin: str, timeout: float) -> bytes:
         """lambda-batch: the job ran out of Lambda's time; Batch runs it again from the start
         (what it wrote so far is not uploaded: the Batch job writes the whole output)."""
-        assert self.config.batch is not None
-        answer = submit_job(self.config.batch, self.config.name, job.source,
+        answer = submit_job(self._batch(), self.config.name, job.source,
                             context.aws_request_id)
         log.info("the %s ran out of Lambda's time after %.0f s: handed over to AWS Batch",
                  origin, timeout)

@@ -1,6 +1,7 @@
-"""podman's Docker-compatible API service, so code using the `docker` SDK meets a real Engine
-API on a machine without Docker: vfs storage, runc, cgroupfs and file events (what works as
-root without systemd), everything under one folder, given registries marked insecure."""
+"""podman on a machine without Docker: vfs storage, runc, cgroupfs and file events (what works
+as root without systemd), everything under one folder, given registries marked insecure.
+`Podman` runs the command line (build, run, push, ...); `start_podman` its Docker-compatible
+API service, so code using the `docker` SDK meets a real Engine API."""
 
 from __future__ import annotations
 
@@ -62,24 +63,64 @@ def _answers(path: Path) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Podman:
+    """podman's command line with its storage and configuration in `folder`; `driver` vfs
+    (works everywhere) or overlay (native overlayfs as root: layers cost no copies)."""
+
+    folder: Path
+    insecure_hosts: tuple[str, ...] = ()
+    driver: str = "vfs"
+
+    @classmethod
+    def prepare(cls, folder: Path, insecure_hosts: Iterable[str] = (), *,
+                driver: str = "vfs") -> Podman:
+        """Check podman and runc are there and write the configuration into `folder`."""
+        if not shutil.which(PODMAN) or not RUNC.is_file():
+            raise RuntimeError(f"podman or runc is not installed: {INSTALL_HINT}")
+        podman = cls(folder, tuple(insecure_hosts), driver)
+        folder.mkdir(parents=True, exist_ok=True)
+        podman.registries_conf.write_text(registries_conf(podman.insecure_hosts))
+        return podman
+
+    @property
+    def registries_conf(self) -> Path:
+        return self.folder / "registries.conf"
+
+    def argv(self, *args: str) -> list[str]:
+        """`podman <global options> args...`."""
+        return [PODMAN, "--root", str(self.folder / "root"), "--runroot",
+                str(self.folder / "run"), "--storage-driver", self.driver, "--runtime", str(RUNC),
+                "--cgroup-manager", "cgroupfs", "--events-backend", "file", *args]
+
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """The process environment podman needs (plus `extra`)."""
+        return {**os.environ, "CONTAINERS_REGISTRIES_CONF": str(self.registries_conf),
+                "TMPDIR": str(self.folder), "XDG_RUNTIME_DIR": str(self.folder / "run"),
+                **(extra or {})}
+
+    def run(self, *args: str, timeout: float = 900, env: dict[str, str] | None = None,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run `podman args...`; with `check`, a failure raises with its output."""
+        done = subprocess.run(self.argv(*args), env=self.env(env), capture_output=True,
+                              text=True, timeout=timeout, check=False,
+                              stdin=subprocess.DEVNULL)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"podman {' '.join(args[:2])} failed ({done.returncode}):\n"
+                               f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        return done
+
+
 def start_podman(folder: Path, insecure_hosts: Iterable[str], *,
                  timeout: float = 30) -> PodmanService:
     """Start the service with its storage and configuration in `folder`."""
-    binary = shutil.which(PODMAN)
-    if not binary or not RUNC.is_file():
-        raise RuntimeError(f"podman or runc is not installed: {INSTALL_HINT}")
-    folder.mkdir(parents=True, exist_ok=True)
-    conf = folder / "registries.conf"
-    conf.write_text(registries_conf(insecure_hosts))
+    podman = Podman.prepare(folder, insecure_hosts)
     sock, log = folder / "podman.sock", folder / "podman.log"
-    argv = [binary, "--root", str(folder / "root"), "--runroot", str(folder / "run"),
-            "--storage-driver", "vfs", "--runtime", str(RUNC), "--cgroup-manager", "cgroupfs",
-            "--events-backend", "file", "system", "service", "--time=0", f"unix://{sock}"]
-    env = {**os.environ, "CONTAINERS_REGISTRIES_CONF": str(conf),
-           "TMPDIR": str(folder), "XDG_RUNTIME_DIR": str(folder / "run")}
+    argv = podman.argv("system", "service", "--time=0", f"unix://{sock}")
     with log.open("wb") as log_file:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file,
-                                   stderr=subprocess.STDOUT, env=env, start_new_session=True)
+                                   stderr=subprocess.STDOUT, env=podman.env(),
+                                   start_new_session=True)
     service = PodmanService(process, sock, log)
     started = time.perf_counter()
     while not _answers(sock):

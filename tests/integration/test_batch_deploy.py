@@ -205,3 +205,26 @@ def test_a_batch_deploy_or_teardown_failing_at_a_batch_step_is_finished_by_the_n
             if r.kind.startswith(("job", "compute"))] == ["compute env"]
     teardown(scope)
     assert engine.discover(Aws(), scope) == []
+
+
+def test_rm_of_a_batch_function_removes_its_compute_environment_queue_and_definition(
+        tmp_path: Path, ecr: Any, ecr_registry: Registry, base_image: str,  # noqa: F811
+        moto_server: Any, unique_name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    scope = Scope.parse(f"manual:{unique_name}-rm")
+    name = scope.batch_name("job")
+    fdl = write_batch_fdl(tmp_path, base_image, unique_name,
+                          batch_network(moto_server.url, unique_name))
+    deploy(fdl, scope)
+
+    code, out, err = scar(capsys, "rm", "-n", scope.function_name("job"))
+
+    assert code == 0, err
+    assert f"deleted compute env {name}" in out and f"deleted job queue {name}" in out
+    batch = boto3.client("batch")
+    assert batch.describe_job_definitions(jobDefinitionName=name,
+                                          status="ACTIVE")["jobDefinitions"] == []
+    assert batch.describe_job_queues(jobQueues=[name])["jobQueues"] == []
+    assert batch.describe_compute_environments(
+        computeEnvironments=[name])["computeEnvironments"] == []
+    assert [r.kind for r in engine.discover(Aws(), scope)] == ["bucket"]  # buckets stay
+    teardown(scope, delete_data=True)

@@ -88,3 +88,16 @@ def _file(fake: FakeOscar, name: str, data: bytes):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def test_an_oidc_access_token_instead_of_basic_auth(fake_oscar: FakeOscar,
+                                                    unique_name: str) -> None:
+    """OSCAR takes an EGI Check-in access token as a bearer, on its API and on /run."""
+    fake_oscar.oidc_tokens.add("eyJ.valid.token")
+    cluster = OscarCluster(ClusterAccess("test", fake_oscar.url, oidc_token="eyJ.valid.token"))
+    cluster.create_service(_service(unique_name))
+    assert base64.b64decode(cluster.run(unique_name, b"by token").body) == b"BY TOKEN"
+    wrong = OscarCluster(ClusterAccess("test", fake_oscar.url, oidc_token="eyJ.other.token"))
+    with pytest.raises(OscarFailure, match=r"\(401\) .*check the OIDC access token"):
+        wrong.list_services()
+    cluster.remove_service(unique_name)

@@ -10,10 +10,12 @@ from scar_ci.package.image.registry import (
     ImageNotFound,
     RegistryAuthError,
     RegistryClient,
+    RegistryError,
     RegistryUnreachable,
     sha256_digest,
 )
 from scar_testbed.fixtures_containers import run_container
+from scar_testbed.flaky_proxy import flaky_proxy
 from scar_testbed.images import (
     DOCKER_MANIFEST,
     OCI_MANIFEST,
@@ -118,3 +120,39 @@ def test_bearer_token_login_pushes_mounts_and_downloads(token_registry, test_ima
             "scar-test/tokens", "v1")
     with pytest.raises(RegistryAuthError, match="refused the login for scar-test/tokens"):
         RegistryClient(token_registry.url).blob_exists("scar-test/tokens", layer)
+
+
+def test_a_flaky_registry_is_retried_on_one_kept_alive_connection(registry, test_image,
+                                                                  tmp_path):
+    """The registry behind a proxy answering 502, 429 and dropping a connection: the push and
+    the pull still succeed, over a few connections; a 404 (a "no") is not retried."""
+    with flaky_proxy(registry.url) as proxy:
+        client = RegistryClient(proxy.url)
+        proxy.fail_next(502)
+        proxy.fail_next(429)
+        report = client.push_image("scar-test/flaky", "v1", test_image.manifest(),
+                                   OCI_MANIFEST, test_image.blobs)
+        assert sorted(report.uploaded) == sorted(test_image.blobs)
+        assert [status for _, _, status in proxy.requests[:3]] == [502, 429, 404]
+        proxy.drop_next()
+        proxy.fail_next(503)
+        layer = tmp_path / "layer"
+        digest = sha256_digest(test_image.layer_gzip)
+        assert client.download_blob("scar-test/flaky", digest, layer) == len(
+            test_image.layer_gzip)
+        assert client.get_manifest("scar-test/flaky", "v1").content == test_image.manifest()
+        assert len(proxy.requests) >= 3 * proxy.connections  # keep-alive across the blobs
+        seen = len(proxy.requests)
+        with pytest.raises(ImageNotFound):
+            client.get_manifest("scar-test/flaky", "v2")
+        assert len(proxy.requests) == seen + 1
+
+
+def test_a_registry_failing_every_time_is_one_clear_error(registry):
+    with flaky_proxy(registry.url) as proxy:
+        proxy.fail_always(500)
+        with pytest.raises(RegistryError, match=r"^registry 127\.0\.0\.1:\d+ answered HTTP 500 "
+                                                r"while fetching manifest scar-test/any:v1: "
+                                                r"UNAVAILABLE: flaky proxy; check the registry"):
+            RegistryClient(proxy.url).get_manifest("scar-test/any", "v1")
+        assert len(proxy.requests) == 4  # the first try and three retries

@@ -28,6 +28,18 @@ def test_hyphenated_names_keep_their_hyphen() -> None:
     assert (inputs.smoke_test, inputs.allow_forks, inputs.smoke_file) == (False, True, "a.txt")
 
 
+def test_prune_inputs() -> None:
+    inputs = ActionInputs.from_env(input_env({
+        "command": "prune", "older-than": "7d", "dry-run": "true",
+        "include": "production, tag-v1-0-fa8b919c\ntag-v2"}))
+    assert (inputs.command, inputs.older_than, inputs.dry_run) == ("prune", "7d", True)
+    assert inputs.include == ("production", "tag-v1-0-fa8b919c", "tag-v2")
+    assert decide(inputs, load_context(runner_env("schedule.json"))).scope is None
+    drift = decide(dataclasses.replace(inputs, command="drift"),
+                   load_context(runner_env("schedule.json")))
+    assert drift.scope is not None and drift.scope.is_production
+
+
 @pytest.mark.parametrize(("name", "value", "message"), [
     ("smoke-test", "yes", "input 'smoke-test': 'yes' is not true or false"),
     ("command", "destroy", "input 'command': 'destroy' is not one of validate, plan"),

@@ -142,7 +142,8 @@ def extract(package: DebianPackage, root: Path) -> None:
     root.mkdir(parents=True, exist_ok=True)
     with subprocess.Popen([executable, "--fsys-tarfile", str(package.path)],
                           stdout=subprocess.PIPE) as unpacking:
-        assert unpacking.stdout is not None
+        if unpacking.stdout is None:
+            raise RuntimeError("dpkg-deb was started without an output pipe")
         with tarfile.open(fileobj=unpacking.stdout, mode="r|") as tar:
             for member in tar:
                 _extract_member(tar, member, root)
@@ -159,7 +160,8 @@ def _extract_member(tar: tarfile.TarFile, member: tarfile.TarInfo, root: Path) -
         target.mkdir(parents=True, exist_ok=True)
     elif member.isfile():
         source = tar.extractfile(member)
-        assert source is not None
+        if source is None:
+            raise UserError(f"{member.name}: a file in a Debian package that cannot be read")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(source.read())
         target.chmod(member.mode & 0o755)

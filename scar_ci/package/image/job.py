@@ -13,8 +13,8 @@ import json
 
 from scar_ci.errors import UserError
 from scar_ci.package.image.registry import Credentials, ImageNotFound, RegistryClient, sha256_digest
-from scar_ci.package.image.runtime import HANDLER
 from scar_ci.package.image.spec import BuiltImage, ImageRef, canonical_json, parse_reference
+from scar_ci.package.layer import HANDLER
 
 JOB_TAG_SUFFIX = "-batch"
 JOB_MODULE = "scar_ci.supervisor.batch_job"
@@ -53,8 +53,9 @@ def push_job_image(function_image: str, credentials: Credentials | None) -> Buil
     client = RegistryClient(source.url, credentials)
     manifest = client.get_manifest(source.repository, source.reference)
     document = manifest.json()
-    descriptor = document["config"]
-    assert isinstance(descriptor, dict)
+    descriptor = document.get("config")
+    if not isinstance(descriptor, dict):
+        raise UserError(f"{function_image}: its manifest names no image configuration")
     config = json.loads(client.get_blob(source.repository, str(descriptor["digest"])))
     config["config"]["Entrypoint"] = job_entrypoint(config["config"].get("Entrypoint") or [])
     config["config"]["Cmd"] = None

@@ -1,9 +1,11 @@
-"""A daemonless registry client: the OCI distribution API over HTTP(S), standard library only.
+"""A daemonless registry client: the OCI distribution API over HTTP(S) on one requests
+Session (connections kept alive across blobs).
 
 Blobs (exists, upload monolithic or chunked, cross-repository mount, download), manifests
-(Docker v2 schema 2 and OCI media types), Basic and Bearer-token authentication. Every
-failure is a `RegistryError` saying what failed, where, and how to fix it; credentials and
-tokens never appear in messages.
+(Docker v2 schema 2 and OCI media types), Basic and Bearer-token authentication. A 429, a 5xx
+or a dropped connection is retried with backoff (Retry-After honoured); answers that mean
+"no" (401, 403, 404, ...) are not. Every failure is a `RegistryError` saying what failed,
+where, and how to fix it; credentials and tokens never appear in messages.
 """
 
 from __future__ import annotations
@@ -14,15 +16,15 @@ import hashlib
 import io
 import json
 import re
-import shutil
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from email.message import Message
 from pathlib import Path
 from typing import BinaryIO
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from scar_ci.errors import UserError
 
@@ -38,6 +40,10 @@ _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 CHUNK_SIZE = 8 * 1024 * 1024
+RETRIES = 3  # after the first try; sleeps 0, 1, 2 s unless the registry says Retry-After
+BACKOFF = 0.5
+# A chunk's PATCH is not retried: the registry may have taken part of it.
+RETRIED_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"})
 _ANY = ""
 FIX_LOGIN = ("check the username and password or token; for Amazon ECR use user 'AWS' and a "
              "fresh token from ecr get-authorization-token (tokens last 12 hours)")
@@ -141,21 +147,24 @@ def _registry_errors(body: bytes) -> str:
         return body[:200].decode(errors="replace").strip()
 
 
-class _NoAuthOnRedirect(urllib.request.HTTPRedirectHandler):
-    """Follow redirects (blob downloads go to storage), dropping the registry's login when
-    the redirect leaves the registry's host."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None and urllib.parse.urlsplit(newurl).netloc != req.host:
-            new.remove_header("Authorization")
-        return new
+def _session() -> requests.Session:
+    """A Session retrying 429, 5xx and connection failures with backoff. On a redirect to
+    another host (blob downloads go to storage) requests drops the Authorization header."""
+    retry = Retry(total=RETRIES, backoff_factor=BACKOFF, allowed_methods=RETRIED_METHODS,
+                  status_forcelist=(429, 500, 502, 503, 504), raise_on_status=False,
+                  respect_retry_after_header=True)
+    session = requests.Session()
+    session.trust_env = False  # no ~/.netrc login sent along, no proxy variables' surprises
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 @dataclass
 class _Response:
     status: int
-    headers: Message
+    headers: Mapping[str, str]
     body: bytes
 
 
@@ -175,7 +184,7 @@ class RegistryClient:
         self.host = parts.netloc
         self.credentials = credentials
         self.timeout = timeout
-        self._opener = urllib.request.build_opener(_NoAuthOnRedirect)
+        self._session = _session()
         # Authorization header per repository (Bearer tokens are scoped), or for any (Basic)
         self._authorization: dict[str, str] = {}
 
@@ -373,22 +382,18 @@ class RegistryClient:
         """One HTTP exchange; with `sink`, a 200 answer's body is copied there, not kept."""
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
             raise RegistryError(f"{doing}: refusing the non-HTTP address {url!r}")
-        request = urllib.request.Request(  # noqa: S310 - scheme checked just above
-            url, data=body, method=method, headers=dict(headers))
         try:
-            with self._opener.open(request, timeout=self.timeout) as answer:
-                if sink is not None and answer.status == 200:
-                    shutil.copyfileobj(answer, sink, CHUNK_SIZE)
-                    return _Response(answer.status, answer.headers, b"")
-                return _Response(answer.status, answer.headers, answer.read())
-        except urllib.error.HTTPError as error:
-            with error:
-                return _Response(error.code, error.headers, error.read())
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
+            with self._session.request(method, url, data=body, headers=dict(headers),
+                                       timeout=self.timeout, stream=True) as answer:
+                if sink is not None and answer.status_code == 200:  # the bytes as stored
+                    for chunk in answer.raw.stream(CHUNK_SIZE, decode_content=False):
+                        sink.write(chunk)
+                    return _Response(answer.status_code, answer.headers, b"")
+                return _Response(answer.status_code, answer.headers, answer.content)
+        except requests.RequestException as error:
             raise RegistryUnreachable(
-                f"cannot reach registry {self.url} ({reason}) while {doing}: check the "
-                "address and that the registry runs; a plain-HTTP registry needs an "
+                f"cannot reach registry {self.url} ({_reason(error)}) while {doing}: check "
+                "the address and that the registry runs; a plain-HTTP registry needs an "
                 "http:// address") from None
 
     def _login(self, challenge: _Response, repository: str, doing: str) -> str:
@@ -453,6 +458,15 @@ class RegistryClient:
                                  "tag or digest")
         return RegistryError(f"{where}: {detail or 'no details'}; check the registry's state "
                              "and try again")
+
+
+def _reason(error: requests.RequestException) -> str:
+    """What went wrong underneath requests' wrapping (refused, reset, timed out, ...)."""
+    cause: BaseException = error
+    while cause.__context__ is not None and not isinstance(cause, OSError):
+        cause = cause.__context__
+    reason = getattr(cause, "reason", None) or cause
+    return str(reason).split(": ", 1)[-1][:200]
 
 
 def _manifest_blobs(manifest: bytes) -> list[str]:

@@ -32,10 +32,10 @@ from pathlib import Path
 
 from scar_ci.errors import UserError
 from scar_ci.package.image.tar_layer import LayerFile
+from scar_ci.package.layer import HANDLER
 
 RUNTIME_ROOT = "/opt/scar/runtime"
 SUPERVISOR_ROOT = "/opt/scar/python"
-HANDLER = "scar_ci.supervisor.handler.lambda_handler"
 DEFAULT_DISTRIBUTIONS = ("awslambdaric", "boto3")
 ARCHITECTURES = {"x86_64": "amd64", "arm64": "arm64"}
 _MACHINES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
