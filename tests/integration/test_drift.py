@@ -81,9 +81,12 @@ def test_the_prune_command_reports_what_it_removed_and_kept(tmp_path, localstack
     deploy(fdl, closed)
     deploy(fdl, opened)
     fake_github.pulls.update({11: "closed", 12: "open"})
-    fake_github.deployments.append({"id": 5, "environment": "pr-11"})
+    api = f"{fake_github.url}/repos/{repository}"  # what GitHub answers with, urls included
+    fake_github.deployments.append({"id": 5, "environment": "pr-11",
+                                    "url": f"{api}/deployments/5"})
     fake_github.comments[11] = [{"id": 6, "body": f"{marker('scar.yaml')}\nPreview is live",
-                                 "user": {"login": "github-actions[bot]", "type": "Bot"}}]
+                                 "user": {"login": "github-actions[bot]", "type": "Bot"},
+                                 "url": f"{api}/issues/comments/6"}]
 
     done = run_action(tmp_path, "schedule.json", {"command": "prune"}, fake_github,
                       GITHUB_REPOSITORY=repository)
@@ -94,7 +97,7 @@ def test_the_prune_command_reports_what_it_removed_and_kept(tmp_path, localstack
     assert "removed | pull request #11 is closed |" in done.summary
     assert "kept | pull request #12 is open |" in done.summary
     assert "pr-11: torn down" in done.summary
-    assert fake_github.statuses[5][0]["state"] == "inactive"
+    assert fake_github.statuses[5][0]["state"] == "inactive", done.stdout + done.stderr
     assert "`pr-11` was torn down" in fake_github.comments[11][0]["body"]
     names = live_functions()
     assert closed.function_name(unique_name) not in names
