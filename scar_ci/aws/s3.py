@@ -45,6 +45,9 @@ def bucket_tags(aws: Aws, bucket: str) -> dict[str, str] | None:
     return tag_dict(answer["TagSet"])
 
 
+PACKAGE_PREFIX = "scar-ci/"  # function packages scar-ci writes to a deployment bucket
+
+
 @dataclass
 class Bucket(Resource):
     """A bucket used by the FDL's inputs and outputs; `folders` get empty `folder/` markers.
@@ -131,7 +134,7 @@ class Bucket(Resource):
         if delete_data:
             return None
         keys = self._keys(aws)
-        data = [k for k in keys if not k.endswith("/")]
+        data = [k for k in keys if not k.endswith("/") and not k.startswith(PACKAGE_PREFIX)]
         if data:
             return (f"holds {len(data)} object(s) scar-ci did not write; kept "
                     "(teardown --delete-data removes them)")

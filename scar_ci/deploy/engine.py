@@ -56,11 +56,13 @@ def aws_for(fdl: Fdl) -> Aws:
 
 
 def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = None,
-                oscar: Oscar | None = None) -> tuple[Plan, Desired]:
+                oscar: Oscar | None = None, *, additive: bool = False) -> tuple[Plan, Desired]:
     """The deploy plan of `fdl` in `scope`: creates, updates, keeps and the sweeper's deletes;
     `images` chooses the image builder and takes its progress lines. OSCAR services go to
     the clusters `oscar` knows (by default those of the FDL and its configuration); an FDL
-    without `functions.aws` makes no AWS call."""
+    without `functions.aws` makes no AWS call. `additive` (SCAR's `init`) leaves the scope's
+    other functions and services alone: only what the FDL's functions no longer need is
+    deleted."""
     check_deployable(fdl)  # before the account is read: a refusal makes no AWS call
     oscar = oscar if oscar is not None else Oscar.of(fdl)
     if scope.created is None:
@@ -73,6 +75,12 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
         require_batch(aws)
     build(desired.resources, aws)
     found = discover(aws if fdl.functions else None, scope, oscar=oscar)
+    if additive:
+        wanted = {(r.kind, r.name) for r in desired.resources}
+        own = of_functions(found, {scope.function_name(f.name) for f in fdl.functions})
+        found = list({(r.kind, r.name): r for r in (*own, *(r for r in found if
+                                                             (r.kind, r.name) in wanted))
+                      }.values())
     plan = make_plan(scope.describe(), desired.resources, found, aws,
                      reason=f"no longer in {fdl.path.name}")
     return plan, desired
@@ -94,13 +102,15 @@ def plan_removal(scope: Scope, aws: Aws, names: Collection[str]) -> tuple[Plan, 
 
 
 def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Say = print, builder: Builder = "auto",
-           oscar: Oscar | None = None) -> tuple[Plan, dict[str, str]]:
+           oscar: Oscar | None = None, *, additive: bool = False
+           ) -> tuple[Plan, dict[str, str]]:
     """Plan, say the plan, apply it, holding the scope's lock; returns the plan and the URLs:
     API URLs by function, `/run/` URLs by `<cluster>/<service>`. Image functions are built by
-    `builder`, which says what it does through `say`."""
+    `builder`, which says what it does through `say`; `additive` as for plan_deploy."""
     started = time.monotonic()
     with scope_lock(aws, scope, "deploy"):
-        plan, desired = plan_deploy(fdl, scope, aws, ImageOptions(builder, say), oscar)
+        plan, desired = plan_deploy(fdl, scope, aws, ImageOptions(builder, say), oscar,
+                                    additive=additive)
         apply_said(plan, "deploy", say, started)
     return plan, urls_of(desired, aws)
 

@@ -28,14 +28,15 @@ def state_dir() -> Path:
     return Path(os.environ.get(STATE_VARIABLE) or cache_dir() / "local")
 
 
-def up(state: Path, port: int) -> localstack.Instance:
-    """Start local mode (or find it running); progress on stderr."""
+def up(state: Path, port: int, *, docker_hub_mirror: bool = False) -> localstack.Instance:
+    """Start local mode (or find it running); progress on stderr. With `docker_hub_mirror`,
+    functions pull Docker Hub names from local mode's registry."""
     if (instance := localstack.running(state)) and localstack.healthy(instance.url):
         progress(f"already running at {instance.url} (pid {instance.pid})")
         return instance
     started = time.monotonic()
     progress("starting LocalStack with the scar-local executor")
-    instance = localstack.start(state, port)
+    instance = localstack.start(state, port, docker_hub_mirror=docker_hub_mirror)
     progress(f"running at {instance.url} after {time.monotonic() - started:.1f} s "
              f"(pid {instance.pid}, log {state / 'localstack.log'})")
     progress(describe_image_services(state))

@@ -185,13 +185,13 @@ def test_production_uses_a_foreign_bucket_as_it_is_and_keeps_its_notifications(
     s3.delete_bucket(Bucket=unique_name)
 
 
-def test_a_package_over_the_direct_limit_goes_through_the_deployment_bucket(
-        tmp_path, scope, unique_name, monkeypatch):
-    packages = f"{unique_name}-packages"
+def test_with_a_deployment_bucket_the_package_goes_through_it(tmp_path, scope, unique_name):
+    """As SCAR: a named deployment bucket carries the package (here an existing one, not
+    scar-ci's: used as it is, kept by teardown; named per scope as the FDL's other buckets)."""
+    packages = scope.bucket(f"{unique_name}-packages")
     boto3.client("s3").create_bucket(Bucket=packages)
-    monkeypatch.setattr("scar_ci.deploy.desired.DIRECT_UPLOAD_LIMIT", 100)
     fdl = write_fdl(tmp_path, [function("f", unique_name, lambda_settings={
-        "deployment": {"bucket": packages}})])
+        "deployment": {"bucket": f"{unique_name}-packages"}})])
     deploy(fdl, scope)
     listed = boto3.client("s3").list_objects_v2(Bucket=packages)["Contents"]
     assert [o["Key"].rsplit("/", 1)[0] for o in listed] == [f"scar-ci/{scope.function_name('f')}"]
@@ -199,8 +199,9 @@ def test_a_package_over_the_direct_limit_goes_through_the_deployment_bucket(
     assert aws.calls.mutating == []
     teardown(scope)
 
-    write_fdl(tmp_path, [function("f", unique_name)])
-    with pytest.raises(UnsupportedFunction, match=r"deployment\.bucket"):
+    write_fdl(tmp_path, [function("f", unique_name, lambda_settings={
+        "deployment": {"max_payload_size": 100}})])
+    with pytest.raises(UnsupportedFunction, match=r"max_payload_size\); set lambda\.deployment"):
         deploy(fdl, scope)
     boto3.resource("s3").Bucket(packages).objects.all().delete()
     boto3.client("s3").delete_bucket(Bucket=packages)
