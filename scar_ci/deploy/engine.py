@@ -64,12 +64,13 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
     other functions and services alone: only what the FDL's functions no longer need is
     deleted."""
     check_deployable(fdl)  # before the account is read: a refusal makes no AWS call
+    layer = supervisor_layer(fdl)  # also before any AWS call: engines missing or unverified
     oscar = oscar if oscar is not None else Oscar.of(fdl)
     if scope.created is None:
         created = scope_created(aws, scope) if fdl.functions else oscar.created(scope)
         scope = replace(scope, created=created)
     desired = desired_state(fdl, scope, aws.account if fdl.functions else None,
-                            supervisor_layer(), images)
+                            layer, images)
     desired.resources.extend(oscar.desired(fdl, scope))
     if any(isinstance(r, JobQueue) for r in desired.resources):
         require_batch(aws)

@@ -1,8 +1,9 @@
 """The LocalStack process of local mode: start on 127.0.0.1, health, stop by PID (stdlib only).
 
 A state folder holds `pid`, `port`, `localstack.log`, LocalStack's volume, the proot wrapper,
-the image cache and local mode's ECR API and registry (image_services); LocalStack runs in its
-own session so that stopping its process group stops every function process it started.
+the execution environments' logs (`runtime/`), the image cache and local mode's ECR API and
+registry (image_services); LocalStack runs in its own session so that stopping its process
+group stops every function process it started.
 """
 
 from __future__ import annotations
@@ -147,6 +148,7 @@ def _localstack_env(
         LAMBDA_RUNTIME_EXECUTOR=localstack_venv.EXECUTOR_NAME,
         SCAR_CI_FUNCTION_PYTHON=function_python,
         SCAR_CI_FUNCTION_DEFAULTS=json.dumps(defaults),
+        SCAR_CI_RUNTIME_DIR=str(state_dir / "runtime"),
     )
     return env
 

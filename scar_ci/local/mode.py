@@ -12,8 +12,10 @@ from pathlib import Path
 
 from scar_ci.cache import cache_dir
 from scar_ci.local import image_services, localstack
+from scar_ci.local.engines import machine_engines
 from scar_ci.local.errors import LocalError
 from scar_ci.local.localstack_venv import progress
+from scar_ci.package.engines import ENGINE_ENV, IMAGE_ENGINE_DIR
 
 STATE_VARIABLE = "SCAR_CI_LOCAL_DIR"
 REGION = "us-east-1"
@@ -71,7 +73,9 @@ def activate(state: Path) -> str:
 
     Sets AWS_ENDPOINT_URL, test credentials and a default region, and removes what would send
     calls elsewhere (per-service endpoints) or sign them as someone else (profile, token, role);
-    ECR calls and image pushes go to local mode's ECR API and registry.
+    ECR calls and image pushes go to local mode's ECR API and registry. Unless an engine folder
+    is named (SCAR_UDOCKER_ENGINE_DIR, the action image's), the supervisor layer gets udocker
+    engines made of this machine's fakechroot and patchelf (scar_ci.local.engines).
     """
     instance = status(state)
     if instance is None:
@@ -85,4 +89,6 @@ def activate(state: Path) -> str:
     os.environ.update(TEST_CREDENTIALS, AWS_ENDPOINT_URL=instance.url)
     os.environ.update(image_services.endpoint_variables(state))
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    if not os.environ.get(ENGINE_ENV) and not IMAGE_ENGINE_DIR.is_dir():
+        os.environ[ENGINE_ENV] = str(machine_engines())
     return instance.url
