@@ -6,10 +6,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scar_ci.aws.resource import Resource, Settings, absent_ok, may_belong, owned, paginate
+from scar_ci.aws.resource import (
+    Resource,
+    Settings,
+    absent_ok,
+    ensure_ours,
+    may_belong,
+    owned,
+    paginate,
+)
 from scar_ci.aws.session import Aws
 from scar_ci.scopes.scope import LOG_GROUP_PREFIX, Scope
-from scar_ci.scopes.tags import our_tags
+from scar_ci.scopes.tags import TAG_MANAGED, our_tags
 
 
 @dataclass
@@ -34,8 +42,10 @@ class LogGroup(Resource):
         group = next((g for g in groups if g["logGroupName"] == self.name), None)
         if group is None:
             return None
-        return {"retention": group.get("retentionInDays"),
-                "tags": our_tags(_tags(aws, self.name))}
+        tags = _tags(aws, self.name) or {}
+        if tags.get(TAG_MANAGED) == "true":  # an untagged one (Lambda made it) is adopted
+            ensure_ours(self, tags, self.tags)
+        return {"retention": group.get("retentionInDays"), "tags": our_tags(tags)}
 
     def create(self, aws: Aws) -> None:
         aws.client("logs").create_log_group(logGroupName=self.name, tags=dict(self.tags))

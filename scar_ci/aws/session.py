@@ -111,6 +111,11 @@ class Aws:
                 known.set_exception(error)
         return known.result()
 
+    def unlogged_client(self, service: str) -> Any:
+        """A new client for `service` outside `calls` and the hooks: for scar-ci's own
+        bookkeeping (the scope lock), which is no change to the deployment."""
+        return self.session.client(service, config=self._config)
+
     def add_hook(self, hook: Callable[..., Any]) -> None:
         """Register a botocore `before-call` handler on every client, present and future."""
         self._hooks.append(hook)

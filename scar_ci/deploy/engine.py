@@ -23,6 +23,7 @@ from scar_ci.deploy.desired import (
     desired_state,
 )
 from scar_ci.deploy.discovery import discover, of_functions
+from scar_ci.deploy.lock import scope_lock
 from scar_ci.deploy.plan import Plan, make_plan
 from scar_ci.fdl import Fdl
 from scar_ci.oscar.clusters import Oscar
@@ -109,13 +110,14 @@ def plan_removal(scope: Scope, aws: Aws, names: Collection[str]) -> tuple[Plan, 
 def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Say = print, builder: Builder = "auto",
            oscar: Oscar | None = None, *, additive: bool = False
            ) -> tuple[Plan, dict[str, str]]:
-    """Plan, say the plan, apply it; returns the plan and the URLs: API URLs by function,
-    `/run/` URLs by `<cluster>/<service>`. Image functions are built by `builder`, which
-    says what it does through `say`; `additive` as for plan_deploy."""
+    """Plan, say the plan, apply it, holding the scope's lock; returns the plan and the URLs:
+    API URLs by function, `/run/` URLs by `<cluster>/<service>`. Image functions are built by
+    `builder`, which says what it does through `say`; `additive` as for plan_deploy."""
     started = time.monotonic()
-    plan, desired = plan_deploy(fdl, scope, aws, ImageOptions(builder, say), oscar,
-                                additive=additive)
-    apply_said(plan, "deploy", say, started)
+    with scope_lock(aws, scope, "deploy"):
+        plan, desired = plan_deploy(fdl, scope, aws, ImageOptions(builder, say), oscar,
+                                    additive=additive)
+        apply_said(plan, "deploy", say, started)
     return plan, urls_of(desired, aws)
 
 
@@ -128,10 +130,12 @@ def urls_of(desired: Desired, aws: Aws) -> dict[str, str]:
 
 def teardown(scope: Scope, aws: Aws, *, delete_data: bool = False, say: Say = print,
              oscar: Oscar | None = None) -> Plan:
-    """Plan the teardown of `scope` (on AWS and the clusters `oscar` knows), say it, apply."""
+    """Plan the teardown of `scope` (on AWS and the clusters `oscar` knows), say it, apply,
+    holding the scope's lock."""
     started = time.monotonic()
-    plan = plan_teardown(scope, aws, delete_data=delete_data, oscar=oscar)
-    apply_said(plan, "teardown", say, started)
+    with scope_lock(aws, scope, "teardown"):
+        plan = plan_teardown(scope, aws, delete_data=delete_data, oscar=oscar)
+        apply_said(plan, "teardown", say, started)
     return plan
 
 
@@ -139,8 +143,9 @@ def remove(scope: Scope, aws: Aws, names: Collection[str], say: Say = print) -> 
     """Plan the removal of the functions `names`, say it, apply it; how many resources were
     found."""
     started = time.monotonic()
-    plan, found = plan_removal(scope, aws, names)
-    apply_said(plan, "rm", say, started)
+    with scope_lock(aws, scope, "rm"):
+        plan, found = plan_removal(scope, aws, names)
+        apply_said(plan, "rm", say, started)
     return found
 
 
