@@ -46,6 +46,9 @@ FUNCTION_PYTHON_VARIABLE = "SCAR_CI_FUNCTION_PYTHON"
 FUNCTION_DEFAULTS_VARIABLE = "SCAR_CI_FUNCTION_DEFAULTS"
 RUNTIME_DIR_VARIABLE = "SCAR_CI_RUNTIME_DIR"
 SANDBOX_UID_VARIABLE = "SCAR_CI_SANDBOX_UID"
+# Local mode's defaults that zip functions get too: the Docker Hub mirror of
+# `local up --docker-hub-mirror`, which their supervisor's udocker pulls Docker Hub names from.
+EVERY_FUNCTION_DEFAULTS = ("UDOCKER_REGISTRY",)
 SANDBOX_UID = 993  # sbx_user1051's uid and gid on Lambda
 SANDBOX_GID = 990
 DEFAULT_TMP_MB = 512
@@ -102,6 +105,11 @@ def _tool_dirs() -> list[str]:
 
 def _function_defaults() -> dict[str, str]:
     return json.loads(os.environ.get(FUNCTION_DEFAULTS_VARIABLE) or "{}")
+
+
+def _every_function_defaults() -> dict[str, str]:
+    defaults = _function_defaults()
+    return {key: defaults[key] for key in EVERY_FUNCTION_DEFAULTS if key in defaults}
 
 
 def _prepare_image(function_version: FunctionVersion, python: str) -> images.PreparedImage:
@@ -194,6 +202,7 @@ class LocalProcessExecutor(RuntimeExecutor):
             env.update({
                 "LD_LIBRARY_PATH": LAMBDA_LIBRARY_PATH,
                 "LAMBDA_RUNTIME_DIR": "/var/runtime",
+                **_every_function_defaults(),
                 **lambda_env,
                 "AWS_EXECUTION_ENV": f"AWS_Lambda_{version_config.runtime}",
                 "LAMBDA_TASK_ROOT": "/var/task" if isolated else str(task_dir),
