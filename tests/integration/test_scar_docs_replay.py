@@ -31,7 +31,8 @@ import pytest
 
 from scar_ci.cache import cache_dir
 from scar_ci.package.image.registry import OCI_MANIFEST, RegistryClient
-from scar_testbed.images import DEFAULT_APPLETS, ImageSpec, build_image
+from scar_testbed.debian_image import PACKAGES, debian_image
+from scar_testbed.images import ImageSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "examples" / "scar-docs"
@@ -55,17 +56,19 @@ CONVERT = b'#!/bin/sh\n# ImageMagick stand-in: convert IN -type Grayscale OUT\nc
 DARKNET = (b'#!/bin/sh\n# darknet detect CFG WEIGHTS IMAGE\necho "$4: dog 98%"\n'
            b'cp "$4" predictions.jpg\n')
 PATH = {"PATH": "/usr/games:/usr/local/bin:/usr/bin:/bin"}
-DF = (b"#!/bin/sh\n# df's stand-in (busybox's sees the host's mounts under proot)\n"
+DF = (b"#!/bin/sh\n# df's stand-in (a real df shows the host's mounts)\n"
       b"echo 'Filesystem      Size  Used Avail Use% Mounted on'\n"
       b"echo '/dev/root       526M  206M  309M  41% /'\n")
-APPLETS = (*DEFAULT_APPLETS, "hostname")
+# Debian (glibc) stand-ins: the supervisor runs them in udocker's F1 as on Lambda, and
+# Fakechroot confines dynamically linked programs only. hostname: cow.sh calls it.
+IMAGE_PACKAGES = (*PACKAGES, "hostname")
 IMAGES = (
     ImageSpec("grycap/cowsay", "latest", {"/usr/games/cowsay": COWSAY,
                                           "/usr/games/fortune": FORTUNE, "/usr/bin/perl": PERL,
                                           "/usr/local/bin/df": DF},
-              cmd=("/usr/games/cowsay",), env=PATH, applets=APPLETS),
-    ImageSpec("library/ubuntu", "16.04", cmd=("/bin/sh",), env=PATH, applets=APPLETS),
-    ImageSpec("repo/image", "latest", cmd=("/bin/sh",), env=PATH, applets=APPLETS),
+              cmd=("/usr/games/cowsay",), env=PATH),
+    ImageSpec("library/ubuntu", "16.04", cmd=("/bin/sh",), env=PATH),
+    ImageSpec("repo/image", "latest", cmd=("/bin/sh",), env=PATH),
     ImageSpec("grycap/imagemagick", "latest", {"/usr/bin/convert": CONVERT}, env=PATH),
     ImageSpec("grycap/darknet", "latest", {"/opt/darknet/darknet": DARKNET}, env=PATH),
 )
@@ -221,7 +224,7 @@ def local_mode(tmp_path_factory: pytest.TempPathFactory):
         status = run(["local", "status"], env, home).stdout
         registry = status.split("image registry at ")[1].split()[0]
         for spec in IMAGES:
-            image = build_image(spec)
+            image = debian_image(spec, IMAGE_PACKAGES)
             RegistryClient(registry).push_image(spec.repository, spec.tag, image.manifest(),
                                                 OCI_MANIFEST, image.blobs)
         yield {**env, "SCAR_CI_LOCAL": "1"}, up.stdout.strip()
