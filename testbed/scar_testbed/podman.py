@@ -5,11 +5,13 @@ API service, so code using the `docker` SDK meets a real Engine API."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -87,16 +89,24 @@ class Podman:
     def registries_conf(self) -> Path:
         return self.folder / "registries.conf"
 
+    @property
+    def run_dir(self) -> Path:
+        """podman's runroot: podman refuses one over 50 characters (a pytest-xdist worker's
+        temporary folder is longer), so a short one in the temporary folder named after
+        `folder`."""
+        digest = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"podman-run-{digest}"
+
     def argv(self, *args: str) -> list[str]:
         """`podman <global options> args...`."""
         return [PODMAN, "--root", str(self.folder / "root"), "--runroot",
-                str(self.folder / "run"), "--storage-driver", self.driver, "--runtime", str(RUNC),
+                str(self.run_dir), "--storage-driver", self.driver, "--runtime", str(RUNC),
                 "--cgroup-manager", "cgroupfs", "--events-backend", "file", *args]
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         """The process environment podman needs (plus `extra`)."""
         return {**os.environ, "CONTAINERS_REGISTRIES_CONF": str(self.registries_conf),
-                "TMPDIR": str(self.folder), "XDG_RUNTIME_DIR": str(self.folder / "run"),
+                "TMPDIR": str(self.folder), "XDG_RUNTIME_DIR": str(self.run_dir),
                 **(extra or {})}
 
     def run(self, *args: str, timeout: float = 900, env: dict[str, str] | None = None,
