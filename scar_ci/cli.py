@@ -10,34 +10,48 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scar_ci import __version__
+from scar_ci.commands.definition import (
+    DEFAULT_FDL,
+    add_definition_flags,
+    add_profile_flag,
+    profile_override,
+)
 from scar_ci.commands.scopes import add_prune_verb
 from scar_ci.commands.services import known_clusters
 from scar_ci.commands.verbs import add_command_verbs
 from scar_ci.errors import UsageError, UserError
-from scar_ci.local.commands import add_local_switch, add_local_verb, apply_local_mode
+from scar_ci.local.commands import (
+    add_local_switch,
+    add_local_verb,
+    apply_local_mode,
+    wants_local,
+)
 from scar_ci.package.image.builder_choice import BUILDER_VARIABLE, BUILDERS, chosen_builder
 
 if TYPE_CHECKING:
+    from scar_ci.aws.session import Aws
+    from scar_ci.fdl import Fdl
     from scar_ci.scopes.scope import Scope
 
 Handler = Callable[[argparse.Namespace], int]
 
-DEFAULT_FDL = "scar.yaml"
 
 
 def _add_fdl(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-f", "--fdl", default=DEFAULT_FDL, metavar="FDL",
+        "-f", "--fdl", "--conf-file", default=DEFAULT_FDL, metavar="FDL",
         help=f"FDL file describing the functions (default: {DEFAULT_FDL})",
     )
     parser.add_argument(
         "-c", "--config", metavar="FILE",
-        help="configuration file with defaults (default: ~/.scar/scar.cfg when it exists)",
+        help="configuration file with defaults (default: SCAR's, $SCAR_CONFIG_FOLDER/scar.cfg "
+             "or ~/.scar/scar.cfg, when it exists)",
     )
 
 
@@ -93,12 +107,12 @@ def _aws_errors(handler: Handler) -> Handler:
 def cmd_plan(args: argparse.Namespace) -> int:
     """Print what deploy would do (reads only)."""
     from scar_ci.aws.ecr import ImageOptions
+    from scar_ci.commands.definition import load_definition
     from scar_ci.commands.output import say_to
     from scar_ci.deploy import engine
-    from scar_ci.fdl import load_fdl
 
     images = ImageOptions(chosen_builder(args.image_builder), say_to(stderr=True))
-    fdl, scope = load_fdl(args.fdl, config_path=args.config), _scope_of(args)
+    fdl, scope = load_definition(args), _scope_of(args)
     plan, _ = engine.plan_deploy(fdl, scope, engine.aws_for(fdl), images)
     print(plan.to_json() if args.json else plan.render())
     return 2 if args.detailed_exitcode and plan.mutating else 0
@@ -107,18 +121,35 @@ def cmd_plan(args: argparse.Namespace) -> int:
 @_aws_errors
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Plan, print the plan, apply it, print the API URLs."""
+    from scar_ci.commands.definition import load_definition
     from scar_ci.deploy import engine
-    from scar_ci.fdl import load_fdl
 
     builder = chosen_builder(args.image_builder)
-    fdl, scope = load_fdl(args.fdl, config_path=args.config), _scope_of(args)
+    fdl, scope = load_definition(args), _scope_of(args)
     say = _say(args)
-    plan, urls = engine.deploy(fdl, scope, engine.aws_for(fdl), say, builder)
+    aws = engine.aws_for(fdl)
+    plan, urls = engine.deploy(fdl, scope, aws, say, builder, additive=args.verb == "init")
     for name, url in urls.items():
         say(f"{name}: {url}")
+    _preheat(fdl, scope, aws, say)
     if args.json:
         print(json.dumps({**json.loads(plan.to_json()), "urls": urls}, indent=2))
     return 0
+
+
+def _preheat(fdl: Fdl, scope: Scope, aws: Aws, say: Callable[[str], None]) -> None:
+    """SCAR's `preheat`: each such function is invoked once, synchronously, after deploying
+    (its first run pulls the image into the sandbox's cache)."""
+    from scar_ci.commands.invocation import invoke
+
+    for function in fdl.functions:
+        if function.preheat:
+            name = scope.function_name(function.name)
+            answer = invoke(aws, name, {})
+            if answer.error:
+                raise UserError(f"deployed, but preheating {name} failed "
+                                f"(request {answer.request_id}): {answer.output.strip()[-500:]}")
+            say(f"preheated {name} (request {answer.request_id})")
 
 
 @_aws_errors
@@ -132,7 +163,8 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     if scope.is_production and args.scope is None:
         raise UsageError("teardown would remove the production deployment; "
                          "say so explicitly with --scope production")
-    fdl = load_fdl(args.fdl, config_path=args.config) if args.fdl else None
+    fdl = load_fdl(args.fdl, config_path=args.config,
+                   overrides=profile_override(args)) if args.fdl else None
     aws = engine.aws_for(fdl) if fdl else Aws()
     plan = engine.teardown(scope, aws, delete_data=args.delete_data, say=_say(args),
                            oscar=known_clusters(fdl, args))
@@ -149,7 +181,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from scar_ci.fdl import load_fdl
     from scar_ci.oscar.clusters import render_services
 
-    fdl = load_fdl(args.fdl, config_path=args.config) if args.fdl else None
+    fdl = load_fdl(args.fdl, config_path=args.config,
+                   overrides=profile_override(args)) if args.fdl else None
     aws = engine.aws_for(fdl) if fdl else Aws()
     if args.bucket:
         from scar_ci.commands.transfer import list_bucket
@@ -183,18 +216,27 @@ def _say(args: argparse.Namespace) -> Callable[[str], None]:
 def _add_deploy_verbs(verbs: Any) -> None:
     specs: list[tuple[str, str, Handler, bool]] = [
         ("plan", "show what deploy would create, update and delete (reads only)", cmd_plan, True),
-        ("deploy", "create or update the functions of an FDL in a scope", cmd_deploy, True),
+        ("deploy", "create or update the functions of an FDL (or of SCAR's init flags) in a "
+                   "scope; SCAR's name: init", cmd_deploy, True),
         ("teardown", "remove everything of a scope (found by tags; -f only for the region)",
          cmd_teardown, False),
         ("ls", "list deployed functions per scope, with their API URLs", cmd_ls, False),
     ]
-    for verb, summary, handler, needs_fdl in specs:
-        p = verbs.add_parser(verb, help=summary, description=summary)
-        _add_fdl(p)
-        if not needs_fdl:
+    for verb, summary, handler, defines in specs:
+        p = verbs.add_parser(verb, help=summary, description=summary,
+                             aliases=["init"] if verb == "deploy" else [])
+        if defines:
+            add_definition_flags(p)
+        else:
+            _add_fdl(p)
             p.set_defaults(fdl=None)
+        if verb == "ls":
+            add_profile_flag(p)
         _add_scope(p)
-        p.add_argument("--json", action="store_true", help="print the result as JSON")
+        p.add_argument("-j", "--json", action="store_true", help="print the result as JSON")
+        if verb != "teardown":
+            p.add_argument("-v", "--verbose", action="store_true", dest="json",
+                           help="the same as --json (SCAR's complete output)")
         if verb == "plan":
             p.add_argument("--detailed-exitcode", action="store_true",
                            help="exit 2 when there are changes (drift), 0 when none, 1 on "
@@ -248,6 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         apply_local_mode(args)
+        _use_profile(args)
         return args.handler(args)
     except UserError as error:
         _report(error)
@@ -265,9 +308,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         end_lines()
 
 
+def _use_profile(args: argparse.Namespace) -> None:
+    """SCAR's `-pf PROFILE` for every AWS call of this run (the verbs that read an FDL also
+    put it over the FDL's boto_profile); local mode's credentials are fixed, so it is dropped
+    there."""
+    if getattr(args, "profile", None):
+        if wants_local(args):
+            args.profile = None
+        else:
+            os.environ["AWS_PROFILE"] = args.profile
+
+
 def _what_is_left(args: argparse.Namespace) -> str:
     """After Ctrl-C in deploy or teardown (both converge when run again): how to go on."""
-    if args.verb not in ("deploy", "teardown"):
+    if args.verb not in ("deploy", "init", "teardown"):
         return ""
     again = f"run the same {args.verb} again to finish it"
     if args.verb == "teardown":

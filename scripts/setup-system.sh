@@ -3,11 +3,14 @@
 # through udocker without a daemon), docker-registry, apache2-utils (htpasswd -B for its auth),
 # podman and runc (a Docker-compatible API service for the docker-SDK image builder),
 # qemu-user-static (runs the arm64 function images and runtimes on an x86_64 machine),
-# mmdebstrap (the stand-in base of the action image's build test).
+# fakechroot and patchelf (udocker's F1 mode, as on Lambda, in the executor's sandbox) and
+# mmdebstrap (the stand-in base of the action image's build test, and the glibc test image F1
+# needs: Fakechroot cannot confine static binaries).
 # Idempotent: does nothing when everything is already installed.
 set -euo pipefail
 
-packages=(proot busybox-static docker-registry apache2-utils podman runc qemu-user-static mmdebstrap)
+packages=(proot busybox-static docker-registry apache2-utils podman runc qemu-user-static
+          fakechroot patchelf mmdebstrap)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -169,6 +169,13 @@ class RestApi(Resource):
             client.tag_resource(resourceArn=f"arn:aws:apigateway:{aws.region}::/restapis/"
                                 f"{self.api_id}", tags=dict(self.tags))
 
+    def duplicates(self, wanted: Resource) -> bool:
+        return isinstance(wanted, RestApi) and None not in (self.api_id, wanted.api_id) \
+            and self.api_id != wanted.api_id
+
+    def describe_identity(self) -> str:
+        return f"API {self.api_id}"
+
     def delete(self, aws: Aws) -> None:
         if self.api_id is None:
             live = find_api(aws, self.name, self.scope)

@@ -23,6 +23,7 @@ from scar_ci.aws.resource import (
     owned,
     paginate,
 )
+from scar_ci.aws.s3 import PACKAGE_PREFIX
 from scar_ci.aws.session import Aws
 from scar_ci.errors import UserError
 from scar_ci.scopes.scope import Scope
@@ -249,7 +250,7 @@ class Function(Resource):
         if self.package_bucket is None:
             return {"ZipFile": self.code}
         s3 = aws.client("s3")
-        key = f"scar-ci/{self.name}/{hashlib.sha256(self.code).hexdigest()}.zip"
+        key = f"{PACKAGE_PREFIX}{self.name}/{hashlib.sha256(self.code).hexdigest()}.zip"
         if absent_ok(s3.head_object, Bucket=self.package_bucket, Key=key) is None:
             s3.put_object(Bucket=self.package_bucket, Key=key, Body=self.code)
         return {"S3Bucket": self.package_bucket, "S3Key": key}

@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from scar_ci.aws.resource import Resource, Settings, absent_ok, may_belong, owned, paginate
+from scar_ci.aws.resource import (
+    Resource,
+    Settings,
+    absent_ok,
+    ensure_ours,
+    may_belong,
+    owned,
+    paginate,
+)
 from scar_ci.aws.session import Aws
 from scar_ci.scopes.scope import LOG_GROUP_PREFIX, Scope
-from scar_ci.scopes.tags import our_tags
+from scar_ci.scopes.tags import TAG_MANAGED, our_tags
 
 
 @dataclass
@@ -32,7 +40,9 @@ class LogGroup(Resource):
         group = next((g for g in groups if g["logGroupName"] == self.name), None)
         if group is None:
             return None
-        tags = logs.list_tags_log_group(logGroupName=self.name).get("tags")
+        tags = logs.list_tags_log_group(logGroupName=self.name).get("tags") or {}
+        if tags.get(TAG_MANAGED) == "true":  # an untagged one (Lambda made it) is adopted
+            ensure_ours(self, tags, self.tags)
         return {"retention": group.get("retentionInDays"), "tags": our_tags(tags)}
 
     def create(self, aws: Aws) -> None:

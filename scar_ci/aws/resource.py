@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from scar_ci.aws.errors import error_code, is_not_found
 from scar_ci.errors import UserError
 from scar_ci.scopes.scope import Scope
-from scar_ci.scopes.tags import TAG_MANAGED, TAG_SCOPE, TAG_SOURCE
+from scar_ci.scopes.tags import TAG_KIND, TAG_MANAGED, TAG_SCOPE, TAG_SOURCE, same_identity
 
 if TYPE_CHECKING:
     from scar_ci.aws.session import Aws
@@ -96,6 +96,15 @@ class Resource(ABC):
         """Identity within a plan."""
         return self.kind, self.name
 
+    def duplicates(self, wanted: Resource) -> bool:
+        """True when this live resource has `wanted`'s key but is another one (two REST APIs
+        of one name, left by runs that raced before the scope lock): the sweeper deletes it."""
+        return False
+
+    def describe_identity(self) -> str:
+        """This resource among others of its name, for a duplicate's delete line."""
+        return f"{self.kind} {self.name}"
+
 
 def differences(wanted: Settings, live: Settings, prefix: str = "") -> list[str]:
     """`memory 512 -> 2048`-style phrases (live -> wanted) for every setting that differs;
@@ -148,6 +157,11 @@ def ensure_ours(resource: Resource, live_tags: Mapping[str, str] | None,
             raise ForeignResource(
                 f"{resource.kind} {resource.name} belongs to {tag.partition(':')[2]} "
                 f"'{live_tags.get(tag)}', not '{wanted_tags.get(tag)}'; scar-ci leaves it alone")
+    if not same_identity(wanted_tags, live_tags):
+        raise ForeignResource(
+            f"{resource.kind} {resource.name} belongs to another {live_tags.get(TAG_KIND)} "
+            f"whose stage name is also '{wanted_tags.get(TAG_SCOPE)}' (their hashes collide); "
+            "scar-ci leaves it alone: deploy this one with --scope manual:<a label of yours>")
 
 
 def absent_ok(call: Callable[..., Any], **kwargs: Any) -> Any:

@@ -8,12 +8,22 @@ from dataclasses import dataclass, field
 from botocore.exceptions import ClientError
 
 from scar_ci.aws.errors import error_code
-from scar_ci.aws.resource import Resource, Settings, absent_ok, may_belong, owned, paginate
+from scar_ci.aws.resource import (
+    Resource,
+    Settings,
+    absent_ok,
+    ensure_ours,
+    may_belong,
+    owned,
+    paginate,
+)
 from scar_ci.aws.session import Aws
-from scar_ci.scopes.scope import Scope
-from scar_ci.scopes.tags import TAG_MANAGED, our_tags, tag_dict, tag_list
+from scar_ci.scopes.scope import PRODUCTION, Scope
+from scar_ci.scopes.tags import TAG_MANAGED, TAG_SCOPE, our_tags, tag_dict, tag_list
 
 DELETE_BATCH = 1000
+NO_TAGS_ON_CREATE = ("InvalidArgument", "MalformedXML", "NotImplemented")
+MARKERS_MAX = 100  # folder markers an unfinished bucket may hold
 
 
 def split_path(path: str) -> tuple[str, str]:
@@ -35,11 +45,18 @@ def bucket_tags(aws: Aws, bucket: str) -> dict[str, str] | None:
     return tag_dict(answer["TagSet"])
 
 
+PACKAGE_PREFIX = "scar-ci/"  # function packages scar-ci writes to a deployment bucket
+
+
 @dataclass
 class Bucket(Resource):
     """A bucket used by the FDL's inputs and outputs; `folders` get empty `folder/` markers.
 
-    A bucket that exists without scar-ci's tags is someone else's: it is used, never changed.
+    A bucket that exists without scar-ci's tags is someone else's: it is used, never changed;
+    except one scar-ci itself named for a preview scope (`<base>--<stage>`), owned by this
+    account and holding nothing but folder markers: an earlier run created it and stopped
+    before tagging it, and this run finishes it. Buckets are created with their tags in the
+    CreateBucket call itself, so a run of this version leaves no such bucket.
     """
 
     kind = "bucket"
@@ -47,6 +64,7 @@ class Bucket(Resource):
     folders: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     foreign: bool = False
+    half_created: bool = False
 
     def wanted(self) -> Settings:
         return {"folders": self.folders, "tags": dict(self.tags)}
@@ -62,22 +80,46 @@ class Bucket(Resource):
         if tags is None:
             return None
         if tags.get(TAG_MANAGED) != "true":
-            self.foreign = True
-            return self.wanted()
+            self.half_created = self._left_by_an_earlier_run(aws, tags)
+            if not self.half_created:
+                self.foreign = True
+                return self.wanted()
+        else:
+            ensure_ours(self, tags, self.tags)
         s3 = aws.client("s3")
         present = tuple(f for f in self.folders
                         if absent_ok(s3.head_object, Bucket=self.name, Key=f"{f}/") is not None)
         return {"folders": present, "tags": our_tags(tags)}
 
+    def _left_by_an_earlier_run(self, aws: Aws, tags: Mapping[str, str]) -> bool:
+        """Untagged, but named by scar-ci for this preview scope, this account's (checked with
+        ExpectedBucketOwner) and empty but for folder markers."""
+        label = self.tags.get(TAG_SCOPE, PRODUCTION)
+        if tags or label == PRODUCTION or not self.name.endswith(f"--{label}"):
+            return False
+        try:
+            answer = aws.client("s3").list_objects_v2(
+                Bucket=self.name, MaxKeys=MARKERS_MAX, ExpectedBucketOwner=aws.account_id)
+        except ClientError:
+            return False  # another account's bucket (403), or gone
+        keys = [item["Key"] for item in answer.get("Contents", ())]
+        return not answer.get("IsTruncated") and all(k.endswith("/") for k in keys)
+
     def create(self, aws: Aws) -> None:
         s3 = aws.client("s3")
-        if aws.region == "us-east-1":
-            s3.create_bucket(Bucket=self.name)
-        else:
-            s3.create_bucket(Bucket=self.name,
-                             CreateBucketConfiguration={"LocationConstraint": aws.region})
+        configuration: dict[str, object] = {"Tags": tag_list(self.tags)}
+        if aws.region != "us-east-1":
+            configuration["LocationConstraint"] = aws.region
+        try:
+            s3.create_bucket(Bucket=self.name, CreateBucketConfiguration=configuration)
+        except ClientError as error:
+            if error_code(error) not in NO_TAGS_ON_CREATE:
+                raise
+            del configuration["Tags"]  # an S3 API without tags at creation: tagged just after
+            s3.create_bucket(Bucket=self.name, **(
+                {"CreateBucketConfiguration": configuration} if configuration else {}))
         s3.get_waiter("bucket_exists").wait(Bucket=self.name)
-        self.update(aws, {"folders": (), "tags": {}})
+        self.update(aws, {"folders": (), "tags": {}})  # tagged again: some S3 APIs ignore Tags
 
     def update(self, aws: Aws, live: Settings) -> None:
         s3 = aws.client("s3")
@@ -92,7 +134,7 @@ class Bucket(Resource):
         if delete_data:
             return None
         keys = self._keys(aws)
-        data = [k for k in keys if not k.endswith("/")]
+        data = [k for k in keys if not k.endswith("/") and not k.startswith(PACKAGE_PREFIX)]
         if data:
             return (f"holds {len(data)} object(s) scar-ci did not write; kept "
                     "(teardown --delete-data removes them)")

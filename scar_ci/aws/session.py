@@ -77,6 +77,11 @@ class Aws:
                 self._clients[key] = client
             return self._clients[key]
 
+    def unlogged_client(self, service: str) -> Any:
+        """A new client for `service` outside `calls` and the hooks: for scar-ci's own
+        bookkeeping (the scope lock), which is no change to the deployment."""
+        return self.session.client(service, config=self._config)
+
     def add_hook(self, hook: Callable[..., Any]) -> None:
         """Register a botocore `before-call` handler on every client, present and future."""
         self._hooks.append(hook)

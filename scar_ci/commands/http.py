@@ -33,7 +33,7 @@ ASYNC_HEADER = "X-Amz-Invocation-Type"
 class Request:
     """What to send: the query, a body and its type, and whether to wait for the function."""
 
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str | list[str]] = field(default_factory=dict)
     body: bytes | None = None
     content_type: str = ""
     asynchronous: bool = False
@@ -53,7 +53,8 @@ class Request:
         if urlsplit(url).scheme not in ("http", "https"):
             raise UserError(f"the function's API URL {url!r} is not http(s)")
         # RFC 3986 quoting (%20, not '+'): the form SigV4's canonical query string expects
-        full = f"{url}?{urlencode(self.params, quote_via=quote)}" if self.params else url
+        full = (f"{url}?{urlencode(self.params, doseq=True, quote_via=quote)}" if self.params
+                else url)
         headers = {ASYNC_HEADER: "Event"} if self.asynchronous else {}
         if self.body is not None:
             headers["Content-Type"] = self.content_type
@@ -114,8 +115,30 @@ def decoded(body: bytes) -> bytes:
         return body
 
 
+def parameters(values: list[str]) -> dict[str, str | list[str]]:
+    """`-p NAME=VALUE` pairs, or SCAR's `-p '{"k1": "v1", "k2": ["v2", "v3"]}'` (a list gives
+    the parameter once per value)."""
+    found: dict[str, str | list[str]] = {}
+    for value in values:
+        if not value.lstrip().startswith("{"):
+            found.update(parse_variables([value], "-p"))
+            continue
+        try:
+            document = json.loads(value)
+        except ValueError as error:
+            raise UsageError(f"-p: not a JSON object ({error})") from None
+        for name, given in document.items():
+            items = given if isinstance(given, list) else [given]
+            if not all(isinstance(v, str | int | float | bool) for v in items):
+                raise UsageError(f"-p: {name!r} must be a text, a number or a list of them")
+            shown = [json.dumps(v) if isinstance(v, bool) else str(v) for v in items]
+            parse_variables([f"{name}=x"], "-p")  # the same names as NAME=VALUE
+            found[name] = shown if isinstance(given, list) else shown[0]
+    return found
+
+
 def request_of(args: argparse.Namespace) -> Request:
-    request = Request(parse_variables(args.parameters, "-p"), asynchronous=args.asynchronous)
+    request = Request(parameters(args.parameters), asynchronous=bool(args.asynchronous))
     if args.data_binary:
         try:
             request.body = read_limited(Path(args.data_binary), API_PAYLOAD_LIMIT)
@@ -143,6 +166,7 @@ def cmd_invoke(args: argparse.Namespace, scope_of: ScopeOf) -> int:
 
     aws, found = targets(args, scope_of)
     target = single(found, args)
+    args.asynchronous = target.asynchronous(args.asynchronous)
     url = dict(api_urls(aws, target.scope)).get(target.name)
     if not url:
         raise UserError(f"{target.name} has no API: add api_gateway to its FDL entry and "

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from scar_ci.aws.s3 import split_path
 from scar_ci.aws.session import Aws
 from scar_ci.commands.fanout import FanOut, fan_out, input_objects
 from scar_ci.commands.invocation import (
@@ -29,12 +30,14 @@ def cmd_run(args: argparse.Namespace, scope_of: ScopeOf) -> int:
         return run_service(args, service)
     aws, found = targets(args, scope_of)
     target = single(found, args)
+    _fdl_defaults(args, target)
     cmd_args = args.cmd_args[1:] if args.cmd_args[:1] == ["--"] else args.cmd_args
     env = parse_variables(args.env, "-e")
-    script = Path(args.script) if args.script else (
-        target.function.run_script if target.function else None)
-    folders = target.input_folders()
-    if folders and not (args.script or cmd_args or env):
+    script = Path(args.script) if args.script else (  # command arguments override it (SCAR)
+        target.function.run_script if target.function and not cmd_args else None)
+    given = args.input_bucket or (f"{args.event_source}/input" if args.event_source else None)
+    folders = [split_path(given)] if given else target.input_folders()
+    if folders and (given or not (args.script or cmd_args or env)):
         objects = input_objects(aws, folders)
         if objects:
             return _fan_out(aws, target, objects, args)
@@ -47,11 +50,21 @@ def cmd_run(args: argparse.Namespace, scope_of: ScopeOf) -> int:
         print(f"would invoke {target.name} {how} with {_described(payload)}")
         return 0
     answer = invoke(aws, target.name, payload, asynchronous=args.asynchronous,
-                    tail=args.verbose)
+                    tail=args.verbose and args.log_tail)
     _show(answer, args)
     if answer.error:
         raise answer.failure()
     return 0
+
+
+def _fdl_defaults(args: argparse.Namespace, target: Target) -> None:
+    """What the FDL's function says when the command line does not: `asynchronous` and
+    `invocation_type` (Event: asynchronous; DryRun: `--dry-run`), `log_type` (None: no log
+    tail with -v), as SCAR's run reads them."""
+    function = target.function
+    args.asynchronous = target.asynchronous(args.asynchronous)
+    args.dry_run = args.dry_run or (function is not None and function.invocation_type == "DryRun")
+    args.log_tail = function is None or function.log_type == "Tail"
 
 
 def _described(payload: dict[str, object]) -> str:

@@ -34,20 +34,16 @@ if TYPE_CHECKING:
 
 def known_clusters(fdl: Fdl | None, args: argparse.Namespace) -> Oscar:
     """The OSCAR clusters of the FDL, or of the configuration file (`-c`, else SCAR's)."""
-    from scar_ci.fdl.defaults import default_config_path, load_config, oscar_section
+    from scar_ci.fdl.config import scar_config
     from scar_ci.fdl.errors import FDLError
     from scar_ci.oscar.clusters import Oscar
 
     if fdl is not None:
         return Oscar.of(fdl)
-    path = Path(args.config) if getattr(args, "config", None) else default_config_path()
-    if path.is_file():
-        _, problems = load_config(path, str(path))
-        if problems:
-            raise FDLError(str(path), problems)
-    elif getattr(args, "config", None):
-        raise UsageError(f"{args.config}: configuration file not found")
-    return Oscar.of(None, oscar_section(path))
+    config = scar_config(getattr(args, "config", None))
+    if config is not None and config.problems:
+        raise FDLError(config.name, config.problems)
+    return Oscar.of(None, dict(config.oscar_clusters) if config else {})
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from scar_ci.aws.s3 import split_path
 from scar_ci.aws.session import Aws
+from scar_ci.commands.definition import profile_override
 from scar_ci.errors import UsageError
 from scar_ci.fdl import Function as FdlFunction
 from scar_ci.scopes.scope import Scope, log_group_of
@@ -24,6 +25,15 @@ class Target:
     name: str
     function: FdlFunction | None = None
     scope: Scope | None = None
+
+    def asynchronous(self, flag: bool | None) -> bool:
+        """`-a` when given, else the FDL's default: SCAR's `asynchronous`, or
+        `invocation_type: Event`."""
+        if flag is not None:
+            return flag
+        function = self.function
+        return function is not None and (function.asynchronous
+                                         or function.invocation_type == "Event")
 
     @property
     def log_group(self) -> str:
@@ -58,7 +68,7 @@ def targets(args: argparse.Namespace, scope_of: ScopeOf) -> tuple[Aws, list[Targ
         from scar_ci.deploy import engine
         from scar_ci.fdl import load_fdl
 
-        fdl = load_fdl(args.fdl, config_path=args.config)
+        fdl = load_fdl(args.fdl, config_path=args.config, overrides=profile_override(args))
         scope = scope_of(args)
         chosen = [f for f in fdl.functions if args.name in (None, f.name)]
         if not chosen:
@@ -73,7 +83,7 @@ def targets(args: argparse.Namespace, scope_of: ScopeOf) -> tuple[Aws, list[Targ
                              "shows, or the FDL's with --scope)")
         scope = scope_of(args) if args.scope else None
         name = scope.function_name(args.name) if scope else args.name
-        return Aws(), [Target(name, None, scope)]
+        return Aws(profile=args.profile), [Target(name, None, scope)]
     raise UsageError("say which function: -f FDL (with -n NAME to pick one of its functions) "
                      "or -n NAME (the deployed name, as 'scar-ci ls' shows it)")
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from scar_ci.aws.session import Aws
+from scar_ci.commands.definition import profile_override
 from scar_ci.commands.output import say_to
 from scar_ci.commands.storage import bucket_path, get, list_files, put, render_files
 from scar_ci.commands.target import ScopeOf, single, targets
@@ -19,7 +20,8 @@ def _place(args: argparse.Namespace, scope_of: ScopeOf, which: str) -> tuple[Aws
         from scar_ci.deploy import engine
         from scar_ci.fdl import load_fdl
 
-        aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config)) if args.fdl else Aws()
+        aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config,
+                                  overrides=profile_override(args))) if args.fdl else Aws()
         return (aws, *bucket_path(args.bucket))
     if not args.fdl:
         raise UsageError(f"say where: -b BUCKET/PATH, or -f FDL for the function's {which} "

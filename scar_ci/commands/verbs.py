@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from scar_ci import lazy
+from scar_ci.commands.definition import add_profile_flag
 from scar_ci.commands.fanout import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ Wrap = Callable[[Handler], Handler]
 
 
 def _target_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-f", "--fdl", metavar="FDL",
+    parser.add_argument("-f", "--fdl", "--conf-file", metavar="FDL",
                         help="FDL file: the command acts on its function(s) in the scope")
     parser.add_argument("-c", "--config", metavar="FILE",
                         help="configuration file with defaults (as for deploy)")
@@ -26,6 +27,7 @@ def _target_flags(parser: argparse.ArgumentParser) -> None:
                              "'scar-ci ls' shows it (the FDL name when --scope is given)")
     parser.add_argument("--scope", metavar="SCOPE",
                         help="scope of the function(s) (see docs/scopes.md)")
+    add_profile_flag(parser)
 
 
 def _add_run(verbs: Any) -> argparse.ArgumentParser:
@@ -36,13 +38,20 @@ def _add_run(verbs: Any) -> argparse.ArgumentParser:
                     "arguments or variables, one event is sent per file: the first "
                     "synchronously, the others asynchronously.")
     _target_flags(p)
-    p.add_argument("-s", "--script", metavar="FILE",
+    p.add_argument("-s", "--script", "--run-script", metavar="FILE",
                    help="shell script to run in the container instead of the function's own")
+    p.add_argument("-ib", "--input-bucket", metavar="BUCKET[/PATH]",
+                   help="send one event per file of this folder (SCAR's -ib; default: the "
+                        "function's input folder)")
+    p.add_argument("-es", "--event-source", metavar="BUCKET",
+                   help="SCAR 1.x: the same for the folder BUCKET/input")
     p.add_argument("-e", "--env", action="append", default=[], metavar="NAME=VALUE",
                    help="variable for the container (repeatable; the value may contain '=')")
-    p.add_argument("-a", "--asynchronous", action="store_true",
-                   help="do not wait for the function's answer")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the function's output there")
+    p.add_argument("-a", "--asynchronous", action="store_true", default=None,
+                   help="do not wait for the function's answer (default: the FDL's "
+                        "asynchronous or invocation_type: Event)")
+    p.add_argument("-o", "--output", "--output-file", metavar="FILE",
+                   help="write the function's output there")
     shown = p.add_mutually_exclusive_group()
     shown.add_argument("-j", "--json", action="store_true", help="print the answer as JSON")
     shown.add_argument("-v", "--verbose", action="store_true",
@@ -82,10 +91,12 @@ def _add_transfer(verbs: Any, verb: str) -> argparse.ArgumentParser:
 
 
 def _add_logs(verbs: Any) -> argparse.ArgumentParser:
-    p = verbs.add_parser("logs", help="show a function's log events",
-                         description="Show a function's log events from CloudWatch Logs.")
+    p = verbs.add_parser("logs", help="show a function's log events; SCAR's name: log",
+                         description="Show a function's log events from CloudWatch Logs.",
+                         aliases=["log"])
     _target_flags(p)
-    p.add_argument("--stream", "-ls", metavar="NAME", help="only this log stream")
+    p.add_argument("--stream", "-ls", "--log-stream-name", metavar="NAME",
+                   help="only this log stream")
     p.add_argument("--request-id", "-ri", metavar="ID",
                    help="only this request's events (START to REPORT)")
     p.add_argument("--since", metavar="AGE|TIME",
@@ -102,25 +113,36 @@ def _add_invoke(verbs: Any) -> argparse.ArgumentParser:
                     "POST of a file (-db) or of JSON (-jd). The output is printed decoded "
                     "from base64. API Gateway accepts bodies up to 10 MiB.")
     _target_flags(p)
-    p.add_argument("-p", "--parameters", action="append", default=[], metavar="NAME=VALUE",
-                   help="query parameter (repeatable); the script sees CONT_VAR_<NAME>")
+    p.add_argument("-p", "--parameters", action="append", default=[],
+                   metavar="NAME=VALUE|JSON",
+                   help="query parameter (repeatable), or SCAR's JSON object of them "
+                        "('{\"k1\": \"v1\", \"k2\": [\"v2\", \"v3\"]}'); the script sees "
+                        "CONT_VAR_<NAME>")
     body = p.add_mutually_exclusive_group()
-    body.add_argument("-db", "--data-binary", metavar="FILE", help="POST this file's bytes")
+    body.add_argument("-db", "-d", "--data-binary", metavar="FILE",
+                      help="POST this file's bytes (-d: SCAR 1.x's name)")
     body.add_argument("-jd", "--json-data", metavar="JSON", help="POST this JSON document")
-    p.add_argument("-a", "--asynchronous", action="store_true",
-                   help="ask for an asynchronous invocation (X-Amz-Invocation-Type: Event)")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the decoded output there")
+    p.add_argument("-a", "--asynchronous", action="store_true", default=None,
+                   help="ask for an asynchronous invocation (X-Amz-Invocation-Type: Event; "
+                        "default: the FDL's asynchronous or invocation_type: Event)")
+    p.add_argument("-o", "--output", "--output-file", metavar="FILE",
+                   help="write the decoded output there")
     return p
 
 
 def _add_rm(verbs: Any) -> argparse.ArgumentParser:
     p = verbs.add_parser(
         "rm", help="remove one function, the functions of an FDL, or all of a scope",
-        description="Remove one function (-n), the functions of an FDL (-f), or, with only "
-                    "--scope, everything of that scope as teardown does. A function goes with "
-                    "its API, triggers, log group, role and storage credentials; its buckets "
-                    "stay.")
+        description="Remove one function (-n), the functions of an FDL (-f), every function "
+                    "of the scope (-a), or, with only --scope, everything of that scope as "
+                    "teardown does. A function goes with its API, triggers, log group, role "
+                    "and storage credentials; its buckets stay.")
     _target_flags(p)
+    p.add_argument("-a", "--all", action="store_true",
+                   help="every function of the scope (SCAR's rm -a; buckets stay)")
+    p.add_argument("-j", "--json", action="store_true", help="print what was removed as JSON")
+    p.add_argument("-v", "--verbose", action="store_true", dest="json",
+                   help="the same as --json")
     p.add_argument("--delete-data", action="store_true",
                    help="with only --scope: also delete buckets holding objects scar-ci did "
                         "not write")

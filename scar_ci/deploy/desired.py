@@ -52,9 +52,6 @@ from scar_ci.scopes.tags import (
 from scar_ci.supervisor.config import CONFIG_FILE_NAME
 
 DEFAULT_LAYER = "scar-ci-supervisor"
-DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # Lambda's limit for a zip sent in the request
-
-
 class UnsupportedFunction(UserError):
     """An FDL function this deploy engine cannot deploy (yet)."""
 
@@ -169,6 +166,9 @@ def desired_state(fdl: Fdl, scope: Scope, account: Account | None,
             entry = buckets.setdefault(bucket, Bucket(bucket, (), scope.tags()))
             if folder and folder not in entry.folders:
                 entry.folders = (*entry.folders, folder)
+        if function.deployment_bucket and not function.uses_image_runtime:
+            bucket = scope.bucket(function.deployment_bucket)  # per scope, as the FDL's others
+            needs.append(buckets.setdefault(bucket, Bucket(bucket, (), scope.tags())).key)
         config, files = _package(fdl, function, scope, names, bool(credentials))
         if function.uses_batch:
             config["batch"] = batch_config(function, scope)
@@ -192,7 +192,7 @@ def desired_state(fdl: Fdl, scope: Scope, account: Account | None,
             resources.append(Function(
                 names.function, _configuration(function), code, role_of,
                 _layers(layer, function), {**tags, **_info_tags(fdl, function, layer)},
-                _package_bucket(function, len(code)), (*needs, layer.key)))
+                _package_bucket(function, scope, len(code)), (*needs, layer.key)))
         for ref in _own_s3(function.input):
             bucket, folder = split_path(scoped_path(scope, ref))
             resources.append(Trigger(bucket, folder, names.function))
@@ -245,17 +245,19 @@ def image_function(function: FdlFunction, names: Names, role_of: Callable[[], st
         architectures=function.architectures, needs=needs)
 
 
-def _package_bucket(function: FdlFunction, size: int) -> str | None:
-    """The deployment bucket, when the package is over the direct upload limit."""
-    if size <= DIRECT_UPLOAD_LIMIT:
-        return None
+def _package_bucket(function: FdlFunction, scope: Scope, size: int) -> str | None:
+    """The deployment bucket when the FDL names one (SCAR uploads through it then; it is
+    created when missing), else None while the package is within the direct upload limit."""
     if function.deployment_bucket:
-        return function.deployment_bucket
+        return scope.bucket(function.deployment_bucket)
+    if size <= function.max_payload_size:
+        return None
     raise UnsupportedFunction(
         f"{function.position.file}:{function.position.line}: function {function.name}: its "
-        f"package is {size / 2**20:.0f} MB, over Lambda's {DIRECT_UPLOAD_LIMIT // 2**20} MB "
-        "direct upload limit; set lambda.deployment.bucket to an existing bucket for packages, "
-        "or use container.image instead of a large image_file")
+        f"package is {size / 2**20:.0f} MB, over the direct upload limit "
+        f"({function.max_payload_size / 2**20:.0f} MB, lambda.deployment.max_payload_size); "
+        "set lambda.deployment.bucket (created when missing) for packages, or use "
+        "container.image instead of a large image_file")
 
 
 def _constant(value: str) -> Callable[[], str]:
@@ -319,6 +321,8 @@ def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names,
         files[function.container.image_file.name] = function.container.image_file
     if function.init_script:
         files[function.init_script.name] = function.init_script
+    if function.extra_payload:
+        files.update(_extra_payload(function, files))
     storage: dict[str, dict[str, Any]] = {}
     for provider in _used_providers(fdl, function):
         storage.setdefault(provider.type, {})[provider.id] = thaw(provider.public())
@@ -333,7 +337,42 @@ def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names,
         config["runtime"] = "image"
     if has_credentials:
         config["storage_credentials"] = parameter_name(names.function)
+    if function.extra_payload:
+        config["extra_payload"] = True
+    _check_unzipped_size(function, files)
     return config, files
+
+
+def _extra_payload(function: FdlFunction, taken: dict[str, Path]) -> dict[str, Path]:
+    """SCAR's `extra_payload`: the folder's files (or the one file) at the task root, where
+    the container finds them in $EXTRA_PAYLOAD. Symbolic links are left out (under Actions
+    one could point at the runner's secrets); a name the package already has is refused."""
+    root = function.extra_payload
+    assert root is not None
+    found = ({root.name: root} if root.is_file() else
+             {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*"))
+              if p.is_file() and not any(q.is_symlink() for q in (p, *p.parents)
+                                         if q.is_relative_to(root))})
+    clash = sorted(set(found) & {*taken, CONFIG_FILE_NAME})
+    if clash:
+        raise UnsupportedFunction(
+            f"{function.position.file}:{function.position.line}: function {function.name}: "
+            f"extra_payload holds {', '.join(clash)}, a name the package already uses "
+            "(scar-function.json, the init script, the image file): rename it")
+    return found
+
+
+def _check_unzipped_size(function: FdlFunction, files: dict[str, Path]) -> None:
+    """Lambda's limit for a function's unzipped code (SCAR's max_s3_payload_size), at plan
+    time: never a failed upload halfway through an apply."""
+    size = sum(p.stat().st_size for p in files.values())
+    limit = function.max_s3_payload_size
+    if size > limit and not function.uses_image_runtime:
+        raise UnsupportedFunction(
+            f"{function.position.file}:{function.position.line}: function {function.name}: "
+            f"its package holds {size / 2**20:.0f} MB, over the unzipped limit "
+            f"({limit / 2**20:.0f} MB, lambda.deployment.max_s3_payload_size); use "
+            "container.image (pulled at run time) or runtime: image")
 
 
 def _used_providers(fdl: Fdl, function: FdlFunction) -> list[StorageProvider]:

@@ -62,6 +62,9 @@ def _account(text: str, account: Account) -> str:
     return text.replace("{account_id}", account.account_id)
 
 
+SCAR_LAUNCH_TEMPLATE = "faas-supervisor"  # scar_ci.fdl.unsupported: the job image has ours
+
+
 def compute_resources(settings: Mapping[str, Any], account: Account) -> dict[str, Any]:
     """FDL `batch.compute_resources` in Batch's shape (SCAR's defaults for the roles)."""
     kind = settings.get("type", "EC2")
@@ -75,6 +78,9 @@ def compute_resources(settings: Mapping[str, Any], account: Account) -> dict[str
             "instanceTypes": sorted(settings["instance_types"]),
             "instanceRole": _account(settings.get("instance_role") or DEFAULT_INSTANCE_ROLE,
                                      account)})
+        template = settings.get("launch_template_name")
+        if template and template != SCAR_LAUNCH_TEMPLATE:  # SCAR's installs its supervisor
+            resources["launchTemplate"] = {"launchTemplateName": template}
     return resources
 
 

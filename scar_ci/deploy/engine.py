@@ -23,6 +23,7 @@ from scar_ci.deploy.desired import (
     desired_state,
 )
 from scar_ci.deploy.discovery import discover, of_functions
+from scar_ci.deploy.lock import scope_lock
 from scar_ci.deploy.plan import Plan, make_plan
 from scar_ci.fdl import Fdl
 from scar_ci.oscar.clusters import Oscar
@@ -55,23 +56,32 @@ def aws_for(fdl: Fdl) -> Aws:
 
 
 def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = None,
-                oscar: Oscar | None = None) -> tuple[Plan, Desired]:
+                oscar: Oscar | None = None, *, additive: bool = False) -> tuple[Plan, Desired]:
     """The deploy plan of `fdl` in `scope`: creates, updates, keeps and the sweeper's deletes;
     `images` chooses the image builder and takes its progress lines. OSCAR services go to
     the clusters `oscar` knows (by default those of the FDL and its configuration); an FDL
-    without `functions.aws` makes no AWS call."""
+    without `functions.aws` makes no AWS call. `additive` (SCAR's `init`) leaves the scope's
+    other functions and services alone: only what the FDL's functions no longer need is
+    deleted."""
     check_deployable(fdl)  # before the account is read: a refusal makes no AWS call
+    layer = supervisor_layer(fdl)  # also before any AWS call: engines missing or unverified
     oscar = oscar if oscar is not None else Oscar.of(fdl)
     if scope.created is None:
         created = scope_created(aws, scope) if fdl.functions else oscar.created(scope)
         scope = replace(scope, created=created)
     desired = desired_state(fdl, scope, aws.account if fdl.functions else None,
-                            supervisor_layer(), images)
+                            layer, images)
     desired.resources.extend(oscar.desired(fdl, scope))
     if any(isinstance(r, JobQueue) for r in desired.resources):
         require_batch(aws)
     build(desired.resources, aws)
     found = discover(aws if fdl.functions else None, scope, oscar=oscar)
+    if additive:
+        wanted = {(r.kind, r.name) for r in desired.resources}
+        own = of_functions(found, {scope.function_name(f.name) for f in fdl.functions})
+        found = list({(r.kind, r.name): r for r in (*own, *(r for r in found if
+                                                             (r.kind, r.name) in wanted))
+                      }.values())
     plan = make_plan(scope.describe(), desired.resources, found, aws,
                      reason=f"no longer in {fdl.path.name}")
     return plan, desired
@@ -93,13 +103,16 @@ def plan_removal(scope: Scope, aws: Aws, names: Collection[str]) -> tuple[Plan, 
 
 
 def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Say = print, builder: Builder = "auto",
-           oscar: Oscar | None = None) -> tuple[Plan, dict[str, str]]:
-    """Plan, say the plan, apply it; returns the plan and the URLs: API URLs by function,
-    `/run/` URLs by `<cluster>/<service>`. Image functions are built by `builder`, which
-    says what it does through `say`."""
+           oscar: Oscar | None = None, *, additive: bool = False
+           ) -> tuple[Plan, dict[str, str]]:
+    """Plan, say the plan, apply it, holding the scope's lock; returns the plan and the URLs:
+    API URLs by function, `/run/` URLs by `<cluster>/<service>`. Image functions are built by
+    `builder`, which says what it does through `say`; `additive` as for plan_deploy."""
     started = time.monotonic()
-    plan, desired = plan_deploy(fdl, scope, aws, ImageOptions(builder, say), oscar)
-    apply_said(plan, "deploy", say, started)
+    with scope_lock(aws, scope, "deploy"):
+        plan, desired = plan_deploy(fdl, scope, aws, ImageOptions(builder, say), oscar,
+                                    additive=additive)
+        apply_said(plan, "deploy", say, started)
     return plan, urls_of(desired, aws)
 
 
@@ -112,10 +125,12 @@ def urls_of(desired: Desired, aws: Aws) -> dict[str, str]:
 
 def teardown(scope: Scope, aws: Aws, *, delete_data: bool = False, say: Say = print,
              oscar: Oscar | None = None) -> Plan:
-    """Plan the teardown of `scope` (on AWS and the clusters `oscar` knows), say it, apply."""
+    """Plan the teardown of `scope` (on AWS and the clusters `oscar` knows), say it, apply,
+    holding the scope's lock."""
     started = time.monotonic()
-    plan = plan_teardown(scope, aws, delete_data=delete_data, oscar=oscar)
-    apply_said(plan, "teardown", say, started)
+    with scope_lock(aws, scope, "teardown"):
+        plan = plan_teardown(scope, aws, delete_data=delete_data, oscar=oscar)
+        apply_said(plan, "teardown", say, started)
     return plan
 
 
@@ -123,8 +138,9 @@ def remove(scope: Scope, aws: Aws, names: Collection[str], say: Say = print) -> 
     """Plan the removal of the functions `names`, say it, apply it; how many resources were
     found."""
     started = time.monotonic()
-    plan, found = plan_removal(scope, aws, names)
-    apply_said(plan, "rm", say, started)
+    with scope_lock(aws, scope, "rm"):
+        plan, found = plan_removal(scope, aws, names)
+        apply_said(plan, "rm", say, started)
     return found
 
 

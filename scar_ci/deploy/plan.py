@@ -111,14 +111,17 @@ def make_plan(header: str, desired: Sequence[Resource], found: Iterable[Resource
     """
     resources = ordered(desired)
     changes = [_diffed(resource, resource.read(aws), aws) for resource in resources]
-    wanted = {r.key for r in desired}
-    stale = ordered([r for r in found if r.key not in wanted], reverse=True)
+    wanted = {r.key: r for r in desired}
+    stale = ordered([r for r in found if r.key not in wanted or r.duplicates(wanted[r.key])],
+                    reverse=True)
     for resource in stale:
         kept = resource.kept_because(aws, delete_data)
         if kept:
             changes.append(Change(Verb.KEEP, resource.kind, resource.name, kept))
         else:
-            changes.append(Change(Verb.DELETE, resource.kind, resource.name, f"({reason})",
+            why = (f"a duplicate of {wanted[resource.key].describe_identity()}"
+                   if resource.key in wanted else reason)
+            changes.append(Change(Verb.DELETE, resource.kind, resource.name, f"({why})",
                                   partial(resource.delete, aws)))
     return Plan(header, tuple(_with_needs(changes, [*resources, *stale], len(resources))))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scar_ci.fdl.errors import Problem
-from scar_ci.fdl.located import KeyPath, Located, Position, quoted
+from scar_ci.fdl.located import KeyPath, Located, Position, lookup, quoted
 from scar_ci.fdl.paths import resolve_inside
 
 MAX_TIMEOUT = 900  # the schema's maximum: the rules below only judge values it accepted
@@ -55,14 +55,6 @@ def check_rules(doc: Located, fdl: Path, repository: Path, fallback: Position) -
     return problems
 
 
-def _get(data: Any, keys: KeyPath) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
 def _duplicate_names(doc: Located, lambdas: list[tuple[KeyPath, dict]],
                      fallback: Position) -> Iterator[Problem]:
     seen: dict[str, KeyPath] = {}
@@ -87,7 +79,7 @@ def _storage_references(doc: Located, sections: list[tuple[KeyPath, dict]],
         for direction in ("input", "output"):
             entries = section.get(direction)
             for i, entry in enumerate(entries if isinstance(entries, list) else []):
-                ref = _get(entry, ("storage_provider",))
+                ref = lookup(entry, ("storage_provider",))
                 if not isinstance(ref, str) or "." not in ref:
                     continue
                 kind, _, ident = ref.partition(".")
@@ -102,7 +94,7 @@ def _onedata_inputs(doc: Located, path: KeyPath, lam: dict,
     """A Lambda function is started by S3 events: Onedata can take its outputs only."""
     entries = lam.get("input")
     for i, entry in enumerate(entries if isinstance(entries, list) else []):
-        ref = _get(entry, ("storage_provider",))
+        ref = lookup(entry, ("storage_provider",))
         if isinstance(ref, str) and ref.partition(".")[0] == "onedata":
             where = (*path, "input", i, "storage_provider")
             yield Problem(doc.value_position(where, fallback), where,
@@ -113,7 +105,7 @@ def _onedata_inputs(doc: Located, path: KeyPath, lam: dict,
 def _files(doc: Located, path: KeyPath, section: dict, fdl: Path, repository: Path,
            fallback: Position, file_keys: tuple[KeyPath, ...] = FILE_KEYS) -> Iterator[Problem]:
     for keys in file_keys:
-        value = _get(section, keys)
+        value = lookup(section, keys)
         if isinstance(value, str) and value:
             resolved = resolve_inside(value, fdl, repository)
             if isinstance(resolved, str):
@@ -122,7 +114,7 @@ def _files(doc: Located, path: KeyPath, section: dict, fdl: Path, repository: Pa
 
 
 def _time_left(doc: Located, path: KeyPath, lam: dict, fallback: Position) -> Iterator[Problem]:
-    timeout, threshold = lam.get("timeout"), _get(lam, ("container", "timeout_threshold"))
+    timeout, threshold = lam.get("timeout"), lookup(lam, ("container", "timeout_threshold"))
     in_range = isinstance(timeout, int) and isinstance(threshold, int) and (
         1 <= timeout <= MAX_TIMEOUT and 0 <= threshold < MAX_TIMEOUT)
     if in_range and threshold >= timeout:
@@ -132,8 +124,8 @@ def _time_left(doc: Located, path: KeyPath, lam: dict, fallback: Position) -> It
 
 
 def _main_node(doc: Located, path: KeyPath, batch: Any, fallback: Position) -> Iterator[Problem]:
-    nodes = _get(batch, ("multi_node_parallel", "number_nodes"))
-    main = _get(batch, ("multi_node_parallel", "main_node_index"))
+    nodes = lookup(batch, ("multi_node_parallel", "number_nodes"))
+    main = lookup(batch, ("multi_node_parallel", "main_node_index"))
     if isinstance(nodes, int) and isinstance(main, int) and main >= nodes:
         where = (*path, "multi_node_parallel", "main_node_index")
         yield Problem(doc.value_position(where, fallback), where,
@@ -142,8 +134,8 @@ def _main_node(doc: Located, path: KeyPath, batch: Any, fallback: Position) -> I
 
 def _run_overrides(doc: Located, path: KeyPath, api: Any, fallback: Position) -> Iterator[Problem]:
     """Letting HTTP callers choose the script is remote code execution unless they are known."""
-    if _get(api, ("allow_run_overrides",)) is True and \
-            _get(api, ("method", "authorizationType")) != "AWS_IAM":
+    if lookup(api, ("allow_run_overrides",)) is True and \
+            lookup(api, ("method", "authorizationType")) != "AWS_IAM":
         where = (*path, "allow_run_overrides")
         yield Problem(doc.value_position(where, fallback), where,
                       "lets every caller of the API run any command in the function; set "

@@ -133,6 +133,15 @@ class Located:
                               if p or name == "values"})
 
 
+def lookup(data: Any, keys: KeyPath) -> Any:
+    """The value at `keys` in nested mappings, or None when a step is missing or not one."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
 def located_everywhere(data: Any, position: Position) -> Located:
     """Data whose every key and value, but not the whole, is at one position (the command line)."""
     located = Located(data)

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from scar_ci.fdl.errors import Problem
 from scar_ci.fdl.located import KeyPath, Located, Position
 from scar_ci.fdl.secret_fields import is_secret_name
 
@@ -138,6 +139,9 @@ class Function:
     run_script: Path | None
     extra_payload: Path | None
     asynchronous: bool
+    invocation_type: str
+    log_type: str
+    preheat: bool
     container: Container
     input: tuple[StorageRef, ...]
     output: tuple[StorageRef, ...]
@@ -150,6 +154,8 @@ class Function:
     security_group_ids: tuple[str, ...]
     file_systems: tuple[FileSystem, ...]
     deployment_bucket: str | None
+    max_payload_size: int  # the zip size above which the package goes through S3
+    max_s3_payload_size: int  # the unzipped size a package may have
     supervisor_version: str
     raw: Settings = field(repr=False)
 
@@ -207,6 +213,7 @@ class Fdl:
     _located: Located = field(repr=False, compare=False)
     # The configuration file's `oscar` section: access and defaults per cluster id.
     oscar_config: Mapping[str, Settings] = field(default_factory=dict, repr=False)
+    notices: tuple[Problem, ...] = ()
 
     def function(self, name: str) -> Function:
         """The function called `name` (KeyError when there is none)."""
@@ -222,7 +229,8 @@ class Fdl:
 
 
 def build_fdl(path: Path, repository: Path, doc: Located, name: str,
-              oscar_config: Mapping[str, Settings] | None = None) -> Fdl:
+              oscar_config: Mapping[str, Settings] | None = None,
+              notices: tuple[Problem, ...] = ()) -> Fdl:
     """The model of a validated, merged FDL document (`name` is the path as the user gave it);
     `oscar_config` is the configuration file's `oscar` section."""
     functions = doc.data["functions"]
@@ -248,7 +256,15 @@ def build_fdl(path: Path, repository: Path, doc: Located, name: str,
         ),
         _located=doc,
         oscar_config=freeze(oscar_config or {}),
+        notices=notices,
     )
+
+
+def _profile(settings: Settings) -> str | None:
+    """A boto profile; SCAR's `default` (its configuration file names it everywhere) is the
+    default credential chain, which also works where no profile file exists (CI, local mode)."""
+    profile = settings.get("boto_profile")
+    return None if profile in (None, "", "default") else profile
 
 
 def _path(base: Path, value: str | None) -> Path | None:
@@ -264,7 +280,7 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
         name=lam["name"],
         position=position,
         region=region,
-        boto_profile=lam.get("boto_profile"),
+        boto_profile=_profile(lam),
         description=lam["description"],
         memory=lam["memory"],
         timeout=lam["timeout"],
@@ -278,6 +294,9 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
         run_script=_path(base, lam.get("run_script")),
         extra_payload=_path(base, lam.get("extra_payload")),
         asynchronous=lam["asynchronous"],
+        invocation_type=lam["invocation_type"],
+        log_type=lam["log_type"],
+        preheat=lam.get("preheat", False),
         container=Container(
             image=container.get("image"),
             image_file=_path(base, container.get("image_file")),
@@ -294,7 +313,7 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
             stage_name=api["stage_name"],
             http_method=api["http_method"],
             region=api.get("region", region),
-            boto_profile=api.get("boto_profile"),
+            boto_profile=_profile(api),
             settings=freeze(api),
             authorization=api.get("method", {}).get("authorizationType", "NONE"),
             run_overrides=api.get("allow_run_overrides", False),
@@ -303,7 +322,7 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
         delete_image=item.get("ecr", {}).get("delete_image"),
         batch=Batch(
             region=batch.get("region", region),
-            boto_profile=batch.get("boto_profile"),
+            boto_profile=_profile(batch),
             vcpus=batch["vcpus"],
             memory=batch["memory"],
             enable_gpu=batch["enable_gpu"],
@@ -318,6 +337,8 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
         file_systems=tuple(FileSystem(fs["Arn"], fs["LocalMountPath"])
                            for fs in lam.get("file_system", ())),
         deployment_bucket=lam.get("deployment", {}).get("bucket"),
+        max_payload_size=lam["deployment"]["max_payload_size"],
+        max_s3_payload_size=lam["deployment"]["max_s3_payload_size"],
         supervisor_version=lam["supervisor"]["version"],
         raw=freeze(item),
     )

@@ -22,6 +22,10 @@ def add_local_verb(verbs: Any) -> None:
     start = actions.add_parser("up", help="start local mode and print its endpoint")
     start.add_argument("--port", type=_port, default=DEFAULT_PORT,
                        help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0: any free port)")
+    start.add_argument("--docker-hub-mirror", action="store_true",
+                       help="functions pull Docker Hub names (grycap/cowsay, ubuntu:16.04) from "
+                            "local mode's image registry: push them there first; for machines "
+                            "without Docker Hub")
     actions.add_parser("down", help="stop local mode and every function process it started")
     actions.add_parser("status", help="say whether local mode runs, and where (exit 3 if not)")
     parser.set_defaults(handler=cmd_local)
@@ -52,7 +56,7 @@ def cmd_local(args: argparse.Namespace) -> int:
 
     state = mode.state_dir()
     if args.action == "up":
-        print(mode.up(state, args.port).url)
+        print(mode.up(state, args.port, docker_hub_mirror=args.docker_hub_mirror).url)
     elif args.action == "down":
         mode.down(state)
     else:
@@ -63,7 +67,8 @@ def cmd_local(args: argparse.Namespace) -> int:
 def add_local_switch(parser: argparse.ArgumentParser, verbs: Any) -> None:
     """`--local` before the verb or after it, on every verb (those without AWS ignore it)."""
     parser.add_argument("--local", action="store_true", help=SWITCH_HELP)
-    for name, verb_parser in verbs.choices.items():
+    unique = {id(p): (name, p) for name, p in verbs.choices.items()}  # aliases share one
+    for name, verb_parser in unique.values():
         if name != "local":  # SUPPRESS: an absent switch keeps the global one's value
             verb_parser.add_argument("--local", action="store_true", default=argparse.SUPPRESS,
                                      help=SWITCH_HELP)

@@ -1,8 +1,9 @@
 """The LocalStack process of local mode: start on 127.0.0.1, health, stop by PID (stdlib only).
 
 A state folder holds `pid`, `port`, `localstack.log`, LocalStack's volume, the proot wrapper,
-the image cache and local mode's ECR API and registry (image_services); LocalStack runs in its
-own session so that stopping its process group stops every function process it started.
+the execution environments' logs (`runtime/`), the image cache and local mode's ECR API and
+registry (image_services); LocalStack runs in its own session so that stopping its process
+group stops every function process it started.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import contextlib
 import errno
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +29,7 @@ HOST = "127.0.0.1"
 START_TIMEOUT_S = 90.0
 STOP_GRACE_S = 10.0
 FUNCTION_PYTHON_VARIABLE = "SCAR_CI_FUNCTION_PYTHON"
+DOCKER_HUB_VARIABLE = "UDOCKER_REGISTRY"  # udocker's Docker Hub URL
 IMAGE_PULL = Path(__file__).with_name("image_pull.py")  # run as a script: not imported here
 
 
@@ -54,13 +57,14 @@ def running(state_dir: Path) -> Instance | None:
 
 
 def start(state_dir: Path, port: int = 0, function_python: str | None = None,
-          ecr_endpoint: str = "") -> Instance:
+          ecr_endpoint: str = "", *, docker_hub_mirror: bool = False) -> Instance:
     """Start LocalStack (or find it already running) and wait until it is healthy.
 
     `port` 0 takes a free one; `function_python` (default $SCAR_CI_FUNCTION_PYTHON, else this
     Python) runs the functions and needs boto3 and udocker. Local mode's ECR API and registry
     (image_services) start beside it; `ecr_endpoint` names another ECR API whose token the
-    executor pulls image functions' images with.
+    executor pulls image functions' images with. `docker_hub_mirror` makes that registry the
+    one udocker pulls Docker Hub names from (UDOCKER_REGISTRY in every function's defaults).
     """
     if (instance := running(state_dir)) and healthy(instance.url):
         return instance
@@ -69,6 +73,10 @@ def start(state_dir: Path, port: int = 0, function_python: str | None = None,
     udocker.check_function_python(python)
     defaults = udocker.function_defaults(state_dir / "tools")
     port, ecr_port, registry_port = _claim(port, extra=2)
+    if docker_hub_mirror:
+        if not shutil.which(image_services.REGISTRY_BINARY):
+            raise LocalError(f"--docker-hub-mirror: {image_services.NO_REGISTRY}")
+        defaults[DOCKER_HUB_VARIABLE] = f"http://{HOST}:{registry_port}"
     ecr_endpoint = ecr_endpoint or f"http://{HOST}:{ecr_port}"
     venv = localstack_venv.setup()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -140,6 +148,7 @@ def _localstack_env(
         LAMBDA_RUNTIME_EXECUTOR=localstack_venv.EXECUTOR_NAME,
         SCAR_CI_FUNCTION_PYTHON=function_python,
         SCAR_CI_FUNCTION_DEFAULTS=json.dumps(defaults),
+        SCAR_CI_RUNTIME_DIR=str(state_dir / "runtime"),
     )
     return env
 

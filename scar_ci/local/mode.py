@@ -12,8 +12,10 @@ from pathlib import Path
 
 from scar_ci.cache import cache_dir
 from scar_ci.local import image_services, localstack
+from scar_ci.local.engines import machine_engines
 from scar_ci.local.errors import LocalError
 from scar_ci.local.localstack_venv import progress
+from scar_ci.package.engines import ENGINE_ENV, IMAGE_ENGINE_DIR
 
 STATE_VARIABLE = "SCAR_CI_LOCAL_DIR"
 REGION = "us-east-1"
@@ -28,14 +30,15 @@ def state_dir() -> Path:
     return Path(os.environ.get(STATE_VARIABLE) or cache_dir() / "local")
 
 
-def up(state: Path, port: int) -> localstack.Instance:
-    """Start local mode (or find it running); progress on stderr."""
+def up(state: Path, port: int, *, docker_hub_mirror: bool = False) -> localstack.Instance:
+    """Start local mode (or find it running); progress on stderr. With `docker_hub_mirror`,
+    functions pull Docker Hub names from local mode's registry."""
     if (instance := localstack.running(state)) and localstack.healthy(instance.url):
         progress(f"already running at {instance.url} (pid {instance.pid})")
         return instance
     started = time.monotonic()
     progress("starting LocalStack with the scar-local executor")
-    instance = localstack.start(state, port)
+    instance = localstack.start(state, port, docker_hub_mirror=docker_hub_mirror)
     progress(f"running at {instance.url} after {time.monotonic() - started:.1f} s "
              f"(pid {instance.pid}, log {state / 'localstack.log'})")
     progress(describe_image_services(state))
@@ -70,7 +73,9 @@ def activate(state: Path) -> str:
 
     Sets AWS_ENDPOINT_URL, test credentials and a default region, and removes what would send
     calls elsewhere (per-service endpoints) or sign them as someone else (profile, token, role);
-    ECR calls and image pushes go to local mode's ECR API and registry.
+    ECR calls and image pushes go to local mode's ECR API and registry. Unless an engine folder
+    is named (SCAR_UDOCKER_ENGINE_DIR, the action image's), the supervisor layer gets udocker
+    engines made of this machine's fakechroot and patchelf (scar_ci.local.engines).
     """
     instance = status(state)
     if instance is None:
@@ -84,4 +89,6 @@ def activate(state: Path) -> str:
     os.environ.update(TEST_CREDENTIALS, AWS_ENDPOINT_URL=instance.url)
     os.environ.update(image_services.endpoint_variables(state))
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    if not os.environ.get(ENGINE_ENV) and not IMAGE_ENGINE_DIR.is_dir():
+        os.environ[ENGINE_ENV] = str(machine_engines())
     return instance.url

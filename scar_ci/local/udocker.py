@@ -1,4 +1,5 @@
-"""Containers in local mode: udocker with the machine's proot, no engine download, mode P1."""
+"""Image functions in local mode: udocker with the machine's proot, no engine download, mode P1
+(zip functions' supervisors run udocker in F1 with their layer's engines, as on Lambda)."""
 
 from __future__ import annotations
 
@@ -69,8 +70,7 @@ def check_function_python(python: str) -> None:
 
 
 def function_defaults(tools_dir: Path) -> dict[str, str]:
-    """Variables every local function gets unless it sets them: udocker in P1 through proot."""
-    return {
-        "SCAR_EXEC_MODE": EXECMODE,
-        "UDOCKER_USE_PROOT_EXECUTABLE": str(write_proot_wrapper(tools_dir)),
-    }
+    """udocker's settings for image functions, which local mode runs under udocker in P1
+    through proot (zip functions get none: their supervisor runs udocker in F1, as on
+    Lambda, with the engines of its layer)."""
+    return {"UDOCKER_USE_PROOT_EXECUTABLE": str(write_proot_wrapper(tools_dir))}

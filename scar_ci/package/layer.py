@@ -7,11 +7,12 @@ layers at /opt and puts /opt/python on sys.path):
     python/scar_ci/__init__.py            a stub: only the supervisor ships
     python/scar_ci/supervisor/*.py
     python/udocker/...                    the udocker package of the building Python
-    udocker/bin/..., udocker/lib/...      udocker's engines, when an engine folder is given
+    udocker/bin/..., udocker/lib/...      udocker's engines (proot, libfakechroot, patchelf)
+    udocker/SOURCE                        where the engines came from, and each file's sha256
 
-The engines (proot, fakechroot libraries, patchelf: udocker's "udockertools" tarball,
-extracted) come from `engine_dir` or the SCAR_UDOCKER_ENGINE_DIR variable; without them the
-supervisor relies on UDOCKER_USE_PROOT_EXECUTABLE (what the tests do with Debian's proot).
+The engines come from scar_ci.package.engines (SCAR_UDOCKER_ENGINE_DIR, the action image's,
+else udocker's pinned and verified tools tarball); the layer's sha256 covers them. Without an
+engine folder (tests of the supervisor alone) the layer has no udocker/.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import scar_ci.supervisor
+from scar_ci.package.engines import EngineSource, LayerBuildError, engine_source
 
 HANDLER = "scar_ci.supervisor.handler.lambda_handler"
 LAYER_FILE_NAME = "scar-supervisor-layer.zip"
-ENGINE_ENV = "SCAR_UDOCKER_ENGINE_DIR"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 COMPRESS_LEVEL = 9
 STUB_INIT = b'"""scar-ci\'s supervisor layer: only scar_ci.supervisor is shipped here."""\n'
@@ -36,14 +37,14 @@ SKIPPED_PARTS = frozenset({"__pycache__"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
 
 
-class LayerBuildError(Exception):
-    """Something the layer needs is missing on the building machine."""
+__all__ = ["HANDLER", "LayerBuildError", "build_supervisor_layer", "layer_bytes"]
 
 
-def build_supervisor_layer(dest_dir: Path, engine_dir: Path | None = None) -> tuple[Path, str]:
-    """Write the layer zip into `dest_dir`; return (its path, the sha256 hex of its bytes)."""
-    engine = engine_dir or _engine_from_environment()
-    data = layer_bytes(engine)
+def build_supervisor_layer(dest_dir: Path, engines: EngineSource | None = None
+                           ) -> tuple[Path, str]:
+    """Write the layer zip into `dest_dir` with `engines` (default: engine_source()); return
+    (its path, the sha256 hex of its bytes)."""
+    data = layer_bytes(engines or engine_source())
     dest_dir.mkdir(parents=True, exist_ok=True)
     path = dest_dir / LAYER_FILE_NAME
     partial = path.with_suffix(".part")
@@ -52,11 +53,11 @@ def build_supervisor_layer(dest_dir: Path, engine_dir: Path | None = None) -> tu
     return path, hashlib.sha256(data).hexdigest()
 
 
-def layer_bytes(engine_dir: Path | None = None) -> bytes:
+def layer_bytes(engines: EngineSource | None) -> bytes:
     """The layer zip's bytes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for name, source, executable in sorted(_entries(engine_dir)):
+        for name, source, executable in sorted(_entries(engines)):
             info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
             info.create_system = 3  # unix, so the modes below are honoured
             info.external_attr = (0o100755 if executable else 0o100644) << 16
@@ -66,15 +67,24 @@ def layer_bytes(engine_dir: Path | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def _entries(engine_dir: Path | None) -> Iterator[tuple[str, bytes | Path, bool]]:
+def _entries(engines: EngineSource | None) -> Iterator[tuple[str, bytes | Path, bool]]:
     yield "python/scar_ci/__init__.py", STUB_INIT, False
     supervisor = Path(scar_ci.supervisor.__file__).parent
     yield from _tree(supervisor, "python/scar_ci/supervisor")
     yield from _tree(_udocker_package(), "python/udocker")
-    if engine_dir is not None:
-        for part in ("bin", "lib"):
-            if (engine_dir / part).is_dir():
-                yield from _tree(engine_dir / part, f"udocker/{part}")
+    if engines is not None:
+        files = [entry for part in ("bin", "lib") if (engines.folder / part).is_dir()
+                 for entry in _tree(engines.folder / part, f"udocker/{part}")]
+        yield from files
+        yield "udocker/SOURCE", _source_record(engines, files), False
+
+
+def _source_record(engines: EngineSource, files: list[tuple[str, Path, bool]]) -> bytes:
+    """What udocker/SOURCE says: the engines' origin, then `sha256  name` per file."""
+    lines = [f"engines from {engines.origin}"]
+    lines += [f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {name}"
+              for name, path, _ in sorted(files)]
+    return "\n".join([*lines, ""]).encode()
 
 
 def _tree(folder: Path, prefix: str) -> Iterator[tuple[str, Path, bool]]:
@@ -89,17 +99,7 @@ def _tree(folder: Path, prefix: str) -> Iterator[tuple[str, Path, bool]]:
 def _udocker_package() -> Path:
     spec = importlib.util.find_spec("udocker")
     if spec is None or spec.origin is None:
-        raise LayerBuildError("udocker is not installed in this Python: "
-                              "pip install udocker==1.3.17 (it goes into the supervisor layer)")
+        raise LayerBuildError("udocker is not installed in this Python: pip install "
+                              "udocker==1.3.17, a dependency of scar-ci (it goes into the "
+                              "supervisor layer)")
     return Path(spec.origin).parent
-
-
-def _engine_from_environment() -> Path | None:
-    value = os.environ.get(ENGINE_ENV)
-    if not value:
-        return None
-    engine = Path(value)
-    if not (engine / "bin").is_dir():
-        raise LayerBuildError(f"{ENGINE_ENV}={value}: expected a folder with bin/ (and lib/), "
-                              "e.g. udocker's udockertools tarball extracted")
-    return engine

@@ -29,19 +29,23 @@ from scar_ci.scopes.tags import (
     TAG_REF,
     TAG_REF_EXACT,
     TAG_SCOPE,
+    TAG_SCOPE_ID,
     TAG_SOURCE,
     TAG_VALUE_MAX,
+    same_identity,
     scope_label,
     tag_value,
 )
 
-HASH_LEN = 8
+HASH_LEN = 8  # in resource names: production's names must not move, so it stays 8
+STAGE_HASH_LEN = 12  # in stage names: 48 bits (the scope-id tag is what tells scopes apart)
 STAGE_MAX = 28
+IDENTITY_LEN = 32
 PRODUCTION = "production"
 LOG_GROUP_PREFIX = "/aws/lambda/"  # where Lambda writes a function's logs
 
 _STAGE_BODY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_HASH_TAIL = re.compile(rf"(?:^|-)[0-9a-f]{{{HASH_LEN}}}$")
+_HASH_TAIL = re.compile(rf"(?:^|-)[0-9a-f]{{{STAGE_HASH_LEN}}}$")
 _PR_NUMBER = re.compile(r"[1-9][0-9]{0,9}")
 
 
@@ -60,15 +64,17 @@ _PREFIX = {ScopeKind.BRANCH: "br", ScopeKind.PR: "pr", ScopeKind.TAG: "tag",
 _KIND_OF_PREFIX = {prefix: kind for kind, prefix in _PREFIX.items()}
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_LEN]
+def _digest(text: str, width: int = HASH_LEN) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:width]
 
 
-def _hashed(raw: str, budget: int, *, lower: bool, banned_start: re.Pattern[str] | None) -> str:
-    """`raw` reduced to ASCII letters, digits and single hyphens, cut, plus a hash of `raw`."""
+def _hashed(raw: str, budget: int, *, lower: bool, banned_start: re.Pattern[str] | None,
+            width: int = HASH_LEN) -> str:
+    """`raw` reduced to ASCII letters, digits and single hyphens, cut, plus a hash of `raw`
+    (`width` hex digits)."""
     slug = re.sub(r"[^A-Za-z0-9]+", "-", raw.lower() if lower else raw).strip("-")
-    kept = slug[: budget - HASH_LEN - 1].rstrip("-")
-    name = f"{kept}-{_digest(raw)}" if kept else _digest(raw)
+    kept = slug[: budget - width - 1].rstrip("-")
+    name = f"{kept}-{_digest(raw, width)}" if kept else _digest(raw, width)
     return banned_start.sub("", name) if banned_start else name
 
 
@@ -116,13 +122,15 @@ def _stage(kind: ScopeKind, raw: str) -> str:
     """The stage name of a scope: its kind's prefix, then `raw` itself or its hashed form.
 
     `raw` is kept only when it is already lowercase letters, digits and single hyphens and
-    cannot be mistaken for a hashed form; so two different `raw`s never share a stage.
+    cannot be mistaken for a hashed form; two different hashed `raw`s share a stage only if
+    their 48-bit hashes collide, and the scope-id tag still tells them apart.
     """
     prefix = _PREFIX[kind]
     budget = STAGE_MAX - len(prefix) - 1
     kept = (len(raw) <= budget and _STAGE_BODY.fullmatch(raw) and not _HASH_TAIL.search(raw)
             and not f"-{raw}".endswith("-s3alias"))
-    body = raw if kept else _hashed(raw, budget, lower=True, banned_start=None)
+    body = raw if kept else _hashed(raw, budget, lower=True, banned_start=None,
+                                    width=STAGE_HASH_LEN)
     return f"{prefix}-{body}"
 
 
@@ -284,11 +292,20 @@ class Scope:
 
     # -- tags ------------------------------------------------------------------------------
 
+    @property
+    def identity(self) -> str | None:
+        """128 bits of SHA-256 of the kind and the identifier as given: what tells apart two
+        scopes whose stage names are the same (None when the scope is known by its stage)."""
+        if self.ident is None:
+            return None
+        return _digest(f"{self.kind.value}\0{self.ident}", IDENTITY_LEN)
+
     def tags(self, fdl_function: str | None = None) -> dict[str, str]:
         """Tags marking a resource as scar-ci's, this scope's and (optionally) a function's."""
         tags = {TAG_MANAGED: "true", TAG_SCOPE: self.label, TAG_KIND: self.kind.value}
         if self.ident is not None:
             tags[TAG_REF] = tag_value(self.ident)
+            tags[TAG_SCOPE_ID] = self.identity or ""
             if tags[TAG_REF] != self.ident:
                 tags[TAG_REF_EXACT] = base64.b64encode(self.ident.encode()).decode()[
                     :TAG_VALUE_MAX]
@@ -308,7 +325,9 @@ class Scope:
         """
         if scope_label(tags) != self.label:
             return False
-        return self.source is None or tags.get(TAG_SOURCE) == tag_value(self.source)
+        if self.source is not None and tags.get(TAG_SOURCE) != tag_value(self.source):
+            return False
+        return same_identity(self.tags(), tags)
 
     @property
     def origin(self) -> str:

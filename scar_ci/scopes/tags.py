@@ -11,6 +11,7 @@ TAG_MANAGED = "scar-ci:managed"
 TAG_SCOPE = "scar-ci:scope"
 TAG_KIND = "scar-ci:kind"
 TAG_REF = "scar-ci:ref"
+TAG_SCOPE_ID = "scar-ci:scope-id"  # 128-bit digest of the scope's kind and identifier
 TAG_REF_EXACT = "scar-ci:ref-base64"  # the ref itself, when TAG_REF had to change it
 TAG_CREATED = "scar-ci:created"  # when the scope was first deployed (ISO 8601, UTC)
 TAG_SOURCE = "scar-ci:source"
@@ -37,6 +38,17 @@ def tag_value(text: str) -> str:
 def scope_label(tags: Mapping[str, str]) -> str | None:
     """The label of the scope a resource was deployed for, if scar-ci manages it."""
     return tags.get(TAG_SCOPE) if tags.get(TAG_MANAGED) == "true" else None
+
+
+def same_identity(wanted: Mapping[str, str], live: Mapping[str, str]) -> bool:
+    """True when `live` tags were written for the scope identity `wanted` tags name: by the
+    scope-id tag, or for a resource tagged before it existed, by the ref tag. A scope known
+    only by its stage name (no scope-id) accepts any."""
+    if TAG_SCOPE_ID not in wanted:
+        return True
+    if TAG_SCOPE_ID in live:
+        return live[TAG_SCOPE_ID] == wanted[TAG_SCOPE_ID]
+    return live.get(TAG_REF) == wanted.get(TAG_REF)
 
 
 def our_tags(tags: Mapping[str, str] | None) -> dict[str, str]:

@@ -19,7 +19,7 @@ from scar_ci.deploy import engine
 from scar_ci.deploy.plan import PAST, Plan, Verb
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, load_fdl
-from scar_ci.fdl.defaults import oscar_section
+from scar_ci.fdl.config import scar_config
 from scar_ci.github.context import GitHubContext, load_context
 from scar_ci.github.outputs import write_outputs
 from scar_ci.github.workflow import group, mask, warn
@@ -83,8 +83,10 @@ class Run:
     def oscar(self, fdl: Fdl | None) -> Oscar:
         """The OSCAR clusters of the FDL, its configuration and the environment."""
         if fdl is None:
-            mask(oscar_secrets(None, oscar_section(), self.env))
-            return Oscar.of(None, oscar_section(), self.env)
+            config = scar_config()
+            clusters = dict(config.oscar_clusters) if config else {}
+            mask(oscar_secrets(None, clusters, self.env))
+            return Oscar.of(None, clusters, self.env)
         return Oscar.of(fdl, environ=self.env)
 
     def aws(self, fdl: Fdl | None) -> Aws:

@@ -63,6 +63,7 @@ class FunctionConfig:
     storage_providers: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     storage_credentials: str = ""  # the SSM parameter with the providers' keys and tokens
     batch: BatchTarget | None = None
+    extra_payload: Path | None = None  # SCAR's: the task root, mounted, in $EXTRA_PAYLOAD
     api_overrides: bool = False  # an API request's JSON body may choose the script (IAM only)
 
 
@@ -188,6 +189,7 @@ def _parse(r: _Reader, raw: Any) -> FunctionConfig:
         storage_providers=r.get(raw, "", "storage_providers", dict, {}),
         storage_credentials=r.get(raw, "", "storage_credentials", str, ""),
         batch=_batch(r, r.get(raw, "", "batch", dict, {})),
+        extra_payload=r.path.parent if r.get(raw, "", "extra_payload", bool, False) else None,
         api_overrides=r.get(raw, "", "api_overrides", bool, False),
     )
 

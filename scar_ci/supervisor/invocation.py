@@ -88,7 +88,8 @@ class Supervisor:
             if timeout <= 0:
                 raise ScriptFailed("no time left to run the script: raise the function's timeout "
                                    "or lower container.timeout_threshold")
-            result = self.runtime.run(command, variables, folders, timeout, root)
+            extra = [self.config.extra_payload] if self.config.extra_payload else []
+            result = self.runtime.run(command, variables, [*folders, *extra], timeout, root)
             if result.timed_out and self.config.batch and \
                     self.config.batch.mode == "lambda-batch":
                 return self._hand_over(job, context, command.origin, timeout)
@@ -125,6 +126,7 @@ class Supervisor:
             "EVENT": job.event_json,
             "EVENT_TIME": job.event_time,
             "REQUEST_ID": context.aws_request_id,
+            "EXTRA_PAYLOAD": str(self.config.extra_payload or ""),
         }
         aws = {k: v for k, v in os.environ.items()
                if k in FUNCTION_CREDENTIALS or k.startswith("AWS_ENDPOINT_URL")}

@@ -1,4 +1,11 @@
-"""udocker inside the sandbox: image pulled or loaded once, container created once, runs per job."""
+"""udocker inside the sandbox: image pulled or loaded once, container created once, runs per job.
+
+In the Fakechroot modes (F1-F4, Lambda's: ptrace is denied there) the host folders a job sees
+are named in FAKECHROOT_EXCLUDE_PATH rather than bound with -v: udocker turns folder volumes
+into FAKECHROOT_DIR_MAP, which only udocker's own libfakechroot honours, while every
+libfakechroot (Debian's too) honours the exclusion, the same thing for a folder bound at its
+own path. Fakechroot needs glibc: a musl (Alpine) image is refused with what to do.
+"""
 
 from __future__ import annotations
 
@@ -62,8 +69,12 @@ class Udocker:
                  entrypoint: str | None, args: Sequence[str]) -> list[str]:
         """`udocker run` for one job: only argv, never a shell string."""
         argv = [*self.base, "--quiet", "run", "--nosysdirs", f"--env-file={env_file}"]
-        for host in (*volumes, Path("/dev"), Path("/proc"), *_host_name_files()):
-            argv += ["-v", str(host)]
+        shared = [str(p) for p in (*volumes, Path("/dev"), Path("/proc"), *_host_name_files())]
+        if self.settings.exec_mode.startswith("F"):
+            argv.append(f"--env=FAKECHROOT_EXCLUDE_PATH={':'.join(shared)}")
+        else:
+            for host in shared:
+                argv += ["-v", host]
         if entrypoint is not None:
             argv.append(f"--entrypoint={entrypoint}")
         return [*argv, container, *args]
@@ -94,7 +105,14 @@ class ContainerCache:
         else:
             self.udocker.command("pull", *([f"--registry={registry}"] if registry else []), image)
         self.udocker.command("create", f"--name={name}", image)
-        self.udocker.command("setup", f"--execmode={self.udocker.settings.exec_mode}", name)
+        settings = self.udocker.settings
+        if settings.exec_mode.startswith("F") and _is_musl(settings.udocker_dir, name):
+            self.udocker.command("rm", name)
+            raise ContainerError(
+                f"{image or image_file}: a musl (Alpine) image, which udocker's Fakechroot mode "
+                f"({settings.exec_mode}, the one Lambda allows) cannot run: use a glibc-based "
+                "image (Debian, Ubuntu...), or the image runtime (runtime: image)")
+        self.udocker.command("setup", f"--execmode={settings.exec_mode}", name)
         return name
 
     def _load(self, image_file: Path, image: str) -> str:
@@ -106,6 +124,15 @@ class ContainerCache:
             raise ContainerError(f"udocker load -i {image_file.name} named no image; save it with "
                                  "`docker save REPO:TAG` (a tagged name with a '/')")
         return names[0]
+
+
+def _is_musl(udocker_dir: Path, container: str) -> bool:
+    """Whether the container's root has musl's loader and no glibc one."""
+    root = udocker_dir / "containers" / container / "ROOT"
+    loaders = [p.name for folder in ("lib", "usr/lib", "lib64") if (root / folder).is_dir()
+               for p in (root / folder).glob("ld-*")]
+    return any(n.startswith("ld-musl") for n in loaders) and not any(
+        n.startswith("ld-linux") for n in loaders)
 
 
 def _loaded_names(output: str) -> list[str]:

@@ -95,11 +95,13 @@ class _QuietFiles(SimpleHTTPRequestHandler):
 
 
 def build_action_image(podman: Podman, tag: str, base: str, engines_url: str,
-                       engines_blob: str, *, check: bool = True
+                       engines_blob: str, *, check: bool = True, target: str = ""
                        ) -> subprocess.CompletedProcess[str]:
-    """`podman build` of this repository's Dockerfile with the base and engines substituted."""
+    """`podman build` of this repository's Dockerfile (up to stage `target`, else all) with
+    the base and engines substituted."""
     return podman.run("build", "--runtime", "/usr/bin/runc", "--network", "host",
-                      "--pull=never", *BUILD_MOUNTS, "--build-arg", f"PYTHON_IMAGE={base}",
+                      "--pull=never", *(("--target", target) if target else ()),
+                      *BUILD_MOUNTS, "--build-arg", f"PYTHON_IMAGE={base}",
                       "--build-arg", f"UDOCKER_ENGINES_URL={engines_url}",
                       "--build-arg", f"UDOCKER_ENGINES_BLOB={engines_blob}",
                       "--tag", tag, str(ROOT), timeout=1500, check=check)

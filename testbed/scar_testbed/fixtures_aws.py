@@ -3,7 +3,9 @@
 `localstack` (session) reuses a running LocalStack ($SCAR_TESTBED_LOCALSTACK_URL, or the one
 `localstack_ctl.py start` left in its state folder) or starts its own and stops it at the end.
 For the whole session it points boto3 at it the standard way (AWS_ENDPOINT_URL, test
-credentials, us-east-1), so code under test needs no special path. `unique_name` isolates tests.
+credentials, us-east-1), so code under test needs no special path, and gives supervisor layers
+the udocker engines local mode uses (the machine's fakechroot and patchelf, for F1 in the
+executor's sandbox) unless SCAR_UDOCKER_ENGINE_DIR names others. `unique_name` isolates tests.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import pytest
 from botocore.config import Config
 from pytest_localstack.session import RunningSession
 
+from scar_ci.local.engines import machine_engines
+from scar_ci.package.engines import ENGINE_ENV
 from scar_testbed import localstack_ctl
 from scar_testbed.service_process import ServiceProcess
 
@@ -82,6 +86,8 @@ def localstack(
                 patch.delenv(name, raising=False)
             for name, value in {**SESSION_ENVIRONMENT, "AWS_ENDPOINT_URL": url}.items():
                 patch.setenv(name, value)
+            if not os.environ.get(ENGINE_ENV):
+                patch.setenv(ENGINE_ENV, str(machine_engines()))
             yield LocalStack(url)
     finally:
         if own_state_dir:

@@ -11,12 +11,13 @@ import secrets
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from scar_ci.cache import cache_dir
+from scar_testbed.debian_image import debian_image
 from scar_testbed.emulation import emulation_env, foreign_busybox
 from scar_testbed.images import ImageSpec, TestImage, build_image
 from scar_testbed.podman import PodmanService, start_podman
@@ -131,6 +132,17 @@ def arm64_busybox() -> Path:
 def test_image() -> TestImage:
     """The standard test image: busybox + /usr/local/bin/to-upper.sh as its command."""
     return build_image(STANDARD_IMAGE)
+
+
+@pytest.fixture(scope="session")
+def glibc_image_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The standard test image's files and command on Debian (dash, coreutils), as a
+    docker-save archive: what udocker's Fakechroot mode (F1) can confine."""
+    path = tmp_path_factory.mktemp("glibc-image") / "image.tar"
+    spec = replace(STANDARD_IMAGE, repository="scar-test/debian",
+                   env={"PATH": "/usr/local/bin:/usr/bin:/bin"})
+    path.write_bytes(debian_image(spec).docker_archive())
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -20,3 +20,23 @@ def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def serving_file(path: str, data: bytes) -> Iterator[str]:
+    """The URL of `data` at `path` (GET; anything else is a 404), as a download site serves
+    one file."""
+
+    class FileHandler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = data if self.path == path else b""
+            self.send_response(200 if self.path == path else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with serving(FileHandler) as base:
+        yield base + path

@@ -43,7 +43,7 @@ def udocker_executable() -> str:
     found = str(beside) if beside.is_file() else shutil.which("udocker")
     if not found:
         raise RuntimeError("udocker is missing: install it with pip install udocker==1.3.17 "
-                           "(it is in scar-ci's [test] extras: bash scripts/setup-venv.sh)")
+                           "(a dependency of scar-ci: bash scripts/setup-venv.sh)")
     return found
 
 

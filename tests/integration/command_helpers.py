@@ -38,7 +38,7 @@ class Deployed:
     url: str
 
 
-def worker_fdl(folder: Path, base: str, image_archive: Path, udocker_env: dict[str, str]) -> Path:
+def worker_fdl(folder: Path, base: str, image_archive: Path) -> Path:
     """One function `worker` on bucket `<base>` (input/, output/) with an API; `run -f` sends
     its run_script."""
     shutil.copy(image_archive, folder / "image.tar")
@@ -51,10 +51,6 @@ def worker_fdl(folder: Path, base: str, image_archive: Path, udocker_env: dict[s
             "container": {"image_file": "image.tar", "timeout_threshold": 5},
             "input": [{"storage_provider": "s3", "path": f"{base}/input"}],
             "output": [{"storage_provider": "s3", "path": f"{base}/output"}],
-            "environment": {"Variables": {
-                "SCAR_EXEC_MODE": "P1", "UDOCKER_DIR": str(folder / "udocker"),
-                "SCAR_TMP_DIR": str(folder / "tmp"),
-                "UDOCKER_USE_PROOT_EXECUTABLE": udocker_env["UDOCKER_USE_PROOT_EXECUTABLE"]}},
         },
         "api_gateway": {"name": "worker"},
     }]}}

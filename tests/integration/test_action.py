@@ -77,13 +77,12 @@ def preview_workflow_inputs() -> dict[str, str]:
 
 
 @pytest.fixture
-def workspace(tmp_path, udocker_env, test_image_archives) -> Path:
+def workspace(tmp_path, test_image_archives) -> Path:
     """A checkout with the pipeline example (its containers runnable here) and a README
     for the smoke test, at the paths the example workflow names."""
     folder = tmp_path / "workspace"
     (folder / "examples" / "pipeline").mkdir(parents=True)
-    pipeline_for_the_test_bed(folder / "examples" / "pipeline", test_image_archives["docker"],
-                              udocker_env)
+    pipeline_for_the_test_bed(folder / "examples" / "pipeline", test_image_archives["docker"])
     (folder / "README.md").write_text("one two three four\n")
     return folder
 

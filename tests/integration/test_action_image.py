@@ -60,7 +60,11 @@ def base(podman: Podman) -> str:
 
 @pytest.fixture(scope="module")
 def action_image(podman: Podman, base: str, engines) -> str:
+    """The image, its build stage tagged too so that pruning the images earlier runs left
+    behind keeps the layers of the locked install for the next one."""
+    build_action_image(podman, f"{IMAGE}-build-stage", base, *engines, target="build")
     build_action_image(podman, IMAGE, base, *engines)
+    podman.run("image", "prune", "--force")
     return IMAGE
 
 

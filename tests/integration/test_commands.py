@@ -22,10 +22,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def deployed(localstack, tmp_path_factory, test_image_archives, udocker_env):
+def deployed(localstack, tmp_path_factory, test_image_archives):
     folder = tmp_path_factory.mktemp("commands")
     base = f"scar-t-{secrets.token_hex(5)}"
-    fdl = worker_fdl(folder, base, test_image_archives["docker"], udocker_env)
+    fdl = worker_fdl(folder, base, test_image_archives["docker"])
     scope = Scope.parse(f"manual:{base}")
     name = scope.function_name("worker")
     _, urls = engine.deploy(load_fdl(fdl), scope, Aws(), say=lambda _: None)

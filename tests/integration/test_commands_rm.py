@@ -51,9 +51,16 @@ def test_rm_one_function_then_the_fdl_then_the_scope(tmp_path, localstack, uniqu
     assert live(scope) == set()
 
 
-def test_rm_of_an_fdl_never_defaults_to_production(tmp_path, localstack, monkeypatch, capsys):
-    for name in ("GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_ACTIONS"):
+def test_rm_of_an_fdl_defaults_to_production_only_outside_actions(tmp_path, localstack,
+                                                                   monkeypatch, capsys):
+    """In a workflow the default scope is the context's: production is removed only when
+    named. At a terminal `rm -f FDL` does what SCAR's does (the FDL names the functions)."""
+    for name in ("GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH"):
         monkeypatch.delenv(name, raising=False)
     fdl = write_fdl(tmp_path, [function("one", "scar-t-never")])
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     code, _, err = scar(capsys, "rm", "-f", str(fdl))
     assert code == 2 and "--scope production" in err
+    monkeypatch.delenv("GITHUB_ACTIONS")
+    code, _, err = scar(capsys, "rm", "-f", str(fdl))
+    assert code == 1 and "nothing of one found in production" in err

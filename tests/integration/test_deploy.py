@@ -18,6 +18,7 @@ from deploy_helpers import (
 )
 
 from scar_ci import cli
+from scar_ci.aws.resource import ForeignResource
 from scar_ci.aws.session import Aws
 from scar_ci.deploy import engine
 from scar_ci.deploy.desired import UnsupportedFunction
@@ -25,6 +26,7 @@ from scar_ci.scopes.scope import Scope
 from scar_ci.supervisor.errors import ConfigError
 from scar_ci.supervisor.storage import read_credentials
 from scar_testbed.lambda_functions import zip_of
+from scar_testbed.scope_collisions import colliding_branches, stage_hash_width
 
 pytestmark = pytest.mark.integration
 
@@ -183,13 +185,13 @@ def test_production_uses_a_foreign_bucket_as_it_is_and_keeps_its_notifications(
     s3.delete_bucket(Bucket=unique_name)
 
 
-def test_a_package_over_the_direct_limit_goes_through_the_deployment_bucket(
-        tmp_path, scope, unique_name, monkeypatch):
-    packages = f"{unique_name}-packages"
+def test_with_a_deployment_bucket_the_package_goes_through_it(tmp_path, scope, unique_name):
+    """As SCAR: a named deployment bucket carries the package (here an existing one, not
+    scar-ci's: used as it is, kept by teardown; named per scope as the FDL's other buckets)."""
+    packages = scope.bucket(f"{unique_name}-packages")
     boto3.client("s3").create_bucket(Bucket=packages)
-    monkeypatch.setattr("scar_ci.deploy.desired.DIRECT_UPLOAD_LIMIT", 100)
     fdl = write_fdl(tmp_path, [function("f", unique_name, lambda_settings={
-        "deployment": {"bucket": packages}})])
+        "deployment": {"bucket": f"{unique_name}-packages"}})])
     deploy(fdl, scope)
     listed = boto3.client("s3").list_objects_v2(Bucket=packages)["Contents"]
     assert [o["Key"].rsplit("/", 1)[0] for o in listed] == [f"scar-ci/{scope.function_name('f')}"]
@@ -197,8 +199,9 @@ def test_a_package_over_the_direct_limit_goes_through_the_deployment_bucket(
     assert aws.calls.mutating == []
     teardown(scope)
 
-    write_fdl(tmp_path, [function("f", unique_name)])
-    with pytest.raises(UnsupportedFunction, match=r"deployment\.bucket"):
+    write_fdl(tmp_path, [function("f", unique_name, lambda_settings={
+        "deployment": {"max_payload_size": 100}})])
+    with pytest.raises(UnsupportedFunction, match=r"max_payload_size\); set lambda\.deployment"):
         deploy(fdl, scope)
     boto3.resource("s3").Bucket(packages).objects.all().delete()
     boto3.client("s3").delete_bucket(Bucket=packages)
@@ -306,3 +309,23 @@ def test_storage_keys_go_to_a_secure_parameter_not_into_the_package(tmp_path, sc
 def test_the_supervisor_says_what_a_role_needs_for_missing_credentials(localstack):
     with pytest.raises(ConfigError, match=r"ParameterNotFound; .* needs ssm:GetParameter"):
         read_credentials("/scar-ci/nothing--here/storage-credentials")
+
+
+def test_a_branch_whose_stage_collides_with_another_s_cannot_touch_its_resources(
+        tmp_path, unique_name, localstack):
+    """Issue 13, hole 8: under a stage hash narrowed to 4 digits (the collision a birthday
+    search finds in seconds at 8), branch B's deploy and teardown leave branch A's alone."""
+    with stage_hash_width(4):
+        first, second, stage = colliding_branches(unique_name)
+        a, b = Scope.parse(f"branch:{first}"), Scope.parse(f"branch:{second}")
+    assert a.stage == b.stage == stage
+    fdl = write_fdl(tmp_path, [function("f", unique_name, api_gateway={"name": "f"})])
+    deploy(fdl, a)
+    before = sorted((r.kind, r.name) for r in engine.discover(Aws(), a))
+    with pytest.raises(ForeignResource, match="another branch whose stage name is also"):
+        deploy(fdl, b)
+    assert engine.discover(Aws(), b) == []
+    teardown(b)
+    assert sorted((r.kind, r.name) for r in engine.discover(Aws(), a)) == before
+    teardown(a)
+    assert engine.discover(Aws(), a) == []

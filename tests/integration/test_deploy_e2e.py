@@ -26,8 +26,9 @@ pytestmark = pytest.mark.integration
 EXAMPLE = Path(__file__).parents[2] / "examples" / "pipeline"
 
 
-def pipeline_for_the_test_bed(folder: Path, image_archive: Path, udocker_env: dict) -> Path:
-    """The example as it is, but with the test image as image_file and udocker in P1 mode."""
+def pipeline_for_the_test_bed(folder: Path, image_archive: Path) -> Path:
+    """The example as it is, but with the test image as image_file (udocker runs it in F1, the
+    supervisor's default, in the executor's sandbox)."""
     for script in ("shout.sh", "count.sh"):
         shutil.copy(EXAMPLE / script, folder / script)
     shutil.copy(image_archive, folder / "image.tar")
@@ -35,11 +36,6 @@ def pipeline_for_the_test_bed(folder: Path, image_archive: Path, udocker_env: di
     for item in document["functions"]["aws"]:
         settings = item["lambda"]
         settings["container"] = {"image_file": "image.tar", "timeout_threshold": 5}
-        work = folder / settings["name"]
-        settings["environment"] = {"Variables": {
-            "SCAR_EXEC_MODE": "P1", "UDOCKER_DIR": str(work / "udocker"),
-            "SCAR_TMP_DIR": str(work / "tmp"),
-            "UDOCKER_USE_PROOT_EXECUTABLE": udocker_env["UDOCKER_USE_PROOT_EXECUTABLE"]}}
     path = folder / "scar.yaml"
     path.write_text(yaml.safe_dump(document))
     return path
@@ -56,11 +52,11 @@ def wait_for_object(bucket: str, key: str, timeout: float = 90) -> bytes:
     pytest.fail(f"s3://{bucket}/{key} did not appear within {timeout:.0f} s", pytrace=False)
 
 
-def test_outputs_reach_a_onedata_space(tmp_path, localstack, unique_name, udocker_env,
+def test_outputs_reach_a_onedata_space(tmp_path, localstack, unique_name,
                                       test_image_archives, fake_onedata):
     """shout alone, its output to onedata.od (a stand-in Oneprovider): FDL -> deploy ->
     scar-function.json + the token in SSM -> supervisor -> CDMI PUT with the token."""
-    fdl = pipeline_for_the_test_bed(tmp_path, test_image_archives["docker"], udocker_env)
+    fdl = pipeline_for_the_test_bed(tmp_path, test_image_archives["docker"])
     document = yaml.safe_load(fdl.read_text())
     shout = document["functions"]["aws"][0]
     shout["lambda"]["output"] = [{"storage_provider": "onedata.od", "path": "results/shouted"}]
@@ -85,8 +81,8 @@ def test_outputs_reach_a_onedata_space(tmp_path, localstack, unique_name, udocke
 
 
 def test_deployed_pipeline_processes_an_upload_and_answers_http(
-        tmp_path, localstack, unique_name, udocker_env, test_image_archives, capsys):
-    fdl = pipeline_for_the_test_bed(tmp_path, test_image_archives["docker"], udocker_env)
+        tmp_path, localstack, unique_name, test_image_archives, capsys):
+    fdl = pipeline_for_the_test_bed(tmp_path, test_image_archives["docker"])
     scope = Scope.parse(f"manual:{unique_name}")
     assert cli.main(["deploy", "-f", str(fdl), "--scope", scope.stage, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

@@ -7,15 +7,17 @@ import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
-from deploy_helpers import LAB_MINIO, deploy, function, teardown, write_fdl
+from deploy_helpers import LAB_MINIO, deploy, function, teardown, verbs, write_fdl
 
 from scar_ci import cli
 from scar_ci.aws.session import READ_PREFIXES, Aws
 from scar_ci.deploy import engine
 from scar_ci.deploy.apply import ApplyFailed
 from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.tags import TAG_SCOPE
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +37,24 @@ class FaultAt:
             self.operation = model.name
             raise ClientError({"Error": {"Code": "InjectedFault", "Message": "injected"}},
                               model.name)
+
+
+class FaultAfter(FaultAt):
+    """Fails the mutating call that follows the first `operation`."""
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(0)
+        self.after = operation
+
+    def __call__(self, model, **_):
+        if model.name.startswith(READ_PREFIXES):
+            return
+        if self.after is None:
+            self.operation = model.name
+            raise ClientError({"Error": {"Code": "InjectedFault", "Message": "injected"}},
+                              model.name)
+        if model.name == self.after:
+            self.after = None
 
 
 def mutating_steps(fdl, scope) -> list[str]:
@@ -92,6 +112,69 @@ def test_a_teardown_failing_halfway_is_finished_by_the_next_run(tmp_path, unique
     assert engine.discover(Aws(), scope) != []
     teardown(scope)
     assert engine.discover(Aws(), scope) == []
+
+
+def tags_of(bucket: str) -> dict[str, str]:
+    try:
+        answer = boto3.client("s3").get_bucket_tagging(Bucket=bucket)
+    except ClientError:
+        return {}
+    return {t["Key"]: t["Value"] for t in answer["TagSet"]}
+
+
+def test_a_fault_right_after_create_bucket_leaves_a_bucket_the_next_run_owns(
+        tmp_path, unique_name, localstack):
+    """Issue 13, hole 6: the bucket carries its tags from the CreateBucket call itself."""
+    scope = Scope.parse(f"manual:{unique_name}")
+    fdl = write_fdl(tmp_path, [function("f", unique_name)])
+    fault = FaultAfter("CreateBucket")
+    aws = Aws()
+    aws.add_hook(fault)
+    with pytest.raises(ApplyFailed):
+        deploy(fdl, scope, aws)
+    assert fault.operation == "PutBucketTagging"
+    bucket = scope.bucket(unique_name)
+    assert tags_of(bucket)[TAG_SCOPE] == scope.label
+    deploy(fdl, scope)
+    teardown(scope)
+    assert bucket not in {b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]}
+
+
+def test_a_scoped_bucket_an_earlier_run_left_untagged_is_finished_then_torn_down(
+        tmp_path, unique_name, localstack):
+    """What a crash between CreateBucket and its tagging left before tags came with the
+    CreateBucket call (or with an S3 API that ignores them): the scoped name, this account's,
+    nothing but folder markers."""
+    scope = Scope.parse(f"manual:{unique_name}")
+    fdl = write_fdl(tmp_path, [function("f", unique_name)])
+    bucket = scope.bucket(unique_name)
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="input/", Body=b"")
+    plan, _ = deploy(fdl, scope)
+    assert ("update", "bucket", bucket) in verbs(plan)
+    assert tags_of(bucket)[TAG_SCOPE] == scope.label
+    teardown(scope)
+    assert bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+
+
+def test_untagged_buckets_with_data_or_the_fdl_s_own_names_stay_someone_else_s(
+        tmp_path, unique_name, localstack):
+    s3 = boto3.client("s3")
+    scope = Scope.parse(f"manual:{unique_name}")
+    scoped = scope.bucket(unique_name)
+    s3.create_bucket(Bucket=scoped)
+    s3.put_object(Bucket=scoped, Key="input/theirs.txt", Body=b"data")
+    production = f"{unique_name}-prod"
+    s3.create_bucket(Bucket=production)
+    plans = [deploy(write_fdl(tmp_path / "a", [function("f", unique_name)]), scope)[0],
+             deploy(write_fdl(tmp_path / "b", [function("g", production)]),
+                    Scope.production())[0]]
+    for plan, bucket in zip(plans, (scoped, production), strict=True):
+        assert ("keep", "bucket", bucket) in verbs(plan) and tags_of(bucket) == {}
+    teardown(scope)
+    teardown(Scope.production())
+    assert {scoped, production} <= {b["Name"] for b in s3.list_buckets()["Buckets"]}
 
 
 @pytest.fixture

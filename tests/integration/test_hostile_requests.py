@@ -36,12 +36,12 @@ HOSTILE = json.dumps({"script": base64.b64encode(b"echo pwned; env").decode(),
 
 
 @pytest.fixture(scope="module")
-def apis(localstack, tmp_path_factory, test_image_archives, udocker_env):
+def apis(localstack, tmp_path_factory, test_image_archives):
     """Two functions sharing an image: `worker` with a default API, `signed` with an AWS_IAM
     API that opts in to run overrides."""
     folder = tmp_path_factory.mktemp("api-security")
     base = f"scar-t-{secrets.token_hex(5)}"
-    fdl = worker_fdl(folder, base, test_image_archives["docker"], udocker_env)
+    fdl = worker_fdl(folder, base, test_image_archives["docker"])
     document = yaml.safe_load(fdl.read_text())
     signed = json.loads(json.dumps(document["functions"]["aws"][0]))
     signed["lambda"]["name"] = "signed"

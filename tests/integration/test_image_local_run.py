@@ -120,6 +120,14 @@ def test_a_failing_script_is_a_function_error(deployed, tmp_path, capsys) -> Non
     assert "about to fail" in err and "Traceback" not in err
 
 
+def test_the_image_runs_as_a_non_root_user_with_only_tmp_writable(deployed, localstack) -> None:
+    script = (b"id -u; touch /probe 2>/dev/null || echo root-read-only; "
+              b"echo x > /tmp/probe && echo tmp-writable")
+    payload, error, _ = invoke(localstack, deployed[2],
+                               {"script": base64.b64encode(script).decode()})
+    assert (payload, error) == ("993\nroot-read-only\ntmp-writable\n", None)
+
+
 def test_a_new_version_starts_from_the_cached_image(deployed, localstack) -> None:
     """After the first test deleted the image from the registry: new environments of a new
     version still start."""

@@ -1,5 +1,9 @@
 """End to end in LocalStack: a zip function with the supervisor layer runs a real udocker
 container on an S3 upload, a direct invocation and an API Gateway POST; failures are failures.
+
+As on Lambda: the executor's sandbox (non-root, read-only but /tmp, ptrace denied) and udocker
+in Fakechroot mode (F1) with the layer's engines, on a Debian (glibc) image that F1 confines;
+the same function in proot mode (P1) fails there on ptrace, as it would on Lambda.
 """
 
 import base64
@@ -41,24 +45,32 @@ def function_zip(name: str, image_archive) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def function(localstack, tmp_path_factory, udocker_env, test_image_archives):
-    work = tmp_path_factory.mktemp("function")
-    name = f"scar-e2e-{uuid.uuid4().hex[:10]}"
-    lam, s3 = boto3.client("lambda"), boto3.client("s3")
-    layer_path, _ = build_supervisor_layer(work)
-    layer = lam.publish_layer_version(LayerName=name,
-                                      Content={"ZipFile": layer_path.read_bytes()})
+def layer(localstack, tmp_path_factory):
+    """The supervisor layer with the session's engines (the machine's fakechroot, patchelf)."""
+    layer_path, _ = build_supervisor_layer(tmp_path_factory.mktemp("layer"))
+    published = boto3.client("lambda").publish_layer_version(
+        LayerName=f"scar-e2e-{uuid.uuid4().hex[:10]}",
+        Content={"ZipFile": layer_path.read_bytes()})
+    return published["LayerVersionArn"]
+
+
+def create_function(name, layer, image_archive, variables=None):
+    lam = boto3.client("lambda")
     arn = lam.create_function(
         FunctionName=name, Runtime="python3.11", Role=ROLE, Handler=HANDLER, Timeout=8,
-        Code={"ZipFile": function_zip(name, test_image_archives["docker"])},
-        Layers=[layer["LayerVersionArn"]],
-        Environment={"Variables": {
-            "SCAR_EXEC_MODE": "P1", "UDOCKER_DIR": str(work / "udocker"),
-            "SCAR_TMP_DIR": str(work / "tmp"),
-            "UDOCKER_USE_PROOT_EXECUTABLE": udocker_env["UDOCKER_USE_PROOT_EXECUTABLE"],
-        }},
+        Code={"ZipFile": function_zip(name, image_archive)}, Layers=[layer],
+        Environment={"Variables": variables or {}},
     )["FunctionArn"]
     lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    return arn
+
+
+@pytest.fixture(scope="module")
+def function(layer, glibc_image_archive):
+    name = f"scar-e2e-{uuid.uuid4().hex[:10]}"
+    s3 = boto3.client("s3")
+    arn = create_function(name, layer, glibc_image_archive)
+    lam = boto3.client("lambda")
     for bucket in (f"{name}-in", f"{name}-out"):
         s3.create_bucket(Bucket=bucket)
     lam.add_permission(FunctionName=name, StatementId="s3", Action="lambda:InvokeFunction",
@@ -85,6 +97,28 @@ def test_an_upload_to_the_input_bucket_lands_processed_in_the_output_bucket(func
     assert s3.get_object(Bucket=f"{name}-out", Key=key)["Body"].read() == b"DOH\n"
 
 
+def test_the_script_runs_confined_by_fakechroot_as_the_sandbox_user(function):
+    script = b"id -u; ls /; test -e /usr/lib/x86_64-linux-gnu/fakechroot || echo no-host-lib"
+    result = invoke(function[0], {"script": base64.b64encode(script).decode()})
+    uid, *listing = result["payload"].split()
+    assert (result["error"], uid) == (None, "993")
+    assert "no-host-lib" in listing  # the host's /usr is not the container's
+    assert "work" not in listing  # the container's root, not the host's
+
+
+def test_the_same_function_in_proot_mode_fails_on_ptrace_as_on_lambda(layer,
+                                                                       glibc_image_archive):
+    name = f"scar-p1-{uuid.uuid4().hex[:10]}"
+    create_function(name, layer, glibc_image_archive,
+                    {"SCAR_EXEC_MODE": "P1", "UDOCKER_USE_PROOT_EXECUTABLE": "/usr/bin/proot"})
+    try:
+        result = invoke(name, {"script": base64.b64encode(b"echo never").decode()})
+    finally:
+        boto3.client("lambda").delete_function(FunctionName=name)
+    assert result["error"] == "Unhandled"
+    assert "ptrace(TRACEME): Operation not permitted" in result["payload"]["errorMessage"]
+
+
 def test_a_direct_invocation_returns_the_script_output(function):
     script = base64.b64encode(b"echo direct $X; uname -s").decode()
     result = invoke(function[0], {"script": script, "env": {"X": "ok"}})
@@ -108,7 +142,9 @@ def test_a_hostile_key_is_rejected(function):
     record = {"eventSource": "aws:s3", "s3": {"bucket": {"name": f"{function[0]}-in"},
                                                "object": {"key": "input/..%2F..%2Fetc%2Fpasswd"}}}
     result = invoke(function[0], {"Records": [record]})
-    assert result["payload"]["errorType"] == "BadRequest"
+    # answered, not raised: Lambda would retry a notification whose handler fails
+    assert result["error"] is None
+    assert "rejected: it contains a '.' or '..' segment" in result["payload"]
 
 
 def test_an_api_gateway_post_answers_with_the_script_output(function, localstack):

@@ -178,21 +178,40 @@ def test_scripts_resolve_next_to_the_fdl_and_may_use_the_whole_repository() -> N
     assert f.init_script == Path("scripts/run.sh").resolve()
 
 
-def test_outside_git_the_fdl_folder_is_the_boundary(tmp_path: Path) -> None:
+def test_outside_git_the_fdl_folder_is_the_boundary(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     write(str(tmp_path / "plain" / "x.sh"), "echo\n")
     write(str(tmp_path / "plain" / "in" / "scar.yaml"),
           COW.format(extra="      init_script: ../x.sh\n"))
     with pytest.raises(FDLError) as caught:
         load_fdl(tmp_path / "plain" / "in" / "scar.yaml")
-    assert caught.value.problems[0].message == "'../x.sh' leaves the repository"
+    assert caught.value.problems[0].message == (
+        "'../x.sh' leaves the repository (under GitHub Actions an FDL's files must be in its "
+        "repository)")
 
 
-def test_a_symbolic_link_out_of_the_repository_is_refused(tmp_path: Path) -> None:
+def test_a_symbolic_link_out_of_the_repository_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     outside = write(str(tmp_path / "secret.sh"), "echo secret\n")
     Path("link.sh").symlink_to(outside)
     cow("      init_script: link.sh\n")
     assert problems() == [
-        "scar.yaml:5:20: functions.aws[0].lambda.init_script: 'link.sh' leaves the repository"]
+        "scar.yaml:5:20: functions.aws[0].lambda.init_script: 'link.sh' leaves the repository "
+        "(under GitHub Actions an FDL's files must be in its repository)"]
+
+
+def test_outside_actions_files_may_be_anywhere_readable(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SCAR's examples name /tmp files (grycap/scar's examples/mpi): a local user's CLI."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    outside = write(str(tmp_path / "run_helper.sh"), "echo\n")
+    cow(f"      run_script: {outside}\n")
+    (f,) = load_fdl("scar.yaml").functions
+    assert f.run_script == outside.resolve()
+    cow(f"      run_script: {tmp_path / 'missing.sh'}\n")
+    assert problems()[0].endswith("not found next to scar.yaml")
 
 
 # --- the model -----------------------------------------------------------------------------
@@ -314,14 +333,14 @@ functions:
       environment: {Variables: {A: 1, "ON": true}}
       init_script: init.sh
       run_script: init.sh
-      extra_payload: extra
       preheat: false
       asynchronous: true
       invocation_type: Event
       log_type: None
       vpc: {SubnetIds: [subnet-1], SecurityGroupIds: [sg-1]}
       file_system: [{Arn: "arn:...", LocalMountPath: /mnt/efs}]
-      deployment: {bucket: my-bucket, max_payload_size: 1, max_s3_payload_size: 2}
+      deployment: {bucket: my-bucket, max_payload_size: 52428800,
+                   max_s3_payload_size: 262144000}
       container:
         image: grycap/cowsay
         timeout_threshold: 0
@@ -339,14 +358,20 @@ functions:
       stage_name: dev
       http_method: POST
       endpoint: https://{api_id}.execute-api.{api_region}.amazonaws.com/{stage_name}/launch
-      request_parameters: {a: b}
-      method: {authorizationType: NONE, requestParameters: {a: false}}
-      integration: {type: AWS_PROXY, integrationHttpMethod: POST, uri: "arn:...",
-                    requestParameters: {a: b}}
+      request_parameters: {integration.request.header.X-Amz-Invocation-Type:
+                           method.request.header.X-Amz-Invocation-Type}
+      method: {authorizationType: NONE,
+               requestParameters: {method.request.header.X-Amz-Invocation-Type: false}}
+      integration: {type: AWS_PROXY, integrationHttpMethod: POST, uri: "arn:aws:apigateway:\
+{api_region}:lambda:path/2015-03-31/functions/arn:aws:lambda:{lambda_region}:\
+{account_id}:function:{function_name}/invocations",
+                    requestParameters: {integration.request.header.X-Amz-Invocation-Type:
+                                        method.request.header.X-Amz-Invocation-Type}}
       path_part: "{proxy+}"
       service_id: apigateway.amazonaws.com
-      source_arn_testing: "arn:..."
-      source_arn_invocation: "arn:..."
+      source_arn_testing: "arn:aws:execute-api:{api_region}:{account_id}:{api_id}/*"
+      source_arn_invocation: "arn:aws:execute-api:{api_region}:{account_id}:{api_id}/\
+{stage_name}/ANY"
     cloudwatch: {boto_profile: default, region: eu-west-1, log_retention_policy_in_days: 7}
     ecr: {delete_image: false}
     batch:

@@ -137,3 +137,11 @@ def test_a_refused_preview_report_is_a_warning_saying_which_permissions(
     assert all("HTTP 403" in w and "pull-requests: write" in w for w in warnings)
     assert PullRequestPreview.of(load_context(runner_env("push_main.json")), TOKEN, "f",
                                  env) is None
+
+
+def test_github_enterprise_api_urls_are_honoured() -> None:
+    api = GitHubApi(REPO, TOKEN, "https://ghe.example.org/api/v3/")
+    assert api.client.requester.base_url == "https://ghe.example.org/api/v3"
+    assert api.client.requester.graphql_url == "https://ghe.example.org/api/graphql"
+    with pytest.raises(GitHubApiError, match="is not an http"):
+        GitHubApi(REPO, TOKEN, "file:///etc/passwd")

@@ -66,7 +66,7 @@ def test_a_refusal_other_than_404_stops_instead_of_guessing(origins, fake_github
     (Scope.production(REPO), False,
      "production: never pruned unless named (--include production)"),
     (Scope.named(ScopeKind.TAG, "v1.0", REPO), False,
-     "a release tag: never pruned unless named (--include tag-v1-0-fa8b919c)"),
+     "a release tag: never pruned unless named (--include tag-v1-0-fa8b919c909d)"),
     (Scope.named(ScopeKind.MANUAL, "demo", REPO), False, "nothing says it is abandoned"),
 ])
 def test_verdicts_with_a_token(origins, scope, remove, why) -> None:

@@ -7,17 +7,21 @@ import hashlib
 import pytest
 from github_event_env import runner_env
 
+from scar_ci.aws.logs import LogGroup
+from scar_ci.aws.resource import ForeignResource, ensure_ours
 from scar_ci.errors import UsageError, UserError
 from scar_ci.github.context import load_context
 from scar_ci.scopes.scope import Scope, ScopeKind, resolve_scope
 from scar_ci.scopes.tags import scope_label, tag_value
+from scar_testbed.scope_collisions import colliding_branches, stage_hash_width
 
 REPO = "grycap/scar-action"
 
 
-def h(text: str) -> str:
-    """The hash scar-ci appends to names it had to change: sha256 of the original."""
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+def h(text: str, width: int = 8) -> str:
+    """The hash scar-ci appends to names it had to change: sha256 of the original (8 hex
+    digits in resource names, 12 in stage names)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:width]
 
 
 
@@ -30,15 +34,15 @@ def test_hashes_are_sha256_of_the_original_name() -> None:
     ("pr-42", ScopeKind.PR, "pr-42", "42"),
     ("pr:42", ScopeKind.PR, "pr-42", "42"),
     ("branch:feature-x", ScopeKind.BRANCH, "br-feature-x", "feature-x"),
-    ("branch:feature/faster-thumbs", ScopeKind.BRANCH, "br-feature-faster-t-abe46865",
+    ("branch:feature/faster-thumbs", ScopeKind.BRANCH, "br-feature-fast-abe4686553a1",
      "feature/faster-thumbs"),
-    ("branch:a:b", ScopeKind.BRANCH, f"br-a-b-{h('a:b')}", "a:b"),
-    ("tag:v1.2.0", ScopeKind.TAG, "tag-v1-2-0-34bd659f", "v1.2.0"),
+    ("branch:a:b", ScopeKind.BRANCH, f"br-a-b-{h('a:b', 12)}", "a:b"),
+    ("tag:v1.2.0", ScopeKind.TAG, "tag-v1-2-0-34bd659feb53", "v1.2.0"),
     ("tag:release", ScopeKind.TAG, "tag-release", "release"),
     ("manual:alice", ScopeKind.MANUAL, "mn-alice", "alice"),
     # stage names as plan and ls print them
-    ("br-feature-faster-t-abe46865", ScopeKind.BRANCH, "br-feature-faster-t-abe46865", None),
-    ("tag-v1-2-0-34bd659f", ScopeKind.TAG, "tag-v1-2-0-34bd659f", None),
+    ("br-feature-fast-abe4686553a1", ScopeKind.BRANCH, "br-feature-fast-abe4686553a1", None),
+    ("tag-v1-2-0-34bd659feb53", ScopeKind.TAG, "tag-v1-2-0-34bd659feb53", None),
     ("mn-alice", ScopeKind.MANUAL, "mn-alice", None),
 ])
 def test_parse(text: str, kind: ScopeKind, stage: str, ident: str | None) -> None:
@@ -79,19 +83,20 @@ def test_parse_errors_are_one_clear_usage_error(text: str, expected: str) -> Non
 
 @pytest.mark.parametrize(("payload", "label", "description"), [
     ("push_main.json", "production", "production (names as in the FDL)"),
-    ("push_feature.json", "br-feature-faster-t-abe46865",
-     "scope br-feature-faster-t-abe46865 (branch feature/faster-thumbs)"),
-    ("push_branch_deleted.json", "br-feature-faster-t-abe46865",
-     "scope br-feature-faster-t-abe46865 (branch feature/faster-thumbs)"),
+    ("push_feature.json", "br-feature-fast-abe4686553a1",
+     "scope br-feature-fast-abe4686553a1 (branch feature/faster-thumbs)"),
+    ("push_branch_deleted.json", "br-feature-fast-abe4686553a1",
+     "scope br-feature-fast-abe4686553a1 (branch feature/faster-thumbs)"),
     ("pull_request_opened.json", "pr-42",
      "scope pr-42 (pull request #42, branch feature/faster-thumbs)"),
     ("pull_request_closed.json", "pr-42",
      "scope pr-42 (pull request #42, branch feature/faster-thumbs)"),
     ("pull_request_fork.json", "pr-57", "scope pr-57 (pull request #57, branch main)"),
-    ("release_published.json", "tag-v1-2-0-34bd659f", "scope tag-v1-2-0-34bd659f (tag v1.2.0)"),
-    ("push_tag.json", "tag-v1-2-0-34bd659f", "scope tag-v1-2-0-34bd659f (tag v1.2.0)"),
-    ("workflow_dispatch.json", "br-feature-faster-t-abe46865",
-     "scope br-feature-faster-t-abe46865 (branch feature/faster-thumbs)"),
+    ("release_published.json", "tag-v1-2-0-34bd659feb53",
+     "scope tag-v1-2-0-34bd659feb53 (tag v1.2.0)"),
+    ("push_tag.json", "tag-v1-2-0-34bd659feb53", "scope tag-v1-2-0-34bd659feb53 (tag v1.2.0)"),
+    ("workflow_dispatch.json", "br-feature-fast-abe4686553a1",
+     "scope br-feature-fast-abe4686553a1 (branch feature/faster-thumbs)"),
 ])
 def test_scope_from_github_events(payload: str, label: str, description: str) -> None:
     context = load_context(runner_env(payload))
@@ -186,11 +191,12 @@ def test_tags_mark_resources_as_ours_and_the_scopes() -> None:
     scope = Scope.parse("branch:feature/faster-thumbs", REPO)
     assert scope.tags("thumbs") == {
         "scar-ci:managed": "true",
-        "scar-ci:scope": "br-feature-faster-t-abe46865",
+        "scar-ci:scope": "br-feature-fast-abe4686553a1",
         "scar-ci:kind": "branch",
         "scar-ci:ref": "feature/faster-thumbs",
         "scar-ci:source": REPO,
         "scar-ci:fdl-function": "thumbs",
+        "scar-ci:scope-id": hashlib.sha256(b"branch\0feature/faster-thumbs").hexdigest()[:32],
     }
     assert Scope.production().tags() == {
         "scar-ci:managed": "true", "scar-ci:scope": "production", "scar-ci:kind": "production"}
@@ -215,3 +221,33 @@ def test_owns_recognises_its_own_resources_only() -> None:
     # a local run that knows no repository acts on the scope whatever deployed it
     assert Scope.parse("pr-42").owns(mine)
     assert scope_label(mine) == "pr-42" and scope_label({}) is None
+
+
+def test_two_branches_sharing_a_stage_do_not_own_each_other_s_resources() -> None:
+    """Issue 13, hole 8: a birthday search finds two branch names with one stage name (here
+    under a 4-digit hash, as fast as the 8-digit one was within seconds); the scope-id tag
+    still tells their resources apart, whatever the width."""
+    with stage_hash_width(4):
+        first, second, stage = colliding_branches("feature")
+        a, b = Scope.parse(f"branch:{first}", REPO), Scope.parse(f"branch:{second}", REPO)
+    assert a.stage == b.stage == stage
+    assert a.function_name("thumbs") == b.function_name("thumbs")
+    assert a.owns(a.tags("thumbs")) and b.owns(b.tags("thumbs"))
+    assert not b.owns(a.tags("thumbs")) and not a.owns(b.tags("thumbs"))
+    live = a.tags("thumbs")
+    with pytest.raises(ForeignResource, match="another branch whose stage name is also"):
+        ensure_ours(LogGroup(b.log_group("thumbs"), 30), live, b.tags("thumbs"))
+    # addressed by its stage name alone (teardown of a stage), a scope acts on both: said so
+    assert Scope.parse(stage, REPO).owns(live)
+
+
+def test_resources_tagged_before_the_scope_id_are_told_apart_by_their_ref() -> None:
+    a, b = Scope.parse("branch:one", REPO), Scope.parse("branch:two", REPO)
+    old = {k: v for k, v in a.tags().items() if k != "scar-ci:scope-id"}
+    assert a.owns(old) and not b.owns({**old, "scar-ci:scope": b.label})
+
+
+def test_stage_hashes_are_48_bits_and_names_keep_their_8() -> None:
+    scope = Scope.parse("branch:feature/faster-thumbs", REPO)
+    assert scope.stage == f"br-feature-fast-{h('feature/faster-thumbs', 12)}"
+    assert Scope.production().function_name("Scar.Thumbs!") == f"Scar-Thumbs-{h('Scar.Thumbs!')}"

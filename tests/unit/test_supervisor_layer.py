@@ -1,5 +1,6 @@
 """The supervisor layer: reproducible bytes, the right files, importable on its own."""
 
+import hashlib
 import io
 import os
 import subprocess
@@ -8,13 +9,8 @@ import zipfile
 
 import pytest
 
-from scar_ci.package.layer import (
-    ENGINE_ENV,
-    HANDLER,
-    LayerBuildError,
-    build_supervisor_layer,
-    layer_bytes,
-)
+from scar_ci.package.engines import EngineSource
+from scar_ci.package.layer import HANDLER, build_supervisor_layer, layer_bytes
 
 
 @pytest.fixture
@@ -26,12 +22,12 @@ def engine(tmp_path):
     proot.write_text("#!/bin/sh\nexec /usr/bin/proot \"$@\"\n")
     proot.chmod(0o755)
     (folder / "lib" / "libfakechroot.so").write_bytes(b"\x7fELF")
-    return folder
+    return EngineSource(folder, "a test folder")
 
 
 def test_same_inputs_same_bytes_same_hash(tmp_path, engine):
     first, first_sha = build_supervisor_layer(tmp_path / "a", engine)
-    (engine / "bin" / "proot").touch()  # a newer mtime must not matter
+    (engine.folder / "bin" / "proot").touch()  # a newer mtime must not matter
     second, second_sha = build_supervisor_layer(tmp_path / "b", engine)
     assert first_sha == second_sha
     assert first.read_bytes() == second.read_bytes()
@@ -40,7 +36,7 @@ def test_same_inputs_same_bytes_same_hash(tmp_path, engine):
 
 def test_a_changed_input_changes_the_hash(engine):
     before = layer_bytes(engine)
-    (engine / "lib" / "libfakechroot.so").write_bytes(b"\x7fELF2")
+    (engine.folder / "lib" / "libfakechroot.so").write_bytes(b"\x7fELF2")
     assert layer_bytes(engine) != before
 
 
@@ -55,13 +51,14 @@ def test_entries_are_sorted_with_fixed_times_and_modes(engine):
     assert modes["python/scar_ci/supervisor/handler.py"] == 0o100644
     assert "python/udocker/maincmd.py" in names
     assert "udocker/lib/libfakechroot.so" in names
+    assert "udocker/SOURCE" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert not [n for n in names if n.startswith("python/scar_ci/") and "supervisor" not in n
                 and n != "python/scar_ci/__init__.py"]
 
 
-def test_the_layer_alone_provides_the_handler_and_udocker(tmp_path):
-    layer, _ = build_supervisor_layer(tmp_path)
+def test_the_layer_alone_provides_the_handler_and_udocker(tmp_path, engine):
+    layer, _ = build_supervisor_layer(tmp_path, engine)
     opt = tmp_path / "opt"
     with zipfile.ZipFile(layer) as archive:
         archive.extractall(opt)
@@ -74,7 +71,9 @@ def test_the_layer_alone_provides_the_handler_and_udocker(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
-def test_a_wrong_engine_folder_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv(ENGINE_ENV, str(tmp_path))
-    with pytest.raises(LayerBuildError, match="expected a folder with bin/"):
-        build_supervisor_layer(tmp_path / "out")
+def test_the_layer_says_where_its_engines_came_from_with_each_file_hash(engine):
+    with zipfile.ZipFile(io.BytesIO(layer_bytes(engine))) as archive:
+        source = archive.read("udocker/SOURCE").decode().splitlines()
+        proot = archive.read("udocker/bin/proot")
+    assert source[0] == "engines from a test folder"
+    assert f"{hashlib.sha256(proot).hexdigest()}  udocker/bin/proot" in source

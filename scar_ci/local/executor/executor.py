@@ -3,9 +3,12 @@
 Uses LocalStack internals (RuntimeExecutor, ExecutorEndpoint, the version's unzipped code):
 pinned with localstack-core in scar_ci/local/localstack_venv.py.
 
-Local mode's defaults for every function (udocker in P1 mode through a proot wrapper) come
-from $SCAR_CI_FUNCTION_DEFAULTS (JSON); a function's own variables win over them. Each
-execution environment gets its own UDOCKER_DIR (removed with it) unless the function sets one.
+Every execution environment runs in Lambda's sandbox (sandbox.py): as a non-root user, code at
+/var/task and layers at /opt read-only, only a /tmp of the function's ephemeral storage size
+writable, ptrace denied, Lambda's variables. The executor must be root to make it; run as
+another user, functions run as that user with ptrace denied, and the sandbox says so in the
+environment's log. Local mode's udocker settings for image functions (a proot wrapper) come from
+$SCAR_CI_FUNCTION_DEFAULTS (JSON).
 """
 
 from __future__ import annotations
@@ -38,8 +41,18 @@ from . import images
 
 LOG = logging.getLogger(__name__)
 INIT = Path(__file__).with_name("init.py")
+SANDBOX = Path(__file__).with_name("sandbox.py")
 FUNCTION_PYTHON_VARIABLE = "SCAR_CI_FUNCTION_PYTHON"
 FUNCTION_DEFAULTS_VARIABLE = "SCAR_CI_FUNCTION_DEFAULTS"
+RUNTIME_DIR_VARIABLE = "SCAR_CI_RUNTIME_DIR"
+SANDBOX_UID_VARIABLE = "SCAR_CI_SANDBOX_UID"
+SANDBOX_UID = 993  # sbx_user1051's uid and gid on Lambda
+SANDBOX_GID = 990
+DEFAULT_TMP_MB = 512
+SANDBOX_TMP = "/tmp"  # noqa: S108 (the sandbox's own tmpfs)
+LAMBDA_PATH = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+LAMBDA_LIBRARY_PATH = ("/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:"
+                       "/var/task:/var/task/lib:/opt/lib")
 STOP_GRACE_S = 2
 HOST = "127.0.0.1"
 
@@ -60,6 +73,31 @@ def opt_dir(function_version: FunctionVersion) -> Path:
     version = [function_version.qualified_arn, function_version.config.revision_id]
     key = hashlib.sha256("\0".join(version).encode())
     return Path(tempfile.gettempdir(), "scar-local-opt", key.hexdigest()[:16])
+
+
+def runtime_dir() -> Path:
+    """Where execution environments keep their logs: $SCAR_CI_RUNTIME_DIR (set by local mode),
+    never under /tmp, which each sandbox replaces with its own."""
+    return Path(os.environ.get(RUNTIME_DIR_VARIABLE) or config.dirs.var_libs, "environments")
+
+
+def sandbox_ids() -> tuple[int, int]:
+    """The sandbox user: $SCAR_CI_SANDBOX_UID (its gid too), else Lambda's 993/990."""
+    if value := os.environ.get(SANDBOX_UID_VARIABLE):
+        if not value.isdigit() or int(value) == 0:
+            raise LambdaRuntimeException(f"{SANDBOX_UID_VARIABLE}={value!r}: a non-root uid")
+        return int(value), int(value)
+    return SANDBOX_UID, SANDBOX_GID
+
+
+def _python_prefixes(python: str) -> list[str]:
+    """The folders the function's Python needs: its venv and the interpreter's installation."""
+    return sorted({str(Path(python).parent.parent), str(Path(python).resolve().parent.parent)})
+
+
+def _tool_dirs() -> list[str]:
+    """The folders of the tools local mode's defaults name (the proot wrapper)."""
+    return sorted({str(Path(v).parent) for v in _function_defaults().values() if "/" in v})
 
 
 def _function_defaults() -> dict[str, str]:
@@ -95,7 +133,11 @@ class LocalProcessExecutor(RuntimeExecutor):
         super().__init__(id=id, function_version=function_version)
         self.endpoint = ExecutorEndpoint(id, container_address=HOST, container_port=None)
         self.process: subprocess.Popen | None = None
-        self.work_dir = Path(tempfile.mkdtemp(prefix=f"scar-local-{id}-"))
+        runtime_dir().mkdir(parents=True, exist_ok=True)
+        self.work_dir = Path(tempfile.mkdtemp(prefix=f"{id}-", dir=runtime_dir()))
+        self.work_dir.chmod(0o755)  # the sandbox user reaches its log folder through it
+        self.log_dir = self.work_dir / "logs"
+        self.log_dir.mkdir()
         self.log_path = self.work_dir / "init.log"
 
     @classmethod
@@ -118,6 +160,7 @@ class LocalProcessExecutor(RuntimeExecutor):
             return
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=target.parent))
+        staging.chmod(0o755)  # /opt in the sandbox: readable by the sandbox user
         for layer in _layers(function_version):  # later layers overwrite earlier ones, as in Lambda
             layer.code.prepare_for_execution()
             shutil.copytree(
@@ -134,33 +177,38 @@ class LocalProcessExecutor(RuntimeExecutor):
         shutil.rmtree(opt_dir(function_version), ignore_errors=True)
 
     def start(self, env_vars: dict[str, str]) -> None:
-        """Start the init process and wait until it reports ready (or fails)."""
+        """Start the init process in its sandbox and wait until it reports ready (or fails)."""
         self.endpoint.container_port = get_free_tcp_port()
         self.endpoint.start()
         lambda_env = {key: str(value) for key, value in env_vars.items()}
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-            "LANG": "C.UTF-8",
-            "TMPDIR": tempfile.gettempdir(),
-        }
-        if self.function_version.config.package_type == PackageType.Image:
+        version_config = self.function_version.config
+        isolated = os.geteuid() == 0
+        env = {"PATH": LAMBDA_PATH, "LANG": "en_US.UTF-8", "TZ": ":UTC"}
+        if version_config.package_type == PackageType.Image:
             env.update(lambda_env)
-            runtime, cwd = ["image", str(self._write_image_spec(lambda_env))], self.work_dir
+            runtime = ["image", str(self._write_image_spec(lambda_env, isolated))]
+            task_dir = layers = None
         else:
-            cwd = self.function_version.config.code.get_unzipped_code_location()
+            task_dir = version_config.code.get_unzipped_code_location()
+            layers = opt_dir(self.function_version)
             env.update({
-                "UDOCKER_DIR": str(self.work_dir / "udocker"),
-                **_function_defaults(),
+                "LD_LIBRARY_PATH": LAMBDA_LIBRARY_PATH,
+                "LAMBDA_RUNTIME_DIR": "/var/runtime",
                 **lambda_env,
-                "LAMBDA_TASK_ROOT": str(cwd),
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{version_config.runtime}",
+                "LAMBDA_TASK_ROOT": "/var/task" if isolated else str(task_dir),
             })
-            runtime = ["zip", str(cwd), str(opt_dir(self.function_version))]
-        command = [function_python(), str(INIT), str(self.endpoint.container_port)]
+            dirs = ["/var/task", "/opt"] if isolated else [str(task_dir), str(layers)]
+            runtime = ["zip", *dirs]
+        python = function_python()
+        spec = self._sandbox_spec(python, task_dir, layers)
+        command = [python, str(SANDBOX), str(spec), "--", python, str(INIT),
+                   str(self.endpoint.container_port), str(self.log_dir), *runtime]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [*command, str(self.work_dir), *runtime],
+                command,
                 env=env,
-                cwd=cwd,
+                cwd=self.work_dir,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -169,33 +217,60 @@ class LocalProcessExecutor(RuntimeExecutor):
         threading.Thread(target=self._watch, args=(self.process,), daemon=True).start()
         self.endpoint.wait_for_startup()
 
-    def _write_image_spec(self, lambda_env: dict[str, str]) -> Path:
-        """What the init process runs for an image function (images.run_spec), in a file."""
+    def _sandbox_spec(self, python: str, task_dir: Path | None, layers: Path | None) -> Path:
+        """What sandbox.py makes for this environment, in a file of the work folder."""
+        uid, gid = sandbox_ids()
+        storage = self.function_version.config.ephemeral_storage
+        spec = {
+            "uid": uid, "gid": gid,
+            "tmp_mb": storage.size if storage else DEFAULT_TMP_MB,
+            "task_dir": task_dir and str(task_dir), "opt_dir": layers and str(layers),
+            "work_dir": str(self.work_dir), "log_dir": str(self.log_dir),
+            "reachable": [*_python_prefixes(python), str(INIT.parent), str(images.image_dir()),
+                          *_tool_dirs(), str(self.log_dir)],
+            "deny_ptrace": task_dir is not None,  # an image runs under proot (P1): it needs it
+        }
+        path = self.work_dir / "sandbox.json"
+        path.write_text(json.dumps(spec))
+        return path
+
+    def _write_image_spec(self, lambda_env: dict[str, str], isolated: bool) -> Path:
+        """What the init process runs for an image function (images.run_spec), in a file of
+        the log folder (where the runtime also writes its output). In the sandbox, udocker's
+        scratch and the image's /tmp are the sandbox's /tmp; the image itself is read-only."""
         config = self.function_version.config
         overrides = config.image_config
         python = function_python()
         prepared = _prepare_image(self.function_version, python)
-        tmp_dir = self.work_dir / "tmp"
-        tmp_dir.mkdir()
+        udocker_env = images.udocker_env(_function_defaults())
+        if isolated:
+            tmp_dir = Path(SANDBOX_TMP)
+            udocker_env.update(UDOCKER_TMP=SANDBOX_TMP, PROOT_TMP_DIR=SANDBOX_TMP)
+        else:
+            tmp_dir = self.work_dir / "tmp"
+            tmp_dir.mkdir()
         spec = images.run_spec(
             prepared,
             prepared.entry(overrides and overrides.entrypoint, overrides and overrides.command),
             overrides and overrides.working_directory,
             lambda_env,
             tmp_dir,
-            images.udocker_env(_function_defaults()),
+            udocker_env,
             python,
         )
-        path = self.work_dir / "image.json"
+        if isolated:  # the image sees the sandbox user (sbx_user1051), as on Lambda
+            spec["run"] += ["--hostauth", "--user={}:{}".format(*sandbox_ids())]
+        path = self.log_dir / "image.json"
         path.write_text(json.dumps(spec))
         return path
 
     def _watch(self, process: subprocess.Popen) -> None:
         """If the init process dies, fail what LocalStack is waiting for instead of hanging."""
         status = process.wait()
-        message = json.dumps(
-            {"errorMessage": f"init process exited ({status})", "errorType": "Runtime.ExitError"}
-        )
+        said = [line for line in self.get_logs().splitlines() if line.strip()]
+        reason = f": {said[-1]}" if said else ""  # e.g. why the sandbox could not be made
+        message = json.dumps({"errorMessage": f"init process exited ({status}){reason}",
+                              "errorType": "Runtime.ExitError"})
         startup = self.endpoint.startup_future
         if startup and not startup.done():
             startup.set_exception(StatusErrorException("init exited", payload=message.encode()))

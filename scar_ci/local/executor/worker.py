@@ -62,13 +62,13 @@ class RequestIdFilter(logging.Filter):
 
 
 def add_paths(task_dir: str, opt_dir: str) -> None:
-    """sys.path and PATH as Lambda sets them for the code and the merged layers."""
+    """sys.path, PATH and LD_LIBRARY_PATH as Lambda sets them for the code and the layers."""
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     layer_paths = [f"{opt_dir}/python/lib/{version}/site-packages", f"{opt_dir}/python"]
     sys.path[0:1] = [task_dir, *layer_paths]
-    os.environ["PATH"] = f"{os.environ.get('PATH', '/usr/bin:/bin')}:{opt_dir}/bin"
-    libraries = [p for p in (os.environ.get("LD_LIBRARY_PATH"), f"{opt_dir}/lib") if p]
-    os.environ["LD_LIBRARY_PATH"] = ":".join(libraries)
+    for name, folder in (("PATH", f"{opt_dir}/bin"), ("LD_LIBRARY_PATH", f"{opt_dir}/lib")):
+        paths = [p for p in os.environ.get(name, "").split(":") if p]
+        os.environ[name] = ":".join(paths if folder in paths else [*paths, folder])
 
 
 def load_handler(name: str) -> Callable:

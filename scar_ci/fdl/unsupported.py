@@ -1,0 +1,205 @@
+"""FDL and configuration values scar-ci cannot honour: refused at validate, at their line.
+
+SCAR's configuration file spells out, for every function, settings that are what scar-ci
+deploys anyway (the API's integration, the per-service region `us-east-1` and profile
+`default`, the S3 event template): those values are accepted. Any other value would be
+silently ignored, so it is refused with what to write instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from scar_ci.fdl.errors import Problem
+from scar_ci.fdl.located import COMMAND_LINE, KeyPath, Located, Position, lookup, quoted
+
+SCAR_REGION = "us-east-1"
+SCAR_PROFILE = "default"
+
+# The services whose own region and profile SCAR's configuration names (IAM has no region).
+SERVICES = {"iam": ("boto_profile",), "cloudwatch": ("region", "boto_profile"),
+            "api_gateway": ("region", "boto_profile"), "batch": ("region", "boto_profile")}
+
+INVOCATION_HEADER = "X-Amz-Invocation-Type"
+# What scar-ci's REST API is (scar_ci/aws/apigateway.py): SCAR's default settings.
+API_AS_DEPLOYED: dict[KeyPath, Any] = {
+    ("endpoint",): "https://{api_id}.execute-api.{api_region}.amazonaws.com/{stage_name}/launch",
+    ("request_parameters",): {f"integration.request.header.{INVOCATION_HEADER}":
+                              f"method.request.header.{INVOCATION_HEADER}"},
+    ("method", "requestParameters"): {f"method.request.header.{INVOCATION_HEADER}": False},
+    ("integration", "type"): "AWS_PROXY",
+    ("integration", "integrationHttpMethod"): "POST",
+    ("integration", "uri"): "arn:aws:apigateway:{api_region}:lambda:path/2015-03-31/functions/"
+                            "arn:aws:lambda:{lambda_region}:{account_id}:function:"
+                            "{function_name}/invocations",
+    ("integration", "requestParameters"): {f"integration.request.header.{INVOCATION_HEADER}":
+                                           f"method.request.header.{INVOCATION_HEADER}"},
+    ("path_part",): "{proxy+}",
+    ("service_id",): "apigateway.amazonaws.com",
+    ("source_arn_testing",): "arn:aws:execute-api:{api_region}:{account_id}:{api_id}/*",
+    ("source_arn_invocation",): "arn:aws:execute-api:{api_region}:{account_id}:{api_id}/"
+                                "{stage_name}/ANY",
+}
+API_WHAT = {
+    "endpoint": "scar-ci prints the URL API Gateway serves ('scar-ci ls')",
+    "request_parameters": f"the API maps only the {INVOCATION_HEADER} header (SCAR's default)",
+    "method": f"the method takes only the {INVOCATION_HEADER} header (SCAR's default)",
+    "integration": "the API is a Lambda proxy integration (AWS_PROXY, POST, the function's "
+                   "invocation URI) with SCAR's header mapping",
+    "path_part": "the API serves every path below /launch ('{proxy+}')",
+    "service_id": "API Gateway (apigateway.amazonaws.com) is allowed to invoke the function",
+    "source_arn_testing": "the function may be invoked through any stage and method of its API",
+    "source_arn_invocation": "the function may be invoked through any stage and method of "
+                             "its API",
+}
+
+# Lambda's limits for a zip uploaded directly and for one from S3 (unzipped): SCAR's defaults.
+PAYLOAD_LIMITS = {"max_payload_size": 52_428_800, "max_s3_payload_size": 262_144_000}
+# SCAR's launch template (it installs SCAR's supervisor on Batch instances).
+SCAR_LAUNCH_TEMPLATE = "faas-supervisor"
+
+# SCAR's S3 event template: what `run` sends per input file.
+S3_EVENT = {"Records": [{"eventSource": "aws:s3", "s3": {
+    "bucket": {"name": "{bucket_name}", "arn": "arn:aws:s3:::{bucket_name}"},
+    "object": {"key": "{file_key}"}}}]}
+
+
+def check_supported(doc: Located, config: Located | None, fdl_name: str,
+                    fallback: Position) -> list[Problem]:
+    """Problems for every value of the merged FDL (and of the configuration file) that would
+    not take effect."""
+    problems: list[Problem] = []
+    items = lookup(doc.data, ("functions", "aws"))
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        lam = item.get("lambda") if isinstance(item, dict) else None
+        if not isinstance(lam, dict):
+            continue
+        path: KeyPath = ("functions", "aws", i)
+        check = _Checker(doc, path, fdl_name, fallback)
+        problems += check.services(item, lam)
+        problems += check.api(item.get("api_gateway"))
+        problems += check.lambda_keys(lam)
+        problems += check.batch(item.get("batch"))
+    if config is not None:
+        problems += _config_s3(config)
+    return problems
+
+
+def _profile(value: Any) -> Any:
+    """SCAR's `default` profile is the default credential chain, as no profile is."""
+    return None if value == SCAR_PROFILE else value
+
+
+class _Checker:
+    """The checks of one `functions.aws` item."""
+
+    def __init__(self, doc: Located, path: KeyPath, fdl_name: str, fallback: Position) -> None:
+        self.doc, self.path, self.fdl_name, self.fallback = doc, path, fdl_name, fallback
+
+    def _problem(self, keys: KeyPath, message: str) -> Problem:
+        where = (*self.path, *keys)
+        return Problem(self.doc.value_position(where, self.fallback), where, message)
+
+    def _from_fdl(self, keys: KeyPath) -> bool:
+        """True when the value was written in the FDL (or on the command line), not in the
+        configuration file or the built-in defaults."""
+        position = self.doc.values.get((*self.path, *keys))
+        return position is not None and (position.file == self.fdl_name
+                                         or position.file == COMMAND_LINE)
+
+    def services(self, item: dict, lam: dict) -> Iterator[Problem]:
+        """Per-service regions and profiles: the function's own, or SCAR's boilerplate from
+        the configuration file (which then follows the function's)."""
+        own = {"region": lam.get("region"), "boto_profile": _profile(lam.get("boto_profile"))}
+        boilerplate = {"region": SCAR_REGION, "boto_profile": SCAR_PROFILE}
+        for service, keys in SERVICES.items():
+            settings = item.get(service)
+            if not isinstance(settings, dict):
+                continue
+            for key in keys:
+                value = settings.get(key)
+                if value is None or _normal(key, value) == own[key]:
+                    continue
+                if value == boilerplate[key] and not self._from_fdl((service, key)):
+                    continue
+                shown = own[key] or "the default credential chain"
+                yield self._problem((service, key), (
+                    f"{quoted(value)}: scar-ci deploys a function's {service} resources with "
+                    f"the function's own {key.replace('boto_', '')} ({shown}, lambda.{key}); "
+                    f"remove this key or set it to lambda.{key}'s value (functions in other "
+                    "regions or accounts go in their own FDL file)"))
+
+    def api(self, api: Any) -> Iterator[Problem]:
+        if not isinstance(api, dict):
+            return
+        for keys, deployed in API_AS_DEPLOYED.items():
+            value = lookup(api, keys)
+            if value is None or value == deployed:
+                continue
+            if "name" not in api and not self._from_fdl(("api_gateway", *keys)):
+                continue  # the configuration file's settings for APIs never deployed
+            yield self._problem(("api_gateway", *keys), (
+                f"{_shown(value)} is not what scar-ci deploys: {API_WHAT[keys[0]]}; remove "
+                f"this key (or set it to {_shown(deployed)})"))
+
+    def lambda_keys(self, lam: dict) -> Iterator[Problem]:
+        """Keys whose effect this version does not deploy yet."""
+        deployment = lam.get("deployment")
+        for key, limit in PAYLOAD_LIMITS.items():
+            value = deployment.get(key) if isinstance(deployment, dict) else None
+            if isinstance(value, int) and value > limit:
+                yield self._problem(("lambda", "deployment", key), (
+                    f"{value} is over Lambda's own limit ({limit} bytes, SCAR's default): "
+                    "Lambda would refuse such a package; use at most that"))
+        if lam.get("preheat") is True and lam.get("execution_mode") == "batch":
+            yield self._problem(("lambda", "preheat"), (
+                "a batch function's invocation submits a Batch job: remove preheat (the "
+                "job's image is pulled by Batch), or use execution_mode lambda-batch"))
+
+
+    def batch(self, batch: Any) -> Iterator[Problem]:
+        if not isinstance(batch, dict):
+            return
+        parallel = batch.get("multi_node_parallel")
+        if isinstance(parallel, dict) and parallel.get("enabled") is not True:
+            for key in ("number_nodes", "main_node_index"):
+                if key in parallel and self._from_fdl(("batch", "multi_node_parallel", key)):
+                    yield self._problem(("batch", "multi_node_parallel", key), (
+                        "has no effect unless multi_node_parallel.enabled is true; remove it"))
+        resources = batch.get("compute_resources")
+        if not isinstance(resources, dict):
+            return
+        template = resources.get("launch_template_name")
+        if (template not in (None, SCAR_LAUNCH_TEMPLATE)
+                and str(resources.get("type", "EC2")).startswith("FARGATE")):
+            yield self._problem(("batch", "compute_resources", "launch_template_name"), (
+                f"{quoted(template)}: Fargate compute environments take no launch template; "
+                "remove it, or use type EC2 or SPOT"))
+
+
+def _normal(key: str, value: Any) -> Any:
+    return _profile(value) if key == "boto_profile" else value
+
+
+def _shown(value: Any) -> str:
+    return quoted(value) if isinstance(value, str) else "this mapping"
+
+
+def _config_s3(config: Located) -> Iterator[Problem]:
+    """`aws.s3` of SCAR's configuration: its event template and the buckets' region."""
+    s3 = lookup(config.data, ("aws", "s3"))
+    if not isinstance(s3, dict):
+        return
+    fallback = Position("<configuration file>")
+    if "event" in s3 and s3["event"] != S3_EVENT:
+        where = ("aws", "s3", "event")
+        yield Problem(config.value_position(where, fallback), where, (
+            "scar-ci sends the event S3 sends (SCAR's default template) for each input file; "
+            "remove this key or restore SCAR's default"))
+    for key, scar in (("region", SCAR_REGION), ("boto_profile", SCAR_PROFILE)):
+        if key in s3 and s3[key] != scar:
+            where = ("aws", "s3", key)
+            yield Problem(config.value_position(where, fallback), where, (
+                f"{quoted(s3[key])}: buckets are created with the function's own "
+                f"{key.replace('boto_', '')} (lambda.{key}); remove this key"))
