@@ -19,6 +19,7 @@ from pathlib import Path
 
 PODMAN = "podman"
 RUNC = Path("/usr/bin/runc")
+RUNROOT_LIMIT = 50
 INSTALL_HINT = "bash scripts/setup-system.sh (Debian packages podman and runc)"
 
 
@@ -91,9 +92,12 @@ class Podman:
 
     @property
     def run_dir(self) -> Path:
-        """podman's runroot: podman refuses one over 50 characters (a pytest-xdist worker's
-        temporary folder is longer), so a short one in the temporary folder named after
-        `folder`."""
+        """podman's runroot: `folder`/run (a storage kept in the cache records it), or where
+        that is over the 50 characters podman accepts (a pytest-xdist worker's temporary
+        folder), a short one in the temporary folder named after `folder`."""
+        run = self.folder / "run"
+        if len(str(run)) <= RUNROOT_LIMIT:
+            return run
         digest = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:12]
         return Path(tempfile.gettempdir()) / f"podman-run-{digest}"
 
