@@ -22,9 +22,15 @@ INTEGRATION_HEADER = "integration.request.header.X-Amz-Invocation-Type"
 IAM = "AWS_IAM"
 
 
+def rest_apis(aws: Aws) -> list[dict[str, Any]]:
+    """Every REST API of the account and region (read once while planning)."""
+    return aws.fact("rest apis", lambda: list(paginate(aws.client("apigateway"),
+                                                       "get_rest_apis", "items")))
+
+
 def find_api(aws: Aws, name: str, scope: Scope) -> dict[str, Any] | None:
     """The scope's REST API called `name` (API names are not unique: tags decide)."""
-    for api in paginate(aws.client("apigateway"), "get_rest_apis", "items"):
+    for api in rest_apis(aws):
         if api["name"] == name and owned(scope, api.get("tags")):
             return api
     return None
@@ -190,7 +196,7 @@ class RestApi(Resource):
 
 def discover_apis(aws: Aws, scope: Scope) -> Iterator[tuple[RestApi, dict[str, Any]]]:
     """The scope's REST APIs, with their live description."""
-    for api in paginate(aws.client("apigateway"), "get_rest_apis", "items"):
+    for api in rest_apis(aws):
         if owned(scope, api.get("tags")):
             tags = api.get("tags") or {}
             yield RestApi(api["name"], scope, function=tags.get(TAG_LAMBDA, ""), tags=tags,

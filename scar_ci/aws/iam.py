@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,7 +113,6 @@ class Role(Resource):
                         AssumeRolePolicyDocument=json.dumps(self.trust),
                         Description="Execution role of a scar-ci function",
                         Tags=tag_list(self.tags))
-        iam.get_waiter("role_exists").wait(RoleName=self.name)
         self._put_policy(aws)
 
     def update(self, aws: Aws, live: Settings) -> None:
@@ -150,11 +149,12 @@ def _document(document: Any) -> Any:
     return document
 
 
-def discover_roles(aws: Aws, scope: Scope) -> Iterator[Role]:
-    """The scope's roles: every role under /scar-ci/ whose tags name the scope."""
+def discover_roles(aws: Aws, scope: Scope, skip: Collection[str] = ()) -> Iterator[Role]:
+    """The scope's roles: every role under /scar-ci/ whose tags name the scope (but those
+    named in `skip`, which the caller reads anyway)."""
     iam = aws.client("iam")
     for role in paginate(iam, "list_roles", "Roles", PathPrefix=ROLE_PATH):
-        if not may_belong(scope, role["RoleName"]):
+        if role["RoleName"] in skip or not may_belong(scope, role["RoleName"]):
             continue
         answer = absent_ok(iam.list_role_tags, RoleName=role["RoleName"])
         tags = tag_dict(answer["Tags"]) if answer else {}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -77,7 +78,8 @@ def invoke_function(aws: Aws, function: str, payload: bytes, *, asynchronous: bo
 
 def permissions(aws: Aws, function: str) -> dict[str, dict[str, Any]]:
     """The statements of a function's resource policy by Sid ({} when it has none)."""
-    answer = absent_ok(aws.client("lambda").get_policy, FunctionName=function)
+    answer = aws.fact(("lambda policy", function), lambda: absent_ok(
+        aws.client("lambda").get_policy, FunctionName=function))
     if not answer:
         return {}
     return {s.get("Sid", ""): s for s in json.loads(answer["Policy"]).get("Statement", ())}
@@ -91,15 +93,29 @@ def source_arn(statement: Mapping[str, Any]) -> str | None:
 def allow_invoke(aws: Aws, function: str, sid: str, principal: str, source: str) -> None:
     """Grant `principal` (from `source`) the right to invoke `function`, replacing `sid`."""
     client = aws.client("lambda")
-    if sid in permissions(aws, function):
-        client.remove_permission(FunctionName=function, StatementId=sid)
-    client.add_permission(FunctionName=function, StatementId=sid,
-                          Action="lambda:InvokeFunction", Principal=principal, SourceArn=source)
+    with _policy_lock(function):  # a trigger and an API of one function apply side by side
+        if sid in permissions(aws, function):
+            client.remove_permission(FunctionName=function, StatementId=sid)
+        client.add_permission(FunctionName=function, StatementId=sid,
+                              Action="lambda:InvokeFunction", Principal=principal,
+                              SourceArn=source)
 
 
 def revoke_invoke(aws: Aws, function: str, sid: str) -> None:
     """Remove the statement `sid` (no error when it or the function is gone)."""
-    absent_ok(aws.client("lambda").remove_permission, FunctionName=function, StatementId=sid)
+    with _policy_lock(function):
+        absent_ok(aws.client("lambda").remove_permission, FunctionName=function,
+                  StatementId=sid)
+
+
+_policy_locks: dict[str, threading.Lock] = {}
+_policy_locks_lock = threading.Lock()
+
+
+def _policy_lock(function: str) -> threading.Lock:
+    """One change at a time to a function's resource policy."""
+    with _policy_locks_lock:
+        return _policy_locks.setdefault(function, threading.Lock())
 
 
 # -- the supervisor layer ------------------------------------------------------------------
@@ -354,12 +370,14 @@ def _retry_role(call: Callable[[], Any]) -> Any:
         delay = min(delay * 2, 8.0)
 
 
-def discover_functions(aws: Aws, scope: Scope) -> Iterator[tuple[Function, dict[str, str]]]:
-    """The scope's functions, with their tags."""
+def discover_functions(aws: Aws, scope: Scope, skip: Collection[str] = ()
+                       ) -> Iterator[tuple[Function, dict[str, str]]]:
+    """The scope's functions, with their tags (but those named in `skip`, which the caller
+    reads anyway)."""
     client = aws.client("lambda")
     for live in paginate(client, "list_functions", "Functions"):
         name = live["FunctionName"]
-        if not may_belong(scope, name):
+        if name in skip or not may_belong(scope, name):
             continue
         answer = absent_ok(client.list_tags, Resource=live["FunctionArn"])
         tags = (answer or {}).get("Tags", {})

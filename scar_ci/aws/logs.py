@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from scar_ci.aws.resource import (
     Resource,
@@ -35,12 +36,13 @@ class LogGroup(Resource):
         return f"retention {self.retention_days} days"
 
     def read(self, aws: Aws) -> Settings | None:
-        logs = aws.client("logs")
-        groups = logs.describe_log_groups(logGroupNamePrefix=self.name)["logGroups"]
+        groups = (function_log_groups(aws) if self.name.startswith(LOG_GROUP_PREFIX) else
+                  aws.client("logs").describe_log_groups(
+                      logGroupNamePrefix=self.name)["logGroups"])
         group = next((g for g in groups if g["logGroupName"] == self.name), None)
         if group is None:
             return None
-        tags = logs.list_tags_log_group(logGroupName=self.name).get("tags") or {}
+        tags = _tags(aws, self.name) or {}
         if tags.get(TAG_MANAGED) == "true":  # an untagged one (Lambda made it) is adopted
             ensure_ours(self, tags, self.tags)
         return {"retention": group.get("retentionInDays"), "tags": our_tags(tags)}
@@ -65,12 +67,24 @@ class LogGroup(Resource):
 
 def discover_log_groups(aws: Aws, scope: Scope) -> Iterator[LogGroup]:
     """The scope's function log groups."""
-    logs = aws.client("logs")
-    for group in paginate(logs, "describe_log_groups", "logGroups",
-                          logGroupNamePrefix=LOG_GROUP_PREFIX):
+    for group in function_log_groups(aws):
         name = group["logGroupName"]
         if not may_belong(scope, name):
             continue
-        answer = absent_ok(logs.list_tags_log_group, logGroupName=name)
-        if answer and owned(scope, answer.get("tags")):
-            yield LogGroup(name, tags=answer["tags"])
+        tags = _tags(aws, name)
+        if tags is not None and owned(scope, tags):
+            yield LogGroup(name, tags=tags)
+
+
+def function_log_groups(aws: Aws) -> list[dict[str, Any]]:
+    """Every log group under /aws/lambda/ (read once while planning)."""
+    return aws.fact("lambda log groups", lambda: list(paginate(
+        aws.client("logs"), "describe_log_groups", "logGroups",
+        logGroupNamePrefix=LOG_GROUP_PREFIX)))
+
+
+def _tags(aws: Aws, name: str) -> dict[str, str] | None:
+    """A log group's tags, None when it is gone (read once while planning)."""
+    answer = aws.fact(("log group tags", name), lambda: absent_ok(
+        aws.client("logs").list_tags_log_group, logGroupName=name))
+    return None if answer is None else answer.get("tags") or {}

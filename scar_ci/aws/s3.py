@@ -34,15 +34,18 @@ def split_path(path: str) -> tuple[str, str]:
 
 def bucket_tags(aws: Aws, bucket: str) -> dict[str, str] | None:
     """A bucket's tags ({} when it has none), or None when the bucket does not exist."""
-    try:
-        answer = aws.client("s3").get_bucket_tagging(Bucket=bucket)
-    except ClientError as error:
-        if error_code(error) in ("NoSuchTagSet", "NoSuchTagSetError"):
-            return {}
-        if error_code(error) == "NoSuchBucket":
-            return None
-        raise
-    return tag_dict(answer["TagSet"])
+    def read() -> dict[str, str] | None:
+        try:
+            answer = aws.client("s3").get_bucket_tagging(Bucket=bucket)
+        except ClientError as error:
+            if error_code(error) in ("NoSuchTagSet", "NoSuchTagSetError"):
+                return {}
+            if error_code(error) == "NoSuchBucket":
+                return None
+            raise
+        return tag_dict(answer["TagSet"])
+
+    return aws.fact(("s3 tags", bucket), read)
 
 
 PACKAGE_PREFIX = "scar-ci/"  # function packages scar-ci writes to a deployment bucket

@@ -7,14 +7,17 @@ Credentials and endpoints come from boto3's own chain (profiles, env vars, OIDC 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from scar_ci import __version__
 
 READ_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup", "Search", "BatchGet", "Filter")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class Aws:
         )
         self._clients: dict[str, Any] = {}
         self._lock = threading.RLock()
+        self._facts: dict[Hashable, Future[Any]] | None = None
 
     def client(self, service: str, *, once_within: int | None = None) -> Any:
         """The shared client for `service` (clients are thread-safe; making one is not);
@@ -76,6 +80,36 @@ class Aws:
                     client.meta.events.register("before-call", hook)
                 self._clients[key] = client
             return self._clients[key]
+
+    @contextmanager
+    def planning(self) -> Iterator[None]:
+        """While a plan is made (reads only), `fact` reads each fact once."""
+        self._facts = {}
+        try:
+            yield
+        finally:
+            self._facts = None
+
+    def fact(self, key: Hashable, read: Callable[[], T]) -> T:
+        """`read()`, or while planning the answer it gave the first time for `key` (a
+        bucket's notifications, a function's policy: read by the discovery and by several
+        resources); outside planning every call reads, since the apply changes things."""
+        facts = self._facts
+        if facts is None:
+            return read()
+        with self._lock:
+            known = facts.get(key)
+            if known is None:
+                known = facts[key] = Future()
+                mine = True
+            else:
+                mine = False
+        if mine:
+            try:
+                known.set_result(read())
+            except Exception as error:
+                known.set_exception(error)
+        return known.result()
 
     def unlogged_client(self, service: str) -> Any:
         """A new client for `service` outside `calls` and the hooks: for scar-ci's own

@@ -9,8 +9,9 @@ functions, other scopes, other tools) are kept as they are. scar-ci's entries ha
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scar_ci.aws.errors import is_not_found
@@ -81,7 +82,7 @@ class Trigger(Resource):
 
     def create(self, aws: Aws) -> None:
         allow_invoke(aws, self.function, self.sid, "s3.amazonaws.com", self._source)
-        self._merge(aws, {
+        _writer(self.bucket).change(aws, self.entry_id, {
             "Id": self.entry_id, "LambdaFunctionArn": function_arn(aws, self.function),
             "Events": EVENTS,
             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": self.prefix}]}},
@@ -91,21 +92,66 @@ class Trigger(Resource):
         self.create(aws)
 
     def delete(self, aws: Aws) -> None:
-        self._merge(aws, None)
+        _writer(self.bucket).change(aws, self.entry_id, None)
         revoke_invoke(aws, self.function, self.sid)
 
-    def _merge(self, aws: Aws, entry: dict[str, Any] | None) -> None:
-        """Put the bucket's configuration with our entry replaced (or removed, for None)."""
+
+@dataclass
+class _Change:
+    """One entry to replace (or, with None, remove) in a bucket's configuration."""
+
+    entry_id: str
+    entry: dict[str, Any] | None
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class _NotificationWriter:
+    """A bucket's notification configuration is one document, read, changed and written
+    whole: triggers of one bucket applied side by side would overwrite each other's entries.
+    Their changes are queued and written together instead: whoever finds no write going makes
+    one for everything queued (one read and one write per batch), until the queue is empty."""
+
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+        self._lock = threading.Lock()
+        self._queue: list[_Change] = []
+        self._writing = False
+
+    def change(self, aws: Aws, entry_id: str, entry: dict[str, Any] | None) -> None:
+        mine = _Change(entry_id, entry)
+        with self._lock:
+            self._queue.append(mine)
+            lead, self._writing = not self._writing, True
+        while lead:
+            with self._lock:
+                batch, self._queue = self._queue, []
+                if not batch:
+                    self._writing = lead = False
+                    break
+            try:
+                self._write(aws, batch)
+            except Exception as error:
+                for change in batch:
+                    change.error = error
+            for change in batch:
+                change.done.set()
+        mine.done.wait()
+        if mine.error is not None:
+            raise mine.error
+
+    def _write(self, aws: Aws, batch: list[_Change]) -> None:
+        """Put the configuration with the batch's entries replaced (or removed)."""
         try:
             current = _notifications(aws, self.bucket)
         except Exception as error:
-            if entry is None and is_not_found(error):
+            if all(c.entry is None for c in batch) and is_not_found(error):
                 return
             raise
-        merged = {kind: [e for e in current.get(kind, ()) if e.get("Id") != self.entry_id]
-                  for kind in (*CONFIG_KINDS,)}
-        if entry is not None:
-            merged["LambdaFunctionConfigurations"].append(entry)
+        ids = {c.entry_id for c in batch}
+        merged = {kind: [e for e in current.get(kind, ()) if e.get("Id") not in ids]
+                  for kind in CONFIG_KINDS}
+        merged["LambdaFunctionConfigurations"].extend(c.entry for c in batch if c.entry)
         configuration = {k: v for k, v in merged.items() if v}
         if "EventBridgeConfiguration" in current:
             configuration["EventBridgeConfiguration"] = current["EventBridgeConfiguration"]
@@ -113,9 +159,21 @@ class Trigger(Resource):
             Bucket=self.bucket, NotificationConfiguration=configuration)
 
 
+_writers: dict[str, _NotificationWriter] = {}
+_writers_lock = threading.Lock()
+
+
+def _writer(bucket: str) -> _NotificationWriter:
+    with _writers_lock:
+        return _writers.setdefault(bucket, _NotificationWriter(bucket))
+
+
 def _notifications(aws: Aws, bucket: str) -> dict[str, Any]:
-    answer = aws.client("s3").get_bucket_notification_configuration(Bucket=bucket)
-    return {k: v for k, v in answer.items() if k != "ResponseMetadata"}
+    def read() -> dict[str, Any]:
+        answer = aws.client("s3").get_bucket_notification_configuration(Bucket=bucket)
+        return {k: v for k, v in answer.items() if k != "ResponseMetadata"}
+
+    return aws.fact(("s3 notifications", bucket), read)
 
 
 def discover_triggers(aws: Aws, function: str) -> Iterator[Trigger]:

@@ -10,22 +10,22 @@ that need the resource start after it.
 
 from __future__ import annotations
 
-import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from scar_ci.aws.errors import AWS_EXCEPTIONS
+from scar_ci.deploy.parallel import concurrency
 from scar_ci.deploy.plan import PAST, Change, Plan, Verb
 from scar_ci.errors import UserError
 
 FAILURES = (*AWS_EXCEPTIONS, UserError)
-WORKERS = 1
-# Kinds whose service has low request limits (API Gateway's management API, IAM): at most
-# this many of their changes run at once.
-CAPPED = {"api": ("apigateway", 2), "role": ("iam", 4)}
+# Kinds whose service has low request limits (API Gateway's management API, IAM, an OSCAR
+# cluster's one API server): at most this many of their changes run at once.
+CAPS = {"apigateway": 2, "iam": 4, "oscar": 1}
+SERVICE_OF = {"api": "apigateway", "role": "iam", "service": "oscar"}
 
 
 class ApplyFailed(UserError):
@@ -77,17 +77,18 @@ class _Run:
 
 
 def apply_plan(plan: Plan, command: str, say: Callable[[str], None] = print,
-               workers: int = WORKERS) -> list[Change]:
-    """Execute `plan`'s changes along their needs; returns those done, in plan order; raises
-    ApplyFailed once the running ones have finished when any failed."""
+               workers: int | None = None) -> list[Change]:
+    """Execute `plan`'s changes along their needs, at most `workers` (else `concurrency()`)
+    at once; returns those done, in plan order; raises ApplyFailed once the running ones have
+    finished when any failed."""
+    workers = workers or concurrency()
     run = _Run(plan.changes, say)
     run.done.update(i for i, c in enumerate(plan.changes) if c.verb is Verb.KEEP)
-    caps = {service: threading.Semaphore(n) for service, n in CAPPED.values()}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         running: dict[Future[object], tuple[int, bool]] = {}
         while True:
             if not run.failures:
-                _start(run, pool, running, caps, max(1, workers))
+                _start(run, pool, running, max(1, workers))
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -100,20 +101,25 @@ def apply_plan(plan: Plan, command: str, say: Callable[[str], None] = print,
         failures = [(plan.changes[i], e) for i, e in sorted(run.failures, key=lambda f: f[0])]
         raise ApplyFailed(plan, failures, _in_order(plan, run.applied.keys() - {
             i for i, _ in run.failures}), command)
-    return _in_order(plan, run.done)
+    return _in_order(plan, run.done - {i for i, c in enumerate(plan.changes)
+                                       if c.verb is Verb.KEEP})
 
 
 def _start(run: _Run, pool: ThreadPoolExecutor, running: dict[Future[object], tuple[int, bool]],
-           caps: dict[str, threading.Semaphore], workers: int) -> None:
-    """Start ready changes while workers are free, then waits (so one worker makes every
-    ready change before it waits)."""
+           workers: int) -> None:
+    """Start ready changes while workers are free (and their service's cap allows), then
+    waits (so one worker makes every ready change before it waits)."""
+    busy = Counter(SERVICE_OF.get(run.changes[p].kind) for p, is_wait in running.values()
+                   if not is_wait)
     for position in run.ready():
         if len(running) >= workers:
             return
+        service = SERVICE_OF.get(run.changes[position].kind)
+        if service in CAPS and busy[service] >= CAPS[service]:
+            continue
+        busy[service] += 1
         run.started.add(position)
-        change = run.changes[position]
-        cap = caps.get(CAPPED[change.kind][0]) if change.kind in CAPPED else None
-        running[pool.submit(_timed, change, cap)] = (position, False)
+        running[pool.submit(_timed, run.changes[position])] = (position, False)
     for position, settle in list(run.settling.items()):
         if len(running) >= workers:
             return
@@ -121,12 +127,11 @@ def _start(run: _Run, pool: ThreadPoolExecutor, running: dict[Future[object], tu
         running[pool.submit(settle)] = (position, True)
 
 
-def _timed(change: Change, cap: threading.Semaphore | None) -> tuple[object, float]:
+def _timed(change: Change) -> tuple[object, float]:
     if change.apply is None:
         raise RuntimeError(f"{change.verb.value} {change.kind} {change.name} has nothing to apply")
-    with cap or nullcontext():
-        began = time.monotonic()
-        return change.apply(), time.monotonic() - began
+    began = time.monotonic()
+    return change.apply(), time.monotonic() - began
 
 
 def _finish(run: _Run, position: int, is_wait: bool, future: Future[object]) -> None:

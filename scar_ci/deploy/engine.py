@@ -75,15 +75,18 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
     if any(isinstance(r, JobQueue) for r in desired.resources):
         require_batch(aws)
     build(desired.resources, aws)
-    found = discover(aws if fdl.functions else None, scope, oscar=oscar)
-    if additive:
-        wanted = {(r.kind, r.name) for r in desired.resources}
-        own = of_functions(found, {scope.function_name(f.name) for f in fdl.functions})
-        found = list({(r.kind, r.name): r for r in (*own, *(r for r in found if
-                                                             (r.kind, r.name) in wanted))
-                      }.values())
-    plan = make_plan(scope.describe(), desired.resources, found, aws,
-                     reason=f"no longer in {fdl.path.name}")
+    with aws.planning():
+        # additive: the FDL's own functions are looked at too (what they no longer need)
+        known = set() if additive else {r.key for r in desired.resources}
+        found = discover(aws if fdl.functions else None, scope, known, oscar=oscar)
+        if additive:
+            wanted = {(r.kind, r.name) for r in desired.resources}
+            own = of_functions(found, {scope.function_name(f.name) for f in fdl.functions})
+            found = list({(r.kind, r.name): r for r in (*own, *(r for r in found if
+                                                                 (r.kind, r.name) in wanted))
+                          }.values())
+        plan = make_plan(scope.describe(), desired.resources, found, aws,
+                         reason=f"no longer in {fdl.path.name}")
     return plan, desired
 
 
@@ -91,15 +94,17 @@ def plan_teardown(scope: Scope, aws: Aws, *, delete_data: bool = False,
                   oscar: Oscar | None = None) -> Plan:
     """Delete everything of `scope` (on AWS and the clusters `oscar` knows), found by tag and
     name whatever the FDL says today."""
-    return make_plan(scope.describe(), [], discover(aws, scope, oscar=oscar), aws,
-                     delete_data=delete_data, reason="teardown")
+    with aws.planning():
+        return make_plan(scope.describe(), [], discover(aws, scope, oscar=oscar), aws,
+                         delete_data=delete_data, reason="teardown")
 
 
 def plan_removal(scope: Scope, aws: Aws, names: Collection[str]) -> tuple[Plan, int]:
     """Delete what belongs to the deployed functions `names` alone (buckets stay); the plan
     and how many live resources it found."""
-    found = of_functions(discover(aws, scope), names)
-    return make_plan(scope.describe(), [], found, aws, reason="scar-ci rm"), len(found)
+    with aws.planning():
+        found = of_functions(discover(aws, scope), names)
+        return make_plan(scope.describe(), [], found, aws, reason="scar-ci rm"), len(found)
 
 
 def deploy(fdl: Fdl, scope: Scope, aws: Aws, say: Say = print, builder: Builder = "auto",

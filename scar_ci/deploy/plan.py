@@ -12,6 +12,8 @@ from enum import StrEnum
 from functools import partial
 from typing import TYPE_CHECKING
 
+from scar_ci.deploy.parallel import parallel_map
+
 if TYPE_CHECKING:
     from scar_ci.aws.resource import Key, Resource, Settings
     from scar_ci.aws.session import Aws
@@ -105,12 +107,16 @@ def make_plan(header: str, desired: Sequence[Resource], found: Iterable[Resource
               *, delete_data: bool = False, reason: str = "no longer in the FDL") -> Plan:
     """Diff `desired` against the cloud; sweep what `found` has beyond it.
 
-    Creates and updates come first, in dependency order (what a resource `depends_on` before
-    it); then the deletes, in the reverse order (APIs and triggers before their functions, a
-    job queue before its compute environment), each waiting for every create and update.
+    The reads run side by side (they only read); then, in order, each resource takes what
+    its read found and is diffed. Creates and updates come first, in dependency order (what a
+    resource `depends_on` before it); then the deletes, in the reverse order (APIs and
+    triggers before their functions, a job queue before its compute environment), each
+    waiting for every create and update.
     """
     resources = ordered(desired)
-    changes = [_diffed(resource, resource.read(aws), aws) for resource in resources]
+    lives = parallel_map(lambda resource: resource.read(aws), resources)
+    changes = [_diffed(resource, live, aws) for resource, live in zip(resources, lives,
+                                                                       strict=True)]
     wanted = {r.key: r for r in desired}
     stale = ordered([r for r in found if r.key not in wanted or r.duplicates(wanted[r.key])],
                     reverse=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from scar_ci.oscar.access import ClusterAccess
 T = TypeVar("T")
 RUN_TIMEOUT_S = 300  # a synchronous run waits for the script (oscar-python's default is 60 s)
 
+
+_QUIET = threading.Lock()  # oscar-python prints; its output is kept out of ours
 
 class OscarFailure(UserError):
     """An OSCAR cluster refused a call or could not be reached."""
@@ -54,7 +57,8 @@ class OscarCluster:
 
     def _call(self, action: Callable[[], T], what: str) -> T:
         try:
-            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            # both swap process-wide state: one call at a time (deploys apply side by side)
+            with _QUIET, contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
                 if not self.access.ssl_verify:  # asked for: no warning on every request
                     warnings.simplefilter("ignore", InsecureRequestWarning)
                 return action()  # oscar-python prints its progress: kept out of our output

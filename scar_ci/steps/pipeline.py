@@ -15,6 +15,7 @@ from pathlib import Path
 from scar_ci.aws.ecr import ImageOptions
 from scar_ci.aws.s3 import split_path
 from scar_ci.aws.session import Aws
+from scar_ci.commands.output import say_to
 from scar_ci.deploy import engine
 from scar_ci.deploy.plan import PAST, Plan, Verb
 from scar_ci.errors import UserError
@@ -152,7 +153,7 @@ def do_deploy(state: Run) -> int:
                                            state.oscar(fdl))
         print(plan.render())
     with group("apply"):
-        engine.apply_plan(plan, "deploy", print)
+        engine.apply_plan(plan, "deploy", say_to())
         urls = engine.urls_of(desired, aws)
     seconds = time.monotonic() - started
     result = (smoke_test(state, fdl, aws) if state.inputs.smoke_test and fdl.functions
@@ -189,7 +190,7 @@ def do_teardown(state: Run) -> int:
         state.inputs.delete_data, state.scope.kind in (ScopeKind.PR, ScopeKind.BRANCH))
     started = time.monotonic()
     with group(f"teardown {state.scope.label}"):
-        plan = engine.teardown(state.scope, state.aws(fdl), delete_data=delete_data, say=print,
+        plan = engine.teardown(state.scope, state.aws(fdl), delete_data=delete_data, say=say_to(),
                                oscar=state.oscar(fdl))
     write_outputs({"plan": plan.to_json(), "functions": "[]", "api-url": ""}, state.env)
     write_summary(render_summary("teardown", state.scope.label, plan=plan,

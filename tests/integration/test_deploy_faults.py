@@ -23,18 +23,24 @@ pytestmark = pytest.mark.integration
 
 
 class FaultAt:
-    """A botocore before-call hook that fails the `n`-th mutating call, like AWS would."""
+    """A botocore before-call hook that fails the `n`-th mutating call (with `operation`, the
+    first call of that operation), like AWS would; the apply's calls run side by side."""
 
-    def __init__(self, n: int) -> None:
-        self.n, self.seen = n, 0
+    def __init__(self, n: int, operation: str = "") -> None:
+        self.n, self.seen, self.wanted = n, 0, operation
         self.operation = ""
+        self._lock = threading.Lock()
 
     def __call__(self, model, **_):
         if model.name.startswith(READ_PREFIXES):
             return
-        self.seen += 1
-        if self.seen == self.n:
-            self.operation = model.name
+        with self._lock:
+            self.seen += 1
+            hit = (model.name == self.wanted if self.wanted else self.seen == self.n) and (
+                not self.operation)
+            if hit:
+                self.operation = model.name
+        if hit:
             raise ClientError({"Error": {"Code": "InjectedFault", "Message": "injected"}},
                               model.name)
 
@@ -64,10 +70,10 @@ def mutating_steps(fdl, scope) -> list[str]:
     return [op for _, op in aws.calls.mutating]
 
 
-def fail_then_converge(fdl, scope: Scope, n: int) -> tuple[str, str, list]:
-    """Deploy with a fault at the n-th mutating call, rerun, then redeploy and tear down;
+def fail_then_converge(fdl, scope: Scope, operation: str) -> tuple[str, str, list]:
+    """Deploy with a fault at the first `operation` call, rerun, then redeploy and tear down;
     returns the failed operation, the error text and the mutating calls of the redeploy."""
-    fault = FaultAt(n)
+    fault = FaultAt(0, operation)
     aws = Aws()
     aws.add_hook(fault)
     try:
@@ -93,7 +99,7 @@ def test_a_deploy_failing_at_any_step_is_finished_by_the_next_run(tmp_path, uniq
     assert len(steps) >= 10 and "PutParameter" in operations
     with ThreadPoolExecutor(max_workers=4) as pool:
         outcomes = pool.map(lambda n: fail_then_converge(
-            fdl, Scope.parse(f"manual:{unique_name}-{n}"), n), steps)
+            fdl, Scope.parse(f"manual:{unique_name}-{n}"), operations[n - 1]), steps)
         for n, (operation, message, mutating) in zip(steps, outcomes, strict=True):
             assert operation == operations[n - 1]
             assert "run `scar-ci deploy` again" in message, message
