@@ -71,6 +71,6 @@ def check_function_python(python: str) -> None:
 
 def function_defaults(tools_dir: Path) -> dict[str, str]:
     """udocker's settings for image functions, which local mode runs under udocker in P1
-    through proot (zip functions get none: their supervisor runs udocker in F1, as on
-    Lambda, with the engines of its layer)."""
+    through proot (zip functions get none of these: their supervisor runs udocker in F1, as
+    on Lambda, with the engines of its layer; they get only the Docker Hub mirror)."""
     return {"UDOCKER_USE_PROOT_EXECUTABLE": str(write_proot_wrapper(tools_dir))}
