@@ -4,8 +4,8 @@ way the Actions runner runs a Docker action.
 - `standin_base`: the Dockerfile's base (`python:3.12-slim`, unreachable here) replaced by a
   root file system made from Debian's packages with mmdebstrap, with what the Dockerfile relies
   on (`python` on PATH with venv and pip, CA certificates, tar); cached by what it installs.
-- `fake_engines`: a small tarball shaped like udocker's engines, and its git blob id, for the
-  build argument that checks it.
+- `fake_engines`: a tarball shaped like udocker's engines (this machine's Fakechroot and
+  patchelf), and its git blob id, for the build argument that checks it.
 - `serving_file`: a local HTTP server for it (the engines' URL is a build argument).
 - `RunnerStep`: the runner's `docker run` for a Docker action: --workdir /github/workspace, the
   workspace and the _temp/_github_home, _github_workflow and _runner_file_commands mounts, the
@@ -31,6 +31,7 @@ from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 from scar_ci.cache import cache_dir
+from scar_ci.local.engines import machine_engines
 from scar_testbed.actions_runner import EVENTS, ROOT
 from scar_testbed.http_stub import serving
 from scar_testbed.podman import Podman
@@ -40,6 +41,7 @@ BASE_PACKAGES = ("python3", "python3-venv", "python-is-python3", "ca-certificate
 DPKG_OPTIONS = tuple(f"--dpkgopt=path-exclude=/usr/share/{d}/*" for d in ("doc", "man", "locale"))
 # What podman needs here to run a container (MACHINE-NOTES: no CAP_SYS_RESOURCE, so limits at
 # or under the machine's) and to let pip inside the build verify TLS as this machine does.
+TEST_ENGINES_NOTE = b"test engines: this machine's fakechroot and patchelf\n"
 RUN_LIMITS = ("--ulimit", "nofile=1024:20000", "--ulimit", "nproc=4096:4096")
 BUILD_MOUNTS = tuple(
     f"--volume={path}:{path}:ro" for path in ("/etc/ssl/certs/ca-certificates.crt",
@@ -69,10 +71,12 @@ def standin_base(podman: Podman) -> str:
 
 def fake_engines(folder: Path) -> tuple[Path, str]:
     """A tarball laid out like udocker's engines (one top folder with bin/ and lib/) and its
-    git blob id."""
+    git blob id. It holds this machine's Fakechroot and patchelf (local mode's engine folder),
+    so the functions the image deploys really run in F1 in the executor's sandbox."""
     path = folder / "udocker-englib-test.tar.gz"
     with tarfile.open(path, "w:gz") as archive:
-        for name, data in (("udocker_dir/bin/README", b"test engines: not executables\n"),
+        archive.add(machine_engines(), arcname="udocker_dir")
+        for name, data in (("udocker_dir/bin/README", TEST_ENGINES_NOTE),
                            ("udocker_dir/lib/README", b"test engines\n")):
             info = tarfile.TarInfo(name)
             info.size = len(data)

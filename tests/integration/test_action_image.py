@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import shlex
 from pathlib import Path
@@ -22,6 +23,7 @@ from scar_ci.deploy import engine
 from scar_ci.scopes.scope import Scope
 from scar_testbed.action_image import (
     RUN_LIMITS,
+    TEST_ENGINES_NOTE,
     RunnerStep,
     build_action_image,
     fake_engines,
@@ -76,8 +78,11 @@ def test_the_image_runs_as_root_with_the_checked_engines(podman, action_image) -
     listed = podman.run("run", "--rm", "--runtime", "/usr/bin/runc", *RUN_LIMITS,
                         "--entrypoint", "/bin/sh", action_image, "-c",
                         "id -u; cat /opt/udocker-engines/bin/README; "
+                        "ls /opt/udocker-engines/bin /opt/udocker-engines/lib; "
                         "/opt/scar-ci/bin/python -c 'import udocker; print(udocker.__version__)'")
-    assert listed.stdout.splitlines()[:2] == ["0", "test engines: not executables"]
+    assert listed.stdout.splitlines()[:2] == ["0", TEST_ENGINES_NOTE.decode().strip()]
+    arch = platform.machine()
+    assert {f"patchelf-{arch}", f"libfakechroot-{arch}.so"} <= set(listed.stdout.split())
     assert "1.3.17" in listed.stdout
 
 
