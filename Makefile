@@ -15,8 +15,10 @@ demo: setup
 lint: setup
 	$(VENV)/ruff check .
 
+# Two workers, one test file each at a time (module fixtures are set up once): tests mostly
+# wait on LocalStack and subprocesses, so two pay on two cores (docs/testbed.md).
 test: lint
-	$(VENV)/pytest
+	$(VENV)/pytest -n 2 --dist loadfile
 
 # Refreshes requirements/action.txt, the action image's lock with hashes (docs/action.md).
 lock: setup

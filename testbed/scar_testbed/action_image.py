@@ -30,7 +30,7 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
-from scar_ci.cache import cache_dir
+from scar_ci.cache import cache_dir, exclusive
 from scar_ci.local.engines import machine_engines
 from scar_testbed.actions_runner import EVENTS, ROOT
 from scar_testbed.http_stub import serving
@@ -54,15 +54,15 @@ def standin_base(podman: Podman) -> str:
     key = hashlib.sha256(json.dumps([SUITE, BASE_PACKAGES, DPKG_OPTIONS]).encode()
                          ).hexdigest()[:16]
     tarball = cache_dir() / f"action-base-{key}.tar"
-    if not tarball.is_file():
-        if not shutil.which("mmdebstrap"):
-            raise RuntimeError("mmdebstrap is not installed: bash scripts/setup-system.sh")
-        tarball.parent.mkdir(parents=True, exist_ok=True)
-        partial_tar = tarball.with_suffix(".part")
-        subprocess.run(["mmdebstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
-                        *DPKG_OPTIONS, SUITE, str(partial_tar)], check=True,
-                       capture_output=True, timeout=600)
-        partial_tar.replace(tarball)
+    with exclusive(tarball.with_suffix(".lock")):  # test workers may want it at once
+        if not tarball.is_file():
+            if not shutil.which("mmdebstrap"):
+                raise RuntimeError("mmdebstrap is not installed: bash scripts/setup-system.sh")
+            partial_tar = tarball.with_suffix(".part")
+            subprocess.run(["mmdebstrap", "--variant=minbase",
+                            f"--include={','.join(BASE_PACKAGES)}", *DPKG_OPTIONS, SUITE,
+                            str(partial_tar)], check=True, capture_output=True, timeout=600)
+            partial_tar.replace(tarball)
     name = f"localhost/scar-ci-action-base:{key}"
     if podman.run("image", "exists", name, check=False).returncode != 0:
         podman.run("import", "--change", "CMD=/bin/bash", str(tarball), name)

@@ -10,7 +10,6 @@ minimal /etc/passwd and /etc/group go on top; its config is the spec's.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import io
 import shutil
@@ -18,7 +17,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from scar_ci.cache import cache_dir
+from scar_ci.cache import cache_dir, exclusive
 from scar_testbed.images import ETC_FILES, ImageSpec, TestImage
 
 SUITE = "bookworm"
@@ -41,10 +40,8 @@ def debian_rootfs(packages: tuple[str, ...] = PACKAGES) -> Path:
     command = _mmdebstrap_command(packages, Path("OUT"))
     key = hashlib.sha256("\0".join(command).encode()).hexdigest()[:16]
     folder = cache_dir() / "testbed"
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"debian-{SUITE}-{key}.tar"
-    with (folder / f"{target.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive(folder / f"{target.name}.lock"):
         if not target.exists():
             partial = target.with_suffix(".part")
             done = subprocess.run(_mmdebstrap_command(packages, partial), capture_output=True,

@@ -15,6 +15,7 @@ import shlex
 import shutil
 from pathlib import Path
 
+from scar_ci.cache import exclusive
 from scar_ci.package.image.debian_archive import DebianArchive, extract
 
 QEMU_MACHINES = {"arm64": "aarch64", "amd64": "x86_64"}  # Debian architecture -> qemu's
@@ -36,11 +37,12 @@ def foreign_busybox(architecture: str, cache: Path) -> Path:
     """busybox-static's /bin/busybox for the Debian `architecture`, kept under `cache`."""
     folder = cache / f"busybox-{architecture}"
     busybox = folder / "root" / "bin" / "busybox"
-    if not busybox.is_file():
-        archive = DebianArchive(cache / f"apt-{architecture}", architecture)
-        archive.refresh()
-        for package in archive.download(["busybox-static"], folder / "debs"):
-            extract(package, folder / "root")
+    with exclusive(cache / f"busybox-{architecture}.lock"):  # test workers may want it at once
+        if not busybox.is_file():
+            archive = DebianArchive(cache / f"apt-{architecture}", architecture)
+            archive.refresh()
+            for package in archive.download(["busybox-static"], folder / "debs"):
+                extract(package, folder / "root")
     return busybox
 
 

@@ -5,11 +5,13 @@ API service, so code using the `docker` SDK meets a real Engine API."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from pathlib import Path
 
 PODMAN = "podman"
 RUNC = Path("/usr/bin/runc")
+RUNROOT_LIMIT = 50
 INSTALL_HINT = "bash scripts/setup-system.sh (Debian packages podman and runc)"
 
 
@@ -87,16 +90,27 @@ class Podman:
     def registries_conf(self) -> Path:
         return self.folder / "registries.conf"
 
+    @property
+    def run_dir(self) -> Path:
+        """podman's runroot: `folder`/run (a storage kept in the cache records it), or where
+        that is over the 50 characters podman accepts (a pytest-xdist worker's temporary
+        folder), a short one in the temporary folder named after `folder`."""
+        run = self.folder / "run"
+        if len(str(run)) <= RUNROOT_LIMIT:
+            return run
+        digest = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"podman-run-{digest}"
+
     def argv(self, *args: str) -> list[str]:
         """`podman <global options> args...`."""
         return [PODMAN, "--root", str(self.folder / "root"), "--runroot",
-                str(self.folder / "run"), "--storage-driver", self.driver, "--runtime", str(RUNC),
+                str(self.run_dir), "--storage-driver", self.driver, "--runtime", str(RUNC),
                 "--cgroup-manager", "cgroupfs", "--events-backend", "file", *args]
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         """The process environment podman needs (plus `extra`)."""
         return {**os.environ, "CONTAINERS_REGISTRIES_CONF": str(self.registries_conf),
-                "TMPDIR": str(self.folder), "XDG_RUNTIME_DIR": str(self.folder / "run"),
+                "TMPDIR": str(self.folder), "XDG_RUNTIME_DIR": str(self.run_dir),
                 **(extra or {})}
 
     def run(self, *args: str, timeout: float = 900, env: dict[str, str] | None = None,

@@ -20,18 +20,17 @@ wheel versions: a second build downloads nothing, and the same inputs give the s
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from scar_ci.cache import exclusive
 from scar_ci.errors import UserError
 from scar_ci.package.image.debian_archive import DebianArchive, DebianPackage, extract
 from scar_ci.package.image.elf import MACHINES, elf_needs, is_elf
@@ -66,7 +65,7 @@ def assembled_runtime(architecture: str, distributions: Iterable[str], cache_roo
     except OSError as error:
         raise UserError(f"cannot create the runtime cache folder {cache_root} "
                         f"({error.strerror}): set SCAR_CI_CACHE to a writable folder") from None
-    with _exclusive(cache_root / f".{architecture}.lock"):  # one apt and assembly at a time
+    with exclusive(cache_root / f".{architecture}.lock"):  # one apt and assembly at a time
         archive = DebianArchive(cache_root / f"apt-{debian}", debian, progress)
         archive.refresh()
         if not archive.has_packages():
@@ -84,16 +83,6 @@ def assembled_runtime(architecture: str, distributions: Iterable[str], cache_roo
                 shutil.rmtree(folder, ignore_errors=True)  # a half-written one, if any
                 Path(work, "runtime").replace(folder)
     return runtime_from_assembly(folder, architecture)
-
-
-@contextmanager
-def _exclusive(lock: Path) -> Iterator[None]:
-    with lock.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def runtime_key(architecture: str, index_digest: str, pins: Iterable[str]) -> str:
