@@ -25,7 +25,7 @@ SCRIPT = 'echo "extra: $(cat "$EXTRA_PAYLOAD/data/hello.txt") from $EXTRA_PAYLOA
 
 
 def test_extra_payload_preheat_and_a_missing_deployment_bucket(
-        localstack, tmp_path: Path, test_image_archives, udocker_env, capsys) -> None:
+        localstack, tmp_path: Path, test_image_archives, capsys) -> None:
     base = f"scar-t-{secrets.token_hex(5)}"
     shutil.copy(test_image_archives["docker"], tmp_path / "image.tar")
     (tmp_path / "run.sh").write_text(SCRIPT)
@@ -36,11 +36,7 @@ def test_extra_payload_preheat_and_a_missing_deployment_bucket(
     fdl.write_text(yaml.safe_dump({"functions": {"aws": [{"lambda": {
         "name": "keys", "memory": 256, "timeout": 60, "init_script": "run.sh",
         "extra_payload": "extra", "preheat": True, "deployment": {"bucket": f"{base}-deploy"},
-        "container": {"image_file": "image.tar", "timeout_threshold": 5},
-        "environment": {"Variables": {
-            "SCAR_EXEC_MODE": "P1", "UDOCKER_DIR": str(tmp_path / "udocker"),
-            "SCAR_TMP_DIR": str(tmp_path / "tmp"),
-            "UDOCKER_USE_PROOT_EXECUTABLE": udocker_env["UDOCKER_USE_PROOT_EXECUTABLE"]}}}}]}}))
+        "container": {"image_file": "image.tar", "timeout_threshold": 5}}}]}}))
     scope = ["--scope", f"manual:{base}"]
     name = Scope.parse(f"manual:{base}").function_name("keys")
     bucket = Scope.parse(f"manual:{base}").bucket(f"{base}-deploy")  # per scope
