@@ -57,8 +57,10 @@ class Bucket(Resource):
 
     A bucket that exists without scar-ci's tags is someone else's: it is used, never changed;
     except one scar-ci itself named for a preview scope (`<base>--<stage>`), owned by this
-    account and holding nothing but folder markers: an earlier run created it and stopped
-    before tagging it, and this run finishes it. Buckets are created with their tags in the
+    account and holding some of the folder markers scar-ci writes for it and nothing else:
+    an earlier run created it and stopped before tagging it, and this run finishes it. An
+    empty bucket carries no such mark (a user's bucket named in `deployment.bucket` is
+    empty too): it stays someone else's. Buckets are created with their tags in the
     CreateBucket call itself, so a run of this version leaves no such bucket.
     """
 
@@ -96,7 +98,8 @@ class Bucket(Resource):
 
     def _left_by_an_earlier_run(self, aws: Aws, tags: Mapping[str, str]) -> bool:
         """Untagged, but named by scar-ci for this preview scope, this account's (checked with
-        ExpectedBucketOwner) and empty but for folder markers."""
+        ExpectedBucketOwner) and holding at least one of this bucket's folder markers and
+        nothing else."""
         label = self.tags.get(TAG_SCOPE, PRODUCTION)
         if tags or label == PRODUCTION or not self.name.endswith(f"--{label}"):
             return False
@@ -106,7 +109,8 @@ class Bucket(Resource):
         except ClientError:
             return False  # another account's bucket (403), or gone
         keys = [item["Key"] for item in answer.get("Contents", ())]
-        return not answer.get("IsTruncated") and all(k.endswith("/") for k in keys)
+        markers = {f"{folder}/" for folder in self.folders}
+        return not answer.get("IsTruncated") and bool(keys) and set(keys) <= markers
 
     def create(self, aws: Aws) -> None:
         s3 = aws.client("s3")

@@ -46,21 +46,28 @@ class FaultAt:
 
 
 class FaultAfter(FaultAt):
-    """Fails the mutating call that follows the first `operation`."""
+    """Fails the mutating call that follows the first `operation` on the thread that made it
+    (the apply's other calls run side by side on other threads)."""
 
     def __init__(self, operation: str) -> None:
         super().__init__(0)
         self.after = operation
+        self.thread: int | None = None
 
     def __call__(self, model, **_):
         if model.name.startswith(READ_PREFIXES):
             return
-        if self.after is None:
-            self.operation = model.name
+        with self._lock:
+            if self.thread is None:
+                if model.name == self.after:
+                    self.thread = threading.get_ident()
+                return
+            hit = self.thread == threading.get_ident() and not self.operation
+            if hit:
+                self.operation = model.name
+        if hit:
             raise ClientError({"Error": {"Code": "InjectedFault", "Message": "injected"}},
                               model.name)
-        if model.name == self.after:
-            self.after = None
 
 
 def mutating_steps(fdl, scope) -> list[str]:
