@@ -36,6 +36,7 @@ from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, StorageProvider, StorageRef
 from scar_ci.fdl import Function as FdlFunction
 from scar_ci.fdl.model import thaw
+from scar_ci.fdl.scar_values import SCAR_LAYER_NAME
 from scar_ci.package.function_zip import config_json, function_config, function_zip
 from scar_ci.package.image.spec import FunctionImageSpec
 from scar_ci.package.layer import HANDLER
@@ -265,8 +266,8 @@ def _constant(value: str) -> Callable[[], str]:
 
 
 def _layer_name(fdl: Fdl) -> str:
-    names = {f.raw["lambda"].get("supervisor", {}).get("layer_name") or DEFAULT_LAYER
-             for f in fdl.functions}
+    named = (f.raw["lambda"].get("supervisor", {}).get("layer_name") for f in fdl.functions)
+    names = {DEFAULT_LAYER if name in (None, "", SCAR_LAYER_NAME) else name for name in named}
     if len(names) > 1:
         raise UnsupportedFunction(f"{fdl.path}: functions name different supervisor layers "
                                   f"({', '.join(sorted(names))}); use one layer_name")

@@ -26,10 +26,11 @@ SCAR_UDOCKER_VARIABLES = {
     "UDOCKER_EXEC": "/opt/udocker/udocker.py",
 }
 
-# SCAR's defaults for its supervisor layer: scar-ci deploys its own, so only other values
-# are worth a notice.
-SCAR_SUPERVISOR = {"version": "latest", "layer_name": "faas-supervisor",
-                   "license_info": "Apache 2.0"}
+# SCAR's defaults for its supervisor: scar-ci deploys its own, so only other values are worth
+# a notice. `layer_name` takes effect (it names scar-ci's layer), except SCAR's own name, which
+# stands for scar-ci's default layer: scar-ci never publishes versions into SCAR's layer.
+SCAR_SUPERVISOR = {"version": "latest", "license_info": "Apache 2.0"}
+SCAR_LAYER_NAME = "faas-supervisor"
 
 
 def take_scar_values(doc: Located, fallback: Position) -> list[Problem]:
@@ -102,5 +103,5 @@ def _supervisor(doc: Located, path: KeyPath, lam: dict, fallback: Position) -> I
             where = (*path, "supervisor", key)
             yield Problem(doc.value_position(where, fallback), where,
                           f"{quoted(value)} is not used: scar-ci deploys its own supervisor "
-                          "(its layer and version are shown by 'scar-ci ls'); remove the key "
+                          "(its layer's sha256 is shown by 'scar-ci ls'); remove the key "
                           "to silence this notice")

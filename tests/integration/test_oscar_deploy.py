@@ -174,7 +174,6 @@ def test_bad_credentials_one_message_exit_1_nothing_done(
 
 
 def test_chain_oscar_to_bucket_to_lambda(cluster: FakeOscar, tmp_path: Path, unique_name: str,
-                                         udocker_env: dict[str, str],
                                          test_image_archives: dict[str, Path],
                                          capsys: pytest.CaptureFixture) -> None:
     """SCAR's mask-detector shape: an upload to the service's MinIO input runs it on OSCAR;
@@ -186,14 +185,9 @@ def test_chain_oscar_to_bucket_to_lambda(cluster: FakeOscar, tmp_path: Path, uni
     (repo / "mark.sh").write_text(
         'cp "$INPUT_FILE_PATH" "$TMP_OUTPUT_DIR/$(basename "$INPUT_FILE_PATH").seen"\n')
     shared = f"{unique_name}-shared"
-    work = tmp_path / "lambda-work"
     detector = {"lambda": {
         "name": f"{unique_name}-detect", "init_script": "mark.sh",
         "container": {"image_file": "image.tar", "timeout_threshold": 5},
-        "environment": {"Variables": {
-            "SCAR_EXEC_MODE": "P1", "UDOCKER_DIR": str(work / "udocker"),
-            "SCAR_TMP_DIR": str(work / "tmp"),
-            "UDOCKER_USE_PROOT_EXECUTABLE": udocker_env["UDOCKER_USE_PROOT_EXECUTABLE"]}},
         "input": [{"storage_provider": "s3", "path": f"{shared}/intermediate"}],
         "output": [{"storage_provider": "s3", "path": f"{shared}/result"}]}}
     anon = service("anon", unique_name, output=[
