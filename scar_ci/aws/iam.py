@@ -96,6 +96,8 @@ class Role(Resource):
             GRANTS[sid] for sid in sids if sid in GRANTS)
 
     def read(self, aws: Aws) -> Settings | None:
+        if self.name not in {role["RoleName"] for role in account_roles(aws)}:
+            return None
         iam = aws.client("iam")
         found = absent_ok(iam.get_role, RoleName=self.name)
         if found is None:
@@ -153,10 +155,20 @@ def discover_roles(aws: Aws, scope: Scope, skip: Collection[str] = ()) -> Iterat
     """The scope's roles: every role under /scar-ci/ whose tags name the scope (but those
     named in `skip`, which the caller reads anyway)."""
     iam = aws.client("iam")
-    for role in paginate(iam, "list_roles", "Roles", PathPrefix=ROLE_PATH):
-        if role["RoleName"] in skip or not may_belong(scope, role["RoleName"]):
+    for role in account_roles(aws):
+        if (role["RoleName"] in skip or role.get("Path") != ROLE_PATH
+                or not may_belong(scope, role["RoleName"])):
             continue
         answer = absent_ok(iam.list_role_tags, RoleName=role["RoleName"])
         tags = tag_dict(answer["Tags"]) if answer else {}
         if owned(scope, tags):
             yield Role(role["RoleName"], tags=tags)
+
+
+def account_roles(aws: Aws) -> list[dict[str, Any]]:
+    """Every role of the account, whatever its path, since names are unique across paths
+    (read once while planning: the discovery takes the scope's from it, and a role's read
+    knows from it whether the role exists). IAM's quota is 1000 roles, 5000 at most: a
+    page or a few."""
+    return aws.fact("iam roles", lambda: list(paginate(
+        aws.client("iam"), "list_roles", "Roles", PaginationConfig={"PageSize": 1000})))

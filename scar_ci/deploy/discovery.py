@@ -15,7 +15,7 @@ from scar_ci.aws.apigateway import discover_apis
 from scar_ci.aws.batch import discover_batch
 from scar_ci.aws.ecr import discover_repositories
 from scar_ci.aws.iam import discover_roles
-from scar_ci.aws.lambda_ import discover_functions
+from scar_ci.aws.lambda_ import account_functions, discover_functions
 from scar_ci.aws.logs import discover_log_groups
 from scar_ci.aws.resource import Key, Resource
 from scar_ci.aws.s3 import discover_buckets
@@ -36,12 +36,13 @@ def _apis(aws: Aws, scope: Scope, known: Collection[Key]) -> Iterator[Resource]:
 
 def _functions(aws: Aws, scope: Scope, known: Collection[Key]) -> Iterator[Resource]:
     """Each function after its triggers (found through the function's permissions); of the
-    `known` functions, which the plan reads anyway, only the triggers."""
+    `known` functions, which the plan reads anyway, only the triggers of those that exist."""
     wanted = {name for kind, name in known if kind == "function"}
     for function, _ in discover_functions(aws, scope, skip=wanted):
         yield from discover_triggers(aws, function.name)
         yield function
-    for name in sorted(wanted):
+    live = {function["FunctionName"] for function in account_functions(aws)}
+    for name in sorted(wanted & live):
         yield from discover_triggers(aws, name)
 
 
