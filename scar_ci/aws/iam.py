@@ -7,6 +7,9 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from scar_ci.aws.errors import error_code
 from scar_ci.aws.resource import (
     Resource,
     Settings,
@@ -132,15 +135,21 @@ class Role(Resource):
                                           PolicyDocument=json.dumps(self.policy))
 
     def delete(self, aws: Aws) -> None:
+        """Its policy, then the role; only when IAM answers that other policies are still
+        in it (added by hand) are they listed and removed first."""
         iam = aws.client("iam")
-        names = absent_ok(iam.list_role_policies, RoleName=self.name)
-        if names is None:
-            return
-        for policy in names["PolicyNames"]:
-            absent_ok(iam.delete_role_policy, RoleName=self.name, PolicyName=policy)
-        for attached in iam.list_attached_role_policies(RoleName=self.name)["AttachedPolicies"]:
-            iam.detach_role_policy(RoleName=self.name, PolicyArn=attached["PolicyArn"])
-        absent_ok(iam.delete_role, RoleName=self.name)
+        absent_ok(iam.delete_role_policy, RoleName=self.name, PolicyName=POLICY_NAME)
+        try:
+            absent_ok(iam.delete_role, RoleName=self.name)
+        except ClientError as error:
+            if error_code(error) != "DeleteConflict":
+                raise
+            for policy in iam.list_role_policies(RoleName=self.name)["PolicyNames"]:
+                absent_ok(iam.delete_role_policy, RoleName=self.name, PolicyName=policy)
+            for attached in iam.list_attached_role_policies(
+                    RoleName=self.name)["AttachedPolicies"]:
+                iam.detach_role_policy(RoleName=self.name, PolicyArn=attached["PolicyArn"])
+            absent_ok(iam.delete_role, RoleName=self.name)
 
 
 def _document(document: Any) -> Any:
