@@ -125,7 +125,6 @@ class Bucket(Resource):
             del configuration["Tags"]  # an S3 API without tags at creation: tagged just after
             s3.create_bucket(Bucket=self.name, **(
                 {"CreateBucketConfiguration": configuration} if configuration else {}))
-        s3.get_waiter("bucket_exists").wait(Bucket=self.name)
         self.update(aws, {"folders": (), "tags": {}})  # tagged again: some S3 APIs ignore Tags
 
     def update(self, aws: Aws, live: Settings) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from scar_ci.aws.errors import is_not_found
 from scar_ci.aws.lambda_ import allow_invoke, function_arn, permissions, revoke_invoke, source_arn
 from scar_ci.aws.resource import Key, Resource, Settings, absent_ok
+from scar_ci.aws.s3 import bucket_tags
 from scar_ci.aws.session import Aws
 
 EVENTS = ["s3:ObjectCreated:*"]
@@ -63,6 +64,8 @@ class Trigger(Resource):
         return "on object created"
 
     def read(self, aws: Aws) -> Settings | None:
+        if bucket_tags(aws, self.bucket) is None:  # no bucket yet (read once with its own)
+            return None
         configuration = absent_ok(_notifications, aws=aws, bucket=self.bucket) or {}
         entry = next((e for e in configuration.get("LambdaFunctionConfigurations", ())
                       if e.get("Id") == self.entry_id), None)
