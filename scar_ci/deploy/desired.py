@@ -205,7 +205,19 @@ def desired_state(fdl: Fdl, scope: Scope, account: Account | None,
                 authorization=api.authorization)
     resources.extend(buckets.values())
     resources.extend(apis.values())
+    _start_together([r for r in resources if isinstance(r, Trigger)])
     return Desired(scope, resources, apis)
+
+
+def _start_together(triggers: list[Trigger]) -> None:
+    """Each trigger waits for the functions of its bucket's other triggers too, so that the
+    bucket's notification entries are written in one batch rather than one at a time as
+    each function becomes Active."""
+    functions: dict[str, set[str]] = {}
+    for trigger in triggers:
+        functions.setdefault(trigger.bucket, set()).add(trigger.function)
+    for trigger in triggers:
+        trigger.along = tuple(sorted(functions[trigger.bucket]))
 
 
 def function_image(function: FdlFunction, scope: Scope, tags: dict[str, str],
