@@ -27,6 +27,7 @@ from scar_ci.deploy.lock import scope_lock
 from scar_ci.deploy.plan import Plan, make_plan
 from scar_ci.fdl import Fdl
 from scar_ci.oscar.clusters import Oscar
+from scar_ci.oscar.desired import after_services
 from scar_ci.oscar.service import OscarService
 from scar_ci.package.image.builder_choice import Builder
 from scar_ci.scopes.scope import Scope
@@ -72,6 +73,7 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
     desired = desired_state(fdl, scope, aws.account if fdl.functions else None,
                             layer, images)
     desired.resources.extend(oscar.desired(fdl, scope))
+    after_services(desired.resources, fdl, scope)  # Lambda -> MinIO -> OSCAR
     if any(isinstance(r, JobQueue) for r in desired.resources):
         require_batch(aws)
     build(desired.resources, aws)
