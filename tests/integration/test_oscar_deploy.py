@@ -30,6 +30,16 @@ def service(name: str, bucket: str, **settings: Any) -> dict[str, Any]:
                       **settings}}
 
 
+def zip_function(name: str, script: str, source: str, output: dict[str, str]
+                 ) -> dict[str, Any]:
+    """A zip function running `script` in the test image (`image.tar` next to the FDL) on
+    each object under `source` (an S3 folder), writing to `output`."""
+    return {"lambda": {"name": name, "init_script": script,
+                       "container": {"image_file": "image.tar", "timeout_threshold": 5},
+                       "input": [{"storage_provider": "s3", "path": source}],
+                       "output": [output]}}
+
+
 def write(folder: Path, services: list[dict[str, Any]], functions: list[Any] | None = None,
           **document: Any) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
@@ -185,11 +195,8 @@ def test_chain_oscar_to_bucket_to_lambda(cluster: FakeOscar, tmp_path: Path, uni
     (repo / "mark.sh").write_text(
         'cp "$INPUT_FILE_PATH" "$TMP_OUTPUT_DIR/$(basename "$INPUT_FILE_PATH").seen"\n')
     shared = f"{unique_name}-shared"
-    detector = {"lambda": {
-        "name": f"{unique_name}-detect", "init_script": "mark.sh",
-        "container": {"image_file": "image.tar", "timeout_threshold": 5},
-        "input": [{"storage_provider": "s3", "path": f"{shared}/intermediate"}],
-        "output": [{"storage_provider": "s3", "path": f"{shared}/result"}]}}
+    detector = zip_function(f"{unique_name}-detect", "mark.sh", f"{shared}/intermediate",
+                            {"storage_provider": "s3", "path": f"{shared}/result"})
     anon = service("anon", unique_name, output=[
         {"storage_provider": "minio", "path": f"{unique_name}/out"},
         {"storage_provider": "s3.aws", "path": f"{shared}/intermediate"}])
@@ -282,11 +289,8 @@ def test_chain_oscar_to_lambda_and_back_to_oscar(cluster: FakeOscar, tmp_path: P
         'sed "s/$/ [done]/" "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/$(basename '
         '"$INPUT_FILE_PATH")"\n')
     shared, back = f"{unique_name}-shared", f"{unique_name}-back"
-    relay = {"lambda": {
-        "name": f"{unique_name}-relay", "init_script": "relay.sh",
-        "container": {"image_file": "image.tar", "timeout_threshold": 5},
-        "input": [{"storage_provider": "s3", "path": f"{shared}/intermediate"}],
-        "output": [{"storage_provider": "minio.lab_minio", "path": f"{back}/in"}]}}
+    relay = zip_function(f"{unique_name}-relay", "relay.sh", f"{shared}/intermediate",
+                         {"storage_provider": "minio.lab_minio", "path": f"{back}/in"})
     first = service("first", unique_name, output=[
         {"storage_provider": "s3.aws", "path": f"{shared}/intermediate"}])
     last = service("last", back, script="done.sh")
