@@ -152,11 +152,13 @@ def remove(scope: Scope, aws: Aws, names: Collection[str], say: Say = print) -> 
 
 
 def apply_said(plan: Plan, command: str, say: Say, started: float) -> None:
-    """Say the plan, apply it, say what changed and how long the command took."""
+    """Say the plan, apply it, say what changed and how long the command took: the changes
+    applied (creates, updates, deletes done) and the plan's keeps, which apply nothing."""
     say(plan.render())
     done = apply_plan(plan, command, say)
-    say(f"{command}: {len(done)} change(s) applied, {len(plan.changes) - len(done)} unchanged "
-        f"or kept, in {time.monotonic() - started:.1f} s")
+    kept = len(plan.changes) - len(plan.mutating)
+    say(f"{command}: {len(done)} change(s) applied, {kept} unchanged or kept, in "
+        f"{time.monotonic() - started:.1f} s")
 
 
 @dataclass(frozen=True)
