@@ -41,6 +41,7 @@ from scar_ci.package.function_zip import config_json, function_config, function_
 from scar_ci.package.image.spec import FunctionImageSpec
 from scar_ci.package.layer import HANDLER
 from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.storage import NO_CHAIN, ChainedBuckets
 from scar_ci.scopes.tags import (
     TAG_API_PATH,
     TAG_DELETE_IMAGES,
@@ -79,12 +80,10 @@ def _own_s3(refs: Iterable[StorageRef]) -> list[StorageRef]:
     return [r for r in refs if r.storage_provider == "s3"]
 
 
-def scoped_path(scope: Scope, ref: StorageRef) -> str:
-    """An FDL path in the scope: the bucket renamed for preview scopes, the folder kept."""
-    if ref.storage_provider != "s3":
-        return ref.path
-    bucket, folder = split_path(ref.path)
-    return f"{scope.bucket(bucket)}/{folder}" if folder else scope.bucket(bucket)
+def scoped_path(scope: Scope, ref: StorageRef, chained: ChainedBuckets = NO_CHAIN) -> str:
+    """An FDL path in the scope: the bucket renamed when the deployment's (`chained`: the
+    FDL's buckets, for paths on other providers into them), the folder kept."""
+    return chained.path(scope, ref.storage_provider, ref.path)
 
 
 def _arn_pattern(scope: Scope, ref: StorageRef, default_folder: str = "") -> str:
@@ -334,11 +333,12 @@ def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names,
     storage: dict[str, dict[str, Any]] = {}
     for provider in _used_providers(fdl, function):
         storage.setdefault(provider.type, {})[provider.id] = thaw(provider.public())
+    chained = ChainedBuckets.of(fdl)
     config = function_config(
         names.function, container, function.init_script,
-        [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r)}
+        [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r, chained)}
          for r in function.input],
-        [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r),
+        [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r, chained),
           "prefix": list(r.prefix), "suffix": list(r.suffix)} for r in function.output],
         storage)
     if function.uses_image_runtime:

@@ -3,7 +3,9 @@
 Every request waits `delay_s` (a stand-in for a network round trip) and is then passed on to
 the upstream, bodies streamed both ways. Requests are counted by AWS service (the SigV4
 credential scope), operation and whether the operation is a read, with the most requests in
-flight at once. boto3 reaches the proxy through `AWS_ENDPOINT_URL` alone.
+flight at once; scar-ci's scope lock (SSM parameters under /scar-ci-locks) is counted as its
+own service, `scope lock`, and not among the mutating requests of the deployment. boto3
+reaches the proxy through `AWS_ENDPOINT_URL` alone.
 
     with latency_proxy(localstack_url, delay_s=0.04) as proxy:
         ...  # run a client with AWS_ENDPOINT_URL=proxy.url
@@ -27,11 +29,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from scar_ci.aws.session import READ_PREFIXES
+from scar_ci.deploy.lock import ROOT as LOCK_ROOT
 
 CHUNK = 64 * 1024
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
               "trailer", "upgrade", "content-length"}
 CREDENTIAL = re.compile(r"Credential=[^/]*/[^/]*/[^/]*/([^/]*)/")
+LOCK = "scope lock"  # the service the scope lock's requests are counted under
 Operation = tuple[str, str]
 
 
@@ -49,7 +53,14 @@ class Counts:
 
     @property
     def mutating(self) -> int:
-        return sum(n for (_, operation), n in self.requests.items() if not is_read(operation))
+        """Requests that may change the deployment (the scope lock's are bookkeeping)."""
+        return sum(n for (service, operation), n in self.requests.items()
+                   if service != LOCK and not is_read(operation))
+
+    @property
+    def lock(self) -> int:
+        """Requests of the scope lock (taking, checking and releasing its lease)."""
+        return sum(n for (service, _), n in self.requests.items() if service == LOCK)
 
 
 def is_read(operation: str) -> bool:
@@ -208,10 +219,13 @@ class _Limited:
 
 def identify(method: str, path: str, headers: Any, body: Any) -> Operation:
     """(service, operation) of an AWS request: the service from the signature's credential
-    scope; the operation from X-Amz-Target (JSON protocols), Action= (query protocols) or the
-    method and path matched against botocore's model of the service (REST protocols)."""
+    scope (`scope lock` for SSM requests on scar-ci's lock parameters); the operation from
+    X-Amz-Target (JSON protocols), Action= (query protocols) or the method and path matched
+    against botocore's model of the service (REST protocols)."""
     found = CREDENTIAL.search(headers.get("Authorization", ""))
     service = found.group(1) if found else "unsigned"
+    if service == "ssm" and isinstance(body, bytes) and f'"{LOCK_ROOT}/'.encode() in body:
+        service = LOCK
     if target := headers.get("X-Amz-Target"):
         return service, target.rpartition(".")[2]
     if isinstance(body, bytes) and b"Action=" in body:
