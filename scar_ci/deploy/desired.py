@@ -35,7 +35,7 @@ from scar_ci.deploy.desired_batch import (
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, StorageProvider, StorageRef
 from scar_ci.fdl import Function as FdlFunction
-from scar_ci.fdl.model import thaw
+from scar_ci.fdl.model import LAUNCH_PATH, ApiGateway, launch_path, thaw
 from scar_ci.fdl.scar_values import SCAR_LAYER_NAME
 from scar_ci.package.function_zip import config_json, function_config, function_zip
 from scar_ci.package.image.spec import FunctionImageSpec
@@ -43,6 +43,7 @@ from scar_ci.package.layer import HANDLER
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.storage import NO_CHAIN, ChainedBuckets
 from scar_ci.scopes.tags import (
+    TAG_API_PATH,
     TAG_DELETE_IMAGES,
     TAG_FDL,
     TAG_IMAGE,
@@ -197,14 +198,20 @@ def desired_state(fdl: Fdl, scope: Scope, account: Account | None,
             bucket, folder = split_path(scoped_path(scope, ref))
             resources.append(Trigger(bucket, folder, names.function))
         if function.api_gateway:
-            api = function.api_gateway
-            apis[names.function] = RestApi(
-                scope.api_name(api.name), scope, names.function, api.stage_name,
-                api.http_method, {**tags, TAG_LAMBDA: names.function, TAG_STAGE: api.stage_name},
-                authorization=api.authorization)
+            apis[names.function] = _rest_api(function.api_gateway, scope, names.function, tags)
     resources.extend(buckets.values())
     resources.extend(apis.values())
     return Desired(scope, resources, apis)
+
+
+def _rest_api(api: ApiGateway, scope: Scope, function: str, tags: dict[str, str]) -> RestApi:
+    """The function's REST API; its tags name the function, the stage and (when it is not
+    `launch`) the URL's last segment, which `ls` and `invoke` read back."""
+    api_tags = {**tags, TAG_LAMBDA: function, TAG_STAGE: api.stage_name}
+    if (path := launch_path(api.path_part)) != LAUNCH_PATH:
+        api_tags[TAG_API_PATH] = path
+    return RestApi(scope.api_name(api.name), scope, function, api.stage_name, api.http_method,
+                   api_tags, authorization=api.authorization, path_part=api.path_part)
 
 
 def function_image(function: FdlFunction, scope: Scope, tags: dict[str, str],

@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
 from itertools import groupby
 
-from scar_ci.aws.apigateway import invoke_url
+from scar_ci.aws.apigateway import url_of
 from scar_ci.aws.batch import JobQueue, require_batch
 from scar_ci.aws.ecr import ImageOptions
 from scar_ci.aws.inventory import scope_created
@@ -37,7 +37,6 @@ from scar_ci.scopes.tags import (
     TAG_LAMBDA,
     TAG_MANAGED,
     TAG_SCOPE,
-    TAG_STAGE,
     TAG_SUPERVISOR,
     scope_label,
 )
@@ -201,7 +200,7 @@ def api_urls(aws: Aws, scope: Scope | None) -> Iterator[tuple[str, str]]:
         tags = api.get("tags") or {}
         if tags.get(TAG_MANAGED) == "true" and TAG_LAMBDA in tags and (
                 scope is None or tags.get(TAG_SCOPE) == scope.label):
-            yield tags[TAG_LAMBDA], invoke_url(aws, api["id"], tags.get(TAG_STAGE, "scar"))
+            yield tags[TAG_LAMBDA], url_of(aws, api)
 
 
 def render_deployed(rows: list[Deployed]) -> str:
