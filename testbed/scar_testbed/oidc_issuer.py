@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from scar_testbed.fake_oscar import FakeOscar
-from scar_testbed.http_stub import serving
+from scar_testbed.http_stub import send_json, serving
 
 
 def _b64url(data: bytes) -> str:
@@ -76,14 +76,8 @@ def issuer_handler(issuer: OidcIssuer) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
-            status, body = (issuer.answer(form) if self.path == "/token"
-                            else (404, {"error": "not found"}))
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, *(issuer.answer(form) if self.path == "/token"
+                              else (404, {"error": "not found"})))
 
         def log_message(self, *_: Any) -> None:
             pass
