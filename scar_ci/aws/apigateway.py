@@ -1,4 +1,5 @@
-"""API Gateway: a REST API in front of a function (`/` and `/{proxy+}`, AWS_PROXY, one stage)."""
+"""API Gateway: a REST API in front of a function (`/` and `/<path_part>`, AWS_PROXY, one
+stage)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from urllib.parse import urlsplit
 from scar_ci.aws.lambda_ import allow_invoke, function_arn, permissions, source_arn
 from scar_ci.aws.resource import Key, Resource, Settings, absent_ok, owned, paginate
 from scar_ci.aws.session import Aws
+from scar_ci.fdl.model import LAUNCH_PATH, launch_path
 from scar_ci.scopes.scope import Scope
-from scar_ci.scopes.tags import TAG_LAMBDA, our_tags
+from scar_ci.scopes.tags import TAG_API_PATH, TAG_LAMBDA, TAG_STAGE, our_tags
 
 PROXY = "{proxy+}"
 SID = "scar-ci-apigateway"
-LAUNCH_PATH = "launch"
 # SCAR's asynchronous calls: the client's X-Amz-Invocation-Type header reaches Lambda.
 METHOD_HEADER = "method.request.header.X-Amz-Invocation-Type"
 INTEGRATION_HEADER = "integration.request.header.X-Amz-Invocation-Type"
@@ -36,12 +37,19 @@ def find_api(aws: Aws, name: str, scope: Scope) -> dict[str, Any] | None:
     return None
 
 
-def invoke_url(aws: Aws, api_id: str, stage: str) -> str:
+def invoke_url(aws: Aws, api_id: str, stage: str, path: str = LAUNCH_PATH) -> str:
     """The URL users call: AWS's form, or LocalStack's when the endpoint is not AWS."""
     endpoint = aws.endpoint("apigateway")
     if urlsplit(endpoint).hostname.endswith(".amazonaws.com"):
-        return f"https://{api_id}.execute-api.{aws.region}.amazonaws.com/{stage}/{LAUNCH_PATH}"
-    return f"{endpoint.rstrip('/')}/restapis/{api_id}/{stage}/_user_request_/{LAUNCH_PATH}"
+        return f"https://{api_id}.execute-api.{aws.region}.amazonaws.com/{stage}/{path}"
+    return f"{endpoint.rstrip('/')}/restapis/{api_id}/{stage}/_user_request_/{path}"
+
+
+def url_of(aws: Aws, api: Mapping[str, Any]) -> str:
+    """The URL of an API scar-ci made, from its id and tags (as get_rest_apis lists it)."""
+    tags = api.get("tags") or {}
+    return invoke_url(aws, api["id"], tags.get(TAG_STAGE, "scar"),
+                      tags.get(TAG_API_PATH, LAUNCH_PATH))
 
 
 def api_id_in(url: str) -> str:
@@ -85,9 +93,10 @@ class RestApi(Resource):
     tags: Mapping[str, str] = field(default_factory=dict)
     api_id: str | None = None
     authorization: str = "NONE"  # the methods' authorizationType: NONE or AWS_IAM
+    path_part: str = PROXY  # the resource below / (SCAR's path_part)
 
     def wanted(self) -> Settings:
-        return {"routes": {"/": self.method, f"/{PROXY}": self.method},
+        return {"routes": {"/": self.method, f"/{self.path_part}": self.method},
                 "integration": self.function, "invocation_type_header": True,
                 "authorization": self.authorization,
                 "stage": self.stage, "permission": True, "tags": dict(self.tags)}
@@ -97,7 +106,8 @@ class RestApi(Resource):
 
     def describe(self) -> str:
         signed = ", callers sign with AWS_IAM" if self.authorization == IAM else ""
-        return f"{self.method} /{LAUNCH_PATH} -> {self.function}, stage {self.stage}{signed}"
+        return (f"{self.method} /{launch_path(self.path_part)} -> {self.function}, "
+                f"stage {self.stage}{signed}")
 
     def read(self, aws: Aws) -> Settings | None:
         api = find_api(aws, self.name, self.scope)
@@ -149,9 +159,13 @@ class RestApi(Resource):
         client = aws.client("apigateway")
         resources = {r["path"]: r["id"] for r in
                      paginate(client, "get_resources", "items", restApiId=self.api_id)}
-        if f"/{PROXY}" not in resources:
-            resources[f"/{PROXY}"] = client.create_resource(
-                restApiId=self.api_id, parentId=resources["/"], pathPart=PROXY)["id"]
+        wanted_path = f"/{self.path_part}"
+        for path in sorted(set(resources) - {"/", wanted_path}):  # parents before children
+            absent_ok(client.delete_resource, restApiId=self.api_id,
+                      resourceId=resources.pop(path))
+        if wanted_path not in resources:
+            resources[wanted_path] = client.create_resource(
+                restApiId=self.api_id, parentId=resources["/"], pathPart=self.path_part)["id"]
         for path, resource_id in resources.items():
             current = live["routes"].get(path)
             if current is not None and (current != self.method
@@ -191,7 +205,8 @@ class RestApi(Resource):
         absent_ok(aws.client("apigateway").delete_rest_api, restApiId=self.api_id)
 
     def url(self, aws: Aws) -> str | None:
-        return invoke_url(aws, self.api_id, self.stage) if self.api_id else None
+        return invoke_url(aws, self.api_id, self.stage,
+                          launch_path(self.path_part)) if self.api_id else None
 
 
 def discover_apis(aws: Aws, scope: Scope) -> Iterator[tuple[RestApi, dict[str, Any]]]:

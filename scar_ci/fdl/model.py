@@ -80,6 +80,15 @@ class Container:
     create_image: bool
 
 
+LAUNCH_PATH = "launch"  # the URL's last segment when path_part is a parameter (SCAR's)
+
+
+def launch_path(path_part: str) -> str:
+    """The last segment of the function's URL: the path part, or `launch` when the path part
+    is a parameter (`{proxy+}`, `{name}`), which serves it too."""
+    return LAUNCH_PATH if path_part.startswith("{") else path_part
+
+
 @dataclass(frozen=True)
 class ApiGateway:
     """The HTTP endpoint in front of a function (present only when the FDL names an API)."""
@@ -92,6 +101,7 @@ class ApiGateway:
     settings: Settings
     authorization: str = "NONE"  # method.authorizationType: NONE or AWS_IAM
     run_overrides: bool = False  # HTTP callers may send script / cmd_args / env (AWS_IAM only)
+    path_part: str = "{proxy+}"  # the resource below / that serves the function's URL
 
 
 @dataclass(frozen=True)
@@ -328,6 +338,7 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
             settings=freeze(api),
             authorization=api.get("method", {}).get("authorizationType", "NONE"),
             run_overrides=api.get("allow_run_overrides", False),
+            path_part=api.get("path_part", "{proxy+}"),
         ) if "name" in api else None,
         log_retention_days=item["cloudwatch"]["log_retention_policy_in_days"],
         delete_image=item.get("ecr", {}).get("delete_image"),

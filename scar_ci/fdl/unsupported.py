@@ -13,6 +13,7 @@ from typing import Any
 
 from scar_ci.fdl.errors import Problem
 from scar_ci.fdl.located import COMMAND_LINE, KeyPath, Located, Position, lookup, quoted
+from scar_ci.fdl.model import launch_path
 
 SCAR_REGION = "us-east-1"
 SCAR_PROFILE = "default"
@@ -22,9 +23,10 @@ SERVICES = {"iam": ("boto_profile",), "cloudwatch": ("region", "boto_profile"),
             "api_gateway": ("region", "boto_profile"), "batch": ("region", "boto_profile")}
 
 INVOCATION_HEADER = "X-Amz-Invocation-Type"
+# The URL scar-ci serves and prints, as SCAR's template writes it ({path}: the launch path).
+ENDPOINT = "https://{api_id}.execute-api.{api_region}.amazonaws.com/{stage_name}/{path}"
 # What scar-ci's REST API is (scar_ci/aws/apigateway.py): SCAR's default settings.
 API_AS_DEPLOYED: dict[KeyPath, Any] = {
-    ("endpoint",): "https://{api_id}.execute-api.{api_region}.amazonaws.com/{stage_name}/launch",
     ("request_parameters",): {f"integration.request.header.{INVOCATION_HEADER}":
                               f"method.request.header.{INVOCATION_HEADER}"},
     ("method", "requestParameters"): {f"method.request.header.{INVOCATION_HEADER}": False},
@@ -35,23 +37,37 @@ API_AS_DEPLOYED: dict[KeyPath, Any] = {
                             "{function_name}/invocations",
     ("integration", "requestParameters"): {f"integration.request.header.{INVOCATION_HEADER}":
                                            f"method.request.header.{INVOCATION_HEADER}"},
-    ("path_part",): "{proxy+}",
     ("service_id",): "apigateway.amazonaws.com",
     ("source_arn_testing",): "arn:aws:execute-api:{api_region}:{account_id}:{api_id}/*",
     ("source_arn_invocation",): "arn:aws:execute-api:{api_region}:{account_id}:{api_id}/"
                                 "{stage_name}/ANY",
 }
+# Why another value cannot work: what it would do, and what scar-ci deploys instead.
 API_WHAT = {
-    "endpoint": "scar-ci prints the URL API Gateway serves ('scar-ci ls')",
-    "request_parameters": f"the API maps only the {INVOCATION_HEADER} header (SCAR's default)",
-    "method": f"the method takes only the {INVOCATION_HEADER} header (SCAR's default)",
-    "integration": "the API is a Lambda proxy integration (AWS_PROXY, POST, the function's "
-                   "invocation URI) with SCAR's header mapping",
-    "path_part": "the API serves every path below /launch ('{proxy+}')",
-    "service_id": "API Gateway (apigateway.amazonaws.com) is allowed to invoke the function",
-    "source_arn_testing": "the function may be invoked through any stage and method of its API",
+    "endpoint": "scar-ci prints and calls the URL API Gateway serves for the deployed API "
+                "(a custom domain is not something scar-ci deploys)",
+    "request_parameters": "SCAR itself reads this key nowhere (its mapping is "
+                          "integration.requestParameters); scar-ci maps the "
+                          f"{INVOCATION_HEADER} header, so 'scar-ci invoke -a' is asynchronous",
+    "method": f"the method takes the {INVOCATION_HEADER} header (SCAR's default); with a "
+              "Lambda proxy integration the function receives every header and query "
+              "parameter anyway (query parameters become CONT_VAR_<name>)",
+    "integration.type": "the supervisor answers API Gateway's proxy event (AWS_PROXY); an "
+                        "AWS integration would hand it the HTTP body as the event itself, "
+                        "which is how 'scar-ci run' passes directives, so any caller could "
+                        "choose the command run",
+    "integration.integrationHttpMethod": "Lambda's Invoke API takes POST only",
+    "integration.uri": "the API invokes the function it belongs to (another function would "
+                       "need its own permission and would not be this entry's)",
+    "integration.requestParameters": f"the integration passes on the {INVOCATION_HEADER} "
+                                     "header (SCAR's default); a Lambda proxy integration "
+                                     "sends the function every header and query parameter",
+    "service_id": "API Gateway (apigateway.amazonaws.com) is the principal allowed to invoke "
+                  "the function; another principal would not let the API call it",
+    "source_arn_testing": "the function may be invoked through any stage and method of its "
+                          "own API (arn:aws:execute-api:...:<api id>/*)",
     "source_arn_invocation": "the function may be invoked through any stage and method of "
-                             "its API",
+                             "its own API (arn:aws:execute-api:...:<api id>/*)",
 }
 
 # Lambda's limits for a zip uploaded directly and for one from S3 (unzipped): SCAR's defaults.
@@ -133,15 +149,18 @@ class _Checker:
     def api(self, api: Any) -> Iterator[Problem]:
         if not isinstance(api, dict):
             return
-        for keys, deployed in API_AS_DEPLOYED.items():
+        path = launch_path(str(api.get("path_part") or "{proxy+}"))
+        wanted = {**API_AS_DEPLOYED, ("endpoint",): ENDPOINT.replace("{path}", path)}
+        for keys, deployed in wanted.items():
             value = lookup(api, keys)
             if value is None or value == deployed:
                 continue
             if "name" not in api and not self._from_fdl(("api_gateway", *keys)):
                 continue  # the configuration file's settings for APIs never deployed
+            what = API_WHAT.get(".".join(keys)) or API_WHAT[keys[0]]
             yield self._problem(("api_gateway", *keys), (
-                f"{_shown(value)} is not what scar-ci deploys: {API_WHAT[keys[0]]}; remove "
-                f"this key (or set it to {_shown(deployed)})"))
+                f"{_shown(value)} cannot take effect: {what}; remove this key (or set it to "
+                f"{_shown(deployed)})"))
 
     def lambda_keys(self, lam: dict) -> Iterator[Problem]:
         """Keys whose effect this version does not deploy yet."""

@@ -50,6 +50,8 @@ def test_service_crud_and_runs(fake_oscar: FakeOscar, unique_name: str) -> None:
                    f"{unique_name}/in")
     job = fake_oscar.wait_for_jobs(unique_name)[0]
     assert job.status == "Succeeded", job.logs
+    # delivered as MinIO's webhook delivers it: POST /job/<service> with the service's token
+    assert ("POST", f"/job/{unique_name}", 201) in fake_oscar.calls
     jobs = cluster.jobs(unique_name)
     (job_name,) = jobs
     logs = cluster.job_logs(unique_name, job_name)
@@ -80,6 +82,10 @@ def test_invalid_definition_is_refused(fake_oscar: FakeOscar, unique_name: str) 
     bad = {**_service(unique_name), "labels": {"scar-ci/source": "owner/repo"}}
     with pytest.raises(OscarFailure, match="not a valid Kubernetes label"):
         _cluster(fake_oscar).create_service(bad)
+    s3_input = {**_service(unique_name), "input": [{"storage_provider": "s3.aws",
+                                                    "path": f"{unique_name}/in"}]}
+    with pytest.raises(OscarFailure, match=r"unrecognized input \(valid inputs are MinIO"):
+        _cluster(fake_oscar).create_service(s3_input)  # OSCAR's inputs: MinIO (and dCache)
     assert json.dumps(fake_oscar.services) == "{}"
 
 
