@@ -80,6 +80,11 @@ class Container:
     create_image: bool
 
 
+INVOCATION_HEADER = "X-Amz-Invocation-Type"
+# SCAR's mapping: the caller's X-Amz-Invocation-Type header reaches Lambda (asynchronous calls).
+METHOD_PARAMETERS = MappingProxyType({f"method.request.header.{INVOCATION_HEADER}": False})
+INTEGRATION_PARAMETERS = MappingProxyType({f"integration.request.header.{INVOCATION_HEADER}":
+                                           f"method.request.header.{INVOCATION_HEADER}"})
 LAUNCH_PATH = "launch"  # the URL's last segment when path_part is a parameter (SCAR's)
 
 
@@ -102,6 +107,10 @@ class ApiGateway:
     authorization: str = "NONE"  # method.authorizationType: NONE or AWS_IAM
     run_overrides: bool = False  # HTTP callers may send script / cmd_args / env (AWS_IAM only)
     path_part: str = "{proxy+}"  # the resource below / that serves the function's URL
+    # method.requestParameters and integration.requestParameters
+    method_parameters: Mapping[str, bool] = field(default_factory=lambda: METHOD_PARAMETERS)
+    integration_parameters: Mapping[str, str] = field(
+        default_factory=lambda: INTEGRATION_PARAMETERS)
 
 
 @dataclass(frozen=True)
@@ -339,6 +348,10 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
             authorization=api.get("method", {}).get("authorizationType", "NONE"),
             run_overrides=api.get("allow_run_overrides", False),
             path_part=api.get("path_part", "{proxy+}"),
+            method_parameters=freeze(api.get("method", {}).get("requestParameters",
+                                                               METHOD_PARAMETERS)),
+            integration_parameters=freeze(api.get("integration", {}).get(
+                "requestParameters", INTEGRATION_PARAMETERS)),
         ) if "name" in api else None,
         log_retention_days=item["cloudwatch"]["log_retention_policy_in_days"],
         delete_image=item.get("ecr", {}).get("delete_image"),

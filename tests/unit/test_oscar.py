@@ -63,6 +63,34 @@ def test_a_token_instead_of_a_password() -> None:
                                     "ssl": True, "oidc_token": "eyJ.t.s"}
 
 
+def test_a_refresh_token_and_its_endpoint() -> None:
+    """The environment's refresh token with the configuration's endpoint, client and scopes
+    (SCAR_CI_OSCAR_LAB_SCOPES space-separated); the refresh token is a secret to mask."""
+    fdl = load_fdl(fdl_file([svc(endpoint="https://o.example")]))
+    config = {"lab": {"token_endpoint": "https://aai.example/token", "client_id": "ci"}}
+    env = {"SCAR_CI_OSCAR_LAB_REFRESH_TOKEN": "rt-secret",
+           "SCAR_CI_OSCAR_LAB_SCOPES": "openid  eduperson_entitlement"}
+    (lab,) = clusters(fdl, config, env).values()
+    assert lab.client_options() == {
+        "cluster_id": "lab", "endpoint": "https://o.example", "ssl": True, "oidc_token": None,
+        "refresh_token": "rt-secret", "token_endpoint": "https://aai.example/token",
+        "client_id": "ci", "scopes": ["openid", "eduperson_entitlement"]}
+    assert "rt-secret" not in repr(lab) and secrets_given(fdl, config, env) == ["rt-secret"]
+    with pytest.raises(OscarConfigError, match=r"token_endpoint 'aai\.example' is not an http"):
+        clusters(fdl, {"lab": {"token_endpoint": "aai.example"}}, env)
+
+
+def test_the_config_file_takes_the_oidc_keys(capsys: pytest.CaptureFixture) -> None:
+    fdl_file([svc(endpoint="https://o.example")])
+    Path("scar.cfg").write_text(json.dumps({"oscar": {"lab": {
+        "refresh_token": "rt", "token_endpoint": "https://aai.example/token",
+        "client_id": "ci", "scopes": ["openid"]}}}))
+    assert main(["validate", "-f", "scar.yaml", "-c", "scar.cfg"]) == 0
+    Path("scar.cfg").write_text(json.dumps({"oscar": {"lab": {"scopes": "openid"}}}))
+    assert main(["validate", "-f", "scar.yaml", "-c", "scar.cfg"]) == 2
+    assert "scopes" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(("settings", "message"), [
     ({}, "has no endpoint: set endpoint in the service item, oscar.lab.endpoint"),
     ({"endpoint": "ftp://x"}, "is not an http(s) URL"),
