@@ -140,6 +140,17 @@ class Batch:
     compute_resources: Settings
     settings: Settings
 
+    @property
+    def nodes(self) -> int:
+        """A multi-node parallel job's node count (SCAR's default 10); 0 for one node."""
+        parallel = self.multi_node_parallel
+        return int(parallel.get("number_nodes", 10)) if parallel.get("enabled") else 0
+
+    @property
+    def main_node(self) -> int:
+        """The index of a multi-node job's main node (SCAR's default 0)."""
+        return int(self.multi_node_parallel.get("main_node_index", 0))
+
 
 @dataclass(frozen=True)
 class Function:
