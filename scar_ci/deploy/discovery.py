@@ -35,14 +35,16 @@ def _apis(aws: Aws, scope: Scope, known: Collection[Key]) -> Iterator[Resource]:
 
 
 def _functions(aws: Aws, scope: Scope, known: Collection[Key]) -> Iterator[Resource]:
-    """Each function after its triggers (found through the function's permissions); of the
-    `known` functions, which the plan reads anyway, only the triggers."""
+    """Each function after its triggers (found through the function's permissions, read side
+    by side); of the `known` functions, which the plan reads anyway, only the triggers."""
     wanted = {name for kind, name in known if kind == "function"}
-    for function, _ in discover_functions(aws, scope, skip=wanted):
-        yield from discover_triggers(aws, function.name)
-        yield function
-    for name in sorted(wanted):
-        yield from discover_triggers(aws, name)
+    functions = [function for function, _ in discover_functions(aws, scope, skip=wanted)]
+    names = [function.name for function in functions] + sorted(wanted)
+    triggers = parallel_map(lambda name: list(discover_triggers(aws, name)), names)
+    for position, found in enumerate(triggers):
+        yield from found
+        if position < len(functions):
+            yield functions[position]
 
 
 def _roles(aws: Aws, scope: Scope, known: Collection[Key]) -> Iterator[Resource]:
