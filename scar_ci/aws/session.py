@@ -145,15 +145,6 @@ class Aws:
                 known.set_exception(error)
         return known.result()
 
-    def know(self, key: Hashable, value: Any) -> None:
-        """While planning, take `value` as the fact `key` (read by another, broader call)
-        unless it was read already; outside planning, nothing."""
-        with self._lock:
-            if self._facts is not None and key not in self._facts:
-                known: Future[Any] = Future()
-                known.set_result(value)
-                self._facts[key] = known
-
     def unlogged_client(self, service: str) -> Any:
         """A new client for `service` outside `calls` and the hooks: for scar-ci's own
         bookkeeping (the scope lock), which is no change to the deployment."""

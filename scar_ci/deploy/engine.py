@@ -8,7 +8,6 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
 from itertools import groupby
 
-from scar_ci.aws import logs
 from scar_ci.aws.apigateway import invoke_url
 from scar_ci.aws.batch import JobQueue, require_batch
 from scar_ci.aws.ecr import ImageOptions
@@ -78,10 +77,10 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
         require_batch(aws)
     build(desired.resources, aws)
     with aws.planning():
-        logs.know_tags(aws, listed or {})
         # additive: the FDL's own functions are looked at too (what they no longer need)
         known = set() if additive else {r.key for r in desired.resources}
-        found = discover(aws if fdl.functions else None, scope, known, oscar=oscar)
+        found = discover(aws if fdl.functions else None, scope, known, oscar=oscar,
+                         desired=desired.resources, listed=listed)
         if additive:
             wanted = {(r.kind, r.name) for r in desired.resources}
             own = of_functions(found, {scope.function_name(f.name) for f in fdl.functions})
