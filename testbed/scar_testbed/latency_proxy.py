@@ -112,24 +112,28 @@ def latency_proxy(upstream: str, delay_s: float = 0.0,
                   sleep: Callable[[float], None] = time.sleep) -> Iterator[LatencyProxy]:
     """A running proxy to `upstream` on a free 127.0.0.1 port; stopped on exit."""
     proxy = LatencyProxy(upstream, delay_s, sleep)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(proxy))
+
+    class Handler(_Forwarder):
+        state = proxy
+
+    with serving(proxy, Handler):
+        yield proxy
+
+
+@contextmanager
+def serving(proxy: LatencyProxy, handler: type[BaseHTTPRequestHandler]) -> Iterator[None]:
+    """`handler` serving on a free 127.0.0.1 port (then `proxy.url`) until exit."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield proxy
+        yield
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-
-
-def _handler_for(proxy: LatencyProxy) -> type[BaseHTTPRequestHandler]:
-    class Handler(_Forwarder):
-        state = proxy
-
-    return Handler
 
 
 class _Forwarder(BaseHTTPRequestHandler):
@@ -143,7 +147,10 @@ class _Forwarder(BaseHTTPRequestHandler):
         pass
 
     def forward(self) -> None:
-        body, length = self._request_body()
+        self.pass_on(*self._request_body())
+
+    def pass_on(self, body: Any, length: int | None) -> None:
+        """Send the request, with `body` of `length` bytes, upstream and relay the answer."""
         operation = identify(self.command, self.path, self.headers, body)
         with self.state.request(operation):
             upstream = http.client.HTTPConnection(*self.state.upstream, timeout=300)
