@@ -85,6 +85,9 @@ INVOCATION_HEADER = "X-Amz-Invocation-Type"
 METHOD_PARAMETERS = MappingProxyType({f"method.request.header.{INVOCATION_HEADER}": False})
 INTEGRATION_PARAMETERS = MappingProxyType({f"integration.request.header.{INVOCATION_HEADER}":
                                            f"method.request.header.{INVOCATION_HEADER}"})
+# SCAR's source_arn_testing and source_arn_invocation: where API Gateway may invoke from.
+SOURCE_ARNS = ("arn:aws:execute-api:{api_region}:{account_id}:{api_id}/*",
+               "arn:aws:execute-api:{api_region}:{account_id}:{api_id}/{stage_name}/ANY")
 LAUNCH_PATH = "launch"  # the URL's last segment when path_part is a parameter (SCAR's)
 
 
@@ -111,6 +114,7 @@ class ApiGateway:
     method_parameters: Mapping[str, bool] = field(default_factory=lambda: METHOD_PARAMETERS)
     integration_parameters: Mapping[str, str] = field(
         default_factory=lambda: INTEGRATION_PARAMETERS)
+    source_arns: tuple[str, str] = SOURCE_ARNS  # source_arn_testing, source_arn_invocation
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,17 @@ class Batch:
     multi_node_parallel: Settings
     compute_resources: Settings
     settings: Settings
+
+    @property
+    def nodes(self) -> int:
+        """A multi-node parallel job's node count (SCAR's default 10); 0 for one node."""
+        parallel = self.multi_node_parallel
+        return int(parallel.get("number_nodes", 10)) if parallel.get("enabled") else 0
+
+    @property
+    def main_node(self) -> int:
+        """The index of a multi-node job's main node (SCAR's default 0)."""
+        return int(self.multi_node_parallel.get("main_node_index", 0))
 
 
 @dataclass(frozen=True)
@@ -341,6 +356,8 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
                                                                METHOD_PARAMETERS)),
             integration_parameters=freeze(api.get("integration", {}).get(
                 "requestParameters", INTEGRATION_PARAMETERS)),
+            source_arns=(api.get("source_arn_testing", SOURCE_ARNS[0]),
+                         api.get("source_arn_invocation", SOURCE_ARNS[1])),
         ) if "name" in api else None,
         log_retention_days=item["cloudwatch"]["log_retention_policy_in_days"],
         delete_image=item.get("ecr", {}).get("delete_image"),
