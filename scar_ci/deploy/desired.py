@@ -211,7 +211,9 @@ def _rest_api(api: ApiGateway, scope: Scope, function: str, tags: dict[str, str]
     if (path := launch_path(api.path_part)) != LAUNCH_PATH:
         api_tags[TAG_API_PATH] = path
     return RestApi(scope.api_name(api.name), scope, function, api.stage_name, api.http_method,
-                   api_tags, authorization=api.authorization, path_part=api.path_part)
+                   api_tags, authorization=api.authorization, path_part=api.path_part,
+                   method_parameters=api.method_parameters,
+                   integration_parameters=api.integration_parameters)
 
 
 def function_image(function: FdlFunction, scope: Scope, tags: dict[str, str],
