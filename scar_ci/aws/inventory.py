@@ -124,19 +124,28 @@ def add_api_urls(aws: Aws, scopes: list[DeployedScope]) -> None:
             entry.urls[tags[TAG_LAMBDA]] = url_of(aws, api)
 
 
-def scope_created(aws: Aws, scope: Scope, new: Callable[[], str | None] = created_now
-                  ) -> str | None:
-    """The creation time a deploy of `scope` tags with: the one its live resources carry,
-    `new()` for a scope with nothing here yet (now, or the time its OSCAR services carry);
-    None (no such tag) for a scope deployed before scar-ci tagged creation times, so that
-    neither its plan nor a drift check shows every resource changing, and when the tagging API
-    is not available to us."""
+def scope_resources(aws: Aws, scope: Scope) -> dict[str, dict[str, str]] | None:
+    """ARN -> tags of the scope's resources, as the tagging API lists them (one paginated
+    pass); None when that API is not available to us."""
     try:
-        live = [tags for _, tags in tagged(aws, **{TAG_SCOPE: scope.label}) if scope.owns(tags)]
+        return {arn: tags for arn, tags in tagged(aws, **{TAG_SCOPE: scope.label})
+                if scope.owns(tags)}
     except ClientError as error:
         if unavailable(error):
             return None
         raise
-    if not live:
+
+
+def created_of(listed: dict[str, dict[str, str]] | None,
+               new: Callable[[], str | None] = created_now) -> str | None:
+    """The creation time a deploy of the scope whose resources are `listed` tags with: the
+    one its live resources carry, `new()` for a scope with nothing here yet (now, or the time
+    its OSCAR services carry); None (no such tag) for a scope deployed before scar-ci tagged
+    creation times, so that neither its plan nor a drift check shows every resource changing,
+    and when the tagging API is not available to us."""
+    if listed is None:
+        return None
+    if not listed:
         return new()
-    return min((tags[TAG_CREATED] for tags in live if TAG_CREATED in tags), default=None)
+    return min((tags[TAG_CREATED] for tags in listed.values() if TAG_CREATED in tags),
+               default=None)
