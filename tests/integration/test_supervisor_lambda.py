@@ -16,7 +16,8 @@ import zipfile
 import boto3
 import pytest
 
-from scar_ci.package.layer import HANDLER, build_supervisor_layer
+from scar_ci.package.engines import engine_source
+from scar_ci.package.layer import HANDLER, layer_bytes
 from scar_testbed.lambda_functions import eventually
 
 pytestmark = pytest.mark.integration
@@ -45,12 +46,12 @@ def function_zip(name: str, image_archive) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def layer(localstack, tmp_path_factory):
-    """The supervisor layer with the session's engines (the machine's fakechroot, patchelf)."""
-    layer_path, _ = build_supervisor_layer(tmp_path_factory.mktemp("layer"))
+def layer(localstack):
+    """The supervisor layer as a deploy builds it, with the session's engines (the machine's
+    fakechroot, patchelf)."""
     published = boto3.client("lambda").publish_layer_version(
         LayerName=f"scar-e2e-{uuid.uuid4().hex[:10]}",
-        Content={"ZipFile": layer_path.read_bytes()})
+        Content={"ZipFile": layer_bytes(engine_source())})
     return published["LayerVersionArn"]
 
 
