@@ -6,11 +6,12 @@ whole CLI processes, against LocalStack seen through the test bed's latency prox
 
 Each delay (ms added to every request, a stand-in for a real network's round trip) and FDL
 size (functions) gets `--rounds` rounds, each in a fresh scope and bucket; the table shows the
-median wall time, the requests (all / mutating) and the most requests in flight at once, as
-the proxy counted them, and the floor: the dependency depth of what the step does times the
-round trip (see DEPTH). `--operations` adds the requests per service and operation of the last
-round of each step. The FDL repeats one block of shapes: in every 10 functions two are chained
-through S3 (one's output folder is the other's input), one is behind an API, seven are plain.
+median wall time, the requests (all, with the scope lock's 4; mutating, the lock's aside) and
+the most requests in flight at once, as the proxy counted them, and the floor: the dependency
+depth of what the step does times the round trip (see DEPTH). `--operations` adds the requests
+per service and operation of the last round of each step. The FDL repeats one block of
+shapes: in every 10 functions two are chained through S3 (one's output folder is the other's
+input), one is behind an API, seven are plain.
 LocalStack is the one at $SCAR_TESTBED_LOCALSTACK_URL, else one started (and stopped) for the
 run with the test bed's control script.
 """
@@ -32,6 +33,8 @@ from pathlib import Path
 
 import yaml
 
+from scar_ci.local.engines import machine_engines
+from scar_ci.package.engines import ENGINE_ENV
 from scar_testbed import localstack_ctl
 from scar_testbed.latency_proxy import LatencyProxy, latency_proxy
 
@@ -105,6 +108,8 @@ def run_step(proxy: LatencyProxy, argv: list[str]) -> Figures:
     """Run `scar-ci ARGV --json` as its own process through the proxy."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
     environment["AWS_ENDPOINT_URL"] = proxy.url
+    if not environment.get(ENGINE_ENV):  # the layer's udocker engines, as the tests give them
+        environment[ENGINE_ENV] = str(machine_engines())
     proxy.reset()
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "scar_ci", *argv, "--json"], env=environment,

@@ -7,4 +7,5 @@ pytest_plugins = [
     "scar_testbed.fake_github",
     "scar_testbed.fake_onedata",
     "scar_testbed.fake_oscar",
+    "scar_testbed.oidc_issuer",
 ]

@@ -1,4 +1,5 @@
-"""API Gateway: a REST API in front of a function (`/` and `/{proxy+}`, AWS_PROXY, one stage)."""
+"""API Gateway: a REST API in front of a function (`/` and `/<path_part>`, AWS_PROXY, one
+stage)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ from urllib.parse import urlsplit
 from scar_ci.aws.lambda_ import allow_invoke, function_arn, permissions, source_arn
 from scar_ci.aws.resource import Key, Resource, Settings, absent_ok, owned, paginate
 from scar_ci.aws.session import Aws
+from scar_ci.fdl.model import (
+    INTEGRATION_PARAMETERS,
+    LAUNCH_PATH,
+    METHOD_PARAMETERS,
+    launch_path,
+)
 from scar_ci.scopes.scope import Scope
-from scar_ci.scopes.tags import TAG_LAMBDA, our_tags
+from scar_ci.scopes.tags import TAG_API_PATH, TAG_LAMBDA, TAG_STAGE, our_tags
 
 PROXY = "{proxy+}"
 SID = "scar-ci-apigateway"
-LAUNCH_PATH = "launch"
-# SCAR's asynchronous calls: the client's X-Amz-Invocation-Type header reaches Lambda.
-METHOD_HEADER = "method.request.header.X-Amz-Invocation-Type"
-INTEGRATION_HEADER = "integration.request.header.X-Amz-Invocation-Type"
 IAM = "AWS_IAM"
 
 
@@ -36,12 +39,19 @@ def find_api(aws: Aws, name: str, scope: Scope) -> dict[str, Any] | None:
     return None
 
 
-def invoke_url(aws: Aws, api_id: str, stage: str) -> str:
+def invoke_url(aws: Aws, api_id: str, stage: str, path: str = LAUNCH_PATH) -> str:
     """The URL users call: AWS's form, or LocalStack's when the endpoint is not AWS."""
     endpoint = aws.endpoint("apigateway")
     if urlsplit(endpoint).hostname.endswith(".amazonaws.com"):
-        return f"https://{api_id}.execute-api.{aws.region}.amazonaws.com/{stage}/{LAUNCH_PATH}"
-    return f"{endpoint.rstrip('/')}/restapis/{api_id}/{stage}/_user_request_/{LAUNCH_PATH}"
+        return f"https://{api_id}.execute-api.{aws.region}.amazonaws.com/{stage}/{path}"
+    return f"{endpoint.rstrip('/')}/restapis/{api_id}/{stage}/_user_request_/{path}"
+
+
+def url_of(aws: Aws, api: Mapping[str, Any]) -> str:
+    """The URL of an API scar-ci made, from its id and tags (as get_rest_apis lists it)."""
+    tags = api.get("tags") or {}
+    return invoke_url(aws, api["id"], tags.get(TAG_STAGE, "scar"),
+                      tags.get(TAG_API_PATH, LAUNCH_PATH))
 
 
 def api_id_in(url: str) -> str:
@@ -53,14 +63,20 @@ def api_id_in(url: str) -> str:
     return (parts.hostname or "").partition(".")[0]
 
 
+def method_details(client: Any, api_id: str, resource_id: str, method: str,
+                   details: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """A method as get_method describes it (get_resources' embedded details when given)."""
+    if details and "authorizationType" in details:
+        return details
+    return absent_ok(client.get_method, restApiId=api_id, resourceId=resource_id,
+                     httpMethod=method) or {}
+
+
 def method_authorization(client: Any, api_id: str, resource_id: str, method: str,
                          details: Mapping[str, Any] | None = None) -> str:
     """A method's authorizationType (from get_resources' embedded details when given)."""
-    found = (details or {}).get("authorizationType")
-    if found is None:
-        found = (absent_ok(client.get_method, restApiId=api_id, resourceId=resource_id,
-                           httpMethod=method) or {}).get("authorizationType")
-    return str(found or "NONE")
+    found = method_details(client, api_id, resource_id, method, details)
+    return str(found.get("authorizationType") or "NONE")
 
 
 def needs_signature(aws: Aws, api_id: str) -> bool:
@@ -85,10 +101,17 @@ class RestApi(Resource):
     tags: Mapping[str, str] = field(default_factory=dict)
     api_id: str | None = None
     authorization: str = "NONE"  # the methods' authorizationType: NONE or AWS_IAM
+    path_part: str = PROXY  # the resource below / (SCAR's path_part)
+    # SCAR's method.requestParameters and integration.requestParameters
+    method_parameters: Mapping[str, bool] = field(default_factory=lambda: METHOD_PARAMETERS)
+    integration_parameters: Mapping[str, str] = field(
+        default_factory=lambda: INTEGRATION_PARAMETERS)
 
     def wanted(self) -> Settings:
-        return {"routes": {"/": self.method, f"/{PROXY}": self.method},
-                "integration": self.function, "invocation_type_header": True,
+        return {"routes": {"/": self.method, f"/{self.path_part}": self.method},
+                "integration": self.function,
+                "method_parameters": dict(self.method_parameters),
+                "integration_parameters": dict(self.integration_parameters),
                 "authorization": self.authorization,
                 "stage": self.stage, "permission": True, "tags": dict(self.tags)}
 
@@ -97,7 +120,8 @@ class RestApi(Resource):
 
     def describe(self) -> str:
         signed = ", callers sign with AWS_IAM" if self.authorization == IAM else ""
-        return f"{self.method} /{LAUNCH_PATH} -> {self.function}, stage {self.stage}{signed}"
+        return (f"{self.method} /{launch_path(self.path_part)} -> {self.function}, "
+                f"stage {self.stage}{signed}")
 
     def read(self, aws: Aws) -> Settings | None:
         api = find_api(aws, self.name, self.scope)
@@ -105,23 +129,26 @@ class RestApi(Resource):
             return None
         api_id = api["id"]
         client = aws.client("apigateway")
-        routes, integrations, headers, authorizations = {}, set(), set(), set()
+        routes, integrations, authorizations = {}, set(), set()
+        method_parameters, integration_parameters = [], []
         for resource in paginate(client, "get_resources", "items", restApiId=api_id,
                                  embed=["methods"]):
             for method, details in resource.get("resourceMethods", {}).items():
                 routes[resource["path"]] = method
-                authorizations.add(method_authorization(client, api_id, resource["id"],
-                                                        method, details))
-                integration = (details or {}).get("methodIntegration") or absent_ok(
+                found = method_details(client, api_id, resource["id"], method, details)
+                authorizations.add(str(found.get("authorizationType") or "NONE"))
+                method_parameters.append(found.get("requestParameters") or {})
+                integration = found.get("methodIntegration") or absent_ok(
                     client.get_integration, restApiId=api_id, resourceId=resource["id"],
                     httpMethod=method) or {}
                 integrations.add(integration.get("uri"))
-                headers.add((integration.get("requestParameters") or {}).get(INTEGRATION_HEADER))
+                integration_parameters.append(integration.get("requestParameters") or {})
         stages = {s["stageName"] for s in client.get_stages(restApiId=api_id)["item"]}
         statement = permissions(aws, self.function).get(SID) if self.function else None
         return {"api_id": api_id, "routes": routes,
                 "integration": self.function if integrations == {self._uri(aws)} else None,
-                "invocation_type_header": headers == {METHOD_HEADER},
+                "method_parameters": _shared(method_parameters),
+                "integration_parameters": _shared(integration_parameters),
                 "authorization": authorizations.pop() if len(authorizations) == 1 else None,
                 "stage": self.stage if self.stage in stages else None,
                 "permission": bool(statement) and source_arn(statement) == self._source(
@@ -149,14 +176,18 @@ class RestApi(Resource):
         client = aws.client("apigateway")
         resources = {r["path"]: r["id"] for r in
                      paginate(client, "get_resources", "items", restApiId=self.api_id)}
-        if f"/{PROXY}" not in resources:
-            resources[f"/{PROXY}"] = client.create_resource(
-                restApiId=self.api_id, parentId=resources["/"], pathPart=PROXY)["id"]
+        wanted_path = f"/{self.path_part}"
+        for path in sorted(set(resources) - {"/", wanted_path}):  # parents before children
+            absent_ok(client.delete_resource, restApiId=self.api_id,
+                      resourceId=resources.pop(path))
+        if wanted_path not in resources:
+            resources[wanted_path] = client.create_resource(
+                restApiId=self.api_id, parentId=resources["/"], pathPart=self.path_part)["id"]
         for path, resource_id in resources.items():
             current = live["routes"].get(path)
-            if current is not None and (current != self.method
-                                        or not live.get("invocation_type_header")
-                                        or live.get("authorization") != self.authorization):
+            if current is not None and (
+                    current != self.method or live.get("authorization") != self.authorization
+                    or live.get("method_parameters") != dict(self.method_parameters)):
                 client.delete_method(restApiId=self.api_id, resourceId=resource_id,
                                      httpMethod=current)
                 current = None
@@ -164,11 +195,11 @@ class RestApi(Resource):
                 client.put_method(restApiId=self.api_id, resourceId=resource_id,
                                   httpMethod=self.method,
                                   authorizationType=self.authorization,
-                                  requestParameters={METHOD_HEADER: False})
+                                  requestParameters=dict(self.method_parameters))
             client.put_integration(restApiId=self.api_id, resourceId=resource_id,
                                    httpMethod=self.method, type="AWS_PROXY",
                                    integrationHttpMethod="POST", uri=self._uri(aws),
-                                   requestParameters={INTEGRATION_HEADER: METHOD_HEADER})
+                                   requestParameters=dict(self.integration_parameters))
         client.create_deployment(restApiId=self.api_id, stageName=self.stage)
         allow_invoke(aws, self.function, SID, "apigateway.amazonaws.com", self._source(aws))
         if live["tags"] != self.tags:
@@ -191,7 +222,13 @@ class RestApi(Resource):
         absent_ok(aws.client("apigateway").delete_rest_api, restApiId=self.api_id)
 
     def url(self, aws: Aws) -> str | None:
-        return invoke_url(aws, self.api_id, self.stage) if self.api_id else None
+        return invoke_url(aws, self.api_id, self.stage,
+                          launch_path(self.path_part)) if self.api_id else None
+
+
+def _shared(values: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The one value every method has (None when they differ)."""
+    return values[0] if values and all(v == values[0] for v in values) else None
 
 
 def discover_apis(aws: Aws, scope: Scope) -> Iterator[tuple[RestApi, dict[str, Any]]]:

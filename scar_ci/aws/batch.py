@@ -268,7 +268,9 @@ class JobQueue(Resource):
 @dataclass
 class JobDefinition(Resource):
     """The job: the job image pinned by digest, its vCPUs, memory, GPU, environment and role.
-    `image` and `role` are read when needed (the image gets its digest when pushed)."""
+    `image` and `role` are read when needed (the image gets its digest when pushed). With
+    `nodes`, a multi-node parallel job (SCAR's): every node runs that container, `main_node`
+    is the main one."""
 
     kind = "job definition"
     name: str
@@ -281,6 +283,8 @@ class JobDefinition(Resource):
     fargate: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
     needs: tuple[Key, ...] = ()  # its job image and role
+    nodes: int = 0  # 0: a single-node job
+    main_node: int = 0
 
     def depends_on(self) -> tuple[Key, ...]:
         return self.needs
@@ -288,10 +292,12 @@ class JobDefinition(Resource):
     def wanted(self) -> Settings:
         return {"image": self.image(), "vcpus": self.vcpus, "memory": self.memory,
                 "gpu": self.gpu, "environment": dict(sorted(self.environment.items())),
-                "role": self.role(), "fargate": self.fargate, "tags": dict(self.tags)}
+                "role": self.role(), "fargate": self.fargate, "nodes": self.nodes,
+                "main_node": self.main_node, "tags": dict(self.tags)}
 
     def describe(self) -> str:
-        return f"{self.vcpus} vCPU, {self.memory} MB{', 1 GPU' if self.gpu else ''}"
+        nodes = f", {self.nodes} nodes (main {self.main_node})" if self.nodes else ""
+        return f"{self.vcpus} vCPU, {self.memory} MB{', 1 GPU' if self.gpu else ''}{nodes}"
 
     def _active(self, aws: Aws) -> list[dict[str, Any]]:
         return sorted(paginate(aws.client("batch"), "describe_job_definitions",
@@ -304,7 +310,10 @@ class JobDefinition(Resource):
             return None
         live = active[-1]
         ensure_ours(self, live.get("tags"), self.tags)
-        container = live.get("containerProperties", {})
+        nodes = live.get("nodeProperties", {}) if live.get("type") == "multinode" else {}
+        ranges = nodes.get("nodeRangeProperties") or [{}]
+        container = ranges[0].get("container", {}) if nodes else live.get(
+            "containerProperties", {})
         needs = {r["type"]: r["value"] for r in container.get("resourceRequirements", ())}
         return {"image": container.get("image"), "vcpus": int(needs.get("VCPU", 0)),
                 "memory": int(needs.get("MEMORY", 0)), "gpu": "GPU" in needs,
@@ -312,6 +321,7 @@ class JobDefinition(Resource):
                     container.get("environment", ()), key=lambda e: e["name"])},
                 "role": container.get("jobRoleArn", ""),
                 "fargate": "FARGATE" in live.get("platformCapabilities", ()),
+                "nodes": nodes.get("numNodes", 0), "main_node": nodes.get("mainNode", 0),
                 "tags": our_tags(live.get("tags"))}
 
     def _container(self) -> dict[str, Any]:
@@ -328,11 +338,18 @@ class JobDefinition(Resource):
             container["networkConfiguration"] = {"assignPublicIp": "ENABLED"}
         return container
 
+    def _shape(self) -> dict[str, Any]:
+        """`type` and the container (SCAR's multi-node shape: the container on nodes 0:)."""
+        if not self.nodes:
+            return {"type": "container", "containerProperties": self._container()}
+        return {"type": "multinode", "nodeProperties": {
+            "numNodes": self.nodes, "mainNode": self.main_node,
+            "nodeRangeProperties": [{"targetNodes": "0:", "container": self._container()}]}}
+
     def create(self, aws: Aws) -> None:
         extra = {"platformCapabilities": ["FARGATE"]} if self.fargate else {}
         aws.client("batch").register_job_definition(
-            jobDefinitionName=self.name, type="container", containerProperties=self._container(),
-            tags=dict(self.tags), **extra)
+            jobDefinitionName=self.name, **self._shape(), tags=dict(self.tags), **extra)
 
     def update(self, aws: Aws, live: Settings) -> None:
         """A new revision; the older ones are deregistered (one revision stays ACTIVE)."""

@@ -25,7 +25,6 @@ from scar_ci.scopes.tags import (
     TAG_LAMBDA,
     TAG_MANAGED,
     TAG_SCOPE,
-    TAG_STAGE,
     tag_dict,
 )
 
@@ -92,7 +91,7 @@ def _function_of(arn: str, tags: dict[str, str]) -> str | None:
 
 def add_api_urls(aws: Aws, scopes: list[DeployedScope]) -> None:
     """Fill each scope's API URLs from one pass over the REST APIs (their tags come inline)."""
-    from scar_ci.aws.apigateway import invoke_url
+    from scar_ci.aws.apigateway import url_of
 
     by_key = {d.key: d for d in scopes}
     for api in paginate(aws.client("apigateway"), "get_rest_apis", "items"):
@@ -100,8 +99,7 @@ def add_api_urls(aws: Aws, scopes: list[DeployedScope]) -> None:
         scope = scope_from_tags(tags)
         entry = by_key.get((scope.label, scope.source)) if scope else None
         if entry is not None and TAG_LAMBDA in tags:
-            entry.urls[tags[TAG_LAMBDA]] = invoke_url(aws, api["id"],
-                                                      tags.get(TAG_STAGE, "scar"))
+            entry.urls[tags[TAG_LAMBDA]] = url_of(aws, api)
 
 
 def scope_created(aws: Aws, scope: Scope) -> str | None:

@@ -35,13 +35,15 @@ from scar_ci.deploy.desired_batch import (
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, StorageProvider, StorageRef
 from scar_ci.fdl import Function as FdlFunction
-from scar_ci.fdl.model import thaw
+from scar_ci.fdl.model import LAUNCH_PATH, ApiGateway, launch_path, thaw
 from scar_ci.fdl.scar_values import SCAR_LAYER_NAME
 from scar_ci.package.function_zip import config_json, function_config, function_zip
 from scar_ci.package.image.spec import FunctionImageSpec
 from scar_ci.package.layer import HANDLER
 from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.storage import NO_CHAIN, ChainedBuckets
 from scar_ci.scopes.tags import (
+    TAG_API_PATH,
     TAG_DELETE_IMAGES,
     TAG_FDL,
     TAG_IMAGE,
@@ -78,12 +80,10 @@ def _own_s3(refs: Iterable[StorageRef]) -> list[StorageRef]:
     return [r for r in refs if r.storage_provider == "s3"]
 
 
-def scoped_path(scope: Scope, ref: StorageRef) -> str:
-    """An FDL path in the scope: the bucket renamed for preview scopes, the folder kept."""
-    if ref.storage_provider != "s3":
-        return ref.path
-    bucket, folder = split_path(ref.path)
-    return f"{scope.bucket(bucket)}/{folder}" if folder else scope.bucket(bucket)
+def scoped_path(scope: Scope, ref: StorageRef, chained: ChainedBuckets = NO_CHAIN) -> str:
+    """An FDL path in the scope: the bucket renamed when the deployment's (`chained`: the
+    FDL's buckets, for paths on other providers into them), the folder kept."""
+    return chained.path(scope, ref.storage_provider, ref.path)
 
 
 def _arn_pattern(scope: Scope, ref: StorageRef, default_folder: str = "") -> str:
@@ -198,14 +198,22 @@ def desired_state(fdl: Fdl, scope: Scope, account: Account | None,
             bucket, folder = split_path(scoped_path(scope, ref))
             resources.append(Trigger(bucket, folder, names.function))
         if function.api_gateway:
-            api = function.api_gateway
-            apis[names.function] = RestApi(
-                scope.api_name(api.name), scope, names.function, api.stage_name,
-                api.http_method, {**tags, TAG_LAMBDA: names.function, TAG_STAGE: api.stage_name},
-                authorization=api.authorization)
+            apis[names.function] = _rest_api(function.api_gateway, scope, names.function, tags)
     resources.extend(buckets.values())
     resources.extend(apis.values())
     return Desired(scope, resources, apis)
+
+
+def _rest_api(api: ApiGateway, scope: Scope, function: str, tags: dict[str, str]) -> RestApi:
+    """The function's REST API; its tags name the function, the stage and (when it is not
+    `launch`) the URL's last segment, which `ls` and `invoke` read back."""
+    api_tags = {**tags, TAG_LAMBDA: function, TAG_STAGE: api.stage_name}
+    if (path := launch_path(api.path_part)) != LAUNCH_PATH:
+        api_tags[TAG_API_PATH] = path
+    return RestApi(scope.api_name(api.name), scope, function, api.stage_name, api.http_method,
+                   api_tags, authorization=api.authorization, path_part=api.path_part,
+                   method_parameters=api.method_parameters,
+                   integration_parameters=api.integration_parameters)
 
 
 def function_image(function: FdlFunction, scope: Scope, tags: dict[str, str],
@@ -327,11 +335,12 @@ def _package(fdl: Fdl, function: FdlFunction, scope: Scope, names: Names,
     storage: dict[str, dict[str, Any]] = {}
     for provider in _used_providers(fdl, function):
         storage.setdefault(provider.type, {})[provider.id] = thaw(provider.public())
+    chained = ChainedBuckets.of(fdl)
     config = function_config(
         names.function, container, function.init_script,
-        [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r)}
+        [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r, chained)}
          for r in function.input],
-        [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r),
+        [{"storage_provider": r.storage_provider, "path": scoped_path(scope, r, chained),
           "prefix": list(r.prefix), "suffix": list(r.suffix)} for r in function.output],
         storage)
     if function.uses_image_runtime:

@@ -45,17 +45,20 @@ def check_batch_function(function: FdlFunction, where: str) -> None:
                    "groups of the compute environment's instances")
     elif batch.settings.get("type", "MANAGED") != "MANAGED":
         problem = "batch.type: only MANAGED compute environments are deployed; use MANAGED"
-    elif batch.multi_node_parallel.get("enabled"):
-        problem = ("batch.multi_node_parallel is not deployed by this version of scar-ci "
-                   "(a multi-node job needs its nodes to find each other); set enabled: false")
     if problem:
         raise UnsupportedBatch(f"{where}: {problem}")
 
 
-def batch_config(function: FdlFunction, scope: Scope) -> dict[str, str]:
-    """`scar-function.json`'s `batch`: the mode and where the supervisor submits jobs."""
+def batch_config(function: FdlFunction, scope: Scope) -> dict[str, Any]:
+    """`scar-function.json`'s `batch`: the mode, where the supervisor submits jobs and
+    whether they are multi-node parallel jobs (their overrides then go to every node; the
+    node count is the job definition's alone)."""
     name = scope.batch_name(function.name)
-    return {"mode": function.execution_mode, "job_queue": name, "job_definition": name}
+    config: dict[str, Any] = {"mode": function.execution_mode, "job_queue": name,
+                              "job_definition": name}
+    if function.batch.nodes:
+        config["multi_node"] = True
+    return config
 
 
 def _account(text: str, account: Account) -> str:
@@ -101,7 +104,8 @@ def batch_resources(function: FdlFunction, scope: Scope, account: Account,
         JobQueue(name, name, tags),
         JobDefinition(name, lambda: job_image.uri, role, batch.vcpus, batch.memory,
                       batch.enable_gpu, environment, resources["type"] in FARGATE_TYPES, tags,
-                      needs=((job_image.kind, job_image.name), *role_key)),
+                      needs=((job_image.kind, job_image.name), *role_key),
+                      nodes=batch.nodes, main_node=batch.main_node if batch.nodes else 0),
     ]
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
 from itertools import groupby
 
-from scar_ci.aws.apigateway import invoke_url
+from scar_ci.aws.apigateway import url_of
 from scar_ci.aws.batch import JobQueue, require_batch
 from scar_ci.aws.ecr import ImageOptions
 from scar_ci.aws.inventory import scope_created
@@ -27,6 +27,7 @@ from scar_ci.deploy.lock import scope_lock
 from scar_ci.deploy.plan import Plan, make_plan
 from scar_ci.fdl import Fdl
 from scar_ci.oscar.clusters import Oscar
+from scar_ci.oscar.desired import after_services
 from scar_ci.oscar.service import OscarService
 from scar_ci.package.image.builder_choice import Builder
 from scar_ci.scopes.scope import Scope
@@ -36,7 +37,6 @@ from scar_ci.scopes.tags import (
     TAG_LAMBDA,
     TAG_MANAGED,
     TAG_SCOPE,
-    TAG_STAGE,
     TAG_SUPERVISOR,
     scope_label,
 )
@@ -72,6 +72,7 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
     desired = desired_state(fdl, scope, aws.account if fdl.functions else None,
                             layer, images)
     desired.resources.extend(oscar.desired(fdl, scope))
+    after_services(desired.resources, fdl, scope)  # Lambda -> MinIO -> OSCAR
     if any(isinstance(r, JobQueue) for r in desired.resources):
         require_batch(aws)
     build(desired.resources, aws)
@@ -150,11 +151,13 @@ def remove(scope: Scope, aws: Aws, names: Collection[str], say: Say = print) -> 
 
 
 def apply_said(plan: Plan, command: str, say: Say, started: float) -> None:
-    """Say the plan, apply it, say what changed and how long the command took."""
+    """Say the plan, apply it, say what changed and how long the command took: the changes
+    applied (creates, updates, deletes done) and the plan's keeps, which apply nothing."""
     say(plan.render())
     done = apply_plan(plan, command, say)
-    say(f"{command}: {len(done)} change(s) applied, {len(plan.changes) - len(done)} unchanged "
-        f"or kept, in {time.monotonic() - started:.1f} s")
+    kept = len(plan.changes) - len(plan.mutating)
+    say(f"{command}: {len(done)} change(s) applied, {kept} unchanged or kept, in "
+        f"{time.monotonic() - started:.1f} s")
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,7 @@ def api_urls(aws: Aws, scope: Scope | None) -> Iterator[tuple[str, str]]:
         tags = api.get("tags") or {}
         if tags.get(TAG_MANAGED) == "true" and TAG_LAMBDA in tags and (
                 scope is None or tags.get(TAG_SCOPE) == scope.label):
-            yield tags[TAG_LAMBDA], invoke_url(aws, api["id"], tags.get(TAG_STAGE, "scar"))
+            yield tags[TAG_LAMBDA], url_of(aws, api)
 
 
 def render_deployed(rows: list[Deployed]) -> str:

@@ -49,7 +49,7 @@ def check_rules(doc: Located, fdl: Path, repository: Path, fallback: Position) -
         problems += _files(doc, path, service, fdl, repository, fallback, OSCAR_FILE_KEYS)
     for i, item in aws:
         batch = item.get("batch") if isinstance(item, dict) else None
-        problems += _main_node(doc, ("functions", "aws", i, "batch"), batch, fallback)
+        problems += _multi_node(doc, ("functions", "aws", i, "batch"), batch, fallback)
         api = item.get("api_gateway") if isinstance(item, dict) else None
         problems += _run_overrides(doc, ("functions", "aws", i, "api_gateway"), api, fallback)
     return problems
@@ -123,13 +123,31 @@ def _time_left(doc: Located, path: KeyPath, lam: dict, fallback: Position) -> It
                       f"{threshold} s leaves no time to run within the timeout of {timeout} s")
 
 
-def _main_node(doc: Located, path: KeyPath, batch: Any, fallback: Position) -> Iterator[Problem]:
+NOT_MULTI_NODE = {"FARGATE": "Fargate", "FARGATE_SPOT": "Fargate", "SPOT": "Spot Instances"}
+
+
+def _multi_node(doc: Located, path: KeyPath, batch: Any, fallback: Position) -> Iterator[Problem]:
+    """What AWS Batch refuses in a multi-node parallel job, found before any AWS call."""
     nodes = lookup(batch, ("multi_node_parallel", "number_nodes"))
     main = lookup(batch, ("multi_node_parallel", "main_node_index"))
     if isinstance(nodes, int) and isinstance(main, int) and main >= nodes:
         where = (*path, "multi_node_parallel", "main_node_index")
         yield Problem(doc.value_position(where, fallback), where,
                       f"{main} is not below number_nodes {nodes} (the index starts at 0)")
+    if lookup(batch, ("multi_node_parallel", "enabled")) is not True:
+        return
+    if isinstance(nodes, int) and nodes < 2:
+        where = (*path, "multi_node_parallel", "number_nodes")
+        yield Problem(doc.value_position(where, fallback), where,
+                      f"{nodes}: a multi-node parallel job has at least 2 nodes; use 2 or more, "
+                      "or multi_node_parallel.enabled: false for a single-node job")
+    kind = lookup(batch, ("compute_resources", "type"))
+    if kind in NOT_MULTI_NODE:
+        where = (*path, "compute_resources", "type")
+        yield Problem(doc.value_position(where, fallback), where,
+                      f"{kind}: AWS Batch runs no multi-node parallel job on "
+                      f"{NOT_MULTI_NODE[kind]}; use type EC2, or multi_node_parallel.enabled: "
+                      "false")
 
 
 def _run_overrides(doc: Located, path: KeyPath, api: Any, fallback: Position) -> Iterator[Problem]:

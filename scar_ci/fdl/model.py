@@ -80,6 +80,20 @@ class Container:
     create_image: bool
 
 
+INVOCATION_HEADER = "X-Amz-Invocation-Type"
+# SCAR's mapping: the caller's X-Amz-Invocation-Type header reaches Lambda (asynchronous calls).
+METHOD_PARAMETERS = MappingProxyType({f"method.request.header.{INVOCATION_HEADER}": False})
+INTEGRATION_PARAMETERS = MappingProxyType({f"integration.request.header.{INVOCATION_HEADER}":
+                                           f"method.request.header.{INVOCATION_HEADER}"})
+LAUNCH_PATH = "launch"  # the URL's last segment when path_part is a parameter (SCAR's)
+
+
+def launch_path(path_part: str) -> str:
+    """The last segment of the function's URL: the path part, or `launch` when the path part
+    is a parameter (`{proxy+}`, `{name}`), which serves it too."""
+    return LAUNCH_PATH if path_part.startswith("{") else path_part
+
+
 @dataclass(frozen=True)
 class ApiGateway:
     """The HTTP endpoint in front of a function (present only when the FDL names an API)."""
@@ -92,6 +106,11 @@ class ApiGateway:
     settings: Settings
     authorization: str = "NONE"  # method.authorizationType: NONE or AWS_IAM
     run_overrides: bool = False  # HTTP callers may send script / cmd_args / env (AWS_IAM only)
+    path_part: str = "{proxy+}"  # the resource below / that serves the function's URL
+    # method.requestParameters and integration.requestParameters
+    method_parameters: Mapping[str, bool] = field(default_factory=lambda: METHOD_PARAMETERS)
+    integration_parameters: Mapping[str, str] = field(
+        default_factory=lambda: INTEGRATION_PARAMETERS)
 
 
 @dataclass(frozen=True)
@@ -116,6 +135,17 @@ class Batch:
     multi_node_parallel: Settings
     compute_resources: Settings
     settings: Settings
+
+    @property
+    def nodes(self) -> int:
+        """A multi-node parallel job's node count (SCAR's default 10); 0 for one node."""
+        parallel = self.multi_node_parallel
+        return int(parallel.get("number_nodes", 10)) if parallel.get("enabled") else 0
+
+    @property
+    def main_node(self) -> int:
+        """The index of a multi-node job's main node (SCAR's default 0)."""
+        return int(self.multi_node_parallel.get("main_node_index", 0))
 
 
 @dataclass(frozen=True)
@@ -317,6 +347,11 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
             settings=freeze(api),
             authorization=api.get("method", {}).get("authorizationType", "NONE"),
             run_overrides=api.get("allow_run_overrides", False),
+            path_part=api.get("path_part", "{proxy+}"),
+            method_parameters=freeze(api.get("method", {}).get("requestParameters",
+                                                               METHOD_PARAMETERS)),
+            integration_parameters=freeze(api.get("integration", {}).get(
+                "requestParameters", INTEGRATION_PARAMETERS)),
         ) if "name" in api else None,
         log_retention_days=item["cloudwatch"]["log_retention_policy_in_days"],
         delete_image=item.get("ecr", {}).get("delete_image"),

@@ -8,11 +8,19 @@ silently ignored, so it is refused with what to write instead.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from scar_ci.fdl.errors import Problem
 from scar_ci.fdl.located import COMMAND_LINE, KeyPath, Located, Position, lookup, quoted
+from scar_ci.fdl.model import (
+    INTEGRATION_PARAMETERS,
+    INVOCATION_HEADER,
+    METHOD_PARAMETERS,
+    launch_path,
+)
 
 SCAR_REGION = "us-east-1"
 SCAR_PROFILE = "default"
@@ -21,38 +29,50 @@ SCAR_PROFILE = "default"
 SERVICES = {"iam": ("boto_profile",), "cloudwatch": ("region", "boto_profile"),
             "api_gateway": ("region", "boto_profile"), "batch": ("region", "boto_profile")}
 
-INVOCATION_HEADER = "X-Amz-Invocation-Type"
+# The URL scar-ci serves and prints, as SCAR's template writes it ({path}: the launch path).
+ENDPOINT = "https://{api_id}.execute-api.{api_region}.amazonaws.com/{stage_name}/{path}"
 # What scar-ci's REST API is (scar_ci/aws/apigateway.py): SCAR's default settings.
 API_AS_DEPLOYED: dict[KeyPath, Any] = {
-    ("endpoint",): "https://{api_id}.execute-api.{api_region}.amazonaws.com/{stage_name}/launch",
-    ("request_parameters",): {f"integration.request.header.{INVOCATION_HEADER}":
-                              f"method.request.header.{INVOCATION_HEADER}"},
-    ("method", "requestParameters"): {f"method.request.header.{INVOCATION_HEADER}": False},
+    ("request_parameters",): dict(INTEGRATION_PARAMETERS),
     ("integration", "type"): "AWS_PROXY",
     ("integration", "integrationHttpMethod"): "POST",
     ("integration", "uri"): "arn:aws:apigateway:{api_region}:lambda:path/2015-03-31/functions/"
                             "arn:aws:lambda:{lambda_region}:{account_id}:function:"
                             "{function_name}/invocations",
-    ("integration", "requestParameters"): {f"integration.request.header.{INVOCATION_HEADER}":
-                                           f"method.request.header.{INVOCATION_HEADER}"},
-    ("path_part",): "{proxy+}",
     ("service_id",): "apigateway.amazonaws.com",
     ("source_arn_testing",): "arn:aws:execute-api:{api_region}:{account_id}:{api_id}/*",
     ("source_arn_invocation",): "arn:aws:execute-api:{api_region}:{account_id}:{api_id}/"
                                 "{stage_name}/ANY",
 }
+# Why another value cannot work: what it would do, and what scar-ci deploys instead.
 API_WHAT = {
-    "endpoint": "scar-ci prints the URL API Gateway serves ('scar-ci ls')",
-    "request_parameters": f"the API maps only the {INVOCATION_HEADER} header (SCAR's default)",
-    "method": f"the method takes only the {INVOCATION_HEADER} header (SCAR's default)",
-    "integration": "the API is a Lambda proxy integration (AWS_PROXY, POST, the function's "
-                   "invocation URI) with SCAR's header mapping",
-    "path_part": "the API serves every path below /launch ('{proxy+}')",
-    "service_id": "API Gateway (apigateway.amazonaws.com) is allowed to invoke the function",
-    "source_arn_testing": "the function may be invoked through any stage and method of its API",
+    "endpoint": "scar-ci prints and calls the URL API Gateway serves for the deployed API "
+                "(a custom domain is not something scar-ci deploys)",
+    "request_parameters": "SCAR itself reads this key nowhere (its mapping is "
+                          "integration.requestParameters); scar-ci maps the "
+                          f"{INVOCATION_HEADER} header, so 'scar-ci invoke -a' is asynchronous",
+    "integration.type": "the supervisor answers API Gateway's proxy event (AWS_PROXY); an "
+                        "AWS integration would hand it the HTTP body as the event itself, "
+                        "which is how 'scar-ci run' passes directives, so any caller could "
+                        "choose the command run",
+    "integration.integrationHttpMethod": "Lambda's Invoke API takes POST only",
+    "integration.uri": "the API invokes the function it belongs to (another function would "
+                       "need its own permission and would not be this entry's)",
+    "service_id": "API Gateway (apigateway.amazonaws.com) is the principal allowed to invoke "
+                  "the function; another principal would not let the API call it",
+    "source_arn_testing": "the function may be invoked through any stage and method of its "
+                          "own API (arn:aws:execute-api:...:<api id>/*)",
     "source_arn_invocation": "the function may be invoked through any stage and method of "
-                             "its API",
+                             "its own API (arn:aws:execute-api:...:<api id>/*)",
 }
+
+# The method request parameters API Gateway declares; a path one names path_part's parameter.
+METHOD_PARAMETER = re.compile(r"method\.request\.(header|querystring|path)\.[A-Za-z0-9._~-]+")
+PATH_PARAMETER = re.compile(r"\{([A-Za-z0-9._-]+)\+?\}")
+# The one integration request header Lambda's Invoke reads that changes what a proxy
+# integration does, and the constant values it takes.
+MAPPED_HEADER = next(iter(INTEGRATION_PARAMETERS))
+INVOCATION_TYPES = ("'Event'", "'RequestResponse'")
 
 # Lambda's limits for a zip uploaded directly and for one from S3 (unzipped): SCAR's defaults.
 PAYLOAD_LIMITS = {"max_payload_size": 52_428_800, "max_s3_payload_size": 262_144_000}
@@ -79,6 +99,7 @@ def check_supported(doc: Located, config: Located | None, fdl_name: str,
         check = _Checker(doc, path, fdl_name, fallback)
         problems += check.services(item, lam)
         problems += check.api(item.get("api_gateway"))
+        problems += check.api_parameters(item.get("api_gateway"))
         problems += check.lambda_keys(lam)
         problems += check.batch(item.get("batch"))
     if config is not None:
@@ -133,15 +154,50 @@ class _Checker:
     def api(self, api: Any) -> Iterator[Problem]:
         if not isinstance(api, dict):
             return
-        for keys, deployed in API_AS_DEPLOYED.items():
+        path = launch_path(str(api.get("path_part") or "{proxy+}"))
+        wanted = {**API_AS_DEPLOYED, ("endpoint",): ENDPOINT.replace("{path}", path)}
+        for keys, deployed in wanted.items():
             value = lookup(api, keys)
             if value is None or value == deployed:
                 continue
             if "name" not in api and not self._from_fdl(("api_gateway", *keys)):
                 continue  # the configuration file's settings for APIs never deployed
+            what = API_WHAT.get(".".join(keys)) or API_WHAT[keys[0]]
             yield self._problem(("api_gateway", *keys), (
-                f"{_shown(value)} is not what scar-ci deploys: {API_WHAT[keys[0]]}; remove "
-                f"this key (or set it to {_shown(deployed)})"))
+                f"{_shown(value)} cannot take effect: {what}; remove this key (or set it to "
+                f"{_shown(deployed)})"))
+
+    def api_parameters(self, api: Any) -> Iterator[Problem]:
+        """method.requestParameters and integration.requestParameters: deployed as given
+        when API Gateway takes them and they change what the API does."""
+        if not isinstance(api, dict) or "name" not in api:
+            return
+        declared = lookup(api, ("method", "requestParameters"))
+        declared = declared if isinstance(declared, dict) else METHOD_PARAMETERS
+        path = PATH_PARAMETER.fullmatch(str(api.get("path_part") or "{proxy+}"))
+        for name in declared:
+            if not METHOD_PARAMETER.fullmatch(name) or (
+                    name.startswith("method.request.path.")
+                    and name != f"method.request.path.{path[1] if path else ''}"):
+                yield self._problem(("api_gateway", "method", "requestParameters", name), (
+                    f"{quoted(name)}: API Gateway declares method.request.header.<name>, "
+                    "method.request.querystring.<name> or method.request.path.<path_part's "
+                    "parameter>; write one of those"))
+        mapping = lookup(api, ("integration", "requestParameters"))
+        for target, source in (mapping.items() if isinstance(mapping, dict) else ()):
+            keys = ("api_gateway", "integration", "requestParameters", target)
+            if target.lower() != MAPPED_HEADER.lower():
+                yield self._problem(keys, (
+                    f"{quoted(target)} cannot take effect: a Lambda proxy integration sends "
+                    "the function every header and query parameter of the request itself, "
+                    "and Lambda's Invoke call reads only "
+                    f"{MAPPED_HEADER.rpartition('.')[2]} of the headers mapped to it; map "
+                    f"{MAPPED_HEADER} or remove this key"))
+            elif source not in declared and source not in INVOCATION_TYPES:
+                yield self._problem(keys, (
+                    f"{quoted(source)}: map a parameter method.requestParameters declares "
+                    f"({', '.join(sorted(declared)) or 'none'}) or a constant "
+                    f"{' or '.join(INVOCATION_TYPES)}"))
 
     def lambda_keys(self, lam: dict) -> Iterator[Problem]:
         """Keys whose effect this version does not deploy yet."""
@@ -183,7 +239,7 @@ def _normal(key: str, value: Any) -> Any:
 
 
 def _shown(value: Any) -> str:
-    return quoted(value) if isinstance(value, str) else "this mapping"
+    return quoted(value) if isinstance(value, str) else json.dumps(value)
 
 
 def _config_s3(config: Located) -> Iterator[Problem]:

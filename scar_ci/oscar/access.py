@@ -18,8 +18,9 @@ from typing import Any
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl
 
-ACCESS_KEYS = ("endpoint", "auth_user", "auth_password", "oidc_token", "ssl_verify")
-SECRET_KEYS = ("auth_password", "oidc_token")
+ACCESS_KEYS = ("endpoint", "auth_user", "auth_password", "oidc_token", "refresh_token",
+               "token_endpoint", "client_id", "scopes", "ssl_verify")
+SECRET_KEYS = ("auth_password", "oidc_token", "refresh_token")
 ENV_PREFIX = "SCAR_CI_OSCAR_"
 _FALSE = ("0", "false", "no", "off")
 
@@ -41,16 +42,22 @@ class ClusterAccess:
     oidc_token: str = field(default="", repr=False)
     ssl_verify: bool = True
     origin: str = ""  # where the endpoint was given, for messages
+    refresh_token: str = field(default="", repr=False)
+    oidc: Mapping[str, Any] = field(default_factory=dict)  # token_endpoint, client_id, scopes
 
     def client_options(self) -> dict[str, Any]:
-        """oscar-python's `Client` options: basic auth, else an OIDC bearer token."""
+        """oscar-python's `Client` options: basic auth, else an OIDC access token (as a
+        bearer) and/or a refresh token, which oscar-python exchanges at the token endpoint
+        (EGI Check-in's unless given) whenever the access token is missing or expired."""
         options: dict[str, Any] = {"cluster_id": self.cluster_id,
                                    "endpoint": self.endpoint.rstrip("/"),
                                    "ssl": self.ssl_verify}
         if self.auth_user:
             options.update(user=self.auth_user, password=self.auth_password)
-        else:
-            options["oidc_token"] = self.oidc_token
+            return options
+        options["oidc_token"] = self.oidc_token or None
+        if self.refresh_token:
+            options.update(refresh_token=self.refresh_token, **self.oidc)
         return options
 
 
@@ -96,7 +103,7 @@ def clusters(fdl: Fdl | None, config: Mapping[str, Mapping[str, Any]] | None,
 def _complete(settings: Mapping[str, Any]) -> bool:
     return bool(settings.get("endpoint")) and bool(
         (settings.get("auth_user") and settings.get("auth_password")) or settings.get(
-            "oidc_token"))
+            "oidc_token") or settings.get("refresh_token"))
 
 
 def _environment_clusters(named: set[str], environ: Mapping[str, str]) -> set[str]:
@@ -114,7 +121,8 @@ def _from_environment(cluster_id: str, environ: Mapping[str, str]) -> dict[str, 
         value = environ.get(env_name(cluster_id, key))
         if value is None:
             continue
-        settings[key] = value.strip().lower() not in _FALSE if key == "ssl_verify" else value
+        settings[key] = (value.strip().lower() not in _FALSE if key == "ssl_verify"
+                         else value.split() if key == "scopes" else value)
     return settings
 
 
@@ -130,13 +138,20 @@ def _access(cluster_id: str, settings: Mapping[str, Any], origin: str) -> Cluste
     user, password = str(settings.get("auth_user") or ""), str(settings.get("auth_password")
                                                                 or "")
     token = str(settings.get("oidc_token") or "")
-    if not (user and password) and not token:
+    refresh = str(settings.get("refresh_token") or "")
+    if not (user and password) and not token and not refresh:
         raise OscarConfigError(
             f"OSCAR cluster {cluster_id!r} ({origin}): no credentials; give auth_user and "
-            f"auth_password (or {env_name(cluster_id, 'auth_password')}), or an OIDC access "
-            f"token in {env_name(cluster_id, 'oidc_token')} or oscar.{cluster_id}.oidc_token")
+            f"auth_password (or {env_name(cluster_id, 'auth_password')}), an OIDC access "
+            f"token in {env_name(cluster_id, 'oidc_token')} or oscar.{cluster_id}.oidc_token, "
+            f"or a refresh token in {env_name(cluster_id, 'refresh_token')}")
+    oidc = {key: settings[key] for key in ("token_endpoint", "client_id", "scopes")
+            if settings.get(key)}
+    if not re.match(r"https?://[^/\s]+", str(oidc.get("token_endpoint", "https://x"))):
+        raise OscarConfigError(f"OSCAR cluster {cluster_id!r} ({origin}): token_endpoint "
+                               f"{oidc['token_endpoint']!r} is not an http(s) URL")
     return ClusterAccess(cluster_id, endpoint, user, password, token,
-                         bool(settings.get("ssl_verify", True)), origin)
+                         bool(settings.get("ssl_verify", True)), origin, refresh, oidc)
 
 
 def secrets_given(fdl: Fdl | None, config: Mapping[str, Mapping[str, Any]] | None = None,

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
+from oscar_python.client import _DEFAULT_TOKEN_ENDPOINT as DEFAULT_TOKEN_ENDPOINT
 from oscar_python.client import Client
 from urllib3.exceptions import InsecureRequestWarning
 
@@ -55,6 +56,11 @@ class OscarCluster:
     def endpoint(self) -> str:
         return self.access.endpoint.rstrip("/")
 
+    @property
+    def token_endpoint(self) -> str:
+        """Where oscar-python refreshes the access token (EGI Check-in's unless given)."""
+        return str(self.access.oidc.get("token_endpoint") or DEFAULT_TOKEN_ENDPOINT)
+
     def _call(self, action: Callable[[], T], what: str) -> T:
         try:
             # both swap process-wide state: one call at a time (deploys apply side by side)
@@ -65,6 +71,14 @@ class OscarCluster:
         except requests.HTTPError as error:
             raise self._refused(error, what) from None
         except requests.RequestException as error:
+            request = getattr(error, "request", None)
+            if self.access.refresh_token and request is not None and str(
+                    request.url or "").startswith(self.token_endpoint):
+                raise OscarFailure(
+                    f"OSCAR cluster {self.cluster_id!r}: cannot reach the token endpoint "
+                    f"{self.token_endpoint} to refresh the access token: "
+                    f"{type(error).__name__}; check token_endpoint "
+                    f"({self.access.origin or 'its settings'})") from None
             raise OscarFailure(
                 f"cannot reach OSCAR cluster {self.cluster_id!r} at {self.endpoint} to "
                 f"{what}: {type(error).__name__}; check the endpoint "
@@ -79,9 +93,16 @@ class OscarCluster:
     def _refused(self, error: requests.HTTPError, what: str) -> OscarFailure:
         response = error.response
         status = response.status_code if response is not None else 0
+        if status == 401 and self.access.refresh_token and not self._client.oidc_token:
+            return OscarFailure(
+                f"OSCAR cluster {self.cluster_id!r}: the token endpoint {self.token_endpoint} "
+                f"refused the refresh token (client_id {self._client.client_id}), so no "
+                f"access token to {what}: check refresh_token, client_id and token_endpoint "
+                f"({self.access.origin or 'its settings'})")
         if status == 401:
             how = ("auth_user / auth_password" if self.access.auth_user
-                   else "the OIDC access token")
+                   else "the OIDC access token" if not self.access.refresh_token
+                   else "the OIDC tokens (the refreshed access token was refused)")
             return OscarFailure(
                 f"OSCAR cluster {self.cluster_id!r} at {self.endpoint} refused the "
                 f"credentials (401) to {what}: check {how} "

@@ -1,9 +1,7 @@
 """The OSCAR services an FDL asks for in a scope (pure: no call to any cluster).
 
-Names: `scope.oscar_service(name)` (`anon--pr-7` in a preview). Buckets: a path on the
-cluster's own MinIO (`minio`, i.e. `minio.default`) is renamed for the scope as S3 buckets
-are, and so is a path on any S3 provider whose bucket the FDL's Lambda functions use through
-the default `s3` provider: an OSCAR -> S3 -> Lambda chain stays one chain in every scope.
+Names: `scope.oscar_service(name)` (`anon--pr-7` in a preview). Buckets: as
+`scopes.storage.ChainedBuckets` renames them, the same rule as the Lambda functions' paths.
 """
 
 from __future__ import annotations
@@ -11,30 +9,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from scar_ci.aws.lambda_ import Function
+from scar_ci.aws.resource import Resource
 from scar_ci.fdl import Fdl
 from scar_ci.fdl import OscarService as FdlService
 from scar_ci.fdl.model import thaw
 from scar_ci.oscar.client import OscarCluster
 from scar_ci.oscar.service import OscarService
 from scar_ci.scopes.scope import Scope
+from scar_ci.scopes.storage import OWN_MINIO, ChainedBuckets, bucket_of
 
 # SCAR's defaults (its configuration file's `oscar` section), under the FDL's values.
 BUILTIN = {"memory": "256Mi", "cpu": "0.2", "log_level": "INFO"}
-OWN_MINIO = ("minio", "minio.default")
-
-
-def managed_buckets(fdl: Fdl) -> set[str]:
-    """Buckets the deployment manages: those of the Lambda functions' default S3 provider."""
-    return {ref.path.strip("/").partition("/")[0] for function in fdl.functions
-            for ref in (*function.input, *function.output) if ref.storage_provider == "s3"}
-
-
-def scoped_storage_path(scope: Scope, provider: str, path: str, managed: set[str]) -> str:
-    """`path` (`bucket/folder`) with the bucket renamed for the scope when scar-ci's."""
-    bucket, sep, folder = path.strip(" /").partition("/")
-    if provider in OWN_MINIO or (provider.partition(".")[0] == "s3" and bucket in managed):
-        bucket = scope.bucket(bucket)
-    return f"{bucket}{sep}{folder}"
 
 
 def definition(fdl: Fdl, service: FdlService, scope: Scope,
@@ -43,12 +29,11 @@ def definition(fdl: Fdl, service: FdlService, scope: Scope,
     raw = service.raw
     settings = {**BUILTIN, **{k: v for k, v in (defaults or {}).items() if k in BUILTIN},
                 **{k: raw[k] for k in BUILTIN if k in raw}}
-    managed = managed_buckets(fdl)
+    chained = ChainedBuckets.of(fdl)
     name = scope.oscar_service(service.name)
 
     def paths(key: str) -> list[dict[str, Any]]:
-        return [{**thaw(ref), "path": scoped_storage_path(scope, ref["storage_provider"],
-                                                             ref["path"], managed)}
+        return [{**thaw(ref), "path": chained.path(scope, ref["storage_provider"], ref["path"])}
                 for ref in raw.get(key, ())]
 
     body: dict[str, Any] = {
@@ -87,14 +72,15 @@ def desired_services(fdl: Fdl, scope: Scope, clusters: Mapping[str, OscarCluster
 def _feeds(fdl: Fdl, scope: Scope, body: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """The plan keys of the deployment's buckets the service writes to, and of the Lambda
     triggers on those folders."""
-    managed = {scope.bucket(b) for b in managed_buckets(fdl)}
+    chained = ChainedBuckets.of(fdl)
+    managed = {scope.bucket(b) for b in chained.s3}
     written = {ref["path"] for ref in body["output"]
                if ref["storage_provider"].partition(".")[0] == "s3"
-               and ref["path"].partition("/")[0] in managed}
-    keys = [("bucket", path.partition("/")[0]) for path in sorted(written)]
+               and bucket_of(ref["path"]) in managed}
+    keys = [("bucket", bucket_of(path)) for path in sorted(written)]
     for function in fdl.functions:
         for ref in function.input:
-            path = scoped_storage_path(scope, ref.storage_provider, ref.path, managed_buckets(fdl))
+            path = chained.path(scope, ref.storage_provider, ref.path)
             if ref.storage_provider == "s3" and path in written:
                 keys.append(("trigger", f"{path} -> {scope.function_name(function.name)}"))
     return tuple(dict.fromkeys(keys))
@@ -118,3 +104,27 @@ def _storage_providers(fdl: Fdl, refs: tuple[dict[str, Any], ...]) -> dict[str, 
 
 def _text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def after_services(resources: list[Resource], fdl: Fdl, scope: Scope) -> None:
+    """Make each Lambda function whose `minio.<id>` outputs write into buckets an OSCAR
+    service creates on its cluster's MinIO wait for that service (OSCAR creates a service's
+    buckets and their webhooks with it): the chain's sink first, as for OSCAR -> S3 -> Lambda.
+    A service that itself feeds the function's trigger (a loop) is left unordered."""
+    services = [r for r in resources if isinstance(r, OscarService)]
+    created = {s.key: {bucket_of(ref["path"]) for key in ("input", "output")
+                       for ref in s.definition.get(key, ())
+                       if ref["storage_provider"] in OWN_MINIO} for s in services}
+    chained = ChainedBuckets.of(fdl)
+    written: dict[str, set[str]] = {}
+    for function in fdl.functions:
+        written[scope.function_name(function.name)] = {
+            bucket_of(chained.path(scope, ref.storage_provider, ref.path))
+            for ref in function.output if ref.storage_provider.partition(".")[0] == "minio"}
+    for resource in resources:
+        if not isinstance(resource, Function) or not written.get(resource.name):
+            continue
+        feeds_it = f" -> {resource.name}"
+        resource.needs = (*resource.needs, *(
+            s.key for s in services if created[s.key] & written[resource.name]
+            and not any(kind == "trigger" and what.endswith(feeds_it) for kind, what in s.needs)))

@@ -3,7 +3,10 @@
 Runs the event the function submitted (`SCAR_BATCH_EVENT`, under the function's request id
 `SCAR_BATCH_REQUEST_ID`) as the function image would in Lambda: the input downloaded, the
 script run directly in the image, the outputs uploaded. The exit code is the script's, so
-Batch marks a failed script's job FAILED.
+Batch marks a failed script's job FAILED. On each node of a multi-node parallel job it runs
+the same event; the script tells the nodes apart by what Batch sets
+(`AWS_BATCH_JOB_NODE_INDEX`, `AWS_BATCH_JOB_NUM_NODES`, `AWS_BATCH_JOB_MAIN_NODE_INDEX`,
+`AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS`), as SCAR's MPI example does.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ def run_job() -> int:
                   "submitted", EVENT_VARIABLE)
         return 2
     request_id = os.environ.get(REQUEST_VARIABLE) or os.environ.get("AWS_BATCH_JOB_ID", "")
+    if nodes := os.environ.get("AWS_BATCH_JOB_NUM_NODES"):
+        log.info("node %s of %s nodes (main node %s)", os.environ.get("AWS_BATCH_JOB_NODE_INDEX"),
+                 nodes, os.environ.get("AWS_BATCH_JOB_MAIN_NODE_INDEX"))
     try:
         config = load_config(config_path())
         storage = Storage(config)

@@ -2,8 +2,10 @@
 
 The job's container gets the event and the request id in its environment
 (`SCAR_BATCH_EVENT`, `SCAR_BATCH_REQUEST_ID`); its entry (`batch_job`) runs the event as the
-function would. Batch refuses container overrides over 24 KiB: a larger event (a big inline
-script or body) is refused here with what to do instead.
+function would. A multi-node parallel job gets them on every node (SCAR's `nodeOverrides` on
+nodes `0:`), next to what Batch sets there (`AWS_BATCH_JOB_NODE_INDEX` and the others).
+Batch refuses container overrides over 24 KiB: a larger event (a big inline script or body)
+is refused here with what to do instead.
 """
 
 from __future__ import annotations
@@ -51,9 +53,11 @@ def submit_job(target: BatchTarget, function: str, event: Any, request_id: str,
 
         client = boto3.client("batch")
     name = job_name(function, request_id)
+    placed = ({"nodeOverrides": {"nodePropertyOverrides": [
+        {"targetNodes": "0:", "containerOverrides": overrides}]}} if target.multi_node
+        else {"containerOverrides": overrides})
     answer = client.submit_job(jobName=name, jobQueue=target.job_queue,
-                               jobDefinition=target.job_definition,
-                               containerOverrides=overrides)
+                               jobDefinition=target.job_definition, **placed)
     log.info("submitted Batch job %s (%s) to %s", name, answer["jobId"], target.job_queue)
     return {"batch_job_id": answer["jobId"], "batch_job_name": name,
             "batch_job_queue": target.job_queue}

@@ -44,6 +44,7 @@ class BatchTarget:
     mode: str  # "batch": every event; "lambda-batch": an event Lambda's timeout would kill
     job_queue: str
     job_definition: str
+    multi_node: bool = False  # a multi-node parallel job: its overrides go to every node
 
 
 @dataclass(frozen=True)
@@ -201,4 +202,5 @@ def _batch(r: _Reader, raw: dict[str, Any]) -> BatchTarget | None:
     if mode not in BATCH_MODES:
         r.fail("batch.mode", f"{mode!r} is not one of {', '.join(BATCH_MODES)}")
     return BatchTarget(mode, r.get(raw, "batch.", "job_queue", str, ""),
-                       r.get(raw, "batch.", "job_definition", str, ""))
+                       r.get(raw, "batch.", "job_definition", str, ""),
+                       r.get(raw, "batch.", "multi_node", bool, False))

@@ -27,6 +27,7 @@ import shutil
 import tempfile
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -323,14 +325,22 @@ class FakeOscar:
         return keys
 
     def poll_inputs(self) -> None:
-        """MinIO's webhook: a job per object that appeared in a service's input folder."""
+        """MinIO's bucket notifications: for each object that appeared in a service's input
+        folder (whoever wrote it: a user, another service, a Lambda function), the event MinIO
+        sends to the webhook OSCAR registers, `POST /job/<service>` with the service's token."""
         for name, service in list(self.services.items()):
             keys = self._input_keys(service)
             new = sorted(keys - self._seen.get(name, set()))
             self._seen[name] = keys
             for full in new:
                 bucket, _, key = full.partition("/")
-                self.start_job(name, json.dumps(_minio_event(bucket, key)).encode())
+                self.notify(name, service["token"], _minio_event(bucket, key))
+
+    def notify(self, name: str, token: str, event: Mapping[str, Any]) -> None:
+        """Deliver one MinIO event to the service's webhook, over HTTP as MinIO does."""
+        requests.post(f"{self.url}/job/{name}", data=json.dumps(event), timeout=30,
+                      headers={"Authorization": f"Bearer {token}",
+                               "Content-Type": "application/json"}).raise_for_status()
 
 
 def _loaded_reference(image: str) -> str:
@@ -346,18 +356,27 @@ def _kept(file_name: str, ref: Mapping[str, Any]) -> bool:
 
 
 def _minio_event(bucket: str, key: str) -> dict[str, Any]:
-    return {"EventName": "s3:ObjectCreated:Put", "Key": f"{bucket}/{key}",
-            "Records": [{"eventSource": "minio:s3", "eventName": "s3:ObjectCreated:Put",
-                         "s3": {"bucket": {"name": bucket}, "object": {"key": key}}}]}
+    """MinIO's notification for a new object (its object keys come URL-encoded, as S3's)."""
+    encoded = urllib.parse.quote_plus(key, safe="/")
+    return {"EventName": "s3:ObjectCreated:Put", "Key": f"{bucket}/{encoded}",
+            "Records": [{"eventVersion": "2.0", "eventSource": "minio:s3",
+                         "awsRegion": "", "eventTime": _now(),
+                         "eventName": "s3:ObjectCreated:Put",
+                         "userIdentity": {"principalId": "minio"},
+                         "s3": {"s3SchemaVersion": "1.0", "configurationId": "Config",
+                                "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}",
+                                           "ownerIdentity": {"principalId": "minio"}},
+                                "object": {"key": encoded}}}]}
 
 
 def _storage_record(body: bytes) -> tuple[str, str] | None:
-    """(bucket, key) of a MinIO/S3 event body, else None."""
+    """(bucket, key) of a MinIO/S3 event body, else None (the key decoded, as the
+    faas-supervisor does)."""
     try:
         event = json.loads(body)
         s3 = event["Records"][0]["s3"]
-        return s3["bucket"]["name"], s3["object"]["key"]
-    except (ValueError, KeyError, IndexError, TypeError):
+        return s3["bucket"]["name"], urllib.parse.unquote_plus(s3["object"]["key"])
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         return None
 
 
@@ -371,6 +390,9 @@ def _invalid(body: Any) -> str:
     for key in ("image", "script"):
         if not body.get(key):
             return f"'{key}' is required"
+    for ref in body.get("input") or ():
+        if str((ref or {}).get("storage_provider", "")).partition(".")[0] != "minio":
+            return "unrecognized input (valid inputs are MinIO and dCache)"
     for key, value in (body.get("labels") or {}).items():
         if not LABEL_KEY.fullmatch(key) or not LABEL_VALUE.fullmatch(str(value)) or len(
                 str(value)) > 63:

@@ -25,6 +25,7 @@ from pytest_localstack.session import RunningSession
 from scar_ci.local.engines import machine_engines
 from scar_ci.package.engines import ENGINE_ENV
 from scar_testbed import localstack_ctl
+from scar_testbed.iam_gateway import IamGateway, iam_gateway
 from scar_testbed.service_process import ServiceProcess
 
 URL_VARIABLE = "SCAR_TESTBED_LOCALSTACK_URL"
@@ -105,3 +106,15 @@ def _wait_for_services(url: str) -> None:
 def unique_name() -> str:
     """A fresh name, valid for S3 buckets, Lambda functions, roles and APIs: `scar-t-<hex>`."""
     return f"scar-t-{secrets.token_hex(5)}"
+
+
+@pytest.fixture(scope="module")
+def iam_front(localstack: LocalStack) -> Iterator[IamGateway]:
+    """LocalStack behind API Gateway's IAM step (AWS_IAM methods refuse unsigned calls with
+    API Gateway's 403s), the endpoint (AWS_ENDPOINT_URL) of every client of the module."""
+    environment = SESSION_ENVIRONMENT
+    secrets = {environment["AWS_ACCESS_KEY_ID"]: environment["AWS_SECRET_ACCESS_KEY"]}
+    with iam_gateway(localstack.endpoint_url, secrets, localstack.region) as front, \
+            pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ENDPOINT_URL", front.url)
+        yield front

@@ -3,7 +3,9 @@
 Every request waits `delay_s` (a stand-in for a network round trip) and is then passed on to
 the upstream, bodies streamed both ways. Requests are counted by AWS service (the SigV4
 credential scope), operation and whether the operation is a read, with the most requests in
-flight at once. boto3 reaches the proxy through `AWS_ENDPOINT_URL` alone.
+flight at once; scar-ci's scope lock (SSM parameters under /scar-ci-locks) is counted as its
+own service, `scope lock`, and not among the mutating requests of the deployment. boto3
+reaches the proxy through `AWS_ENDPOINT_URL` alone.
 
     with latency_proxy(localstack_url, delay_s=0.04) as proxy:
         ...  # run a client with AWS_ENDPOINT_URL=proxy.url
@@ -27,11 +29,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from scar_ci.aws.session import READ_PREFIXES
+from scar_ci.deploy.lock import ROOT as LOCK_ROOT
 
 CHUNK = 64 * 1024
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
               "trailer", "upgrade", "content-length"}
 CREDENTIAL = re.compile(r"Credential=[^/]*/[^/]*/[^/]*/([^/]*)/")
+LOCK = "scope lock"  # the service the scope lock's requests are counted under
 Operation = tuple[str, str]
 
 
@@ -49,7 +53,14 @@ class Counts:
 
     @property
     def mutating(self) -> int:
-        return sum(n for (_, operation), n in self.requests.items() if not is_read(operation))
+        """Requests that may change the deployment (the scope lock's are bookkeeping)."""
+        return sum(n for (service, operation), n in self.requests.items()
+                   if service != LOCK and not is_read(operation))
+
+    @property
+    def lock(self) -> int:
+        """Requests of the scope lock (taking, checking and releasing its lease)."""
+        return sum(n for (service, _), n in self.requests.items() if service == LOCK)
 
 
 def is_read(operation: str) -> bool:
@@ -101,24 +112,28 @@ def latency_proxy(upstream: str, delay_s: float = 0.0,
                   sleep: Callable[[float], None] = time.sleep) -> Iterator[LatencyProxy]:
     """A running proxy to `upstream` on a free 127.0.0.1 port; stopped on exit."""
     proxy = LatencyProxy(upstream, delay_s, sleep)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(proxy))
+
+    class Handler(_Forwarder):
+        state = proxy
+
+    with serving(proxy, Handler):
+        yield proxy
+
+
+@contextmanager
+def serving(proxy: LatencyProxy, handler: type[BaseHTTPRequestHandler]) -> Iterator[None]:
+    """`handler` serving on a free 127.0.0.1 port (then `proxy.url`) until exit."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield proxy
+        yield
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-
-
-def _handler_for(proxy: LatencyProxy) -> type[BaseHTTPRequestHandler]:
-    class Handler(_Forwarder):
-        state = proxy
-
-    return Handler
 
 
 class _Forwarder(BaseHTTPRequestHandler):
@@ -132,7 +147,10 @@ class _Forwarder(BaseHTTPRequestHandler):
         pass
 
     def forward(self) -> None:
-        body, length = self._request_body()
+        self.pass_on(*self._request_body())
+
+    def pass_on(self, body: Any, length: int | None) -> None:
+        """Send the request, with `body` of `length` bytes, upstream and relay the answer."""
         operation = identify(self.command, self.path, self.headers, body)
         with self.state.request(operation):
             upstream = http.client.HTTPConnection(*self.state.upstream, timeout=300)
@@ -201,10 +219,13 @@ class _Limited:
 
 def identify(method: str, path: str, headers: Any, body: Any) -> Operation:
     """(service, operation) of an AWS request: the service from the signature's credential
-    scope; the operation from X-Amz-Target (JSON protocols), Action= (query protocols) or the
-    method and path matched against botocore's model of the service (REST protocols)."""
+    scope (`scope lock` for SSM requests on scar-ci's lock parameters); the operation from
+    X-Amz-Target (JSON protocols), Action= (query protocols) or the method and path matched
+    against botocore's model of the service (REST protocols)."""
     found = CREDENTIAL.search(headers.get("Authorization", ""))
     service = found.group(1) if found else "unsigned"
+    if service == "ssm" and isinstance(body, bytes) and f'"{LOCK_ROOT}/'.encode() in body:
+        service = LOCK
     if target := headers.get("X-Amz-Target"):
         return service, target.rpartition(".")[2]
     if isinstance(body, bytes) and b"Action=" in body:

@@ -20,10 +20,13 @@ def moto_server_executable() -> Path:
 
 
 def start_moto(folder: Path) -> ServiceProcess:
-    """Start `moto_server` on a free 127.0.0.1 port; its log goes into `folder`."""
+    """Start moto's server on a free 127.0.0.1 port (with multi-node job definitions read back
+as AWS answers them); its log goes into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    argv = [str(moto_server_executable()), "-H", "127.0.0.1", "-p", str(port)]
+    moto_server_executable()  # installed, or the install hint
+    server = Path(__file__).with_name("moto_with_node_properties.py")
+    argv = [sys.executable, str(server), "-H", "127.0.0.1", "-p", str(port)]
     return start_service("moto_server", argv, f"http://127.0.0.1:{port}",
                          folder / "moto.log", ready_path="/moto-api/")
 

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+from scar_testbed.http_stub import send_json
+
 ISSUER = "scar-testbed-token-issuer"
 SERVICE = "scar-testbed-registry"
 
@@ -97,12 +99,7 @@ def start_token_service(folder: Path, username: str, password: str) -> TokenServ
             self._answer(200, {"token": token, "access_token": token, "expires_in": 300})
 
         def _answer(self, status: int, body: dict[str, object]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, body)
 
         def log_message(self, format: str, *args: object) -> None:
             """Quiet: the tests read answers, not access logs."""

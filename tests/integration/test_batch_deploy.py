@@ -15,7 +15,7 @@ import yaml
 from batch_helpers import batch_network, write_batch_fdl
 from botocore.exceptions import ClientError
 from command_helpers import scar
-from deploy_helpers import deploy, teardown, verbs
+from deploy_helpers import deploy, package_file, teardown, verbs
 from test_image_build import base_image  # noqa: F401 (a fixture)
 from test_image_deploy import ecr, login  # noqa: F401 (ecr: a fixture)
 
@@ -26,6 +26,8 @@ from scar_ci.errors import UserError
 from scar_ci.fdl import load_fdl
 from scar_ci.package.image.registry import RegistryClient
 from scar_ci.scopes.scope import Scope
+from scar_ci.supervisor.batch_submit import submit_job
+from scar_ci.supervisor.config import BatchTarget, load_config
 from scar_testbed.registry import Registry
 
 pytestmark = pytest.mark.integration
@@ -228,3 +230,65 @@ def test_rm_of_a_batch_function_removes_its_compute_environment_queue_and_defini
         computeEnvironments=[name])["computeEnvironments"] == []
     assert [r.kind for r in engine.discover(Aws(), scope)] == ["bucket"]  # buckets stay
     teardown(scope, delete_data=True)
+
+
+def test_a_multi_node_function_is_scars_multinode_job_definition_and_its_jobs_reach_each_node(
+        tmp_path: Path, ecr: Any, ecr_registry: Registry, base_image: str,  # noqa: F811
+        moto_server: Any, unique_name: str) -> None:
+    """SCAR's MPI example (examples/mpi/batch.yaml: 3 nodes, main node 0) on moto's Batch."""
+    scope = Scope.parse(f"manual:{unique_name}-mpi")
+    name = scope.batch_name("job")
+    network = batch_network(moto_server.url, unique_name)
+    parallel = {"enabled": True, "number_nodes": 3, "main_node_index": 0}
+    fdl = write_batch_fdl(tmp_path, base_image, unique_name,
+                          {**network, "multi_node_parallel": parallel})
+
+    plan, _ = deploy(fdl, scope)
+
+    assert next(c.detail for c in plan.changes if c.kind == "job definition") == (
+        "1 vCPU, 2048 MB, 3 nodes (main 0)")
+    batch = boto3.client("batch")
+    (definition,) = batch.describe_job_definitions(jobDefinitionName=name,
+                                                   status="ACTIVE")["jobDefinitions"]
+    assert definition["type"] == "multinode" and "containerProperties" not in definition
+    nodes = definition["nodeProperties"]
+    assert (nodes["numNodes"], nodes["mainNode"]) == (3, 0)
+    (every,) = nodes["nodeRangeProperties"]
+    assert every["targetNodes"] == "0:"
+    assert every["container"]["image"].startswith(f"{ecr_registry.host}/")
+    assert "@sha256:" in every["container"]["image"]  # the job image, pinned
+    assert {r["type"]: r["value"] for r in every["container"]["resourceRequirements"]} == {
+        "VCPU": "1", "MEMORY": "2048"}
+
+    again, aws = deploy(fdl, scope)
+    assert aws.calls.mutating == []
+    assert {v for v, _, _ in verbs(again)} == {"keep"}
+
+    four = write_batch_fdl(tmp_path / "four", base_image, unique_name, {
+        **network, "multi_node_parallel": {**parallel, "number_nodes": 4, "main_node_index": 3}})
+    changed, aws = deploy(four, scope)
+    assert [(v, k) for v, k, _ in verbs(changed) if v != "keep"] == [
+        ("update", "job definition")]
+    assert next(c.detail for c in changed.changes if c.kind == "job definition") == (
+        "nodes 3 -> 4, main_node 0 -> 3")
+    (revision,) = batch.describe_job_definitions(jobDefinitionName=name,
+                                                 status="ACTIVE")["jobDefinitions"]
+    assert revision["revision"] == definition["revision"] + 1
+    assert (revision["nodeProperties"]["numNodes"], revision["nodeProperties"]["mainNode"]) == (
+        4, 3)
+
+    (tmp_path / "scar-function.json").write_bytes(
+        package_file(scope.function_name("job"), "scar-function.json"))
+    config = load_config(tmp_path / "scar-function.json")
+    assert config.batch == BatchTarget("batch", name, name, multi_node=True)
+    event = {"Records": [{"s3": {"bucket": {"name": unique_name},
+                                 "object": {"key": "input/hello.txt"}}}]}
+    answer = submit_job(config.batch, config.name, event, "req-mpi")  # the function's call
+    (job,) = batch.describe_jobs(jobs=[answer["batch_job_id"]])["jobs"]
+    assert job["jobDefinition"] == revision["jobDefinitionArn"]
+    assert job["nodeProperties"]["numNodes"] == 4
+
+    teardown(scope, delete_data=True)
+    assert batch.describe_job_definitions(jobDefinitionName=name,
+                                          status="ACTIVE")["jobDefinitions"] == []
+

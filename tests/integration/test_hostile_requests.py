@@ -1,13 +1,14 @@
 """Issue 13 against LocalStack. Hole 1, over HTTP through its API Gateway: a caller of a
 function's URL cannot choose the command it runs; the API is deployed with the authorisation
-the FDL asks for. Hole 12: S3 object names the file system cannot hold are rejected, once.
+the FDL asks for, and an AWS_IAM API refuses unsigned callers (403) while `scar-ci invoke`,
+which signs with SigV4, gets through. Hole 12: S3 object names the file system cannot hold
+are rejected, once.
 
-LocalStack community does not check signatures on AWS_IAM methods (its execute-api handler
-chain has no authoriser step, and the identity it passes the function is always empty): an
-unsigned call reaches the function there. What is tested is what AWS does not depend on: the
-deployed methods' authorizationType read back, and the supervisor refusing overrides from a
-caller API Gateway does not vouch for. The signature of `scar-ci invoke` is verified in
-tests/unit/test_invoke_signing.py."""
+LocalStack community has no authoriser step in its execute-api chain, so every client of the
+module goes through the test bed's `iam_front` (scar_testbed/iam_gateway.py), which models
+API Gateway's IAM step: the method's authorizationType read from LocalStack, the signature
+verified with botocore, API Gateway's 403s. The identity it vouches for does not reach the
+event (LocalStack leaves it empty), so the supervisor still refuses overrides there."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ import urllib.request
 import boto3
 import pytest
 import yaml
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from command_helpers import scar, worker_fdl
 from test_commands import wait_for_keys
 
@@ -36,7 +40,7 @@ HOSTILE = json.dumps({"script": base64.b64encode(b"echo pwned; env").decode(),
 
 
 @pytest.fixture(scope="module")
-def apis(localstack, tmp_path_factory, test_image_archives):
+def apis(iam_front, tmp_path_factory, test_image_archives):
     """Two functions sharing an image: `worker` with a default API, `signed` with an AWS_IAM
     API that opts in to run overrides."""
     folder = tmp_path_factory.mktemp("api-security")
@@ -57,9 +61,10 @@ def apis(localstack, tmp_path_factory, test_image_archives):
     engine.teardown(scope, Aws(), delete_data=True, say=lambda _: None)
 
 
-def post(url: str, body: str) -> tuple[int, str]:
+def post(url: str, body: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
     request = urllib.request.Request(url, data=body.encode(), method="POST",  # noqa: S310
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310
             return answer.status, base64.b64decode(answer.read()).decode()
@@ -89,12 +94,33 @@ def test_methods_are_deployed_with_the_authorisation_the_fdl_asks_for(apis):
     assert authorizations(urls[scope.function_name("signed")]) == {"AWS_IAM"}
 
 
-def test_an_unsigned_caller_of_an_opted_in_api_still_cannot_run_a_command(apis):
+def test_an_unsigned_caller_of_an_iam_api_is_refused(apis):
     _, scope, urls = apis
     status, output = post(urls[scope.function_name("signed")], HOSTILE)
-    if status == 403:  # a gateway that checks signatures, as AWS does
-        return
-    # LocalStack community lets it through: the supervisor sees no verified caller
+    assert (status, json.loads(output)) == (403, {"message": "Missing Authentication Token"})
+
+
+def signed_with(secret: str, url: str, body: str) -> dict[str, str]:
+    request = AWSRequest(method="POST", url=url, data=body.encode(),
+                         headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials("test", secret), "execute-api", "us-east-1").add_auth(request)
+    return dict(request.headers.items())
+
+
+def test_a_caller_signing_with_the_wrong_secret_is_refused(apis):
+    _, scope, urls = apis
+    url = urls[scope.function_name("signed")]
+    status, output = post(url, HOSTILE, signed_with("not-the-secret", url, HOSTILE))
+    assert status == 403
+    assert json.loads(output)["message"].startswith("The request signature we calculated")
+
+
+def test_a_signed_caller_of_an_opted_in_api_still_cannot_run_a_command_here(apis):
+    """The signature is valid, yet LocalStack gives the function no caller identity: the
+    supervisor does not take the body's directives from a caller API Gateway did not name."""
+    _, scope, urls = apis
+    url = urls[scope.function_name("signed")]
+    status, output = post(url, HOSTILE, signed_with("test", url, HOSTILE))
     assert (status, output) == (200, "shouted api_event_file\n")
 
 
@@ -112,6 +138,7 @@ def test_a_redeploy_turns_an_open_api_into_an_iam_one(apis):
     fdl.write_text(yaml.safe_dump(document))
     engine.deploy(load_fdl(fdl), scope, Aws(), say=lambda _: None)
     assert authorizations(urls[scope.function_name("worker")]) == {"AWS_IAM"}
+    assert post(urls[scope.function_name("worker")], "{}")[0] == 403
 
 
 def wait_for_log(group: str, text: str, timeout: float = 90) -> list[str]:

@@ -54,3 +54,17 @@ def test_sees_requests_in_flight_together_and_resets(localstack: LocalStack) -> 
         assert proxy.counts().total == 0
     assert counts.requests == {("sts", "GetCallerIdentity"): 3}
     assert counts.max_in_flight == 3
+
+
+def test_the_scope_locks_requests_are_counted_apart_from_the_deployments(
+        localstack: LocalStack, unique_name: str) -> None:
+    with latency_proxy(localstack.endpoint_url) as proxy:
+        ssm = _client("ssm", proxy.url)
+        for name in (f"/scar-ci-locks/{unique_name}/0000000001", f"/scar-ci/{unique_name}/x"):
+            ssm.put_parameter(Name=name, Value="v", Type="String")
+            ssm.delete_parameter(Name=name)
+        counts = proxy.counts()
+    assert counts.requests == {("scope lock", "PutParameter"): 1,
+                               ("scope lock", "DeleteParameter"): 1,
+                               ("ssm", "PutParameter"): 1, ("ssm", "DeleteParameter"): 1}
+    assert (counts.mutating, counts.lock) == (2, 2)

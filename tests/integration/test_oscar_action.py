@@ -10,12 +10,17 @@ from test_action import run_action
 
 from scar_testbed.actions_runner import event_copy
 from scar_testbed.fake_oscar import PASSWORD, USER, FakeOscar
+from scar_testbed.oidc_issuer import OidcIssuer
 
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.parametrize("login", ["basic", "refresh token"])
 def test_pull_request_preview_of_an_oscar_service(fake_oscar: FakeOscar, fake_github,
-                                                  tmp_path, unique_name) -> None:
+                                                  oidc_issuer: OidcIssuer, tmp_path,
+                                                  unique_name, login: str) -> None:
+    """With a user and password, or with an OIDC refresh token that oscar-python exchanges at
+    the (stand-in) token endpoint, as a job holding EGI Check-in's refresh token does."""
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     (workspace / "upper.sh").write_text('tr a-z A-Z < "$INPUT_FILE_PATH"\n')
@@ -26,8 +31,12 @@ def test_pull_request_preview_of_an_oscar_service(fake_oscar: FakeOscar, fake_gi
     events, ref = tmp_path / "events", f"refs/pull/{number}/merge"
     opened = event_copy(events / "opened", "pull_request_opened.json", number=number)
     closed = event_copy(events / "closed", "pull_request_closed.json", number=number)
-    secrets = {"SCAR_CI_OSCAR_LAB_ENDPOINT": fake_oscar.url,
-               "SCAR_CI_OSCAR_LAB_AUTH_USER": USER, "SCAR_CI_OSCAR_LAB_AUTH_PASSWORD": PASSWORD}
+    secret = PASSWORD if login == "basic" else oidc_issuer.grant("scar-ci")
+    secrets = {"SCAR_CI_OSCAR_LAB_ENDPOINT": fake_oscar.url, **(
+        {"SCAR_CI_OSCAR_LAB_AUTH_USER": USER, "SCAR_CI_OSCAR_LAB_AUTH_PASSWORD": secret}
+        if login == "basic" else
+        {"SCAR_CI_OSCAR_LAB_REFRESH_TOKEN": secret, "SCAR_CI_OSCAR_LAB_CLIENT_ID": "scar-ci",
+         "SCAR_CI_OSCAR_LAB_TOKEN_ENDPOINT": oidc_issuer.url})}
     inputs = {"fdl": "scar.yaml", "comment-on-pr": "true"}
 
     first = run_action(workspace, opened, inputs, fake_github, GITHUB_REF=ref, **secrets)
@@ -37,8 +46,9 @@ def test_pull_request_preview_of_an_oscar_service(fake_oscar: FakeOscar, fake_gi
     url = f"{fake_oscar.url}/run/{name}"
     assert f"| lab/{name} | oscar | scar-test/busybox:1 | 256Mi | {url} | created |" in (
         first.summary)
-    assert f"::add-mask::{PASSWORD}\n" in first.stdout
-    assert PASSWORD not in first.stdout.replace(f"::add-mask::{PASSWORD}", "") + first.stderr
+    assert f"::add-mask::{secret}\n" in first.stdout
+    assert secret not in first.stdout.replace(f"::add-mask::{secret}", "") + first.stderr
+    assert (login == "basic") == (not oidc_issuer.asked)  # the token endpoint was asked
     [comment] = fake_github.comments[number]
     assert url in comment["body"]
 

@@ -30,6 +30,16 @@ def service(name: str, bucket: str, **settings: Any) -> dict[str, Any]:
                       **settings}}
 
 
+def zip_function(name: str, script: str, source: str, output: dict[str, str]
+                 ) -> dict[str, Any]:
+    """A zip function running `script` in the test image (`image.tar` next to the FDL) on
+    each object under `source` (an S3 folder), writing to `output`."""
+    return {"lambda": {"name": name, "init_script": script,
+                       "container": {"image_file": "image.tar", "timeout_threshold": 5},
+                       "input": [{"storage_provider": "s3", "path": source}],
+                       "output": [output]}}
+
+
 def write(folder: Path, services: list[dict[str, Any]], functions: list[Any] | None = None,
           **document: Any) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
@@ -185,11 +195,8 @@ def test_chain_oscar_to_bucket_to_lambda(cluster: FakeOscar, tmp_path: Path, uni
     (repo / "mark.sh").write_text(
         'cp "$INPUT_FILE_PATH" "$TMP_OUTPUT_DIR/$(basename "$INPUT_FILE_PATH").seen"\n')
     shared = f"{unique_name}-shared"
-    detector = {"lambda": {
-        "name": f"{unique_name}-detect", "init_script": "mark.sh",
-        "container": {"image_file": "image.tar", "timeout_threshold": 5},
-        "input": [{"storage_provider": "s3", "path": f"{shared}/intermediate"}],
-        "output": [{"storage_provider": "s3", "path": f"{shared}/result"}]}}
+    detector = zip_function(f"{unique_name}-detect", "mark.sh", f"{shared}/intermediate",
+                            {"storage_provider": "s3", "path": f"{shared}/result"})
     anon = service("anon", unique_name, output=[
         {"storage_provider": "minio", "path": f"{unique_name}/out"},
         {"storage_provider": "s3.aws", "path": f"{shared}/intermediate"}])
@@ -260,3 +267,62 @@ def test_verbs_on_a_service(cluster: FakeOscar, tmp_path: Path, unique_name: str
     assert f"- delete  service  {deployed}" in capsys.readouterr().out
     assert cluster.services == {}
     assert run("rm", "-n", deployed, config=config) == 1
+
+
+def test_chain_oscar_to_lambda_and_back_to_oscar(cluster: FakeOscar, tmp_path: Path,
+                                                 unique_name: str, localstack: Any,
+                                                 test_image_archives: dict[str, Path],
+                                                 capsys: pytest.CaptureFixture,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three stages in a preview scope: an upload to service `first`'s MinIO input runs it on
+    the stand-in; its S3 output triggers a Lambda function (run in LocalStack by the sandbox
+    executor) whose `minio.<id>` output is service `last`'s input on the cluster's MinIO, so
+    MinIO's notification runs `last` too. Every bucket carries the scope's name on both sides;
+    each sink is created before its source; the scope alone tears it all down."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(test_image_archives["docker"], repo / "image.tar")
+    (repo / "relay.sh").write_text(
+        'sed "s/^/relayed: /" "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/$(basename '
+        '"$INPUT_FILE_PATH")"\n')
+    (repo / "done.sh").write_text(
+        'sed "s/$/ [done]/" "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/$(basename '
+        '"$INPUT_FILE_PATH")"\n')
+    shared, back = f"{unique_name}-shared", f"{unique_name}-back"
+    relay = zip_function(f"{unique_name}-relay", "relay.sh", f"{shared}/intermediate",
+                         {"storage_provider": "minio.lab_minio", "path": f"{back}/in"})
+    first = service("first", unique_name, output=[
+        {"storage_provider": "s3.aws", "path": f"{shared}/intermediate"}])
+    last = service("last", back, script="done.sh")
+    fdl = write(repo, [first, last], functions=[relay], storage_providers={
+        "s3": {"aws": {"access_key": "test", "secret_key": "test", "region": "us-east-1"}},
+        "minio": {"lab_minio": {"endpoint": localstack.endpoint_url, "verify": False,
+                                "access_key": "test", "secret_key": "test",
+                                "region": "us-east-1"}}})
+    scope = Scope.parse(f"manual:{unique_name}")
+    config = tmp_path / "scar.cfg"
+    assert run("deploy", "-f", str(fdl), "--scope", scope.stage, config=config) == 0
+    out = capsys.readouterr().out
+    created = [line.split()[2:4] for line in out.splitlines() if line.startswith("  + create")]
+    at = {f"{kind} {name}": i for i, (kind, name) in enumerate(created)}
+    last_name, first_name = scope.oscar_service("last"), scope.oscar_service("first")
+    function = scope.function_name(f"{unique_name}-relay")
+    assert at[f"service {CLUSTER}/{last_name}"] < at[f"function {function}"]  # sink first
+    assert at[f"function {function}"] < at[f"service {CLUSTER}/{first_name}"]
+    assert cluster.services[last_name]["input"][0]["path"] == f"{scope.bucket(back)}/in"
+    try:
+        cluster.s3().put_object(Bucket=scope.bucket(unique_name), Key="in/frame.txt",
+                                Body=b"a face\n")
+        (job,) = cluster.wait_for_jobs(last_name, timeout=240)
+        assert job.status == "Succeeded", job.logs
+        body = cluster.s3().get_object(Bucket=scope.bucket(back), Key="out/frame.txt")
+        # upper-cased on OSCAR, relayed by Lambda into MinIO, finished on OSCAR
+        assert body["Body"].read() == b"relayed: A FACE [done]\n"
+    finally:
+        monkeypatch.chdir(tmp_path)  # no FDL: the scope and the configuration file alone
+        assert run("teardown", "--scope", scope.stage, "--delete-data", config=config) == 0
+    assert cluster.services == {}
+    names = {b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]}
+    assert not names & {scope.bucket(b) for b in (unique_name, shared, back)}
+    functions = boto3.client("lambda").list_functions()["Functions"]
+    assert function not in {f["FunctionName"] for f in functions}

@@ -12,6 +12,7 @@ from scar_ci.oscar.access import ClusterAccess
 from scar_ci.oscar.client import OscarCluster, OscarFailure
 from scar_testbed.fake_oscar import PASSWORD, USER, FakeOscar
 from scar_testbed.lambda_functions import eventually
+from scar_testbed.oidc_issuer import OidcIssuer
 
 SCRIPT = """#!/bin/sh
 echo "got $(basename "$INPUT_FILE_PATH") key=$STORAGE_OBJECT_KEY greeting=$GREETING"
@@ -50,6 +51,8 @@ def test_service_crud_and_runs(fake_oscar: FakeOscar, unique_name: str) -> None:
                    f"{unique_name}/in")
     job = fake_oscar.wait_for_jobs(unique_name)[0]
     assert job.status == "Succeeded", job.logs
+    # delivered as MinIO's webhook delivers it: POST /job/<service> with the service's token
+    assert ("POST", f"/job/{unique_name}", 201) in fake_oscar.calls
     jobs = cluster.jobs(unique_name)
     (job_name,) = jobs
     logs = cluster.job_logs(unique_name, job_name)
@@ -80,6 +83,10 @@ def test_invalid_definition_is_refused(fake_oscar: FakeOscar, unique_name: str) 
     bad = {**_service(unique_name), "labels": {"scar-ci/source": "owner/repo"}}
     with pytest.raises(OscarFailure, match="not a valid Kubernetes label"):
         _cluster(fake_oscar).create_service(bad)
+    s3_input = {**_service(unique_name), "input": [{"storage_provider": "s3.aws",
+                                                    "path": f"{unique_name}/in"}]}
+    with pytest.raises(OscarFailure, match=r"unrecognized input \(valid inputs are MinIO"):
+        _cluster(fake_oscar).create_service(s3_input)  # OSCAR's inputs: MinIO (and dCache)
     assert json.dumps(fake_oscar.services) == "{}"
 
 
@@ -101,3 +108,35 @@ def test_an_oidc_access_token_instead_of_basic_auth(fake_oscar: FakeOscar,
     with pytest.raises(OscarFailure, match=r"\(401\) .*check the OIDC access token"):
         wrong.list_services()
     cluster.remove_service(unique_name)
+
+
+def test_a_refresh_token_is_exchanged_at_the_token_endpoint(
+        fake_oscar: FakeOscar, oidc_issuer: OidcIssuer, unique_name: str) -> None:
+    """oscar-python's refresh: no access token (or an expired one) and a refresh token: it
+    asks the token endpoint for an access token and sends that as the bearer."""
+    refresh = oidc_issuer.grant("scar-ci-client")
+    oidc = {"token_endpoint": oidc_issuer.url, "client_id": "scar-ci-client",
+            "scopes": ("openid", "eduperson_entitlement")}
+    cluster = OscarCluster(ClusterAccess("test", fake_oscar.url, refresh_token=refresh,
+                                         oidc=oidc))
+    cluster.create_service(_service(unique_name))
+    assert [s["name"] for s in cluster.list_services()] == [unique_name]
+    assert oidc_issuer.asked == [{"grant_type": "refresh_token", "client_id": "scar-ci-client",
+                                  "scope": "openid eduperson_entitlement"}]  # once, then kept
+    expired = oidc_issuer.access_token(lifetime_s=-60)
+    again = OscarCluster(ClusterAccess("test", fake_oscar.url, oidc_token=expired,
+                                       refresh_token=refresh, oidc=oidc))
+    assert again.get_service(unique_name) is not None and len(oidc_issuer.asked) == 2
+    cluster.remove_service(unique_name)
+
+    wrong = OscarCluster(ClusterAccess("test", fake_oscar.url, refresh_token="rt-stolen",
+                                       oidc=oidc))
+    with pytest.raises(OscarFailure, match=r"token endpoint .* refused the refresh token "
+                                           r"\(client_id scar-ci-client\)") as caught:
+        wrong.list_services()
+    assert "rt-stolen" not in str(caught.value)
+    gone = OscarCluster(ClusterAccess("test", fake_oscar.url, refresh_token=refresh, oidc={
+        **oidc, "token_endpoint": "http://127.0.0.1:9/token"}))
+    with pytest.raises(OscarFailure, match="cannot reach the token endpoint "
+                                           r"http://127.0.0.1:9/token"):
+        gone.list_services()

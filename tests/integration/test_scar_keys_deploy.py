@@ -1,7 +1,7 @@
 """SCAR's keys that act at deploy time, deployed in LocalStack with a container that runs
 for real: `extra_payload` reaches the script in $EXTRA_PAYLOAD, `preheat` invokes once after
 deploying, `deployment.bucket` is created when missing (tagged, found by teardown) and the
-package goes through it, as SCAR does."""
+package goes through it, as SCAR does; `api_gateway.path_part` names the URL the API serves."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ import io
 import json
 import secrets
 import shutil
+import urllib.error
+import urllib.request
 import zipfile
 from pathlib import Path
 
 import boto3
+import pytest
 import yaml
-from command_helpers import scar
+from command_helpers import scar, worker_fdl
 
 from scar_ci.aws.s3 import bucket_tags
 from scar_ci.aws.session import Aws
@@ -64,3 +67,102 @@ def test_extra_payload_preheat_and_a_missing_deployment_bucket(
     code, out, err = scar(capsys, "teardown", *scope)
     assert code == 0, err
     assert bucket_tags(Aws(), bucket) is None  # only scar-ci's packages: removed
+
+
+def api_paths(url: str) -> set[str]:
+    """The resource paths of the API behind `url` that have a method."""
+    api_id = url.split("/restapis/")[1].split("/")[0]
+    return {r["path"] for r in boto3.client("apigateway").get_resources(restApiId=api_id)["items"]
+            if r.get("resourceMethods")}
+
+
+def test_path_part_names_the_url_the_api_serves(
+        localstack, tmp_path: Path, test_image_archives, capsys) -> None:
+    """SCAR's path_part is the resource below / that serves the function: a literal one is
+    the URL's last segment (`ls` and `invoke` use it); a redeploy back to `{proxy+}` moves
+    the API, and a no-op redeploy changes nothing."""
+    base = f"scar-t-{secrets.token_hex(5)}"
+    fdl = worker_fdl(tmp_path, base, test_image_archives["docker"])
+    document = yaml.safe_load(fdl.read_text())
+    document["functions"]["aws"][0]["api_gateway"]["path_part"] = "shout"
+    fdl.write_text(yaml.safe_dump(document))
+    scope = ["--scope", f"manual:{base}"]
+    name = Scope.parse(f"manual:{base}").function_name("worker")
+
+    code, out, err = scar(capsys, "init", "-f", str(fdl), *scope)
+    assert code == 0, err
+    code, out, err = scar(capsys, "ls", *scope)
+    url = next(word for word in out.split() if word.startswith("http"))
+    assert url.endswith("/scar/_user_request_/shout"), out
+    assert api_paths(url) == {"/", "/shout"}
+    assert scar(capsys, "invoke", "-n", name, "-p", "who=path")[:2] == (
+        0, "who=path\nhello from init, MODE=\n")
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(url.replace("/shout", "/launch"), timeout=60)  # noqa: S310
+    code, out, err = scar(capsys, "plan", "-f", str(fdl), *scope)
+    assert "0 to create, 0 to update, 0 to delete" in out, out + err
+
+    del document["functions"]["aws"][0]["api_gateway"]["path_part"]
+    fdl.write_text(yaml.safe_dump(document))
+    code, out, err = scar(capsys, "plan", "-f", str(fdl), *scope)
+    assert "1 to update" in out and "routes" in out, out + err
+    assert scar(capsys, "init", "-f", str(fdl), *scope)[0] == 0
+    assert api_paths(url) == {"/", "/{proxy+}"}
+    assert scar(capsys, "invoke", "-n", name)[:2] == (0, "hello from init, MODE=\n")
+    assert scar(capsys, "teardown", *scope)[0] == 0
+
+
+MODE = "method.request.querystring.mode"
+TYPE_HEADER = "integration.request.header.X-Amz-Invocation-Type"
+
+
+def api_parameters(url: str) -> list[tuple[dict, dict]]:
+    """(method requestParameters, integration requestParameters) of each method of the API."""
+    client = boto3.client("apigateway")
+    api_id = url.split("/restapis/")[1].split("/")[0]
+    return [(client.get_method(restApiId=api_id, resourceId=r["id"], httpMethod=m)
+             .get("requestParameters", {}),
+             client.get_integration(restApiId=api_id, resourceId=r["id"], httpMethod=m)
+             .get("requestParameters", {}))
+            for r in client.get_resources(restApiId=api_id)["items"]
+            for m in r.get("resourceMethods", {})]
+
+
+def test_request_parameters_are_deployed_and_drift_is_corrected(
+        localstack, tmp_path: Path, test_image_archives, capsys) -> None:
+    """SCAR's method.requestParameters and integration.requestParameters are the API's:
+    here `?mode=Event` chooses Lambda's invocation type (LocalStack's proxy integration
+    always invokes synchronously, so the call still answers). A no-op redeploy changes
+    nothing; a mapping changed behind scar-ci's back is planned live -> wanted and put back."""
+    base = f"scar-t-{secrets.token_hex(5)}"
+    fdl = worker_fdl(tmp_path, base, test_image_archives["docker"])
+    document = yaml.safe_load(fdl.read_text())
+    document["functions"]["aws"][0]["api_gateway"].update({
+        "method": {"requestParameters": {MODE: False}},
+        "integration": {"requestParameters": {TYPE_HEADER: MODE}}})
+    fdl.write_text(yaml.safe_dump(document))
+    scope = ["--scope", f"manual:{base}"]
+    name = Scope.parse(f"manual:{base}").function_name("worker")
+
+    assert scar(capsys, "init", "-f", str(fdl), *scope)[0] == 0
+    code, out, err = scar(capsys, "ls", *scope)
+    url = next(word for word in out.split() if word.startswith("http"))
+    assert api_parameters(url) == [({MODE: False}, {TYPE_HEADER: MODE})] * 2
+    assert scar(capsys, "invoke", "-n", name, "-p", "who=mapped")[:2] == (
+        0, "who=mapped\nhello from init, MODE=\n")
+    code, out, err = scar(capsys, "plan", "-f", str(fdl), *scope)
+    assert "0 to create, 0 to update, 0 to delete" in out, out + err
+
+    client = boto3.client("apigateway")
+    api_id = url.split("/restapis/")[1].split("/")[0]
+    root = next(r for r in client.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+    integration = client.get_integration(restApiId=api_id, resourceId=root["id"],
+                                         httpMethod="ANY")
+    client.put_integration(restApiId=api_id, resourceId=root["id"], httpMethod="ANY",
+                           type="AWS_PROXY", integrationHttpMethod="POST",
+                           uri=integration["uri"], requestParameters={TYPE_HEADER: "'Event'"})
+    code, out, err = scar(capsys, "plan", "-f", str(fdl), *scope)
+    assert code == 0 and "1 to update" in out and "integration_parameters" in out, out + err
+    assert scar(capsys, "init", "-f", str(fdl), *scope)[0] == 0
+    assert api_parameters(url) == [({MODE: False}, {TYPE_HEADER: MODE})] * 2
+    assert scar(capsys, "teardown", *scope)[0] == 0

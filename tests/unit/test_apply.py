@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from scar_ci.aws.resource import Resource
 from scar_ci.deploy.apply import ApplyFailed, apply_plan
+from scar_ci.deploy.engine import apply_said
 from scar_ci.deploy.parallel import CONCURRENCY_VARIABLE, concurrency
 from scar_ci.deploy.plan import make_plan
 from scar_ci.errors import UsageError
@@ -154,3 +155,21 @@ def test_what_is_done_counts_the_changes_applied_not_those_kept() -> None:
     plan = make_plan("s", [Thing(cloud, "role", "kept"), Thing(cloud, "role", "new")], [],
                      aws=None)
     assert [c.name for c in apply_plan(plan, "deploy", lambda _: None)] == ["new"]
+
+
+def test_a_plan_that_changes_nothing_says_none_applied_and_all_unchanged() -> None:
+    cloud = Cloud(live={("role", f"r{i}") for i in range(7)})
+    plan = make_plan("s", [Thing(cloud, "role", f"r{i}") for i in range(7)], [], aws=None)
+    lines: list[str] = []
+    apply_said(plan, "deploy", lines.append, time.monotonic())
+    assert lines[-1].startswith("deploy: 0 change(s) applied, 7 unchanged or kept, in ")
+    assert cloud.log == []
+
+
+def test_the_outcome_line_counts_applied_changes_and_keeps_apart() -> None:
+    cloud = Cloud(live={("role", "kept"), ("role", "old")})
+    plan = make_plan("s", [Thing(cloud, "role", "kept"), Thing(cloud, "role", "new")],
+                     [Thing(cloud, "role", "old")], aws=None)
+    lines: list[str] = []
+    apply_said(plan, "deploy", lines.append, time.monotonic())
+    assert lines[-1].startswith("deploy: 2 change(s) applied, 1 unchanged or kept, in ")

@@ -388,7 +388,7 @@ functions:
       compute_resources:
         security_group_ids: [sg-1]
         subnets: [subnet-1]
-        type: SPOT
+        type: EC2
         desired_v_cpus: 1
         min_v_cpus: 0
         max_v_cpus: 4

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from scar_ci.aws.session import Account
 from scar_ci.cli import main
+from scar_ci.deploy.desired import desired_state
+from scar_ci.deploy.plan import ordered
 from scar_ci.fdl import load_fdl
 from scar_ci.oscar.access import OscarConfigError, clusters, secrets_given
 from scar_ci.oscar.clusters import Oscar
+from scar_ci.oscar.desired import after_services
 from scar_ci.oscar.service import from_marks, settings_of, to_marks
 from scar_ci.scopes.scope import Scope
+from scar_ci.supervisor.config import CONFIG_FILE_NAME
 
 
 @pytest.fixture(autouse=True)
@@ -53,6 +61,34 @@ def test_a_token_instead_of_a_password() -> None:
     (lab,) = clusters(fdl, {}, {"SCAR_CI_OSCAR_LAB_OIDC_TOKEN": "eyJ.t.s"}).values()
     assert lab.client_options() == {"cluster_id": "lab", "endpoint": "https://o.example",
                                     "ssl": True, "oidc_token": "eyJ.t.s"}
+
+
+def test_a_refresh_token_and_its_endpoint() -> None:
+    """The environment's refresh token with the configuration's endpoint, client and scopes
+    (SCAR_CI_OSCAR_LAB_SCOPES space-separated); the refresh token is a secret to mask."""
+    fdl = load_fdl(fdl_file([svc(endpoint="https://o.example")]))
+    config = {"lab": {"token_endpoint": "https://aai.example/token", "client_id": "ci"}}
+    env = {"SCAR_CI_OSCAR_LAB_REFRESH_TOKEN": "rt-secret",
+           "SCAR_CI_OSCAR_LAB_SCOPES": "openid  eduperson_entitlement"}
+    (lab,) = clusters(fdl, config, env).values()
+    assert lab.client_options() == {
+        "cluster_id": "lab", "endpoint": "https://o.example", "ssl": True, "oidc_token": None,
+        "refresh_token": "rt-secret", "token_endpoint": "https://aai.example/token",
+        "client_id": "ci", "scopes": ["openid", "eduperson_entitlement"]}
+    assert "rt-secret" not in repr(lab) and secrets_given(fdl, config, env) == ["rt-secret"]
+    with pytest.raises(OscarConfigError, match=r"token_endpoint 'aai\.example' is not an http"):
+        clusters(fdl, {"lab": {"token_endpoint": "aai.example"}}, env)
+
+
+def test_the_config_file_takes_the_oidc_keys(capsys: pytest.CaptureFixture) -> None:
+    fdl_file([svc(endpoint="https://o.example")])
+    Path("scar.cfg").write_text(json.dumps({"oscar": {"lab": {
+        "refresh_token": "rt", "token_endpoint": "https://aai.example/token",
+        "client_id": "ci", "scopes": ["openid"]}}}))
+    assert main(["validate", "-f", "scar.yaml", "-c", "scar.cfg"]) == 0
+    Path("scar.cfg").write_text(json.dumps({"oscar": {"lab": {"scopes": "openid"}}}))
+    assert main(["validate", "-f", "scar.yaml", "-c", "scar.cfg"]) == 2
+    assert "scopes" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("settings", "message"), [
@@ -169,3 +205,60 @@ def test_a_service_depends_on_the_bucket_and_trigger_it_feeds() -> None:
     (service,) = Oscar.of(fdl, {}, {}).desired(fdl, Scope.pull_request(7))
     assert service.depends_on() == (
         ("bucket", "masks--pr-7"), ("trigger", "masks--pr-7/intermediate -> detect--pr-7"))
+
+
+def _function_config(function: Any) -> dict:
+    with zipfile.ZipFile(io.BytesIO(function.code)) as package:
+        return json.loads(package.read(CONFIG_FILE_NAME))
+
+
+def test_a_lambda_writing_to_a_services_minio_input_is_scoped_and_waits_for_it() -> None:
+    """Lambda -> MinIO -> OSCAR: the function's `minio.<id>` output into a service's input
+    bucket gets the scope's bucket name the service gets, and the function is created after
+    the service (which creates the bucket); a MinIO bucket no service uses keeps its name."""
+    lam = {"lambda": {"name": "prep", "init_script": "run.sh",
+                      "container": {"image": "grycap/mask"},
+                      "input": [{"storage_provider": "s3", "path": "frames/in"}],
+                      "output": [{"storage_provider": "minio.lab", "path": "anon/in"},
+                                 {"storage_provider": "minio.lab", "path": "theirs/out"}]}}
+    fdl = load_fdl(fdl_file([svc(
+        endpoint="https://o", auth_user="u", auth_password="p",
+        input=[{"storage_provider": "minio", "path": "anon/in"}],
+        output=[{"storage_provider": "minio", "path": "anon/out"}])], [lam],
+        storage_providers={"minio": {"lab": {"endpoint": "https://m", "access_key": "a",
+                                             "secret_key": "s"}}}))
+    scope = Scope.pull_request(7)
+    desired = desired_state(fdl, scope, Account("us-east-1", "123456789012"),
+                            (b"layer", "ab" * 32))
+    (service,) = Oscar.of(fdl, {}, {}).desired(fdl, scope)
+    desired.resources.append(service)
+    after_services(desired.resources, fdl, scope)
+    (function,) = [r for r in desired.resources if r.kind == "function"]
+    outputs = [o["path"] for o in _function_config(function)["output"]]
+    assert outputs == ["anon--pr-7/in", "theirs/out"]
+    assert service.body()["input"][0]["path"] == "anon--pr-7/in"
+    assert ("service", "lab/anon--pr-7") in function.depends_on()
+    kinds = [r.kind for r in ordered(desired.resources)]
+    assert kinds.index("service") < kinds.index("function")
+
+
+def test_a_loop_through_a_service_is_left_unordered() -> None:
+    """A function feeding a service that feeds the function's own trigger: no cycle."""
+    lam = {"lambda": {"name": "prep", "init_script": "run.sh",
+                      "container": {"image": "grycap/mask"},
+                      "input": [{"storage_provider": "s3", "path": "frames/in"}],
+                      "output": [{"storage_provider": "minio.lab", "path": "anon/in"}]}}
+    fdl = load_fdl(fdl_file([svc(
+        endpoint="https://o", auth_user="u", auth_password="p",
+        input=[{"storage_provider": "minio", "path": "anon/in"}],
+        output=[{"storage_provider": "s3.aws", "path": "frames/in"}])], [lam],
+        storage_providers={"minio": {"lab": {"endpoint": "https://m", "access_key": "a",
+                                             "secret_key": "s"}},
+                           "s3": {"aws": {"access_key": "a", "secret_key": "s"}}}))
+    scope = Scope.pull_request(7)
+    desired = desired_state(fdl, scope, Account("us-east-1", "123456789012"),
+                            (b"layer", "ab" * 32))
+    desired.resources.extend(Oscar.of(fdl, {}, {}).desired(fdl, scope))
+    after_services(desired.resources, fdl, scope)
+    kinds = [r.kind for r in ordered(desired.resources)]
+    assert kinds.index("trigger") < kinds.index("service")

@@ -115,11 +115,15 @@ def test_a_supervisor_version_is_a_notice(capsys: pytest.CaptureFixture) -> None
 # --- values scar-ci would ignore: refused at their line -------------------------------------
 
 @pytest.mark.parametrize(("extra", "message"), [
-    ("    api_gateway: {name: a, path_part: convert}\n",
-     "scar.yaml:7:39: functions.aws[0].api_gateway.path_part: 'convert' is not what scar-ci "
-     "deploys"),
-    ("    api_gateway: {name: a, integration: {type: HTTP}}\n",
-     "functions.aws[0].api_gateway.integration.type: 'HTTP' is not what scar-ci deploys"),
+    ("    api_gateway: {name: a, path_part: con/vert}\n",
+     "scar.yaml:7:28: functions.aws[0].api_gateway.path_part: API Gateway's path part: one "
+     "path segment"),
+    ("    api_gateway: {name: a, integration: {type: AWS}}\n",
+     "functions.aws[0].api_gateway.integration.type: 'AWS' cannot take effect: the supervisor "
+     "answers API Gateway's proxy event"),
+    ("    api_gateway: {name: a, path_part: run, endpoint: 'https://x.example/{stage_name}/run'}\n",
+     "api_gateway.endpoint: 'https://x.example/{stage_name}/run' cannot take effect: scar-ci "
+     "prints and calls the URL API Gateway serves"),
     ("    cloudwatch: {region: eu-west-1}\n",
      "functions.aws[0].cloudwatch.region: 'eu-west-1': scar-ci deploys a function's cloudwatch "
      "resources with the function's own region (us-east-1, lambda.region)"),
@@ -133,6 +137,13 @@ def test_a_supervisor_version_is_a_notice(capsys: pytest.CaptureFixture) -> None
 def test_values_that_would_not_take_effect_are_refused(extra: str, message: str) -> None:
     cow(extra)
     assert any(message in p for p in problems()), problems()
+
+
+def test_a_path_part_and_the_endpoint_that_names_it_are_taken() -> None:
+    cow("    api_gateway: {name: a, path_part: run, endpoint: 'https://{api_id}.execute-api."
+        "{api_region}.amazonaws.com/{stage_name}/run'}\n")
+    (function,) = load_fdl(Path("scar.yaml")).functions
+    assert function.api_gateway is not None and function.api_gateway.path_part == "run"
 
 
 def test_lambda_keys_lambda_would_refuse_are_refused() -> None:
