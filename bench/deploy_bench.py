@@ -7,11 +7,12 @@ whole CLI processes, against LocalStack seen through the test bed's latency prox
 Each delay (ms added to every request, a stand-in for a real network's round trip) and FDL
 size (functions) gets `--rounds` rounds, each in a fresh scope and bucket; the table shows the
 median wall time, the requests (all, with the scope lock's 4; mutating, the lock's aside) and
-the most requests in flight at once, as the proxy counted them, and the floor: the dependency
-depth of what the step does times the round trip (see DEPTH). `--operations` adds the requests
-per service and operation of the last round of each step. The FDL repeats one block of
-shapes: in every 10 functions two are chained through S3 (one's output folder is the other's
-input), one is behind an API, seven are plain.
+the most requests in flight at once, as the proxy counted them, and the floor: the requests
+that must follow one another times the round trip, measured on the deploy core's own graph
+and resources by one in-process run of each step per size (bench/deploy_floor.py).
+`--operations` adds the requests per service and operation of the last round of each step.
+The FDL repeats one block of shapes: in every 10 functions two are chained through S3 (one's
+output folder is the other's input), one is behind an API, seven are plain.
 LocalStack is the one at $SCAR_TESTBED_LOCALSTACK_URL, else one started (and stopped) for the
 run with the test bed's control script.
 """
@@ -19,7 +20,6 @@ run with the test bed's control script.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import statistics
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from deploy_floor import floors
 
 from scar_ci.local.engines import machine_engines
 from scar_ci.package.engines import ENGINE_ENV
@@ -41,24 +42,6 @@ from scar_testbed.latency_proxy import LatencyProxy, latency_proxy
 STEPS = ("cold deploy", "no-op redeploy", "teardown")
 SHAPES = ("chain-first", "chain-second", "api") + ("plain",) * 7
 
-# The floor: requests that must follow one another even when everything independent runs at
-# once. A step is: its reads (a listing, then the reads of what it lists) + for each layer of
-# kinds that wait for the layer before, the longest chain of requests of a kind in it.
-# Create: role = CreateRole (tags inline), PutRolePolicy; log group = CreateLogGroup,
-# PutRetentionPolicy; bucket = CreateBucket, then tagging and folder markers; function =
-# CreateFunction, a wait for Active; trigger = AddPermission with the bucket's notification;
-# api = CreateRestApi, CreateResource, PutMethod, PutIntegration, CreateDeployment.
-# Delete: trigger = read and rewrite the notification; role = DeleteRolePolicy, DeleteRole;
-# bucket = list, delete objects, DeleteBucket.
-READS = 2
-DEPTH = {
-    "create": ({"role": 2, "log group": 2, "secret": 1, "bucket": 2, "layer": 1},
-               {"function": 2}, {"trigger": 1, "api": 5}),
-    "delete": ({"trigger": 2, "api": 1}, {"function": 1},
-               {"role": 2, "log group": 1, "secret": 1, "bucket": 3}),
-}
-
-
 @dataclass(frozen=True)
 class Figures:
     """One step of one round."""
@@ -67,7 +50,6 @@ class Figures:
     requests: int
     mutating: int
     max_in_flight: int
-    depth: int
     operations: Counter[tuple[str, str]]
 
 
@@ -92,18 +74,6 @@ def write_fdl(folder: Path, count: int, bucket: str) -> Path:
     return path
 
 
-def depth(plan: dict) -> int:
-    """Round trips that cannot overlap, for the plan `scar-ci ... --json` printed."""
-    kinds: dict[str, set[str]] = {"create": set(), "delete": set()}
-    for change in plan.get("changes", []):
-        kinds.get(change["action"], set()).add(change["kind"])
-    total = READS
-    for action, layers in DEPTH.items():
-        total += sum(max((n for kind, n in layer.items() if kind in kinds[action]), default=0)
-                     for layer in layers)
-    return total
-
-
 def run_step(proxy: LatencyProxy, argv: list[str]) -> Figures:
     """Run `scar-ci ARGV --json` as its own process through the proxy."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
@@ -119,7 +89,21 @@ def run_step(proxy: LatencyProxy, argv: list[str]) -> Figures:
         sys.exit(f"scar-ci {' '.join(argv)} failed ({done.returncode}):\n{done.stderr}")
     counts = proxy.counts()
     return Figures(seconds, counts.total, counts.mutating, counts.max_in_flight,
-                   depth(json.loads(done.stdout)), counts.requests)
+                   counts.requests)
+
+
+def measured_floors(proxy: LatencyProxy, folder: Path, count: int) -> dict[str, int]:
+    """deploy_floor's floors of the FDL of `count` functions, at 0 ms, in a scope of its own."""
+    tag, delay = secrets.token_hex(4), proxy.delay_s
+    fdl = write_fdl(folder, count, f"bench-{tag}")
+    saved = os.environ["AWS_ENDPOINT_URL"]
+    os.environ.update({"AWS_ENDPOINT_URL": proxy.url,
+                       ENGINE_ENV: os.environ.get(ENGINE_ENV) or str(machine_engines())})
+    proxy.delay_s = 0
+    try:
+        return floors(proxy, fdl, f"bench-{tag}")
+    finally:
+        os.environ["AWS_ENDPOINT_URL"], proxy.delay_s = saved, delay
 
 
 def one_round(proxy: LatencyProxy, folder: Path, count: int) -> dict[str, Figures]:
@@ -146,18 +130,18 @@ def main() -> int:
     rows, details = [], []
     with (localstack_ctl.endpoint_for_bench("deploy-bench") as url,
           tempfile.TemporaryDirectory() as folder, latency_proxy(url) as proxy):
+        depths = {size: measured_floors(proxy, Path(folder), size) for size in sizes}
         for delay in delays:
             proxy.delay_s = delay / 1000
             for size in sizes:
                 rounds = [one_round(proxy, Path(folder), size) for _ in range(args.rounds)]
                 for step in STEPS:
                     figures = [r[step] for r in rounds]
-                    last = figures[-1]
+                    last, depth = figures[-1], depths[size][step]
                     seconds = statistics.median(f.seconds for f in figures)
-                    floor = last.depth * delay / 1000
                     rows.append(f"| {size} | {step} | {delay} ms | {seconds:.2f} s | "
                                 f"{last.requests} | {last.mutating} | {last.max_in_flight} | "
-                                f"{last.depth} x {delay} ms = {floor:.2f} s |")
+                                f"{depth} x {delay} ms = {depth * delay / 1000:.2f} s |")
                     details.append((size, step, delay, last.operations))
     print(f"whole CLI processes, median of {args.rounds} rounds; SHAPES per 10 functions: "
           "2 chained through S3, 1 behind an API, 7 plain")

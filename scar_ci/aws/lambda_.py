@@ -28,7 +28,7 @@ from scar_ci.aws.s3 import PACKAGE_PREFIX
 from scar_ci.aws.session import Aws
 from scar_ci.errors import UserError
 from scar_ci.scopes.scope import Scope
-from scar_ci.scopes.tags import TAG_IMAGE, our_tags, tag_value
+from scar_ci.scopes.tags import TAG_IMAGE, TAG_SERVICES, our_tags, tag_value
 
 LAYER_RUNTIMES = ["python3.10", "python3.11", "python3.12", "python3.13"]
 LAYER_MARK = "scar-ci supervisor sha256:"
@@ -200,11 +200,16 @@ class Function(Resource):
         return f"{self.config['MemorySize']} MB, {self.config['Timeout']} s"
 
     def read(self, aws: Aws) -> Settings | None:
-        answer = absent_ok(aws.client("lambda").get_function, FunctionName=self.name)
+        answer = function_answer(aws, self.name)
         if answer is None:
             return None
         ensure_ours(self, answer.get("Tags"), self.tags)
-        return self._live_settings(answer)
+        live = dict(self._live_settings(answer))
+        if TAG_SERVICES in self.tags and TAG_SERVICES not in live["tags"]:
+            # deployed before the tag existed: not a change (the deploys of its scope look in
+            # every service); written with the function's next change of tags
+            live["tags"] = {**live["tags"], TAG_SERVICES: self.tags[TAG_SERVICES]}
+        return live
 
     def _live_settings(self, answer: dict[str, Any]) -> Settings:
         """What `wanted` compares, read from GetFunction's answer."""
@@ -368,6 +373,13 @@ def _retry_role(call: Callable[[], Any]) -> Any:
                 raise
         time.sleep(delay)
         delay = min(delay * 2, 8.0)
+
+
+def function_answer(aws: Aws, name: str) -> dict[str, Any] | None:
+    """GetFunction's answer (configuration, code, tags), None when there is no such function
+    (read once while planning: the discovery needs the tags, the plan all of it)."""
+    return aws.fact(("lambda function", name), lambda: absent_ok(
+        aws.client("lambda").get_function, FunctionName=name))
 
 
 def discover_functions(aws: Aws, scope: Scope, skip: Collection[str] = ()

@@ -88,3 +88,13 @@ def _tags(aws: Aws, name: str) -> dict[str, str] | None:
     answer = aws.fact(("log group tags", name), lambda: absent_ok(
         aws.client("logs").list_tags_log_group, logGroupName=name))
     return None if answer is None else answer.get("tags") or {}
+
+
+def know_tags(aws: Aws, listed: Mapping[str, Mapping[str, str]]) -> None:
+    """Take the tags of the log groups among `listed` (ARN -> tags, the tagging API's answer)
+    as read, so the plan reads none of them one by one; one it does not list (untagged, or
+    not yet listed by an eventually consistent API) is still read."""
+    for arn, tags in listed.items():
+        if ":log-group:" in arn:
+            name = arn.partition(":log-group:")[2].removesuffix(":*")
+            aws.know(("log group tags", name), {"tags": dict(tags)})

@@ -91,10 +91,27 @@ class Bucket(Resource):
                 return self.wanted()
         else:
             ensure_ours(self, tags, self.tags)
+        return {"folders": self._present_folders(aws), "tags": our_tags(tags)}
+
+    def _present_folders(self, aws: Aws) -> tuple[str, ...]:
+        """The folders that exist (their marker, or anything under them): with two or more,
+        from one listing of the bucket's root (a folder is there when its first part is a
+        common prefix), each folder not settled by it (a root of over 1000 entries, a
+        nested folder under a present first part) with a HeadObject of its marker."""
         s3 = aws.client("s3")
-        present = tuple(f for f in self.folders
-                        if absent_ok(s3.head_object, Bucket=self.name, Key=f"{f}/") is not None)
-        return {"folders": present, "tags": our_tags(tags)}
+        roots: set[str] | None = None
+        if len(self.folders) > 1:
+            answer = s3.list_objects_v2(Bucket=self.name, Delimiter="/")
+            if not answer.get("IsTruncated"):
+                roots = {p["Prefix"].rstrip("/") for p in answer.get("CommonPrefixes", ())}
+
+        def present(folder: str) -> bool:
+            first, slash, _ = folder.partition("/")
+            if roots is not None and (first not in roots or not slash):
+                return first in roots
+            return absent_ok(s3.head_object, Bucket=self.name, Key=f"{folder}/") is not None
+
+        return tuple(f for f in self.folders if present(f))
 
     def _left_by_an_earlier_run(self, aws: Aws, tags: Mapping[str, str]) -> bool:
         """Untagged, but named by scar-ci for this preview scope, this account's (checked with

@@ -2,10 +2,13 @@
 
 Credentials and endpoints come from boto3's own chain (profiles, env vars, OIDC web identity,
 `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`), so LocalStack needs no special code path.
+`$SCAR_CI_CONCURRENCY` (default 16) bounds the requests in flight at once through one `Aws`,
+whichever threads make them.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future
@@ -15,9 +18,23 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from scar_ci import __version__
+from scar_ci.errors import UsageError
 
+CONCURRENCY_VARIABLE = "SCAR_CI_CONCURRENCY"
+DEFAULT_CONCURRENCY = 16
 READ_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup", "Search", "BatchGet", "Filter")
 T = TypeVar("T")
+
+
+def concurrency() -> int:
+    """The bound: `$SCAR_CI_CONCURRENCY`, else 16."""
+    text = os.environ.get(CONCURRENCY_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_CONCURRENCY
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise UsageError(f"{CONCURRENCY_VARIABLE}={text[:20]!r}: give a whole number from 1 "
+                         f"to 256 (requests in flight at once; default {DEFAULT_CONCURRENCY})")
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,10 @@ class Aws:
         self._clients: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._facts: dict[Hashable, Future[Any]] | None = None
+        # requests in flight: discoveries that read side by side within a parallel step
+        # stay within the bound too
+        self._slots = threading.BoundedSemaphore(concurrency())
+        self._holding = threading.local()
 
     def client(self, service: str, *, once_within: int | None = None) -> Any:
         """The shared client for `service` (clients are thread-safe; making one is not);
@@ -78,8 +99,21 @@ class Aws:
                 client = self.session.client(service, config=config)
                 for hook in self._hooks:
                     client.meta.events.register("before-call", hook)
+                client.meta.events.register("before-send", self._take_slot)
+                client.meta.events.register("response-received", self._give_slot)
                 self._clients[key] = client
             return self._clients[key]
+
+    def _take_slot(self, **_: Any) -> None:
+        """botocore `before-send`: wait while `concurrency()` requests are in flight."""
+        self._slots.acquire()
+        self._holding.slot = True
+
+    def _give_slot(self, **_: Any) -> None:
+        """botocore `response-received` (answered or failed) of the request this thread sent."""
+        if getattr(self._holding, "slot", False):
+            self._holding.slot = False
+            self._slots.release()
 
     @contextmanager
     def planning(self) -> Iterator[None]:

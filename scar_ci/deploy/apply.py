@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from scar_ci.aws.errors import AWS_EXCEPTIONS
-from scar_ci.deploy.parallel import concurrency
+from scar_ci.aws.session import concurrency
 from scar_ci.deploy.plan import PAST, Change, Plan, Verb
 from scar_ci.errors import UserError
 

@@ -32,6 +32,7 @@ from scar_ci.deploy.desired_batch import (
     check_batch_function,
     submit_grant,
 )
+from scar_ci.deploy.discovery import services_tag
 from scar_ci.errors import UserError
 from scar_ci.fdl import Fdl, StorageProvider, StorageRef
 from scar_ci.fdl import Function as FdlFunction
@@ -48,6 +49,7 @@ from scar_ci.scopes.tags import (
     TAG_FDL,
     TAG_IMAGE,
     TAG_LAMBDA,
+    TAG_SERVICES,
     TAG_STAGE,
     TAG_SUPERVISOR,
     tag_value,
@@ -139,6 +141,7 @@ def desired_state(fdl: Fdl, scope: Scope, account: Account | None,
     resources: list[Resource] = [layer] if zips else []
     apis: dict[str, RestApi] = {}
     for function in fdl.functions:
+        first = len(resources)  # this function's own resources are from here on
         names = Names.of(function, scope)
         tags = scope.tags(fdl_function=function.name)
         credentials = _credentials(fdl, function)
@@ -184,21 +187,25 @@ def desired_state(fdl: Fdl, scope: Scope, account: Account | None,
                                     JobImage(image.name, image))
             resources.extend(batch)
             needs.extend(r.key for r in batch if isinstance(r, JobQueue | JobDefinition))
+        deployed: Function
         if function.uses_image_runtime:
-            resources.append(image_function(function, names, role_of, tags,
-                                            _info_tags(fdl, function, layer), image,
-                                            (*needs, image.key)))
+            deployed = image_function(function, names, role_of, tags,
+                                      _info_tags(fdl, function, layer), image,
+                                      (*needs, image.key))
         else:
             code = function_zip(config, files)
-            resources.append(Function(
+            deployed = Function(
                 names.function, _configuration(function), code, role_of,
                 _layers(layer, function), {**tags, **_info_tags(fdl, function, layer)},
-                _package_bucket(function, scope, len(code)), (*needs, layer.key)))
+                _package_bucket(function, scope, len(code)), (*needs, layer.key))
+        resources.append(deployed)
         for ref in _own_s3(function.input):
             bucket, folder = split_path(scoped_path(scope, ref))
             resources.append(Trigger(bucket, folder, names.function))
         if function.api_gateway:
             apis[names.function] = _rest_api(function.api_gateway, scope, names.function, tags)
+        own = [*resources[first:], *([apis[names.function]] if function.api_gateway else [])]
+        deployed.tags = {**deployed.tags, TAG_SERVICES: services_tag(own)}
     resources.extend(buckets.values())
     resources.extend(apis.values())
     return Desired(scope, resources, apis)
@@ -213,7 +220,8 @@ def _rest_api(api: ApiGateway, scope: Scope, function: str, tags: dict[str, str]
     return RestApi(scope.api_name(api.name), scope, function, api.stage_name, api.http_method,
                    api_tags, authorization=api.authorization, path_part=api.path_part,
                    method_parameters=api.method_parameters,
-                   integration_parameters=api.integration_parameters)
+                   integration_parameters=api.integration_parameters,
+                   source_arns=api.source_arns)
 
 
 def function_image(function: FdlFunction, scope: Scope, tags: dict[str, str],

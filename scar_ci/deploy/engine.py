@@ -6,12 +6,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from itertools import groupby
 
 from scar_ci.aws.apigateway import url_of
 from scar_ci.aws.batch import JobQueue, require_batch
 from scar_ci.aws.ecr import ImageOptions
-from scar_ci.aws.inventory import scope_created
+from scar_ci.aws.inventory import created_of, scope_resources
 from scar_ci.aws.resource import paginate
 from scar_ci.aws.session import Aws
 from scar_ci.deploy.apply import apply_plan
@@ -66,8 +67,11 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
     check_deployable(fdl)  # before the account is read: a refusal makes no AWS call
     layer = supervisor_layer(fdl)  # also before any AWS call: engines missing or unverified
     oscar = oscar if oscar is not None else Oscar.of(fdl)
+    listed = scope_resources(aws, scope) if fdl.functions else None  # one tagging pass
     if scope.created is None:
-        created = scope_created(aws, scope) if fdl.functions else oscar.created(scope)
+        # a scope with nothing on AWS yet may have services: it was created when they were
+        created = (created_of(listed, partial(oscar.created, scope)) if fdl.functions
+                   else oscar.created(scope))
         scope = replace(scope, created=created)
     desired = desired_state(fdl, scope, aws.account if fdl.functions else None,
                             layer, images)
@@ -79,7 +83,8 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
     with aws.planning():
         # additive: the FDL's own functions are looked at too (what they no longer need)
         known = set() if additive else {r.key for r in desired.resources}
-        found = discover(aws if fdl.functions else None, scope, known, oscar=oscar)
+        found = discover(aws if fdl.functions else None, scope, known, oscar=oscar,
+                         desired=desired.resources, listed=listed)
         if additive:
             wanted = {(r.kind, r.name) for r in desired.resources}
             own = of_functions(found, {scope.function_name(f.name) for f in fdl.functions})

@@ -18,6 +18,7 @@ TAG_SOURCE = "scar-ci:source"
 TAG_FUNCTION = "scar-ci:fdl-function"
 TAG_LAMBDA = "scar-ci:lambda"  # the deployed function an API or log group belongs to
 TAG_STAGE = "scar-ci:api-stage"
+TAG_SERVICES = "scar-ci:services"  # on functions: where else the function's resources are
 TAG_API_PATH = "scar-ci:api-path"  # the URL's last segment when path_part is not a parameter
 TAG_FDL = "scar-ci:fdl"
 TAG_IMAGE = "scar-ci:image"

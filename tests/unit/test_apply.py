@@ -12,9 +12,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from scar_ci.aws.resource import Resource
+from scar_ci.aws.session import CONCURRENCY_VARIABLE, concurrency
 from scar_ci.deploy.apply import ApplyFailed, apply_plan
 from scar_ci.deploy.engine import apply_said
-from scar_ci.deploy.parallel import CONCURRENCY_VARIABLE, concurrency
 from scar_ci.deploy.plan import make_plan
 from scar_ci.errors import UsageError
 

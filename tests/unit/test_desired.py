@@ -167,3 +167,11 @@ def test_a_dependency_cycle_is_an_error(desired: Desired) -> None:
     function.needs = (*function.needs, trigger.key)
     with pytest.raises(DependencyCycle, match="trigger"):
         ordered(desired.resources)
+
+
+def test_each_function_names_the_services_its_other_resources_are_in(desired: Desired) -> None:
+    """What the deploy's discovery looks in beyond Lambda, IAM, Logs and S3."""
+    services = {r.name: r.tags["scar-ci:services"] for r in desired.resources
+                if r.kind == "function"}
+    assert services == {"zip--pr-7": "apigateway ssm", "img--pr-7": "ecr",
+                        "job--pr-7": "batch ecr"}
