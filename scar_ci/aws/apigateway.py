@@ -158,8 +158,9 @@ class RestApi(Resource):
         granted = [source_arn(statements[sid]) for sid in SIDS if sid in statements]
         return {"api_id": api_id, "routes": routes,
                 "integration": self.function if integrations == {self._uri(aws)} else None,
-                "method_parameters": _shared(method_parameters),
-                "integration_parameters": _shared(integration_parameters),
+                "method_parameters": _drifted(method_parameters, self.method_parameters),
+                "integration_parameters": _drifted(integration_parameters,
+                                                   self.integration_parameters),
                 "authorization": authorizations.pop() if len(authorizations) == 1 else None,
                 "stage": self.stage if self.stage in stages else None,
                 "permission": granted == self._sources(aws, api_id),
@@ -245,9 +246,9 @@ class RestApi(Resource):
                           launch_path(self.path_part)) if self.api_id else None
 
 
-def _shared(values: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The one value every method has (None when they differ)."""
-    return values[0] if values and all(v == values[0] for v in values) else None
+def _drifted(values: list[dict[str, Any]], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """The methods' value as the plan shows it: one that is not `wanted`, else `wanted`."""
+    return next((v for v in values if v != wanted), dict(wanted))
 
 
 def discover_apis(aws: Aws, scope: Scope) -> Iterator[tuple[RestApi, dict[str, Any]]]:
