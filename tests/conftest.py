@@ -22,12 +22,12 @@ TESTS = Path(__file__).parent
 # its files' number of tests, xdist's own order), so the run ends on many short files instead
 # of one worker running a long one while the other idles.
 LONGEST_FIRST = (
+    "integration/test_scar_docs_replay.py",
     "integration/test_image_build.py",
     "integration/test_deploy_faults.py",
     "integration/test_action_image.py",
     "integration/test_batch_deploy.py",
     "integration/test_pip_install.py",
-    "integration/test_scar_docs_replay.py",
 )
 
 
