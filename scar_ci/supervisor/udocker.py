@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -80,6 +81,12 @@ class Udocker:
         return [*argv, container, *args]
 
 
+def container_name(image: str, image_file: Path | None, registry: str) -> str:
+    """The container's name in UDOCKER_DIR: one per image source."""
+    source = f"file:{image_file}" if image_file else f"{registry}|{image}"
+    return "scar-" + hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
 def _host_name_files() -> list[Path]:
     return [p for p in (Path("/etc/hosts"), Path("/etc/resolv.conf")) if p.exists()]
 
@@ -95,11 +102,16 @@ class ContainerCache:
         self.udocker = udocker
 
     def container_for(self, image: str, image_file: Path | None, registry: str) -> str:
-        """The name of a ready container for the image, pulling or loading it the first time."""
-        source = f"file:{image_file}" if image_file else f"{registry}|{image}"
-        name = "scar-" + hashlib.sha256(source.encode()).hexdigest()[:16]
-        if (self.udocker.settings.udocker_dir / "containers" / name).exists():
+        """The name of a ready container for the image, pulling or loading it the first time.
+
+        A container counts as ready only once its set-up has finished (a marker written last):
+        a cold start killed by the function's timeout half-way through `create` or `setup`
+        leaves one behind, which the next invocation removes and makes again."""
+        name = container_name(image, image_file, registry)
+        ready = self.udocker.settings.udocker_dir / "scar-ready" / name
+        if ready.exists():
             return name
+        self._discard(name)
         if image_file is not None:
             image = self._load(image_file, image)
         else:
@@ -113,7 +125,22 @@ class ContainerCache:
                 f"({settings.exec_mode}, the one Lambda allows) cannot run: use a glibc-based "
                 "image (Debian, Ubuntu...), or the image runtime (runtime: image)")
         self.udocker.command("setup", f"--execmode={settings.exec_mode}", name)
+        ready.parent.mkdir(parents=True, exist_ok=True)
+        ready.touch()
         return name
+
+    def _discard(self, name: str) -> None:
+        """Remove what an interrupted cold start left under the container's name."""
+        link = self.udocker.settings.udocker_dir / "containers" / name
+        if not (link.exists() or link.is_symlink()):
+            return
+        try:
+            self.udocker.command("rm", name)
+        except ContainerError:  # too broken for udocker to recognise: remove its folders
+            target = link.resolve()
+            if link.is_symlink():
+                link.unlink()
+            shutil.rmtree(target, ignore_errors=True)
 
     def _load(self, image_file: Path, image: str) -> str:
         proc = self.udocker.command("load", "-i", str(image_file))

@@ -13,6 +13,7 @@ from scar_ci.supervisor.errors import ScriptFailed
 from scar_ci.supervisor.invocation import Supervisor
 from scar_ci.supervisor.runtimes import make_runtime
 from scar_ci.supervisor.storage import Storage
+from scar_ci.supervisor.udocker import container_name
 from scar_testbed.images import read_docker_archive
 
 pytestmark = pytest.mark.integration
@@ -115,3 +116,20 @@ def test_an_image_pulled_from_a_registry(package, tmp_path, registry, test_image
     output = supervisor.handle({"script": b64(b"cat /usr/local/bin/to-upper.sh | head -n 1")},
                                LocalContext(seconds=60))
     assert output == "#!/bin/sh\n"
+
+
+def test_a_container_left_half_made_by_a_killed_cold_start_is_made_again(package, tmp_path):
+    """Lambda's timeout can kill a cold start in udocker's create or setup: the next
+    invocation of that environment must not take the half-made container for a ready one."""
+    shutil.copy(package / "image.tar", tmp_path / "image.tar")
+    image_file = tmp_path / "image.tar"
+    supervisor = make_supervisor(tmp_path, {"image_file": str(image_file)}, INIT_SCRIPT)
+    supervisor.handle(api_post(b"x"), LocalContext(seconds=60))
+    name = container_name("", image_file, "")
+    root = (supervisor.settings.udocker_dir / "containers" / name).resolve() / "ROOT"
+    shutil.rmtree(root / "bin")  # what a create killed during the extraction leaves
+    (supervisor.settings.udocker_dir / "scar-ready" / name).unlink()
+
+    again = make_supervisor(tmp_path, {"image_file": str(image_file)}, INIT_SCRIPT)
+    response = again.handle(api_post(b"homer\n"), LocalContext(seconds=60))
+    assert base64.b64decode(response["body"]).endswith(b"HOMER\n")
