@@ -191,7 +191,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     if args.all_scopes:
         from scar_ci.commands.scopes import list_all_scopes
 
-        return list_all_scopes(aws, args.json)
+        return list_all_scopes(aws, args.json, known_clusters(fdl, args))
     scope = _scope_of(args) if args.scope else None
     rows = engine.list_deployed(aws, scope)
     services = known_clusters(fdl, args).deployed(scope)

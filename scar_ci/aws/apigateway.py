@@ -5,23 +5,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import urlsplit
 
-from scar_ci.aws.lambda_ import allow_invoke, function_arn, permissions, source_arn
+from scar_ci.aws.lambda_ import (
+    allow_invoke,
+    function_arn,
+    permissions,
+    revoke_invoke,
+    source_arn,
+)
 from scar_ci.aws.resource import Key, Resource, Settings, absent_ok, owned, paginate
 from scar_ci.aws.session import Aws
 from scar_ci.fdl.model import (
     INTEGRATION_PARAMETERS,
     LAUNCH_PATH,
     METHOD_PARAMETERS,
+    SOURCE_ARNS,
     launch_path,
 )
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.tags import TAG_API_PATH, TAG_LAMBDA, TAG_STAGE, our_tags
 
 PROXY = "{proxy+}"
-SID = "scar-ci-apigateway"
+# The invoke permissions of SCAR's source_arn_testing and source_arn_invocation.
+SIDS = ("scar-ci-apigateway", "scar-ci-apigateway-invocation")
 IAM = "AWS_IAM"
 
 
@@ -107,6 +116,7 @@ class RestApi(Resource):
     method_parameters: Mapping[str, bool] = field(default_factory=lambda: METHOD_PARAMETERS)
     integration_parameters: Mapping[str, str] = field(
         default_factory=lambda: INTEGRATION_PARAMETERS)
+    source_arns: tuple[str, str] = SOURCE_ARNS  # SCAR's templates, testing and invocation
 
     def wanted(self) -> Settings:
         return {"routes": {"/": self.method, f"/{self.path_part}": self.method},
@@ -145,23 +155,29 @@ class RestApi(Resource):
                 integrations.add(integration.get("uri"))
                 integration_parameters.append(integration.get("requestParameters") or {})
         stages = {s["stageName"] for s in client.get_stages(restApiId=api_id)["item"]}
-        statement = permissions(aws, self.function).get(SID) if self.function else None
+        statements = permissions(aws, self.function) if self.function else {}
+        granted = [source_arn(statements[sid]) for sid in SIDS if sid in statements]
         return {"api_id": api_id, "routes": routes,
                 "integration": self.function if integrations == {self._uri(aws)} else None,
-                "method_parameters": _shared(method_parameters),
-                "integration_parameters": _shared(integration_parameters),
+                "method_parameters": _drifted(method_parameters, self.method_parameters),
+                "integration_parameters": _drifted(integration_parameters,
+                                                   self.integration_parameters),
                 "authorization": authorizations.pop() if len(authorizations) == 1 else None,
                 "stage": self.stage if self.stage in stages else None,
-                "permission": bool(statement) and source_arn(statement) == self._source(
-                    aws, api_id),
+                "permission": granted == self._sources(aws, api_id),
                 "tags": our_tags(api.get("tags"))}
 
     def _uri(self, aws: Aws) -> str:
         return (f"arn:aws:apigateway:{aws.region}:lambda:path/2015-03-31/functions/"
                 f"{function_arn(aws, self.function)}/invocations")
 
-    def _source(self, aws: Aws, api_id: str | None = None) -> str:
-        return f"arn:aws:execute-api:{aws.region}:{aws.account_id}:{api_id or self.api_id}/*"
+    def _sources(self, aws: Aws, api_id: str | None = None) -> list[str]:
+        """The source ARNs API Gateway may invoke the function from: the testing one, and
+        the invocation one unless the testing one covers it (SCAR's defaults: `<api>/*`)."""
+        values = {"api_region": aws.region, "account_id": aws.account_id,
+                  "api_id": api_id or self.api_id, "stage_name": self.stage}
+        testing, invocation = (template.format(**values) for template in self.source_arns)
+        return [testing] if fnmatchcase(invocation, testing) else [testing, invocation]
 
     def found(self, live: Settings) -> None:
         self.api_id = live["api_id"]
@@ -202,7 +218,11 @@ class RestApi(Resource):
                                    integrationHttpMethod="POST", uri=self._uri(aws),
                                    requestParameters=dict(self.integration_parameters))
         client.create_deployment(restApiId=self.api_id, stageName=self.stage)
-        allow_invoke(aws, self.function, SID, "apigateway.amazonaws.com", self._source(aws))
+        sources = self._sources(aws)
+        if len(sources) < len(SIDS) and SIDS[-1] in permissions(aws, self.function):
+            revoke_invoke(aws, self.function, SIDS[-1])
+        for sid, source in zip(SIDS, sources, strict=False):
+            allow_invoke(aws, self.function, sid, "apigateway.amazonaws.com", source)
         if live["tags"] != self.tags:
             client.tag_resource(resourceArn=f"arn:aws:apigateway:{aws.region}::/restapis/"
                                 f"{self.api_id}", tags=dict(self.tags))
@@ -227,9 +247,9 @@ class RestApi(Resource):
                           launch_path(self.path_part)) if self.api_id else None
 
 
-def _shared(values: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The one value every method has (None when they differ)."""
-    return values[0] if values and all(v == values[0] for v in values) else None
+def _drifted(values: list[dict[str, Any]], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """The methods' value as the plan shows it: one that is not `wanted`, else `wanted`."""
+    return next((v for v in values if v != wanted), dict(wanted))
 
 
 def discover_apis(aws: Aws, scope: Scope) -> Iterator[tuple[RestApi, dict[str, Any]]]:

@@ -11,7 +11,7 @@ their URLs in one more pass.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -42,10 +42,37 @@ class DeployedScope:
     functions: set[str] = field(default_factory=set)  # deployed function names
     resources: int = 0  # tagged resources the pass saw
     urls: dict[str, str] = field(default_factory=dict)  # API URL by deployed function
+    services: set[str] = field(default_factory=set)  # OSCAR services, `<cluster>/<name>`
 
     @property
     def key(self) -> tuple[str, str | None]:
         return self.scope.label, self.scope.source
+
+
+def add_found(found: dict[tuple[str, str | None], DeployedScope], scope: Scope
+              ) -> DeployedScope:
+    """The entry of `scope` in `found` (made when new), keeping the oldest creation time and
+    the exact ref that one of its resources gives; one more resource counted."""
+    entry = found.setdefault((scope.label, scope.source), DeployedScope(scope))
+    entry.resources += 1
+    if scope.created and (entry.scope.created or "9") > scope.created:
+        entry.scope = replace(entry.scope, created=scope.created)
+    if entry.scope.ident is None and scope.ident is not None:
+        entry.scope = replace(entry.scope, ident=scope.ident)
+    return entry
+
+
+def merged(*groups: list[DeployedScope]) -> list[DeployedScope]:
+    """The scopes of several inventories (AWS's, the OSCAR clusters'), one entry per scope."""
+    found: dict[tuple[str, str | None], DeployedScope] = {}
+    for group in groups:
+        for one in group:
+            entry = add_found(found, one.scope)
+            entry.resources += one.resources - 1
+            entry.functions |= one.functions
+            entry.services |= one.services
+            entry.urls.update(one.urls)
+    return sorted(found.values(), key=lambda d: (d.scope.label, d.scope.source or ""))
 
 
 def tagged(aws: Aws, **tags: str) -> Iterator[tuple[str, dict[str, str]]]:
@@ -66,12 +93,7 @@ def deployed_scopes(aws: Aws) -> list[DeployedScope]:
             scope = scope_from_tags(tags)
             if scope is None:
                 continue
-            entry = found.setdefault((scope.label, scope.source), DeployedScope(scope))
-            entry.resources += 1
-            if scope.created and (entry.scope.created or "9") > scope.created:
-                entry.scope = replace(entry.scope, created=scope.created)
-            if entry.scope.ident is None and scope.ident is not None:
-                entry.scope = replace(entry.scope, ident=scope.ident)
+            entry = add_found(found, scope)
             function = _function_of(arn, tags)
             if function:
                 entry.functions.add(function)
@@ -115,14 +137,16 @@ def scope_resources(aws: Aws, scope: Scope) -> dict[str, dict[str, str]] | None:
         raise
 
 
-def created_of(listed: dict[str, dict[str, str]] | None) -> str | None:
+def created_of(listed: dict[str, dict[str, str]] | None,
+               new: Callable[[], str | None] = created_now) -> str | None:
     """The creation time a deploy of the scope whose resources are `listed` tags with: the
-    one its live resources carry, now for a scope not deployed yet; None (no such tag) for a
-    scope deployed before scar-ci tagged creation times, so that neither its plan nor a drift
-    check shows every resource changing, and when the tagging API is not available to us."""
+    one its live resources carry, `new()` for a scope with nothing here yet (now, or the time
+    its OSCAR services carry); None (no such tag) for a scope deployed before scar-ci tagged
+    creation times, so that neither its plan nor a drift check shows every resource changing,
+    and when the tagging API is not available to us."""
     if listed is None:
         return None
     if not listed:
-        return created_now()
+        return new()
     return min((tags[TAG_CREATED] for tags in listed.values() if TAG_CREATED in tags),
                default=None)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the parser is built without botocore; the commands import i
     from scar_ci.aws.inventory import DeployedScope
     from scar_ci.aws.session import Aws
     from scar_ci.deploy.prune import Verdict
+    from scar_ci.oscar.clusters import Oscar
 
 Handler = Callable[[argparse.Namespace], int]
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
@@ -41,6 +42,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
     """Judge every scope, print the verdicts, tear down those to remove (or print their plans
     with --dry-run)."""
     from scar_ci.aws.session import Aws
+    from scar_ci.commands.services import known_clusters
     from scar_ci.deploy import engine
     from scar_ci.deploy.prune import judge_all, prune, rules_from
     from scar_ci.fdl import load_fdl
@@ -50,22 +52,26 @@ def cmd_prune(args: argparse.Namespace) -> int:
     token = next((env[name] for name in TOKEN_VARIABLES if env.get(name)), "")
     rules = rules_from(env, repository=repository, token=token, older_than=args.older_than,
                        named=args.include)
-    aws = engine.aws_for(load_fdl(args.fdl, config_path=args.config)) if args.fdl else Aws()
+    fdl = load_fdl(args.fdl, config_path=args.config) if args.fdl else None
+    aws = engine.aws_for(fdl) if fdl else Aws()
+    oscar = known_clusters(fdl, args)
     say = say_to(stderr=args.json)
-    verdicts = judge_all(aws, rules)
+    verdicts = judge_all(aws, rules, oscar)
     say(render_verdicts(verdicts, args.dry_run))
-    done = prune(aws, verdicts, dry_run=args.dry_run, data=args.delete_data, say=say)
+    done = prune(aws, verdicts, dry_run=args.dry_run, data=args.delete_data, say=say,
+                 oscar=oscar)
     if args.json:
         print(json.dumps({"dry_run": args.dry_run, "scopes": [v.to_dict() for v in verdicts],
                           "plans": [json.loads(plan.to_json()) for _, plan in done]}, indent=2))
     return 0
 
 
-def list_all_scopes(aws: Aws, as_json: bool) -> int:
-    """`ls --all-scopes`: every scope with its origin, age, functions and API URLs."""
-    from scar_ci.aws.inventory import add_api_urls, deployed_scopes
+def list_all_scopes(aws: Aws, as_json: bool, oscar: Oscar) -> int:
+    """`ls --all-scopes`: every scope (on AWS and the OSCAR clusters `oscar` knows) with its
+    origin, age, functions, API URLs and services."""
+    from scar_ci.aws.inventory import add_api_urls, deployed_scopes, merged
 
-    scopes = deployed_scopes(aws)
+    scopes = merged(deployed_scopes(aws), oscar.scopes())
     add_api_urls(aws, scopes)
     if as_json:
         print(json.dumps([_scope_dict(d) for d in scopes], indent=2))
@@ -73,10 +79,11 @@ def list_all_scopes(aws: Aws, as_json: bool) -> int:
     if not scopes:
         print("no scope deployed by scar-ci here")
         return 0
-    rows = [("SCOPE", "ORIGIN", "REPOSITORY", "AGE", "FUNCTIONS", "API URLS")]
+    rows = [("SCOPE", "ORIGIN", "REPOSITORY", "AGE", "FUNCTIONS", "API URLS", "OSCAR SERVICES")]
     rows.extend((d.scope.label, d.scope.origin, d.scope.source or "-", age_of(d),
                  ",".join(sorted(d.functions)) or "-",
-                 " ".join(d.urls[f] for f in sorted(d.urls)) or "-") for d in scopes)
+                 " ".join(d.urls[f] for f in sorted(d.urls)) or "-",
+                 ",".join(sorted(d.services)) or "-") for d in scopes)
     print(table(rows))
     return 0
 
@@ -89,7 +96,8 @@ def _scope_dict(found: DeployedScope) -> dict[str, Any]:
             "pull_request": int(scope.ident) if scope.kind == "pr" and scope.ident else None,
             "repository": scope.source, "created": scope.created,
             "age_seconds": int((datetime.now(UTC) - created).total_seconds()) if created
-            else None, "functions": sorted(found.functions), "urls": found.urls}
+            else None, "functions": sorted(found.functions), "urls": found.urls,
+            "services": sorted(found.services)}
 
 
 def add_prune_verb(verbs: Any, wrap: Callable[[Handler], Handler],

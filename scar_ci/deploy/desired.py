@@ -220,7 +220,8 @@ def _rest_api(api: ApiGateway, scope: Scope, function: str, tags: dict[str, str]
     return RestApi(scope.api_name(api.name), scope, function, api.stage_name, api.http_method,
                    api_tags, authorization=api.authorization, path_part=api.path_part,
                    method_parameters=api.method_parameters,
-                   integration_parameters=api.integration_parameters)
+                   integration_parameters=api.integration_parameters,
+                   source_arns=api.source_arns)
 
 
 def function_image(function: FdlFunction, scope: Scope, tags: dict[str, str],

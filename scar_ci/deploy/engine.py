@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from itertools import groupby
 
 from scar_ci.aws.apigateway import url_of
@@ -68,7 +69,9 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
     oscar = oscar if oscar is not None else Oscar.of(fdl)
     listed = scope_resources(aws, scope) if fdl.functions else None  # one tagging pass
     if scope.created is None:
-        created = created_of(listed) if fdl.functions else oscar.created(scope)
+        # a scope with nothing on AWS yet may have services: it was created when they were
+        created = (created_of(listed, partial(oscar.created, scope)) if fdl.functions
+                   else oscar.created(scope))
         scope = replace(scope, created=created)
     desired = desired_state(fdl, scope, aws.account if fdl.functions else None,
                             layer, images)

@@ -12,14 +12,18 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from scar_ci.aws.inventory import DeployedScope, deployed_scopes
+from scar_ci.aws.inventory import DeployedScope, deployed_scopes, merged
 from scar_ci.aws.session import Aws
 from scar_ci.deploy.plan import Plan
 from scar_ci.errors import UsageError
 from scar_ci.github.api import DEFAULT_API_URL
 from scar_ci.github.origins import Origins, PullState
 from scar_ci.scopes.scope import ScopeKind, created_at
+
+if TYPE_CHECKING:
+    from scar_ci.oscar.clusters import Oscar
 
 _AGE = re.compile(r"([1-9][0-9]{0,4})([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -81,7 +85,8 @@ class Verdict:
         return {"scope": scope.label, "kind": scope.kind.value, "ref": scope.ident,
                 "repository": scope.source, "created": scope.created,
                 "action": "remove" if self.remove else "keep", "why": self.why,
-                "functions": sorted(self.found.functions)}
+                "functions": sorted(self.found.functions),
+                "services": sorted(self.found.services)}
 
 
 def rules_from(env: Mapping[str, str], *, repository: str | None, token: str,
@@ -147,10 +152,11 @@ def judge(found: DeployedScope, rules: Rules, others: Iterable[DeployedScope] = 
     return verdict(False, "; ".join(reasons) or "nothing says it is abandoned")
 
 
-def judge_all(aws: Aws, rules: Rules) -> list[Verdict]:
-    """Every scope deployed here (one tag pass), judged."""
+def judge_all(aws: Aws, rules: Rules, oscar: Oscar | None = None) -> list[Verdict]:
+    """Every scope deployed here (one tag pass) and on the OSCAR clusters `oscar` knows (one
+    listing each), judged."""
     rules.check()
-    found = deployed_scopes(aws)
+    found = merged(deployed_scopes(aws), oscar.scopes() if oscar else [])
     return [judge(one, rules, found) for one in found]
 
 
@@ -161,16 +167,17 @@ def delete_data(verdict: Verdict, setting: str) -> bool:
 
 
 def prune(aws: Aws, verdicts: Iterable[Verdict], *, dry_run: bool, data: str = "previews",
-          say: Callable[[str], None] = print) -> list[tuple[Verdict, Plan]]:
-    """Plan the teardown of every scope to remove (reads only) and, unless `dry_run`, apply it;
-    the plans, in order."""
+          say: Callable[[str], None] = print, oscar: Oscar | None = None
+          ) -> list[tuple[Verdict, Plan]]:
+    """Plan the teardown of every scope to remove (reads only; on AWS and the OSCAR clusters
+    `oscar` knows) and, unless `dry_run`, apply it; the plans, in order."""
     from scar_ci.deploy.engine import apply_said, plan_teardown
 
     done = []
     for verdict in (v for v in verdicts if v.remove):
         started = time.monotonic()
         plan = plan_teardown(verdict.found.scope, aws,
-                             delete_data=delete_data(verdict, data))
+                             delete_data=delete_data(verdict, data), oscar=oscar)
         say(f"{verdict.found.scope.label}: {verdict.why}")
         if dry_run:
             say(plan.render())

@@ -85,6 +85,9 @@ INVOCATION_HEADER = "X-Amz-Invocation-Type"
 METHOD_PARAMETERS = MappingProxyType({f"method.request.header.{INVOCATION_HEADER}": False})
 INTEGRATION_PARAMETERS = MappingProxyType({f"integration.request.header.{INVOCATION_HEADER}":
                                            f"method.request.header.{INVOCATION_HEADER}"})
+# SCAR's source_arn_testing and source_arn_invocation: where API Gateway may invoke from.
+SOURCE_ARNS = ("arn:aws:execute-api:{api_region}:{account_id}:{api_id}/*",
+               "arn:aws:execute-api:{api_region}:{account_id}:{api_id}/{stage_name}/ANY")
 LAUNCH_PATH = "launch"  # the URL's last segment when path_part is a parameter (SCAR's)
 
 
@@ -111,6 +114,7 @@ class ApiGateway:
     method_parameters: Mapping[str, bool] = field(default_factory=lambda: METHOD_PARAMETERS)
     integration_parameters: Mapping[str, str] = field(
         default_factory=lambda: INTEGRATION_PARAMETERS)
+    source_arns: tuple[str, str] = SOURCE_ARNS  # source_arn_testing, source_arn_invocation
 
 
 @dataclass(frozen=True)
@@ -352,6 +356,8 @@ def _function(item: Settings, position: Position, base: Path) -> Function:
                                                                METHOD_PARAMETERS)),
             integration_parameters=freeze(api.get("integration", {}).get(
                 "requestParameters", INTEGRATION_PARAMETERS)),
+            source_arns=(api.get("source_arn_testing", SOURCE_ARNS[0]),
+                         api.get("source_arn_invocation", SOURCE_ARNS[1])),
         ) if "name" in api else None,
         log_retention_days=item["cloudwatch"]["log_retention_policy_in_days"],
         delete_image=item.get("ecr", {}).get("delete_image"),

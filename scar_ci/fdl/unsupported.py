@@ -40,9 +40,6 @@ API_AS_DEPLOYED: dict[KeyPath, Any] = {
                             "arn:aws:lambda:{lambda_region}:{account_id}:function:"
                             "{function_name}/invocations",
     ("service_id",): "apigateway.amazonaws.com",
-    ("source_arn_testing",): "arn:aws:execute-api:{api_region}:{account_id}:{api_id}/*",
-    ("source_arn_invocation",): "arn:aws:execute-api:{api_region}:{account_id}:{api_id}/"
-                                "{stage_name}/ANY",
 }
 # Why another value cannot work: what it would do, and what scar-ci deploys instead.
 API_WHAT = {
@@ -60,10 +57,6 @@ API_WHAT = {
                        "need its own permission and would not be this entry's)",
     "service_id": "API Gateway (apigateway.amazonaws.com) is the principal allowed to invoke "
                   "the function; another principal would not let the API call it",
-    "source_arn_testing": "the function may be invoked through any stage and method of its "
-                          "own API (arn:aws:execute-api:...:<api id>/*)",
-    "source_arn_invocation": "the function may be invoked through any stage and method of "
-                             "its own API (arn:aws:execute-api:...:<api id>/*)",
 }
 
 # The method request parameters API Gateway declares; a path one names path_part's parameter.
@@ -73,6 +66,9 @@ PATH_PARAMETER = re.compile(r"\{([A-Za-z0-9._-]+)\+?\}")
 # integration does, and the constant values it takes.
 MAPPED_HEADER = next(iter(INTEGRATION_PARAMETERS))
 INVOCATION_TYPES = ("'Event'", "'RequestResponse'")
+
+# A permission's source ARN names the function's own API; after it only the stage may vary.
+OWN_API = "arn:aws:execute-api:{api_region}:{account_id}:{api_id}/"
 
 # Lambda's limits for a zip uploaded directly and for one from S3 (unzipped): SCAR's defaults.
 PAYLOAD_LIMITS = {"max_payload_size": 52_428_800, "max_s3_payload_size": 262_144_000}
@@ -100,6 +96,7 @@ def check_supported(doc: Located, config: Located | None, fdl_name: str,
         problems += check.services(item, lam)
         problems += check.api(item.get("api_gateway"))
         problems += check.api_parameters(item.get("api_gateway"))
+        problems += check.api_permissions(item.get("api_gateway"))
         problems += check.lambda_keys(lam)
         problems += check.batch(item.get("batch"))
     if config is not None:
@@ -198,6 +195,22 @@ class _Checker:
                     f"{quoted(source)}: map a parameter method.requestParameters declares "
                     f"({', '.join(sorted(declared)) or 'none'}) or a constant "
                     f"{' or '.join(INVOCATION_TYPES)}"))
+
+    def api_permissions(self, api: Any) -> Iterator[Problem]:
+        """source_arn_testing / source_arn_invocation: the invoke permissions' source ARNs,
+        which must stay within the function's own API."""
+        if not isinstance(api, dict) or "name" not in api:
+            return
+        for key in ("source_arn_testing", "source_arn_invocation"):
+            value = api.get(key)
+            rest = str(value).removeprefix(OWN_API).replace("{stage_name}", "")
+            if value is None or (str(value).startswith(OWN_API) and not set("{}") & set(rest)):
+                continue
+            yield self._problem(("api_gateway", key), (
+                f"{_shown(value)}: the invoke permission must name the function's own API: "
+                f"start with {quoted(OWN_API)} and use no other placeholder than "
+                "{stage_name} after it (another API or account would be let in, or this API "
+                "shut out); e.g. " + quoted(OWN_API + "{stage_name}/*")))
 
     def lambda_keys(self, lam: dict) -> Iterator[Problem]:
         """Keys whose effect this version does not deploy yet."""

@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from scar_ci.aws.inventory import DeployedScope, add_found
 from scar_ci.fdl import Fdl
 from scar_ci.oscar.access import clusters
 from scar_ci.oscar.client import OscarCluster
 from scar_ci.oscar.desired import desired_services
 from scar_ci.oscar.service import OscarService, discover_services, live_services
-from scar_ci.scopes.scope import Scope, created_now
+from scar_ci.scopes.scope import Scope, created_now, scope_from_tags
 from scar_ci.scopes.tags import TAG_CREATED, TAG_FUNCTION, scope_label
 
 
@@ -57,13 +58,26 @@ class Oscar:
         return discover_services(self.clusters, scope)
 
     def created(self, scope: Scope) -> str | None:
-        """When `scope` was first deployed, as its live services say: now for a new scope,
-        None for one deployed before scar-ci tagged creation times (as AWS's inventory)."""
+        """When `scope` was first deployed, as its live services' `scar-ci/created`
+        annotations say (written when the scope is first deployed, kept by every update): now
+        for a new scope, None for one deployed without creation times (as AWS's inventory)."""
         live = [s.tags for cluster in self.clusters.values()
                 for s in live_services(cluster, scope)]
         if not live:
             return created_now()
         return min((tags[TAG_CREATED] for tags in live if TAG_CREATED in tags), default=None)
+
+    def scopes(self) -> list[DeployedScope]:
+        """Every scope with services on the known clusters, rebuilt from their marks, with
+        its creation time (for `prune` and `ls --all-scopes`)."""
+        found: dict[tuple[str, str | None], DeployedScope] = {}
+        for cluster in self.clusters.values():
+            for live in live_services(cluster):
+                scope = scope_from_tags(live.tags)
+                if scope is not None:
+                    add_found(found, scope).services.add(
+                        f"{cluster.cluster_id}/{live.definition.get('name', '')}")
+        return list(found.values())
 
     def deployed(self, scope: Scope | None = None) -> list[DeployedService]:
         """The services scar-ci deployed on every known cluster (in `scope`, or in all)."""

@@ -29,13 +29,14 @@ def do_prune(state: Run) -> int:
     repository = (state.context.repository if state.context else "") or None
     rules = rules_from(state.env, repository=repository, token=inputs.github_token,
                        older_than=inputs.older_than, named=list(inputs.include))
-    aws = state.aws(None)
+    aws, oscar = state.aws(None), state.oscar(None)
     with group("find every scope (one tag pass) and ask GitHub about each preview"):
-        verdicts = judge_all(aws, rules)
+        verdicts = judge_all(aws, rules, oscar)
         for v in verdicts:
             print(f"{'remove' if v.remove else 'keep'} {v.found.scope.label}: {v.why}")
     with group("dry run: the teardowns prune would apply" if inputs.dry_run else "tear down"):
-        done = prune(aws, verdicts, dry_run=inputs.dry_run, data=inputs.delete_data)
+        done = prune(aws, verdicts, dry_run=inputs.dry_run, data=inputs.delete_data,
+                     oscar=oscar)
     if not inputs.dry_run:
         report_gone(state, done)
     write_outputs({"pruned": json.dumps([v.found.scope.label for v, _ in done]),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -326,3 +327,41 @@ def test_chain_oscar_to_lambda_and_back_to_oscar(cluster: FakeOscar, tmp_path: P
     assert not names & {scope.bucket(b) for b in (unique_name, shared, back)}
     functions = boto3.client("lambda").list_functions()["Functions"]
     assert function not in {f["FunctionName"] for f in functions}
+
+
+def test_a_scope_of_services_keeps_its_creation_time_and_is_pruned_by_age(
+        cluster: FakeOscar, tmp_path: Path, unique_name: str, capsys: pytest.CaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `scar-ci/created` annotation of a scope's services is its age: kept on redeploy,
+    taken by the AWS side when the FDL gains a Lambda function (its plan keeps the service),
+    shown by `ls --all-scopes`, judged by `prune --older-than`, which tears the services down
+    with nothing but the configuration file."""
+    config, repo = tmp_path / "scar.cfg", tmp_path / "repo"
+    scope = Scope.parse(f"manual:{unique_name}")
+    fdl = write(repo, [service("upper", unique_name)])
+    assert run("deploy", "-f", str(fdl), "--scope", scope.stage, config=config) == 0
+    name, old = scope.oscar_service("upper"), "2026-01-02T03:04:05Z"
+    annotations = cluster.services[name]["annotations"]
+    assert annotations["scar-ci/created"] <= datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    annotations["scar-ci/created"] = old  # as if first deployed in January
+    assert run("deploy", "-f", str(fdl), "--scope", scope.stage, config=config) == 0
+    assert cluster.services[name]["annotations"]["scar-ci/created"] == old
+    mixed = write(repo, [service("upper", unique_name)], functions=[zip_function(
+        f"{unique_name}-fn", "upper.sh", f"{unique_name}-aws/in",
+        {"storage_provider": "s3", "path": f"{unique_name}-aws/out"})])
+    (repo / "image.tar").write_bytes(b"")  # the plan reads no image
+    capsys.readouterr()
+    assert run("plan", "-f", str(mixed), "--scope", scope.stage, config=config) == 0
+    kept = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert ["=", "keep", "service", f"{CLUSTER}/{name}"] in [line[:4] for line in kept]
+
+    monkeypatch.chdir(tmp_path)
+    assert run("ls", "--all-scopes", "--json", config=config) == 0
+    (listed,) = [s for s in json.loads(capsys.readouterr().out) if s["scope"] == scope.label]
+    assert (listed["created"], listed["services"]) == (old, [f"{CLUSTER}/{name}"])
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    assert run("prune", "--older-than", "30d", "--json", config=config) == 0
+    verdicts = json.loads(capsys.readouterr().out)["scopes"]
+    (verdict,) = [v for v in verdicts if v["scope"] == scope.label]
+    assert verdict["action"] == "remove" and verdict["why"].startswith("created ")
+    assert name not in cluster.services

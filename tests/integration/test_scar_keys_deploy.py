@@ -128,12 +128,13 @@ def api_parameters(url: str) -> list[tuple[dict, dict]]:
             for m in r.get("resourceMethods", {})]
 
 
-def test_request_parameters_are_deployed_and_drift_is_corrected(
+def test_request_parameters_and_source_arns_are_deployed_and_drift_is_corrected(
         localstack, tmp_path: Path, test_image_archives, capsys) -> None:
     """SCAR's method.requestParameters and integration.requestParameters are the API's:
     here `?mode=Event` chooses Lambda's invocation type (LocalStack's proxy integration
     always invokes synchronously, so the call still answers). A no-op redeploy changes
-    nothing; a mapping changed behind scar-ci's back is planned live -> wanted and put back."""
+    nothing; a mapping changed behind scar-ci's back is planned live -> wanted and put back.
+    source_arn_testing / source_arn_invocation are the invoke permissions' source ARNs."""
     base = f"scar-t-{secrets.token_hex(5)}"
     fdl = worker_fdl(tmp_path, base, test_image_archives["docker"])
     document = yaml.safe_load(fdl.read_text())
@@ -162,7 +163,37 @@ def test_request_parameters_are_deployed_and_drift_is_corrected(
                            type="AWS_PROXY", integrationHttpMethod="POST",
                            uri=integration["uri"], requestParameters={TYPE_HEADER: "'Event'"})
     code, out, err = scar(capsys, "plan", "-f", str(fdl), *scope)
-    assert code == 0 and "1 to update" in out and "integration_parameters" in out, out + err
+    assert code == 0 and "1 to update" in out, out + err
+    assert f"integration_parameters.{TYPE_HEADER} changed" in out, out
     assert scar(capsys, "init", "-f", str(fdl), *scope)[0] == 0
     assert api_parameters(url) == [({MODE: False}, {TYPE_HEADER: MODE})] * 2
+    assert source_arns(name) == {"scar-ci-apigateway": f"{own_api(api_id)}/*"}
+
+    own = "arn:aws:execute-api:{api_region}:{account_id}:{api_id}/{stage_name}"
+    document["functions"]["aws"][0]["api_gateway"].update({
+        "source_arn_testing": f"{own}/GET/*", "source_arn_invocation": f"{own}/POST/*"})
+    fdl.write_text(yaml.safe_dump(document))
+    assert scar(capsys, "init", "-f", str(fdl), *scope)[0] == 0
+    assert source_arns(name) == {"scar-ci-apigateway": f"{own_api(api_id)}/scar/GET/*",
+                                 "scar-ci-apigateway-invocation": f"{own_api(api_id)}/scar/POST/*"}
+    code, out, err = scar(capsys, "plan", "-f", str(fdl), *scope)
+    assert "0 to create, 0 to update, 0 to delete" in out, out + err
+    assert scar(capsys, "invoke", "-n", name)[:2] == (0, "hello from init, MODE=\n")
+    for key in ("source_arn_testing", "source_arn_invocation"):
+        del document["functions"]["aws"][0]["api_gateway"][key]
+    fdl.write_text(yaml.safe_dump(document))
+    assert scar(capsys, "init", "-f", str(fdl), *scope)[0] == 0
+    assert source_arns(name) == {"scar-ci-apigateway": f"{own_api(api_id)}/*"}
     assert scar(capsys, "teardown", *scope)[0] == 0
+
+
+def own_api(api_id: str) -> str:
+    account = boto3.client("sts").get_caller_identity()["Account"]
+    return f"arn:aws:execute-api:us-east-1:{account}:{api_id}"
+
+
+def source_arns(function: str) -> dict[str, str]:
+    """The source ARN of each API Gateway statement of the function's resource policy."""
+    policy = json.loads(boto3.client("lambda").get_policy(FunctionName=function)["Policy"])
+    return {s["Sid"]: s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in policy["Statement"]
+            if s["Sid"].startswith("scar-ci-apigateway")}
