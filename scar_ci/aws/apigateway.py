@@ -187,12 +187,16 @@ class RestApi(Resource):
             name=self.name, description=f"scar-ci: {self.function}",
             endpointConfiguration={"types": ["REGIONAL"]}, tags=dict(self.tags))
         self.api_id = answer["id"]
-        self.update(aws, {"routes": {}, "tags": self.tags})
+        self._build(aws, {"routes": {}, "tags": self.tags}, {"/": answer["rootResourceId"]})
 
     def update(self, aws: Aws, live: Settings) -> None:
+        self._build(aws, live, {r["path"]: r["id"] for r in paginate(
+            aws.client("apigateway"), "get_resources", "items", restApiId=self.api_id)})
+
+    def _build(self, aws: Aws, live: Settings, resources: dict[str, str]) -> None:
+        """Routes, integrations, the deployment, the permission and the tags, from `live`
+        and the API's resources by path (a new API's: its root, from CreateRestApi)."""
         client = aws.client("apigateway")
-        resources = {r["path"]: r["id"] for r in
-                     paginate(client, "get_resources", "items", restApiId=self.api_id)}
         wanted_path = f"/{self.path_part}"
         for path in sorted(set(resources) - {"/", wanted_path}):  # parents before children
             absent_ok(client.delete_resource, restApiId=self.api_id,

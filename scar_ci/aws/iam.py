@@ -7,6 +7,9 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from scar_ci.aws.errors import error_code
 from scar_ci.aws.resource import (
     Resource,
     Settings,
@@ -96,6 +99,8 @@ class Role(Resource):
             GRANTS[sid] for sid in sids if sid in GRANTS)
 
     def read(self, aws: Aws) -> Settings | None:
+        if self.name not in {role["RoleName"] for role in account_roles(aws)}:
+            return None
         iam = aws.client("iam")
         found = absent_ok(iam.get_role, RoleName=self.name)
         if found is None:
@@ -130,15 +135,21 @@ class Role(Resource):
                                           PolicyDocument=json.dumps(self.policy))
 
     def delete(self, aws: Aws) -> None:
+        """Its policy, then the role; only when IAM answers that other policies are still
+        in it (added by hand) are they listed and removed first."""
         iam = aws.client("iam")
-        names = absent_ok(iam.list_role_policies, RoleName=self.name)
-        if names is None:
-            return
-        for policy in names["PolicyNames"]:
-            absent_ok(iam.delete_role_policy, RoleName=self.name, PolicyName=policy)
-        for attached in iam.list_attached_role_policies(RoleName=self.name)["AttachedPolicies"]:
-            iam.detach_role_policy(RoleName=self.name, PolicyArn=attached["PolicyArn"])
-        absent_ok(iam.delete_role, RoleName=self.name)
+        absent_ok(iam.delete_role_policy, RoleName=self.name, PolicyName=POLICY_NAME)
+        try:
+            absent_ok(iam.delete_role, RoleName=self.name)
+        except ClientError as error:
+            if error_code(error) != "DeleteConflict":
+                raise
+            for policy in iam.list_role_policies(RoleName=self.name)["PolicyNames"]:
+                absent_ok(iam.delete_role_policy, RoleName=self.name, PolicyName=policy)
+            for attached in iam.list_attached_role_policies(
+                    RoleName=self.name)["AttachedPolicies"]:
+                iam.detach_role_policy(RoleName=self.name, PolicyArn=attached["PolicyArn"])
+            absent_ok(iam.delete_role, RoleName=self.name)
 
 
 def _document(document: Any) -> Any:
@@ -153,10 +164,20 @@ def discover_roles(aws: Aws, scope: Scope, skip: Collection[str] = ()) -> Iterat
     """The scope's roles: every role under /scar-ci/ whose tags name the scope (but those
     named in `skip`, which the caller reads anyway)."""
     iam = aws.client("iam")
-    for role in paginate(iam, "list_roles", "Roles", PathPrefix=ROLE_PATH):
-        if role["RoleName"] in skip or not may_belong(scope, role["RoleName"]):
+    for role in account_roles(aws):
+        if (role["RoleName"] in skip or role.get("Path") != ROLE_PATH
+                or not may_belong(scope, role["RoleName"])):
             continue
         answer = absent_ok(iam.list_role_tags, RoleName=role["RoleName"])
         tags = tag_dict(answer["Tags"]) if answer else {}
         if owned(scope, tags):
             yield Role(role["RoleName"], tags=tags)
+
+
+def account_roles(aws: Aws) -> list[dict[str, Any]]:
+    """Every role of the account, whatever its path, since names are unique across paths
+    (read once while planning: the discovery takes the scope's from it, and a role's read
+    knows from it whether the role exists). IAM's quota is 1000 roles, 5000 at most: a
+    page or a few."""
+    return aws.fact("iam roles", lambda: list(paginate(
+        aws.client("iam"), "list_roles", "Roles", PaginationConfig={"PageSize": 1000})))

@@ -91,14 +91,25 @@ def source_arn(statement: Mapping[str, Any]) -> str | None:
 
 
 def allow_invoke(aws: Aws, function: str, sid: str, principal: str, source: str) -> None:
-    """Grant `principal` (from `source`) the right to invoke `function`, replacing `sid`."""
+    """Grant `principal` (from `source`) the right to invoke `function`, replacing `sid`:
+    added at once, and only when Lambda answers that `sid` exists, removed and added again
+    (a new function has no policy to read first)."""
     client = aws.client("lambda")
-    with _policy_lock(function):  # a trigger and an API of one function apply side by side
-        if sid in permissions(aws, function):
-            client.remove_permission(FunctionName=function, StatementId=sid)
+
+    def add() -> None:
         client.add_permission(FunctionName=function, StatementId=sid,
                               Action="lambda:InvokeFunction", Principal=principal,
                               SourceArn=source)
+
+    with _policy_lock(function):  # a trigger and an API of one function apply side by side
+        try:
+            add()
+        except ClientError as error:
+            if error_code(error) != "ResourceConflictException" or (
+                    "already exists" not in str(error)):
+                raise
+            client.remove_permission(FunctionName=function, StatementId=sid)
+            add()
 
 
 def revoke_invoke(aws: Aws, function: str, sid: str) -> None:
@@ -376,8 +387,11 @@ def _retry_role(call: Callable[[], Any]) -> Any:
 
 
 def function_answer(aws: Aws, name: str) -> dict[str, Any] | None:
-    """GetFunction's answer (configuration, code, tags), None when there is no such function
-    (read once while planning: the discovery needs the tags, the plan all of it)."""
+    """GetFunction's answer (configuration, code, tags), None when there is no such function,
+    which the listing says without a GetFunction (both read once while planning: the
+    discovery needs the tags, the plan all of it)."""
+    if name not in {live["FunctionName"] for live in account_functions(aws)}:
+        return None
     return aws.fact(("lambda function", name), lambda: absent_ok(
         aws.client("lambda").get_function, FunctionName=name))
 
@@ -387,7 +401,7 @@ def discover_functions(aws: Aws, scope: Scope, skip: Collection[str] = ()
     """The scope's functions, with their tags (but those named in `skip`, which the caller
     reads anyway)."""
     client = aws.client("lambda")
-    for live in paginate(client, "list_functions", "Functions"):
+    for live in account_functions(aws):
         name = live["FunctionName"]
         if name in skip or not may_belong(scope, name):
             continue
@@ -395,3 +409,10 @@ def discover_functions(aws: Aws, scope: Scope, skip: Collection[str] = ()
         tags = (answer or {}).get("Tags", {})
         if owned(scope, tags):
             yield Function(name, tags=tags), tags
+
+
+def account_functions(aws: Aws) -> list[dict[str, Any]]:
+    """Every function of the account and region (read once while planning: the discovery
+    takes the scope's from it, and a function's read knows from it whether it exists)."""
+    return aws.fact("lambda functions", lambda: list(paginate(
+        aws.client("lambda"), "list_functions", "Functions")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from botocore.exceptions import ClientError
 
@@ -20,6 +21,15 @@ from scar_ci.aws.resource import (
 from scar_ci.aws.session import Aws
 from scar_ci.scopes.scope import PRODUCTION, Scope
 from scar_ci.scopes.tags import TAG_MANAGED, TAG_SCOPE, our_tags, tag_dict, tag_list
+
+
+class Ownership(StrEnum):
+    """Whose a live bucket is, as its read found out."""
+
+    OURS = "ours"  # tagged as this scope's
+    UNFINISHED = "unfinished"  # untagged, left by an earlier run of this scope: finished now
+    FOREIGN = "foreign"  # someone else's: used as it is, never changed nor deleted
+
 
 DELETE_BATCH = 1000
 NO_TAGS_ON_CREATE = ("InvalidArgument", "MalformedXML", "NotImplemented")
@@ -68,8 +78,7 @@ class Bucket(Resource):
     name: str
     folders: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
-    foreign: bool = False
-    half_created: bool = False
+    ownership: Ownership | None = None  # what the plan's read found (None: not read, or new)
 
     def wanted(self) -> Settings:
         return {"folders": self.folders, "tags": dict(self.tags)}
@@ -78,20 +87,24 @@ class Bucket(Resource):
         return " ".join(f"{f}/" for f in self.folders)
 
     def kept_detail(self) -> str:
-        return "exists, not scar-ci's: used as it is" if self.foreign else "unchanged"
+        return ("exists, not scar-ci's: used as it is" if self.ownership is Ownership.FOREIGN
+                else "unchanged")
 
     def read(self, aws: Aws) -> Settings | None:
+        """The folders and tags, and whose the bucket is (`ownership`): someone else's is
+        read as wanted, so the plan keeps it unchanged."""
         tags = bucket_tags(aws, self.name)
         if tags is None:
             return None
         if tags.get(TAG_MANAGED) != "true":
-            self.half_created = self._left_by_an_earlier_run(aws, tags)
-            if not self.half_created:
-                self.foreign = True
-                return self.wanted()
-        else:
-            ensure_ours(self, tags, self.tags)
-        return {"folders": self._present_folders(aws), "tags": our_tags(tags)}
+            markers = self._markers_left_by_an_earlier_run(aws, tags)
+            if markers is None:
+                return {**self.wanted(), "ownership": Ownership.FOREIGN}
+            return {"folders": tuple(f for f in self.folders if f"{f}/" in markers),
+                    "tags": {}, "ownership": Ownership.UNFINISHED}
+        ensure_ours(self, tags, self.tags)
+        return {"folders": self._present_folders(aws), "tags": our_tags(tags),
+                "ownership": Ownership.OURS}
 
     def _present_folders(self, aws: Aws) -> tuple[str, ...]:
         """The folders that exist (their marker, or anything under them): with two or more,
@@ -113,21 +126,26 @@ class Bucket(Resource):
 
         return tuple(f for f in self.folders if present(f))
 
-    def _left_by_an_earlier_run(self, aws: Aws, tags: Mapping[str, str]) -> bool:
-        """Untagged, but named by scar-ci for this preview scope, this account's (checked with
-        ExpectedBucketOwner) and holding at least one of this bucket's folder markers and
+    def found(self, live: Settings) -> None:
+        self.ownership = live["ownership"]
+
+    def _markers_left_by_an_earlier_run(self, aws: Aws, tags: Mapping[str, str]
+                                        ) -> set[str] | None:
+        """The objects of a bucket an earlier run left untagged, or None when it is not
+        one: it must be named by scar-ci for this preview scope, be this account's (checked
+        with ExpectedBucketOwner) and hold at least one of this bucket's folder markers and
         nothing else."""
         label = self.tags.get(TAG_SCOPE, PRODUCTION)
         if tags or label == PRODUCTION or not self.name.endswith(f"--{label}"):
-            return False
+            return None
         try:
             answer = aws.client("s3").list_objects_v2(
                 Bucket=self.name, MaxKeys=MARKERS_MAX, ExpectedBucketOwner=aws.account_id)
         except ClientError:
-            return False  # another account's bucket (403), or gone
-        keys = [item["Key"] for item in answer.get("Contents", ())]
+            return None  # another account's bucket (403), or gone
+        keys = {item["Key"] for item in answer.get("Contents", ())}
         markers = {f"{folder}/" for folder in self.folders}
-        return not answer.get("IsTruncated") and bool(keys) and set(keys) <= markers
+        return keys if not answer.get("IsTruncated") and keys and keys <= markers else None
 
     def create(self, aws: Aws) -> None:
         s3 = aws.client("s3")
@@ -142,7 +160,6 @@ class Bucket(Resource):
             del configuration["Tags"]  # an S3 API without tags at creation: tagged just after
             s3.create_bucket(Bucket=self.name, **(
                 {"CreateBucketConfiguration": configuration} if configuration else {}))
-        s3.get_waiter("bucket_exists").wait(Bucket=self.name)
         self.update(aws, {"folders": (), "tags": {}})  # tagged again: some S3 APIs ignore Tags
 
     def update(self, aws: Aws, live: Settings) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from scar_ci.aws.errors import is_not_found
 from scar_ci.aws.lambda_ import allow_invoke, function_arn, permissions, revoke_invoke, source_arn
 from scar_ci.aws.resource import Key, Resource, Settings, absent_ok
+from scar_ci.aws.s3 import bucket_tags
 from scar_ci.aws.session import Aws
 
 EVENTS = ["s3:ObjectCreated:*"]
@@ -36,6 +37,9 @@ class Trigger(Resource):
     bucket: str
     folder: str
     function: str
+    # the functions of the bucket's other triggers, waited for too: a bucket's triggers then
+    # start together and their notification entries are written in one batch
+    along: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -54,7 +58,8 @@ class Trigger(Resource):
         return f"{self.folder}/" if self.folder else ""
 
     def depends_on(self) -> tuple[Key, ...]:
-        return ("function", self.function), ("bucket", self.bucket)
+        return (("function", self.function), ("bucket", self.bucket),
+                *(("function", f) for f in self.along if f != self.function))
 
     def wanted(self) -> Settings:
         return {"prefix": self.prefix, "events": EVENTS, "permission": True}
@@ -63,6 +68,8 @@ class Trigger(Resource):
         return "on object created"
 
     def read(self, aws: Aws) -> Settings | None:
+        if bucket_tags(aws, self.bucket) is None:  # no bucket yet (read once with its own)
+            return None
         configuration = absent_ok(_notifications, aws=aws, bucket=self.bucket) or {}
         entry = next((e for e in configuration.get("LambdaFunctionConfigurations", ())
                       if e.get("Id") == self.entry_id), None)
@@ -109,8 +116,10 @@ class _Change:
 class _NotificationWriter:
     """A bucket's notification configuration is one document, read, changed and written
     whole: triggers of one bucket applied side by side would overwrite each other's entries.
-    Their changes are queued and written together instead: whoever finds no write going makes
-    one for everything queued (one read and one write per batch), until the queue is empty."""
+    Their changes are queued and written together instead: whoever finds no write going
+    writes for everyone until the queue is empty, each time reading the configuration first
+    and only then taking the queue, so the changes queued during that read join the batch
+    (one read and one write per batch)."""
 
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
@@ -125,12 +134,17 @@ class _NotificationWriter:
             lead, self._writing = not self._writing, True
         while lead:
             with self._lock:
-                batch, self._queue = self._queue, []
-                if not batch:
+                if not self._queue:
                     self._writing = lead = False
                     break
             try:
-                self._write(aws, batch)
+                current: dict[str, Any] | Exception = _notifications(aws, self.bucket)
+            except Exception as error:
+                current = error
+            with self._lock:
+                batch, self._queue = self._queue, []
+            try:
+                self._write(aws, current, batch)
             except Exception as error:
                 for change in batch:
                     change.error = error
@@ -140,14 +154,14 @@ class _NotificationWriter:
         if mine.error is not None:
             raise mine.error
 
-    def _write(self, aws: Aws, batch: list[_Change]) -> None:
-        """Put the configuration with the batch's entries replaced (or removed)."""
-        try:
-            current = _notifications(aws, self.bucket)
-        except Exception as error:
-            if all(c.entry is None for c in batch) and is_not_found(error):
+    def _write(self, aws: Aws, current: dict[str, Any] | Exception, batch: list[_Change]
+               ) -> None:
+        """Put `current` (or the error reading it gave) with the batch's entries replaced
+        (or removed); removing entries from a bucket that is gone is done."""
+        if isinstance(current, Exception):
+            if all(c.entry is None for c in batch) and is_not_found(current):
                 return
-            raise
+            raise current
         ids = {c.entry_id for c in batch}
         merged = {kind: [e for e in current.get(kind, ()) if e.get("Id") not in ids]
                   for kind in CONFIG_KINDS}

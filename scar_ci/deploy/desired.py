@@ -208,7 +208,19 @@ def desired_state(fdl: Fdl, scope: Scope, account: Account | None,
         deployed.tags = {**deployed.tags, TAG_SERVICES: services_tag(own)}
     resources.extend(buckets.values())
     resources.extend(apis.values())
+    _start_together([r for r in resources if isinstance(r, Trigger)])
     return Desired(scope, resources, apis)
+
+
+def _start_together(triggers: list[Trigger]) -> None:
+    """Each trigger waits for the functions of its bucket's other triggers too, so that the
+    bucket's notification entries are written in one batch rather than one at a time as
+    each function becomes Active."""
+    functions: dict[str, set[str]] = {}
+    for trigger in triggers:
+        functions.setdefault(trigger.bucket, set()).add(trigger.function)
+    for trigger in triggers:
+        trigger.along = tuple(sorted(functions[trigger.bucket]))
 
 
 def _rest_api(api: ApiGateway, scope: Scope, function: str, tags: dict[str, str]) -> RestApi:

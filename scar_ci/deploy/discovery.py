@@ -24,7 +24,7 @@ from scar_ci.aws.apigateway import discover_apis
 from scar_ci.aws.batch import discover_batch
 from scar_ci.aws.ecr import discover_repositories
 from scar_ci.aws.iam import discover_roles
-from scar_ci.aws.lambda_ import discover_functions, function_answer
+from scar_ci.aws.lambda_ import account_functions, discover_functions, function_answer
 from scar_ci.aws.logs import discover_log_groups
 from scar_ci.aws.resource import Key, Resource
 from scar_ci.aws.s3 import discover_buckets
@@ -45,10 +45,12 @@ def _apis(aws: Aws, scope: Scope, known: Collection[Key]) -> Iterator[Resource]:
 
 def _functions(aws: Aws, scope: Scope, known: Collection[Key]) -> Iterator[Resource]:
     """Each function after its triggers (found through the function's permissions, read side
-    by side); of the `known` functions, which the plan reads anyway, only the triggers."""
+    by side); of the `known` functions, which the plan reads anyway, only the triggers of
+    those that exist."""
     wanted = {name for kind, name in known if kind == "function"}
     functions = [function for function, _ in discover_functions(aws, scope, skip=wanted)]
-    names = [function.name for function in functions] + sorted(wanted)
+    live = {function["FunctionName"] for function in account_functions(aws)}
+    names = [function.name for function in functions] + sorted(wanted & live)
     triggers = parallel_map(lambda name: list(discover_triggers(aws, name)), names)
     for position, found in enumerate(triggers):
         yield from found

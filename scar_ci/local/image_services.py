@@ -27,6 +27,7 @@ HOST = "127.0.0.1"
 SERVICES_FILE = "image-services.json"
 REGISTRY_BINARY = "docker-registry"
 REGISTRY_VARIABLE = "SCAR_CI_ECR_REGISTRY"  # scar_ci.aws.ecr.REGISTRY_VARIABLE
+DOCKER_HUB_MIRROR_VARIABLE = "SCAR_CI_DOCKER_HUB_MIRROR"  # scar_ci.package.image.spec's
 ECR_ENDPOINT_VARIABLE = "SCAR_CI_ECR_ENDPOINT"  # the ECR API the executor pulls images with
 READY_TIMEOUT_S = 30.0
 NO_REGISTRY = (f"{REGISTRY_BINARY} is not installed: `runtime: image` functions cannot be "
@@ -35,16 +36,19 @@ NO_REGISTRY = (f"{REGISTRY_BINARY} is not installed: `runtime: image` functions 
 
 @dataclass(frozen=True)
 class ImageServices:
-    """The running services: their URLs ('' for no registry) and process ids."""
+    """The running services: their URLs ('' for no registry) and process ids; `docker_hub`
+    when the registry stands for Docker Hub (`up --docker-hub-mirror`)."""
 
     ecr: str
     registry: str
     pids: tuple[int, ...]
+    docker_hub: bool = False
 
 
-def start(state_dir: Path, venv: Path, ecr_port: int, registry_port: int) -> ImageServices:
+def start(state_dir: Path, venv: Path, ecr_port: int, registry_port: int,
+          docker_hub: bool = False) -> ImageServices:
     """Start the ECR API (moto's server in LocalStack's venv) and, when installed, the
-    registry; recorded in the state folder."""
+    registry (Docker Hub's mirror too with `docker_hub`); recorded in the state folder."""
     state_dir.mkdir(parents=True, exist_ok=True)
     ecr = f"http://{HOST}:{ecr_port}"
     moto = [str(venv / "bin" / "python"), "-m", "moto.server", "-H", HOST, "-p", str(ecr_port)]
@@ -61,7 +65,7 @@ def start(state_dir: Path, venv: Path, ecr_port: int, registry_port: int) -> Ima
             "http": {"addr": f"{HOST}:{registry_port}"},
         }))
         pids.append(_spawn([binary, "serve", str(config)], state_dir / "registry.log"))
-    services = ImageServices(ecr, registry, tuple(pids))
+    services = ImageServices(ecr, registry, tuple(pids), docker_hub and bool(registry))
     (state_dir / SERVICES_FILE).write_text(json.dumps(asdict(services)))
     return services
 
@@ -101,7 +105,8 @@ def read(state_dir: Path) -> ImageServices | None:
     """The services recorded in the state folder, if any."""
     with contextlib.suppress(OSError, ValueError, TypeError):
         recorded = json.loads((state_dir / SERVICES_FILE).read_text())
-        return ImageServices(recorded["ecr"], recorded["registry"], tuple(recorded["pids"]))
+        return ImageServices(recorded["ecr"], recorded["registry"], tuple(recorded["pids"]),
+                             recorded.get("docker_hub", False))
     return None
 
 
@@ -113,11 +118,14 @@ def forget(state_dir: Path) -> tuple[int, ...]:
 
 
 def endpoint_variables(state_dir: Path) -> dict[str, str]:
-    """What `--local` sets so that ECR calls and image pushes go to the local services."""
+    """What `--local` sets so that ECR calls and image pushes go to the local services (and
+    image builds find Docker Hub's names in the mirror)."""
     services = read(state_dir)
     if not services:
         return {}
     variables = {"AWS_ENDPOINT_URL_ECR": services.ecr}
     if services.registry:
         variables[REGISTRY_VARIABLE] = services.registry
+    if services.docker_hub:
+        variables[DOCKER_HUB_MIRROR_VARIABLE] = services.registry
     return variables

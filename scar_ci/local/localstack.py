@@ -95,7 +95,7 @@ def start(state_dir: Path, port: int = 0, function_python: str | None = None,
     (state_dir / "pid").write_text(f"{process.pid}\n")
     (state_dir / "port").write_text(f"{port}\n")
     instance = Instance(process.pid, port)
-    services = image_services.start(state_dir, venv, ecr_port, registry_port)
+    services = image_services.start(state_dir, venv, ecr_port, registry_port, docker_hub_mirror)
     deadline = time.monotonic() + START_TIMEOUT_S
     while not healthy(instance.url):
         if process.poll() is not None or time.monotonic() > deadline:

@@ -26,10 +26,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import scar_ci.supervisor
-from scar_ci.package.engines import EngineSource, LayerBuildError, engine_source
+from scar_ci.package.engines import EngineSource, LayerBuildError
 
 HANDLER = "scar_ci.supervisor.handler.lambda_handler"
-LAYER_FILE_NAME = "scar-supervisor-layer.zip"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 COMPRESS_LEVEL = 9
 STUB_INIT = b'"""scar-ci\'s supervisor layer: only scar_ci.supervisor is shipped here."""\n'
@@ -37,24 +36,11 @@ SKIPPED_PARTS = frozenset({"__pycache__"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
 
 
-__all__ = ["HANDLER", "LayerBuildError", "build_supervisor_layer", "layer_bytes"]
-
-
-def build_supervisor_layer(dest_dir: Path, engines: EngineSource | None = None
-                           ) -> tuple[Path, str]:
-    """Write the layer zip into `dest_dir` with `engines` (default: engine_source()); return
-    (its path, the sha256 hex of its bytes)."""
-    data = layer_bytes(engines or engine_source())
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    path = dest_dir / LAYER_FILE_NAME
-    partial = path.with_suffix(".part")
-    partial.write_bytes(data)
-    partial.replace(path)
-    return path, hashlib.sha256(data).hexdigest()
+__all__ = ["HANDLER", "LayerBuildError", "layer_bytes"]
 
 
 def layer_bytes(engines: EngineSource | None) -> bytes:
-    """The layer zip's bytes."""
+    """The layer zip's bytes, with `engines` (deploys pass engine_source(); None: no udocker/)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, source, executable in sorted(_entries(engines)):

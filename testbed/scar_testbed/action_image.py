@@ -59,7 +59,10 @@ def standin_base(podman: Podman) -> str:
             if not shutil.which("mmdebstrap"):
                 raise RuntimeError("mmdebstrap is not installed: bash scripts/setup-system.sh")
             partial_tar = tarball.with_suffix(".part")
-            subprocess.run(["mmdebstrap", "--variant=minbase",
+            # without --format, mmdebstrap made a folder of the .part name: remove such leftovers
+            for left in (tarball, partial_tar):
+                shutil.rmtree(left, ignore_errors=True)
+            subprocess.run(["mmdebstrap", "--format=tar", "--variant=minbase",
                             f"--include={','.join(BASE_PACKAGES)}", *DPKG_OPTIONS, SUITE,
                             str(partial_tar)], check=True, capture_output=True, timeout=600)
             partial_tar.replace(tarball)

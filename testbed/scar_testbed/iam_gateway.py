@@ -99,12 +99,13 @@ class IamGateway(LatencyProxy):
     def signature_refusal(self, method: str, url: str, headers: Any,
                           body: bytes) -> Refusal | None:
         """Why the request's SigV4 signature is not valid for this front, or None."""
-        authorization = headers.get("Authorization")
+        headers = {name.lower(): value for name, value in headers.items()}
+        authorization = headers.get("authorization")
         if not authorization:
             return MISSING_TOKEN
         fields = dict(part.strip().partition("=")[::2]
                       for part in authorization.removeprefix(SCHEME).split(","))
-        timestamp = headers.get("X-Amz-Date")
+        timestamp = headers.get("x-amz-date")
         if not (authorization.startswith(SCHEME) and timestamp
                 and {"Credential", "Signature", "SignedHeaders"} <= fields.keys()):
             return INCOMPLETE

@@ -73,6 +73,29 @@ def test_a_deploy_whose_reader_leaves_finishes_quietly(localstack, unique_name):
                        capture_output=True, check=True)
 
 
+def read_until(process: subprocess.Popen, prefix: str) -> str:
+    """`process`'s stdout up to the first line starting with `prefix`; fails with what it
+    printed if it ends without one."""
+    said = ""
+    for line in process.stdout:
+        said += line
+        if line.startswith(prefix):
+            return said
+    _, err = finish(process, timeout=60)
+    pytest.fail(f"exit {process.returncode} before a line {prefix!r}:\n{said}{err}")
+
+
+def finish(process: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """`communicate()`; a `process` still running `timeout` seconds later is killed (no stuck
+    run keeps holding the scope's lock for the teardown after it) and fails the test."""
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"still running {timeout:.0f} s later, killed:\n{out}{err}")
+
+
 def test_ctrl_c_mid_deploy_says_what_is_left_and_running_it_again_finishes(
         localstack, unique_name):
     scope = f"manual:{unique_name}"
@@ -80,16 +103,16 @@ def test_ctrl_c_mid_deploy_says_what_is_left_and_running_it_again_finishes(
     argv = [sys.executable, "-m", "scar_ci", "deploy", "-f", str(PIPELINE), "--scope", scope]
     deploy = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        while not deploy.stdout.readline().startswith("  created role"):
-            pass
+        said = read_until(deploy, "  created role")
         deploy.send_signal(signal.SIGINT)
-        _, err = deploy.communicate(timeout=60)
-        assert deploy.returncode == 130
+        out, err = finish(deploy, timeout=60)
+        assert deploy.returncode == 130, f"exit {deploy.returncode}\n{said}{out}{err}"
         assert err == ("scar-ci: interrupted; what was done so far stays: run the same deploy "
                        f"again to finish it, or 'scar-ci teardown --scope {stage}' to remove "
                        "it\n")
-        again = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-        assert "deploy: " in again and "count--" in again.splitlines()[-1]
+        again = subprocess.run(argv, capture_output=True, text=True, check=False)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "deploy: " in again.stdout and "count--" in again.stdout.splitlines()[-1]
     finally:
         subprocess.run([*argv[:3], "teardown", "--scope", scope, "--delete-data"],
                        capture_output=True, check=True)

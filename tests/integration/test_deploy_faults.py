@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import boto3
 import pytest
@@ -98,15 +99,23 @@ def test_a_deploy_failing_at_any_step_is_finished_by_the_next_run(tmp_path, uniq
                                                                    localstack):
     outputs = [{"storage_provider": "s3", "path": f"{unique_name}/output"},
                {"storage_provider": "minio.lab", "path": "results"}]  # keys: a secret too
-    fdl = write_fdl(tmp_path, [function("f", unique_name, api_gateway={"name": "f"},
-                                        lambda_settings={"output": outputs})], LAB_MINIO)
-    operations = mutating_steps(fdl, Scope.parse(f"manual:{unique_name}-probe"))
+
+    def fdl_of(case: str) -> Path:
+        """The FDL with a supervisor layer of the case's own. The layer is shared by scopes
+        and outlives teardowns: with the default one, whether a deploy publishes it (and so
+        whether a fault at PublishLayerVersion can hit) would depend on the tests before."""
+        return write_fdl(tmp_path / case, [function(
+            "f", unique_name, api_gateway={"name": "f"}, lambda_settings={
+                "output": outputs, "supervisor": {"layer_name": f"{unique_name}-{case}"}})],
+            LAB_MINIO)
+
+    operations = mutating_steps(fdl_of("probe"), Scope.parse(f"manual:{unique_name}-probe"))
     # one fault per kind of step (its first occurrence) keeps the test short
     steps = sorted({op: i + 1 for i, op in reversed(list(enumerate(operations)))}.values())
-    assert len(steps) >= 10 and "PutParameter" in operations
+    assert len(steps) >= 10 and {"PutParameter", "PublishLayerVersion"} <= set(operations)
     with ThreadPoolExecutor(max_workers=4) as pool:
         outcomes = pool.map(lambda n: fail_then_converge(
-            fdl, Scope.parse(f"manual:{unique_name}-{n}"), operations[n - 1]), steps)
+            fdl_of(str(n)), Scope.parse(f"manual:{unique_name}-{n}"), operations[n - 1]), steps)
         for n, (operation, message, mutating) in zip(steps, outcomes, strict=True):
             assert operation == operations[n - 1]
             assert "run `scar-ci deploy` again" in message, message

@@ -2,20 +2,26 @@
 
 The lines are those of SCAR's documentation (scar.readthedocs.io, and the README of SCAR 1.x),
 in the order and with the files the documentation gives (examples/scar-docs). They run as a
-SCAR user runs them: the installed `scar-ci` in a subprocess, outside GitHub Actions, in
-local mode (SCAR_CI_LOCAL=1, no AWS account), with SCAR 4.3.1's default configuration file in
-`$SCAR_CONFIG_FOLDER`. Docker Hub images are stand-ins pushed to local mode's registry
-(`local up --docker-hub-mirror`), each with the programs the documentation's scripts call.
+SCAR user runs them: outside GitHub Actions, in local mode (SCAR_CI_LOCAL=1, no AWS account),
+with SCAR 4.3.1's default configuration file in `$SCAR_CONFIG_FOLDER` and no other AWS or
+scar-ci variable. The first line and `scar --help` run the installed `scar-ci` in a
+subprocess; the others call the same `scar_ci.cli.main` with the line's argv in this process,
+in that environment and folder, their output read from file descriptors 1 and 2 (a process
+start and its imports cost 1-3 s a line on a loaded machine). Docker Hub images are
+stand-ins pushed to local mode's registry (`local up --docker-hub-mirror`), each with the
+programs the documentation's scripts call.
 
-Not replayed: the AWS Batch examples (`scar-plants.yaml`, `scar-video-process.yaml`: local
-mode does not emulate Batch, docs/local.md) and `init -f function_def.yaml -rt image` (an
-image build; tests/integration/test_local.py builds and runs one). Two placeholders of the
+`init -f function_def.yaml -rt image` builds its image on the stand-in `image/name`, which the
+build finds in the mirror too. Not replayed: the AWS Batch examples (`scar-plants.yaml`,
+`scar-video-process.yaml` and their `scar put` lines: local mode does not emulate Batch,
+docs/local.md). Two placeholders of the
 documentation are filled in: `'log-stream-name'` and `request-id` (the values of the run
 before them).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -23,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +37,7 @@ import boto3
 import pytest
 
 from scar_ci.cache import cache_dir
+from scar_ci.cli import main
 from scar_ci.package.image.registry import OCI_MANIFEST, RegistryClient
 from scar_testbed.debian_image import PACKAGES, debian_image
 from scar_testbed.images import ImageSpec
@@ -69,6 +77,7 @@ IMAGES = (
               cmd=("/usr/games/cowsay",), env=PATH),
     ImageSpec("library/ubuntu", "16.04", cmd=("/bin/sh",), env=PATH),
     ImageSpec("repo/image", "latest", cmd=("/bin/sh",), env=PATH),
+    ImageSpec("image/name", "latest", cmd=("/bin/sh",), env=PATH),
     ImageSpec("grycap/imagemagick", "latest", {"/usr/bin/convert": CONVERT}, env=PATH),
     ImageSpec("grycap/darknet", "latest", {"/opt/darknet/darknet": DARKNET}, env=PATH),
 )
@@ -81,6 +90,7 @@ FILES = {
     "minicow.yaml": "05-minicow.yaml", "minicow.tar.gz": "minicow.tar.gz",
     "api-cow.yaml": "13-api-cow.yaml", "grayify-image.sh": "grayify-image.sh",
     "yolo.sh": "yolo.sh", "darknet.yaml": "18-darknet.yaml",
+    "function_def.yaml": "07-image-runtime.yaml", "script.sh": "script.sh",
 }
 V1_SCRIPTS = {
     "src/test/test-cowsay.sh": "/usr/games/cowsay 'Hello from a run script'\n",
@@ -97,14 +107,15 @@ class Line:
     where: str
     command: str
     shows: str = ""
+    process: bool = False  # run by the installed scar-ci in a process of its own
 
 
-def rtd(line: int, command: str, shows: str = "") -> Line:
-    return Line(f"scar-readthedocs.txt:{line}", command, shows)
+def rtd(line: int, command: str, shows: str = "", *, process: bool = False) -> Line:
+    return Line(f"scar-readthedocs.txt:{line}", command, shows, process)
 
 
-def v1(line: int, command: str, shows: str = "") -> Line:
-    return Line(f"scar-readme-v1.txt:{line}", command, shows)
+def v1(line: int, command: str, shows: str = "", *, process: bool = False) -> Line:
+    return Line(f"scar-readme-v1.txt:{line}", command, shows, process)
 
 
 def cow_yaml(name: str) -> Line:
@@ -115,7 +126,7 @@ def cow_yaml(name: str) -> Line:
 CREATED = "created function"
 SECTIONS = (
     # Basic usage, CLI and FDL
-    rtd(276, "scar init -n scar-cowsay -i grycap/cowsay", CREATED),
+    rtd(276, "scar init -n scar-cowsay -i grycap/cowsay", CREATED, process=True),
     rtd(278, "scar run -n scar-cowsay", "Moo"),
     rtd(292, "scar ls", "scar-cowsay"),
     rtd(298, "scar rm -n scar-cowsay", "deleted function scar-cowsay"),
@@ -124,7 +135,7 @@ SECTIONS = (
     rtd(591, "scar log -f basic-cow.yaml", "START RequestId"),
     rtd(601, "scar rm -f basic-cow.yaml", "deleted function scar-cowsay"),
     rtd(626, "scar init -n scar-cowsay -i grycap/cowsay", CREATED),
-    rtd(636, "scar --help", "init"),
+    rtd(636, "scar --help", "init", process=True),
     rtd(648, "scar run -n scar-cowsay", "Moo"),
     rtd(673, "scar log -n scar-cowsay", "REPORT RequestId"),
     rtd(681, "scar log -n scar-cowsay -ls 'log-stream-name'", "START RequestId"),
@@ -152,6 +163,8 @@ SECTIONS = (
     rtd(998, "scar init -f cow.yaml", "update"),
     rtd(1006, "scar init -db scar-cowsay -n scar-cowsay -if cowsay.tar.gz", "scar-cowsay"),
     rtd(1032, "scar init -f minicow.yaml", "scar-cowsay"),
+    # the Lambda image environment (a container-image function built on image/name)
+    rtd(1127, "scar  init -f function_def.yaml -rt image", CREATED),
     # API Gateway
     rtd(1360, "scar init -f api-cow.yaml", "created api"),
     rtd(1368, "scar ls", "/launch"),
@@ -169,7 +182,7 @@ SECTIONS = (
     rtd(2747, "scar run -f darknet.yaml", "1 sent, 0 failed"),
     # SCAR 1.x's README
     v1(115, "scar init -n lambda-docker-cowsay -m 128 -t 300 -i grycap/cowsay", "128 MB"),
-    v1(121, "scar --help", "log"),
+    v1(121, "scar --help", "log", process=True),
     v1(123, "scar run -n lambda-docker-cowsay", "Moo"),
     v1(131, "scar log -n lambda-docker-cowsay", "START RequestId"),
     v1(135, "scar log -n lambda-docker-cowsay -ls 'log-stream-name'", "REPORT RequestId"),
@@ -240,8 +253,36 @@ def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Completed
                                        done.stderr.decode(errors="replace"))
 
 
+@contextlib.contextmanager
+def user_environment(env: dict[str, str], folder: Path) -> Iterator[None]:
+    """This process with exactly the SCAR user's environment, in their folder (restored
+    after: local mode sets AWS variables in the process it runs in)."""
+    saved, cwd = dict(os.environ), Path.cwd()
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        os.chdir(cwd)
+
+
+def in_process(args: list[str], capfd: pytest.CaptureFixture[str]) -> subprocess.CompletedProcess:
+    """`scar_ci.cli.main(args)` here, as the scar-ci command would run it."""
+    capfd.readouterr()
+    try:
+        code = main(args)
+    except SystemExit as done:  # argparse's --help and usage errors
+        code = int(done.code or 0)
+    out, err = capfd.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
 @pytest.mark.integration
-def test_scar_documented_command_lines_run_verbatim(local_mode, tmp_path: Path) -> None:
+def test_scar_documented_command_lines_run_verbatim(local_mode, tmp_path: Path,
+                                                    capfd: pytest.CaptureFixture[str]) -> None:
     env, endpoint = local_mode
     work = tmp_path / "work"
     work.mkdir()
@@ -257,10 +298,19 @@ def test_scar_documented_command_lines_run_verbatim(local_mode, tmp_path: Path) 
                         aws_access_key_id="test", aws_secret_access_key="test")
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                       aws_access_key_id="test", aws_secret_access_key="test")
+    with user_environment(env, work):
+        replay(work, env, logs, s3, capfd)
+    assert (work / "grey_homer.png").read_bytes() == b"\x89PNG homer\n"
+    detected = s3.get_object(Bucket="scar-darknet", Key="output/dog.jpg.txt")["Body"].read()
+    assert b"dog 98%" in detected
+
+
+def replay(work: Path, env: dict[str, str], logs, s3, capfd: pytest.CaptureFixture[str]) -> None:
+    """Every line of SECTIONS in order, each exiting 0 and showing what it should."""
     last_request = ""
     for line in SECTIONS:
         if not line.where:
-            last_request = _setup(line.command, work, env, s3) or last_request
+            _setup(line.command, work, s3, capfd)
             continue
         command = line.command.removeprefix("scar ")
         function = re.search(r"-n (\S+)", command)
@@ -269,20 +319,19 @@ def test_scar_documented_command_lines_run_verbatim(local_mode, tmp_path: Path) 
             command = command.replace("'log-stream-name'", shlex.quote(stream))
             command = command.replace("request-id", last_request)
         started = time.monotonic()
-        done = run(shlex.split(command), env, work)
-        print(f"{time.monotonic() - started:5.1f} s  {line.command}")
+        args = shlex.split(command)
+        done = run(args, env, work) if line.process else in_process(args, capfd)
+        with capfd.disabled():
+            print(f"{time.monotonic() - started:5.1f} s  {line.command}")
         said = done.stdout + done.stderr
         assert done.returncode == 0, f"{line.where}: {line.command}\n{said}"
         assert "Traceback" not in said, f"{line.where}: {line.command}\n{said}"
         assert line.shows in said, f"{line.where}: {line.command}: no {line.shows!r}\n{said}"
         if found := re.search(r"Request Id: (\S+)", done.stderr):
             last_request = found.group(1)
-    assert (work / "grey_homer.png").read_bytes() == b"\x89PNG homer\n"
-    detected = s3.get_object(Bucket="scar-darknet", Key="output/dog.jpg.txt")["Body"].read()
-    assert b"dog 98%" in detected
 
 
-def _setup(step: str, work: Path, env: dict[str, str], s3) -> str:
+def _setup(step: str, work: Path, s3, capfd: pytest.CaptureFixture[str]) -> None:
     """The documentation's steps between command lines: a file rewritten, an input put, the
     function SCAR 1.x's POST example calls."""
     if "=" in step and not step.startswith("scar "):
@@ -292,9 +341,8 @@ def _setup(step: str, work: Path, env: dict[str, str], s3) -> str:
         bucket, key = step.removeprefix("put ").split("/", 1)
         s3.put_object(Bucket=bucket, Key=key, Body=b"\xff\xd8 a dog\n")
     else:
-        done = run(shlex.split(step.removeprefix("scar ")), env, work)
+        done = in_process(shlex.split(step.removeprefix("scar ")), capfd)
         assert done.returncode == 0, done.stderr + done.stdout
-    return ""
 
 
 def _stream_of(logs, function: str, request: str) -> str:

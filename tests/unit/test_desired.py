@@ -141,10 +141,14 @@ def test_batch_function_job_image_compute_environment_queue_and_definition(
 
 
 def test_triggers_and_api_need_their_function_and_bucket(desired: Desired) -> None:
+    """A trigger also waits for the functions of its bucket's other triggers, so a bucket's
+    triggers start together (their notification entries are written in one batch)."""
     zip_name, img = SCOPE.function_name("zip"), SCOPE.function_name("img")
     bucket = SCOPE.bucket("data")
-    trigger = _one(desired, "trigger", f"{bucket}/out -> {img}")
-    assert set(trigger.depends_on()) == {("function", img), ("bucket", bucket)}
+    for trigger in (_one(desired, "trigger", f"{bucket}/out -> {img}"),
+                    _one(desired, "trigger", f"{bucket}/in -> {zip_name}")):
+        assert set(trigger.depends_on()) == {("function", img), ("function", zip_name),
+                                             ("bucket", bucket)}
     api = _one(desired, "api", SCOPE.api_name("zip-api"))
     assert set(api.depends_on()) == {("function", zip_name)}
     assert desired.apis == {zip_name: api}

@@ -71,6 +71,14 @@ def test_loopback_registries_are_plain_http_others_https() -> None:
     assert parse_reference("ghcr.io/a/b").url == "https://ghcr.io"
 
 
+def test_docker_hub_names_come_from_its_mirror_when_local_mode_has_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCAR_CI_DOCKER_HUB_MIRROR", "http://127.0.0.1:5999")
+    assert parse_reference("image/name").url == "http://127.0.0.1:5999"
+    assert str(parse_reference("image/name")) == "registry-1.docker.io/image/name:latest"
+    assert parse_reference("ghcr.io/a/b").url == "https://ghcr.io"  # other registries: as named
+
+
 def test_bad_references_and_tagged_targets_are_clear_errors() -> None:
     with pytest.raises(UserError, match=r"container\.image 'Bad/Name' is not a valid"):
         parse_reference("Bad/Name", what="container.image")

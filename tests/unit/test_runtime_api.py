@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from scar_ci.local.executor.images import PreparedImage, run_spec
-from scar_ci.local.executor.runtime_api import PREFIX, RuntimeAPI
+from scar_ci.local.executor.runtime_api import PREFIX, ImageRuntime, RuntimeAPI
 
 REQUEST = {"request_id": "req-1", "payload": '{"n": 1}', "deadline_ms": 1234,
            "arn": "arn:aws:lambda:us-east-1:000000000000:function:fn", "trace_id": ""}
@@ -94,3 +94,8 @@ def test_the_run_spec_gives_the_lambda_environment_and_exactly_the_entry(tmp_pat
     assert not any("LOCALSTACK_RUNTIME_ID" in option for option in spec["run"])
     assert spec["entry"] == ["--entrypoint=", "scar-abc", "/entry", "a b", "c"]
     assert spec["env"] == {"UDOCKER_DIR": "u"}
+
+
+def test_an_invocation_before_the_runtime_is_started_is_refused(tmp_path: Path):
+    with pytest.raises(RuntimeError, match="before ensure"):
+        ImageRuntime({"run": [], "entry": [], "env": {}}, tmp_path).run(REQUEST, 0.0)

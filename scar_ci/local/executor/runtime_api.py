@@ -178,7 +178,9 @@ class ImageRuntime:
 
     def run(self, request: dict, deadline: float) -> dict | None:
         """The invocation's outcome; None on timeout, {} if the runtime died."""
-        assert self.api is not None
+        if self.api is None:
+            raise RuntimeError("ImageRuntime.run before ensure(): no runtime is started to "
+                               "hand the invocation to")
         self.api.hand_out(request)
         if not self.api.done.wait(max(0, deadline - time.monotonic())):
             return None

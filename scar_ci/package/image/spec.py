@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from scar_ci.package.image.registry import Credentials, check_reference, check_r
 from scar_ci.package.image.runtime import DEFAULT_DISTRIBUTIONS
 
 DOCKER_HUB = "registry-1.docker.io"
+DOCKER_HUB_MIRROR_VARIABLE = "SCAR_CI_DOCKER_HUB_MIRROR"  # local mode's, `up --docker-hub-mirror`
 _DOCKER_HUB_NAMES = ("docker.io", "index.docker.io", DOCKER_HUB)
 _LOOPBACK = re.compile(r"(localhost|127(?:\.\d{1,3}){3}|\[::1\])(:\d+)?")
 TAG_PREFIX = "scar-"
@@ -31,7 +33,10 @@ class ImageRef:
 
     @property
     def url(self) -> str:
-        """https, except plain http for loopback registries (as Docker itself allows)."""
+        """https, except plain http for loopback registries (as Docker itself allows); Docker
+        Hub's names from its mirror when one is set ($SCAR_CI_DOCKER_HUB_MIRROR)."""
+        if self.host == DOCKER_HUB and (mirror := os.environ.get(DOCKER_HUB_MIRROR_VARIABLE)):
+            return mirror
         return ("http://" if _LOOPBACK.fullmatch(self.host) else "https://") + self.host
 
     def __str__(self) -> str:
