@@ -16,9 +16,10 @@ lint: setup
 	$(VENV)/ruff check .
 
 # Two workers, one test file each at a time (module fixtures are set up once): tests mostly
-# wait on LocalStack and subprocesses, so two pay on two cores (docs/testbed.md).
+# wait on LocalStack and subprocesses, so two pay on two cores. Files are handed out in
+# tests/conftest.py's order, the longest first (docs/testbed.md#the-whole-suite).
 test: lint
-	$(VENV)/pytest -n 2 --dist loadfile
+	$(VENV)/pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # Refreshes requirements/action.txt, the action image's lock with hashes (docs/action.md).
 lock: setup

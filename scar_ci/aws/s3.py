@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -18,7 +19,7 @@ from scar_ci.aws.resource import (
     owned,
     paginate,
 )
-from scar_ci.aws.session import Aws
+from scar_ci.aws.session import Aws, concurrency
 from scar_ci.scopes.scope import PRODUCTION, Scope
 from scar_ci.scopes.tags import TAG_MANAGED, TAG_SCOPE, our_tags, tag_dict, tag_list
 
@@ -167,9 +168,11 @@ class Bucket(Resource):
         if live["tags"] != self.tags:
             s3.put_bucket_tagging(Bucket=self.name, Tagging={
                 "TagSet": tag_list(self.tags)})
-        for folder in self.folders:
-            if folder not in live["folders"]:
-                s3.put_object(Bucket=self.name, Key=f"{folder}/", Body=b"")
+        missing = [f for f in self.folders if f not in live["folders"]]
+        with ThreadPoolExecutor(max_workers=max(1, min(concurrency(), len(missing)))) as pool:
+            # side by side: one after another, 50 functions' markers took 4 s at 40 ms
+            list(pool.map(lambda f: s3.put_object(Bucket=self.name, Key=f"{f}/", Body=b""),
+                          missing))
 
     def kept_because(self, aws: Aws, delete_data: bool) -> str | None:
         if delete_data:
