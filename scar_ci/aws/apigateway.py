@@ -36,8 +36,9 @@ IAM = "AWS_IAM"
 
 def rest_apis(aws: Aws) -> list[dict[str, Any]]:
     """Every REST API of the account and region (read once while planning)."""
-    return aws.fact("rest apis", lambda: list(paginate(aws.client("apigateway"),
-                                                       "get_rest_apis", "items")))
+    return aws.fact("rest apis", lambda: list(paginate(
+        aws.client("apigateway"), "get_rest_apis", "items",
+        PaginationConfig={"PageSize": 500})))  # the most per page
 
 
 def find_api(aws: Aws, name: str, scope: Scope) -> dict[str, Any] | None:

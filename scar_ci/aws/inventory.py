@@ -80,7 +80,8 @@ def tagged(aws: Aws, **tags: str) -> Iterator[tuple[str, dict[str, str]]]:
     filters = [{"Key": TAG_MANAGED, "Values": ["true"]},
                *({"Key": k, "Values": [v]} for k, v in tags.items())]
     for item in paginate(aws.client("resourcegroupstaggingapi"), "get_resources",
-                         "ResourceTagMappingList", TagFilters=filters):
+                         "ResourceTagMappingList", TagFilters=filters,
+                         TagsPerPage=500):  # pages end at a number of tags: the most
         yield item["ResourceARN"], tag_dict(item.get("Tags"))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,11 +65,13 @@ class LogGroup(Resource):
         absent_ok(aws.client("logs").delete_log_group, logGroupName=self.name)
 
 
-def discover_log_groups(aws: Aws, scope: Scope) -> Iterator[LogGroup]:
-    """The scope's function log groups."""
+def discover_log_groups(aws: Aws, scope: Scope, skip: Collection[str] = ()
+                        ) -> Iterator[LogGroup]:
+    """The scope's function log groups (but those named in `skip`, which the caller reads
+    anyway: their tags, one request each, are not read one after another here)."""
     for group in function_log_groups(aws):
         name = group["logGroupName"]
-        if not may_belong(scope, name):
+        if name in skip or not may_belong(scope, name):
             continue
         tags = _tags(aws, name)
         if tags is not None and owned(scope, tags):

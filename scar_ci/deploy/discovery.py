@@ -58,8 +58,10 @@ def _functions(aws: Aws, scope: Scope, known: Collection[Key]) -> Iterator[Resou
             yield functions[position]
 
 
-def _roles(aws: Aws, scope: Scope, known: Collection[Key]) -> Iterator[Resource]:
-    return discover_roles(aws, scope, skip={name for kind, name in known if kind == "role"})
+def _skipping(kind: str, discover_kind: Callable[..., Iterable[Resource]]) -> Discovery:
+    """A discovery that leaves out the `known` resources of `kind` (the plan reads them)."""
+    return lambda aws, scope, known: discover_kind(
+        aws, scope, skip={name for known_kind, name in known if known_kind == kind})
 
 
 def _each(discover_kind: Callable[[Aws, Scope], Iterable[Resource]]) -> Discovery:
@@ -73,9 +75,9 @@ DISCOVERIES: list[tuple[str, Discovery]] = [
     ("batch", _each(discover_batch)),
     ("ecr", _each(discover_repositories)),
     ("s3", _each(discover_buckets)),
-    ("logs", _each(discover_log_groups)),
+    ("logs", _skipping("log group", discover_log_groups)),
     ("ssm", _each(discover_storage_credentials)),
-    ("iam", _roles),
+    ("iam", _skipping("role", discover_roles)),
 ]
 
 
