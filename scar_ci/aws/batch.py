@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -30,10 +30,11 @@ from scar_ci.aws.resource import (
 )
 from scar_ci.aws.session import Aws
 from scar_ci.errors import UserError
-from scar_ci.package.image.job import find_job_image, job_reference, push_job_image
-from scar_ci.package.image.spec import BuiltImage
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.tags import our_tags
+
+if TYPE_CHECKING:  # the image code loads when a Batch function has an image to push
+    from scar_ci.package.image.spec import BuiltImage
 
 POLL_INTERVAL_S = 2.0
 POLL_LIMIT_S = 600.0  # Batch takes minutes at worst to settle an environment or a queue
@@ -84,6 +85,8 @@ class JobImage(RegistryImage):
 
     @property
     def ref(self) -> str:
+        from scar_ci.package.image.job import job_reference
+
         return str(job_reference(self.source.ref))
 
     def describe(self) -> str:
@@ -93,10 +96,14 @@ class JobImage(RegistryImage):
         return ((self.source.kind, self.source.name),)
 
     def read(self, aws: Aws) -> Settings | None:
+        from scar_ci.package.image.job import find_job_image
+
         built = find_job_image(self.source.ref, self.source.spec.target_credentials)
         return {**self.wanted(), "built": built} if built else None
 
     def create(self, aws: Aws) -> None:
+        from scar_ci.package.image.job import push_job_image
+
         self.built = push_job_image(self.source.ref, self.source.spec.target_credentials)
 
 

@@ -14,7 +14,7 @@ import os
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
@@ -30,13 +30,15 @@ from scar_ci.aws.resource import (
     unavailable,
 )
 from scar_ci.aws.session import Aws
-from scar_ci.package.image.build import ImageBuild, find_pushed, prepare_build, prepared_image
 from scar_ci.package.image.builder_choice import Builder
-from scar_ci.package.image.registry import Credentials
-from scar_ci.package.image.spec import BuiltImage, FunctionImageSpec, parse_reference
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.tags import TAG_DELETE_IMAGES, our_tags, tag_dict, tag_list
 from scar_ci.secret_sinks import report_secrets
+
+if TYPE_CHECKING:  # the image builders (requests, ELF parsing) load when an image is built
+    from scar_ci.package.image.build import ImageBuild
+    from scar_ci.package.image.registry import Credentials
+    from scar_ci.package.image.spec import BuiltImage, FunctionImageSpec
 
 REGISTRY_VARIABLE = "SCAR_CI_ECR_REGISTRY"
 
@@ -54,7 +56,16 @@ def login(aws: Aws) -> Credentials:
     data = aws.client("ecr").get_authorization_token()["authorizationData"][0]
     user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
     report_secrets([password, data["authorizationToken"]])
+    from scar_ci.package.image.registry import Credentials
+
     return Credentials(user, password)
+
+
+def _no_spec() -> FunctionImageSpec:
+    """The spec of an image not described yet."""
+    from scar_ci.package.image.spec import FunctionImageSpec
+
+    return FunctionImageSpec("")
 
 
 def lifecycle_policy(keep_images: int | None) -> str:
@@ -219,7 +230,7 @@ class FunctionImage(RegistryImage):
 
     kind = "image"
     name: str  # the repository
-    spec: FunctionImageSpec = field(repr=False, default_factory=lambda: FunctionImageSpec(""))
+    spec: FunctionImageSpec = field(repr=False, default_factory=_no_spec)
     builder: Builder = "auto"
     built: BuiltImage | None = None
     _build: ImageBuild | None = field(default=None, repr=False)
@@ -250,11 +261,15 @@ class FunctionImage(RegistryImage):
         self.spec = replace(self.spec, target=f"{host}/{self.name}",
                             target_credentials=credentials,
                             base_credentials=credentials if self._base_host() == host else None)
+        from scar_ci.package.image.build import prepare_build
+
         self._build = prepare_build(self.spec, self.builder)
 
     def read(self, aws: Aws) -> Settings | None:
         """Whether the registry has the image's tag (`create_image: false`: the given image,
         which must exist)."""
+        from scar_ci.package.image.build import find_pushed, prepared_image
+
         if not self.spec.create_image:
             return {**self.wanted(), "built": prepared_image(self.spec)}
         built = find_pushed(self._prepared())
@@ -267,6 +282,8 @@ class FunctionImage(RegistryImage):
 
     def _base_host(self) -> str:
         """The registry of the user's image (a base in the account's ECR needs its login)."""
+        from scar_ci.package.image.spec import parse_reference
+
         return parse_reference(self.spec.base, what="container.image").host
 
     def create(self, aws: Aws) -> None:

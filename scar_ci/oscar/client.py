@@ -16,8 +16,6 @@ from typing import Any, TypeVar
 
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
-from oscar_python.client import _DEFAULT_TOKEN_ENDPOINT as DEFAULT_TOKEN_ENDPOINT
-from oscar_python.client import Client
 from urllib3.exceptions import InsecureRequestWarning
 
 from scar_ci.errors import UserError
@@ -45,8 +43,13 @@ class OscarCluster:
     """The calls scar-ci makes to one cluster."""
 
     def __init__(self, access: ClusterAccess) -> None:
+        # oscar-python (with aiohttp: a quarter of a second) only when a cluster is contacted,
+        # not for every deploy of an FDL without OSCAR services
+        from oscar_python import client
+
         self.access = access
-        self._client = Client(access.client_options())
+        self._client = client.Client(access.client_options())
+        self._default_token_endpoint = client._DEFAULT_TOKEN_ENDPOINT
 
     @property
     def cluster_id(self) -> str:
@@ -59,7 +62,7 @@ class OscarCluster:
     @property
     def token_endpoint(self) -> str:
         """Where oscar-python refreshes the access token (EGI Check-in's unless given)."""
-        return str(self.access.oidc.get("token_endpoint") or DEFAULT_TOKEN_ENDPOINT)
+        return str(self.access.oidc.get("token_endpoint") or self._default_token_endpoint)
 
     def _call(self, action: Callable[[], T], what: str) -> T:
         try:
