@@ -25,7 +25,7 @@ from scar_ci.aws.resource import (
     Settings,
     absent_ok,
     ensure_ours,
-    owned,
+    owned_of,
     paginate,
     unavailable,
 )
@@ -169,13 +169,11 @@ def discover_repositories(aws: Aws, scope: Scope) -> Iterator[Repository]:
         if unavailable(error):
             return
         raise
-    for live in repositories:
-        name = live["repositoryName"]
-        if not (scope.is_production or name.endswith(f"/{scope.stage}")):
-            continue
-        tags = _tags(client, live["repositoryArn"])
-        if owned(scope, tags):
-            yield Repository(name, tags)
+    candidates = [live for live in repositories if scope.is_production
+                  or live["repositoryName"].endswith(f"/{scope.stage}")]
+    for live, tags in owned_of(scope, candidates,
+                               lambda live: _tags(client, live["repositoryArn"])):
+        yield Repository(live["repositoryName"], tags)
 
 
 @dataclass(frozen=True)

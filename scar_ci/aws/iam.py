@@ -16,7 +16,7 @@ from scar_ci.aws.resource import (
     absent_ok,
     ensure_ours,
     may_belong,
-    owned,
+    owned_of,
     paginate,
 )
 from scar_ci.aws.session import Aws
@@ -164,14 +164,16 @@ def discover_roles(aws: Aws, scope: Scope, skip: Collection[str] = ()) -> Iterat
     """The scope's roles: every role under /scar-ci/ whose tags name the scope (but those
     named in `skip`, which the caller reads anyway)."""
     iam = aws.client("iam")
-    for role in account_roles(aws):
-        if (role["RoleName"] in skip or role.get("Path") != ROLE_PATH
-                or not may_belong(scope, role["RoleName"])):
-            continue
-        answer = absent_ok(iam.list_role_tags, RoleName=role["RoleName"])
-        tags = tag_dict(answer["Tags"]) if answer else {}
-        if owned(scope, tags):
-            yield Role(role["RoleName"], tags=tags)
+    names = [role["RoleName"] for role in account_roles(aws)
+             if role["RoleName"] not in skip and role.get("Path") == ROLE_PATH
+             and may_belong(scope, role["RoleName"])]
+
+    def read_tags(name: str) -> dict[str, str]:
+        answer = absent_ok(iam.list_role_tags, RoleName=name)
+        return tag_dict(answer["Tags"]) if answer else {}
+
+    for name, tags in owned_of(scope, names, read_tags):
+        yield Role(name, tags=tags)
 
 
 def account_roles(aws: Aws) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from scar_ci.aws.resource import (
     absent_ok,
     ensure_ours,
     may_belong,
-    owned,
+    owned_of,
     paginate,
 )
 from scar_ci.aws.s3 import PACKAGE_PREFIX
@@ -401,14 +401,11 @@ def discover_functions(aws: Aws, scope: Scope, skip: Collection[str] = ()
     """The scope's functions, with their tags (but those named in `skip`, which the caller
     reads anyway)."""
     client = aws.client("lambda")
-    for live in account_functions(aws):
-        name = live["FunctionName"]
-        if name in skip or not may_belong(scope, name):
-            continue
-        answer = absent_ok(client.list_tags, Resource=live["FunctionArn"])
-        tags = (answer or {}).get("Tags", {})
-        if owned(scope, tags):
-            yield Function(name, tags=tags), tags
+    candidates = [live for live in account_functions(aws)
+                  if live["FunctionName"] not in skip and may_belong(scope, live["FunctionName"])]
+    for live, tags in owned_of(scope, candidates, lambda live: (absent_ok(
+            client.list_tags, Resource=live["FunctionArn"]) or {}).get("Tags", {})):
+        yield Function(live["FunctionName"], tags=tags), dict(tags)
 
 
 def account_functions(aws: Aws) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from scar_ci.aws.resource import (
     absent_ok,
     ensure_ours,
     may_belong,
-    owned,
+    owned_of,
     paginate,
 )
 from scar_ci.aws.session import Aws
@@ -67,15 +67,12 @@ class LogGroup(Resource):
 
 def discover_log_groups(aws: Aws, scope: Scope, skip: Collection[str] = ()
                         ) -> Iterator[LogGroup]:
-    """The scope's function log groups (but those named in `skip`, which the caller reads
-    anyway: their tags, one request each, are not read one after another here)."""
-    for group in function_log_groups(aws):
-        name = group["logGroupName"]
-        if name in skip or not may_belong(scope, name):
-            continue
-        tags = _tags(aws, name)
-        if tags is not None and owned(scope, tags):
-            yield LogGroup(name, tags=tags)
+    """The scope's function log groups, their tags read side by side (but those named in
+    `skip`, which the caller reads anyway)."""
+    names = [group["logGroupName"] for group in function_log_groups(aws)
+             if group["logGroupName"] not in skip and may_belong(scope, group["logGroupName"])]
+    for name, tags in owned_of(scope, names, lambda name: _tags(aws, name)):
+        yield LogGroup(name, tags=tags)
 
 
 def function_log_groups(aws: Aws) -> list[dict[str, Any]]:

@@ -15,11 +15,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from botocore.exceptions import ClientError
 
 from scar_ci.aws.errors import error_code, is_not_found
+from scar_ci.aws.parallel import parallel_map
 from scar_ci.errors import UserError
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.tags import TAG_KIND, TAG_MANAGED, TAG_SCOPE, TAG_SOURCE, same_identity
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 Settings = Mapping[str, Any]
 Key = tuple[str, str]  # (kind, name): a resource's identity within a plan
 SHORT_VALUE = 40
+T = TypeVar("T")
 
 
 class ForeignResource(UserError):
@@ -142,6 +144,17 @@ def may_belong(scope: Scope, name: str) -> bool:
 def owned(scope: Scope, tags: Mapping[str, str] | None) -> bool:
     """True when `tags` mark a resource as this scope's."""
     return bool(tags) and tags.get(TAG_MANAGED) == "true" and scope.owns(tags)
+
+
+def owned_of(scope: Scope, candidates: Iterable[T],
+             read_tags: Callable[[T], Mapping[str, str] | None]
+             ) -> Iterator[tuple[T, Mapping[str, str]]]:
+    """Each of `candidates` whose tags, read side by side (`parallel_map`), mark it as the
+    scope's, with its tags, in the candidates' order."""
+    candidates = list(candidates)
+    for candidate, tags in zip(candidates, parallel_map(read_tags, candidates), strict=True):
+        if owned(scope, tags):
+            yield candidate, tags or {}
 
 
 def ensure_ours(resource: Resource, live_tags: Mapping[str, str] | None,

@@ -22,7 +22,7 @@ from scar_ci.aws.resource import (
     absent_ok,
     ensure_ours,
     may_belong,
-    owned,
+    owned_of,
     paginate,
     unavailable,
 )
@@ -120,13 +120,12 @@ def discover_storage_credentials(aws: Aws, scope: Scope) -> Iterator[StorageCred
         if unavailable(error):
             return
         raise
-    for parameter in parameters:
-        name = parameter["Name"]
-        function = name.removeprefix(PREFIX).removesuffix(SUFFIX)
-        if not name.endswith(SUFFIX) or not may_belong(scope, function):
-            continue
-        answer = absent_ok(ssm.list_tags_for_resource, ResourceType="Parameter",
-                           ResourceId=name)
-        tags = tag_dict(answer.get("TagList")) if answer else {}
-        if owned(scope, tags):
-            yield StorageCredentials(name, tags=tags)
+    names = [parameter["Name"] for parameter in parameters if parameter["Name"].endswith(SUFFIX)
+             and may_belong(scope, parameter["Name"].removeprefix(PREFIX).removesuffix(SUFFIX))]
+
+    def read_tags(name: str) -> dict[str, str]:
+        answer = absent_ok(ssm.list_tags_for_resource, ResourceType="Parameter", ResourceId=name)
+        return tag_dict(answer.get("TagList")) if answer else {}
+
+    for name, tags in owned_of(scope, names, read_tags):
+        yield StorageCredentials(name, tags=tags)

@@ -26,12 +26,12 @@ from scar_ci.aws.ecr import discover_repositories
 from scar_ci.aws.iam import discover_roles
 from scar_ci.aws.lambda_ import account_functions, discover_functions, function_answer
 from scar_ci.aws.logs import discover_log_groups
+from scar_ci.aws.parallel import parallel_map
 from scar_ci.aws.resource import Key, Resource
 from scar_ci.aws.s3 import discover_buckets
 from scar_ci.aws.session import Aws
 from scar_ci.aws.ssm import discover_storage_credentials
 from scar_ci.aws.triggers import Trigger, discover_triggers
-from scar_ci.deploy.parallel import parallel_map
 from scar_ci.oscar.clusters import Oscar
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.tags import TAG_FUNCTION, TAG_LAMBDA, TAG_SERVICES

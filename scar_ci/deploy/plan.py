@@ -12,7 +12,7 @@ from enum import StrEnum
 from functools import partial
 from typing import TYPE_CHECKING
 
-from scar_ci.deploy.parallel import parallel_map
+from scar_ci.aws.parallel import parallel_map
 
 if TYPE_CHECKING:
     from scar_ci.aws.resource import Key, Resource, Settings

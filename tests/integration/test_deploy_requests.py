@@ -2,7 +2,8 @@
 proxy (0 ms) in front of LocalStack: each resource costs what its calls need and no more (no
 read of what the discovery's listings show absent, no waiter poll a create's answer settles,
 no fact read twice). Counts, not times: the Active waiter's polls and the notification
-batches depend on timing, and are bounded instead of fixed."""
+batches depend on timing, and are bounded instead of fixed. The discovery's tag reads are seen
+side by side: the most requests in flight, through a second proxy delaying each answer."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from pathlib import Path
 import pytest
 from deploy_helpers import deploy, function, teardown, write_fdl
 
+from scar_ci.aws.iam import discover_roles
+from scar_ci.aws.lambda_ import discover_functions
+from scar_ci.aws.logs import discover_log_groups
 from scar_ci.aws.session import Aws
 from scar_ci.scopes.scope import Scope
 from scar_testbed.fixtures_aws import LocalStack
@@ -82,8 +86,27 @@ def check(requests: Counter[tuple[str, str]], expected: dict[tuple[str, str], in
     assert 1 <= batches <= FUNCTIONS and requests[NOTIFICATIONS[0]] <= batches + 1, message
 
 
+def discovered_side_by_side(localstack: LocalStack, monkeypatch: pytest.MonkeyPatch,
+                            scope: Scope) -> dict[str, tuple[int, int]]:
+    """(resources found, most requests in flight) of each discovery with per-candidate tag
+    reads, each alone, through a proxy delaying every answer 50 ms so that reads made side by
+    side are seen together (a count, not a time)."""
+    discoveries = {"lambda": discover_functions, "iam": discover_roles,
+                   "logs": discover_log_groups}
+    seen = {}
+    with latency_proxy(localstack.endpoint_url, delay_s=0.05) as slow:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", slow.url)
+        for service, discovery in discoveries.items():
+            aws = Aws()
+            slow.reset()
+            found = list(discovery(aws, scope))
+            seen[service] = (len(found), slow.counts().max_in_flight)
+    return seen
+
+
 def test_a_cold_deploy_and_a_teardown_cost_what_their_resources_need(
-        proxy: LatencyProxy, tmp_path: Path, unique_name: str) -> None:
+        proxy: LatencyProxy, localstack: LocalStack, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path, unique_name: str) -> None:
     scope = Scope.parse(f"manual:{unique_name}")
     fdl = five_functions(tmp_path, unique_name)
 
@@ -99,6 +122,12 @@ def test_a_cold_deploy_and_a_teardown_cost_what_their_resources_need(
                  ("apigateway", "CreateDeployment"): 1,
                  ("lambda", "GetPolicy"): 1})  # the API: is a second statement to remove?
     assert cold[WAIT] >= FUNCTIONS, listed(cold)
+
+    # teardown's discovery reads each function's, role's and log group's tags side by side
+    seen = discovered_side_by_side(localstack, monkeypatch, scope)
+    assert all(found == FUNCTIONS and in_flight > 1
+               for found, in_flight in seen.values()), seen
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
 
     down = measured(proxy, lambda: teardown(scope, Aws()))
     per = {op: FUNCTIONS for op in (

@@ -1,4 +1,4 @@
-"""A bounded parallel map for the deploy core.
+"""A bounded parallel map: the discoveries' per-candidate reads and the deploy core's steps.
 
 `$SCAR_CI_CONCURRENCY` (default 16; 1 makes every step sequential; `aws.session.concurrency`)
 bounds the discovery, the plan's reads and the apply, and each `Aws` holds the requests in
