@@ -4,6 +4,7 @@ requests signed by botocore as `scar-ci invoke` signs them (no network)."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 
 import pytest
 from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
@@ -56,16 +57,18 @@ def test_a_signature_made_as_scar_ci_invoke_makes_it_passes(gateway: IamGateway)
     assert gateway.signature_refusal("POST", URL, signed(), BODY) is None
 
 
+# Headers made when the test runs, not when it is collected: a signature made at collection
+# would have expired (5 minutes) by the time a long suite reaches the test.
 @pytest.mark.parametrize(("headers", "body", "refusal"), [
-    ({}, BODY, MISSING_TOKEN),
-    (signed(secret="wrong"), BODY, MISMATCH),
-    (signed(), b'{"x": 2}', MISMATCH),  # the body is signed too
-    (signed(key="nobody"), BODY, UNKNOWN_KEY),
-    ({"Authorization": "Bearer token"}, BODY, INCOMPLETE),
+    (dict, BODY, MISSING_TOKEN),
+    (lambda: signed(secret="wrong"), BODY, MISMATCH),
+    (signed, b'{"x": 2}', MISMATCH),  # the body is signed too
+    (lambda: signed(key="nobody"), BODY, UNKNOWN_KEY),
+    (lambda: {"Authorization": "Bearer token"}, BODY, INCOMPLETE),
 ])
-def test_what_api_gateway_refuses(gateway: IamGateway, headers: dict[str, str], body: bytes,
-                                  refusal: object) -> None:
-    assert gateway.signature_refusal("POST", URL, headers, body) == refusal
+def test_what_api_gateway_refuses(gateway: IamGateway, headers: Callable[[], dict[str, str]],
+                                  body: bytes, refusal: object) -> None:
+    assert gateway.signature_refusal("POST", URL, headers(), body) == refusal
 
 
 def test_a_signature_from_an_hour_ago_has_expired(gateway: IamGateway) -> None:
