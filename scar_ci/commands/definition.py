@@ -11,7 +11,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scar_ci.commands.invocation import parse_variables
 from scar_ci.errors import UsageError
 
 if TYPE_CHECKING:
@@ -100,6 +99,10 @@ def add_profile_flag(parser: Any) -> None:
 
 def definition_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """What the flags set, shaped like one `functions.aws` item."""
+    # here, not at the top: the parser imports this module, and invocation's imports (the
+    # AWS session, scopes) would slow down `scar-ci --version` and `validate`
+    from scar_ci.commands.invocation import parse_variables
+
     item: dict[str, Any] = {}
     for _, long, keys, _, _ in _FLAGS:
         value = getattr(args, long[2:].replace("-", "_"))

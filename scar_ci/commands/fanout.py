@@ -16,9 +16,7 @@ from urllib.parse import quote_plus
 
 from scar_ci.aws.session import Aws
 from scar_ci.commands.invocation import invoke
-
-DEFAULT_CONCURRENCY = 8
-MAX_CONCURRENCY = 10  # botocore's default connection pool per client
+from scar_ci.commands.verbs import DEFAULT_CONCURRENCY
 
 
 def input_objects(aws: Aws, folders: list[tuple[str, str]]) -> list[tuple[str, str]]:

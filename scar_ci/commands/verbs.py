@@ -8,7 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from scar_ci import lazy
 from scar_ci.commands.definition import add_profile_flag
-from scar_ci.commands.fanout import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+
+# `run --concurrency` (scar_ci/commands/fanout.py): invocations in flight at once, here so the
+# parser needs nothing of the fan-out's imports (the AWS session, scopes)
+DEFAULT_CONCURRENCY = 8
+MAX_CONCURRENCY = 10  # botocore's default connection pool per client
 
 if TYPE_CHECKING:
     from scar_ci.commands.target import ScopeOf

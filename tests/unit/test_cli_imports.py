@@ -12,7 +12,7 @@ ANY_VERB = ("boto3", "botocore", "s3transfer", "docker", "scar_ci.deploy.", "sca
             "scar_ci.local.", "scar_ci.package.")
 # What the parser may load of those rooms: constants and argparse helpers (the package
 # scar_ci.package.image itself is a docstring).
-LIGHT = ("scar_ci.aws.session", "scar_ci.local.commands", "scar_ci.package.image",
+LIGHT = ("scar_ci.local.commands", "scar_ci.package.image",
          "scar_ci.package.image.builder_choice")
 VERSION_ONLY = ("jsonschema", "yaml", "scar_ci.fdl")
 
