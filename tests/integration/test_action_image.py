@@ -66,7 +66,9 @@ def action_image(podman: Podman, base: str, engines) -> str:
     behind keeps the layers of the locked install for the next one."""
     build_action_image(podman, f"{IMAGE}-build-stage", base, *engines, target="build")
     build_action_image(podman, IMAGE, base, *engines)
-    podman.run("image", "prune", "--force")
+    # --external: a session stopped during a build leaves its build container in the cached
+    # storage, and a plain prune then fails on the image that container uses
+    podman.run("image", "prune", "--force", "--external")
     return IMAGE
 
 
