@@ -23,6 +23,7 @@ TESTS = Path(__file__).parent
 # of one worker running a long one while the other idles.
 LONGEST_FIRST = (
     "integration/test_scar_docs_replay.py",
+    "integration/test_scar_docs_replay_batch.py",
     "integration/test_image_build.py",
     "integration/test_deploy_faults.py",
     "integration/test_action_image.py",

@@ -383,17 +383,17 @@ def _described(aws: Aws, operation: str, key: str, **kwargs: Any) -> list[dict[s
 
 
 def require_batch(aws: Aws) -> None:
-    """Refuse, before any change, to plan Batch functions where no Batch answers (local mode,
-    an endpoint without it)."""
+    """Refuse, before any change, to plan Batch functions where no Batch answers (LocalStack
+    alone, an endpoint without it)."""
     try:
         aws.client("batch").describe_job_queues(maxResults=1)
     except ClientError as error:
         if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in (404, 501):
             raise UserError(
-                f"AWS Batch does not answer at {aws.endpoint('batch')} (local mode and "
-                "LocalStack's community edition have no Batch): execution_mode 'batch' and "
-                "'lambda-batch' deploy to AWS, or set AWS_ENDPOINT_URL_BATCH to a Batch "
-                "endpoint") from None
+                f"AWS Batch does not answer at {aws.endpoint('batch')} (LocalStack's "
+                "community edition has no Batch): execution_mode 'batch' and 'lambda-batch' "
+                "deploy to AWS or local mode (`scar-ci local up`, whose Batch is moto's), or "
+                "set AWS_ENDPOINT_URL_BATCH to a Batch endpoint") from None
         raise
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,6 +32,8 @@ REGISTRY_VARIABLE = "SCAR_CI_ECR_REGISTRY"  # scar_ci.aws.ecr.REGISTRY_VARIABLE
 DOCKER_HUB_MIRROR_VARIABLE = "SCAR_CI_DOCKER_HUB_MIRROR"  # scar_ci.package.image.spec's
 ECR_ENDPOINT_VARIABLE = "SCAR_CI_ECR_ENDPOINT"  # the ECR API the executor pulls images with
 READY_TIMEOUT_S = 30.0
+BATCH_MOTO = Path(__file__).with_name("batch_moto.py")  # run as a script: not imported here
+MOTO_ACCOUNT = {"MOTO_ACCOUNT_ID": "000000000000"}  # LocalStack's: ARNs agree across both
 NO_REGISTRY = (f"{REGISTRY_BINARY} is not installed: `runtime: image` functions cannot be "
                f"deployed in local mode (install it with `apt-get install {REGISTRY_BINARY}`)")
 
@@ -46,13 +50,15 @@ class ImageServices:
 
 
 def start(state_dir: Path, venv: Path, ecr_port: int, registry_port: int,
-          docker_hub: bool = False) -> ImageServices:
-    """Start the ECR API (moto's server in LocalStack's venv) and, when installed, the
-    registry (Docker Hub's mirror too with `docker_hub`); recorded in the state folder."""
+          docker_hub: bool = False, moto_env: Mapping[str, str] | None = None) -> ImageServices:
+    """Start the ECR API and Batch (moto's server in LocalStack's venv, `batch_moto.py`, with
+    `moto_env`) and, when installed, the registry (Docker Hub's mirror too with
+    `docker_hub`); recorded in the state folder."""
     state_dir.mkdir(parents=True, exist_ok=True)
     ecr = f"http://{HOST}:{ecr_port}"
-    moto = [str(venv / "bin" / "python"), "-m", "moto.server", "-H", HOST, "-p", str(ecr_port)]
-    pids = [_spawn(moto, state_dir / "ecr.log")]
+    moto = [str(venv / "bin" / "python"), str(BATCH_MOTO), "-H", HOST, "-p", str(ecr_port)]
+    env = {**(os.environ if moto_env is None else moto_env), **MOTO_ACCOUNT}
+    pids = [_spawn(moto, state_dir / "ecr.log", env)]
     registry = ""
     if binary := shutil.which(REGISTRY_BINARY):
         registry = f"http://{HOST}:{registry_port}"
@@ -70,10 +76,11 @@ def start(state_dir: Path, venv: Path, ecr_port: int, registry_port: int,
     return services
 
 
-def _spawn(command: list[str], log: Path) -> int:
+def _spawn(command: list[str], log: Path, env: Mapping[str, str] | None = None) -> int:
     with log.open("w") as out:
         return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True).pid
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                env=env).pid
 
 
 def wait_until_ready(services: ImageServices, state_dir: Path) -> None:
@@ -118,12 +125,12 @@ def forget(state_dir: Path) -> tuple[int, ...]:
 
 
 def endpoint_variables(state_dir: Path) -> dict[str, str]:
-    """What `--local` sets so that ECR calls and image pushes go to the local services (and
-    image builds find Docker Hub's names in the mirror)."""
+    """What `--local` sets so that ECR and Batch calls and image pushes go to the local
+    services (and image builds find Docker Hub's names in the mirror)."""
     services = read(state_dir)
     if not services:
         return {}
-    variables = {"AWS_ENDPOINT_URL_ECR": services.ecr}
+    variables = {"AWS_ENDPOINT_URL_ECR": services.ecr, "AWS_ENDPOINT_URL_BATCH": services.ecr}
     if services.registry:
         variables[REGISTRY_VARIABLE] = services.registry
     if services.docker_hub:

@@ -22,7 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from scar_ci.local import image_services, localstack_venv, udocker
+from scar_ci.local import batch_jobs, batch_setup, image_services, localstack_venv, udocker
 from scar_ci.local.errors import LocalError
 
 HOST = "127.0.0.1"
@@ -31,6 +31,8 @@ STOP_GRACE_S = 10.0
 FUNCTION_PYTHON_VARIABLE = "SCAR_CI_FUNCTION_PYTHON"
 DOCKER_HUB_VARIABLE = "UDOCKER_REGISTRY"  # udocker's Docker Hub URL
 IMAGE_PULL = Path(__file__).with_name("image_pull.py")  # run as a script: not imported here
+BATCH_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_BATCH"
+REGION = "us-east-1"
 
 
 @dataclass(frozen=True)
@@ -77,15 +79,18 @@ def start(state_dir: Path, port: int = 0, function_python: str | None = None,
         if not shutil.which(image_services.REGISTRY_BINARY):
             raise LocalError(f"--docker-hub-mirror: {image_services.NO_REGISTRY}")
         defaults[DOCKER_HUB_VARIABLE] = f"http://{HOST}:{registry_port}"
-    ecr_endpoint = ecr_endpoint or f"http://{HOST}:{ecr_port}"
+    moto = f"http://{HOST}:{ecr_port}"  # ECR API and Batch
+    defaults[BATCH_ENDPOINT_VARIABLE] = moto  # where functions submit jobs
+    ecr_endpoint = ecr_endpoint or moto
     venv = localstack_venv.setup()
     state_dir.mkdir(parents=True, exist_ok=True)
     log = state_dir / "localstack.log"
+    env = {**_localstack_env(state_dir, port, python, defaults),
+           **_image_env(state_dir, ecr_endpoint)}
     with log.open("w") as out:
         process = subprocess.Popen(
             [str(venv / "bin" / "python"), "-m", "localstack.runtime.main"],
-            env={**_localstack_env(state_dir, port, python, defaults),
-                 **_image_env(state_dir, ecr_endpoint)},
+            env=env,
             cwd=state_dir,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -95,7 +100,8 @@ def start(state_dir: Path, port: int = 0, function_python: str | None = None,
     (state_dir / "pid").write_text(f"{process.pid}\n")
     (state_dir / "port").write_text(f"{port}\n")
     instance = Instance(process.pid, port)
-    services = image_services.start(state_dir, venv, ecr_port, registry_port, docker_hub_mirror)
+    services = image_services.start(state_dir, venv, ecr_port, registry_port, docker_hub_mirror,
+                                    {**env, **_job_env(f"http://{HOST}:{port}", moto)})
     deadline = time.monotonic() + START_TIMEOUT_S
     while not healthy(instance.url):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -105,6 +111,7 @@ def start(state_dir: Path, port: int = 0, function_python: str | None = None,
         time.sleep(0.2)
     try:
         image_services.wait_until_ready(services, state_dir)
+        batch_setup.prepare(moto, state_dir)
     except LocalError:
         stop(state_dir)
         raise
@@ -163,6 +170,15 @@ def _image_env(state_dir: Path, ecr_endpoint: str) -> dict[str, str]:
     }
 
 
+def _job_env(localstack: str, moto: str) -> dict[str, str]:
+    """What every Batch job gets besides its own environment: local mode's endpoints and its
+    test credentials (on AWS, the job role's come from the container's metadata)."""
+    job = {"AWS_ENDPOINT_URL": localstack, BATCH_ENDPOINT_VARIABLE: moto,
+           "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+           "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+    return {batch_jobs.JOB_ENV_VARIABLE: json.dumps(job)}
+
+
 def healthy(url: str) -> bool:
     """Whether LocalStack at url answers its health check."""
     try:
@@ -179,7 +195,7 @@ def stop(state_dir: Path) -> bool:
         _kill_group(instance.pid)
     for pid in image_services.forget(state_dir):
         _kill_group(pid)
-    for name in ("pid", "port"):
+    for name in ("pid", "port", batch_setup.BATCH_FILE):
         (state_dir / name).unlink(missing_ok=True)
     return instance is not None
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from scar_ci.cache import cache_dir
-from scar_ci.local import image_services, localstack
+from scar_ci.local import batch_setup, image_services, localstack
 from scar_ci.local.engines import machine_engines
 from scar_ci.local.errors import LocalError
 from scar_ci.local.localstack_venv import progress
@@ -46,13 +46,16 @@ def up(state: Path, port: int, *, docker_hub_mirror: bool = False) -> localstack
 
 
 def describe_image_services(state: Path) -> str:
-    """Where local mode's ECR API and registry are (or that the registry is missing)."""
+    """Where local mode's ECR API and registry are (or that the registry is missing), and
+    Batch's default network."""
     services = image_services.read(state)
     if not services:
         return "no ECR API: restart local mode (`scar-ci local down`, then `up`)"
+    network = batch_setup.read(state)
+    batch = f"\nBatch at {services.ecr}; {batch_setup.describe(network)}" if network else ""
     if not services.registry:
-        return f"ECR API at {services.ecr}; {image_services.NO_REGISTRY}"
-    return f"ECR API at {services.ecr}, image registry at {services.registry}"
+        return f"ECR API at {services.ecr}; {image_services.NO_REGISTRY}{batch}"
+    return f"ECR API at {services.ecr}, image registry at {services.registry}{batch}"
 
 
 def down(state: Path) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from scar_ci.local.image_services import BATCH_MOTO
 from scar_testbed.service_process import ServiceProcess, free_port, start_service
 
 SERVICES = ("ecr", "batch")
@@ -25,8 +26,9 @@ as AWS answers them); its log goes into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     moto_server_executable()  # installed, or the install hint
-    server = Path(__file__).with_name("moto_with_node_properties.py")
-    argv = [sys.executable, str(server), "-H", "127.0.0.1", "-p", str(port)]
+    # local mode's moto (scar_ci/local/batch_moto.py); without local mode's job environment
+    # its jobs go to moto's Docker runner, which fails them here
+    argv = [sys.executable, str(BATCH_MOTO), "-H", "127.0.0.1", "-p", str(port)]
     return start_service("moto_server", argv, f"http://127.0.0.1:{port}",
                          folder / "moto.log", ready_path="/moto-api/")
 

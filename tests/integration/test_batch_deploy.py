@@ -159,8 +159,8 @@ def test_batch_where_no_batch_answers_is_one_message_and_nothing_created(
         engine.deploy(load_fdl(fdl), Scope.parse(f"manual:{unique_name}"), aws,
                       say=lambda _: None)
     assert str(refused.value).startswith(
-        f"AWS Batch does not answer at {os.environ['AWS_ENDPOINT_URL']} (local mode and "
-        "LocalStack's community edition have no Batch)")
+        f"AWS Batch does not answer at {os.environ['AWS_ENDPOINT_URL']} (LocalStack's "
+        "community edition has no Batch)")
     assert aws.calls.mutating == []
 
 

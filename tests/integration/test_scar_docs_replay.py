@@ -12,40 +12,37 @@ stand-ins pushed to local mode's registry (`local up --docker-hub-mirror`), each
 programs the documentation's scripts call.
 
 `init -f function_def.yaml -rt image` builds its image on the stand-in `image/name`, which the
-build finds in the mirror too. Not replayed: the AWS Batch examples (`scar-plants.yaml`,
-`scar-video-process.yaml` and their `scar put` lines: local mode does not emulate Batch,
-docs/local.md). Two placeholders of the
+build finds in the mirror too. The AWS Batch lines (`scar-plants.yaml`, `scar-video-process.yaml`
+and their `scar put` lines) are replayed by test_scar_docs_replay_batch.py, beside this file on
+the other test worker; scar_docs_helpers.py holds what both share. Two placeholders of the
 documentation are filled in: `'log-stream-name'` and `request-id` (the values of the run
 before them).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import re
 import shlex
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-import boto3
 import pytest
+from scar_docs_helpers import (
+    CREATED,
+    DOCS,
+    PATH,
+    Line,
+    client,
+    in_process,
+    replay,
+    rtd,
+    start_local_mode,
+    user_environment,
+    v1,
+)
 
-from scar_ci.cache import cache_dir
-from scar_ci.cli import main
-from scar_ci.package.image.registry import OCI_MANIFEST, RegistryClient
-from scar_testbed.debian_image import PACKAGES, debian_image
 from scar_testbed.images import ImageSpec
-
-ROOT = Path(__file__).resolve().parents[2]
-DOCS = ROOT / "examples" / "scar-docs"
-SCAR_CONFIG = ROOT / "tests" / "data" / "scar-config" / "scar-4.3.1.cfg"
-SCAR_CI = str(Path(sys.executable).with_name("scar-ci"))
 
 COWSAY = b"""#!/bin/sh
 # grycap/cowsay's stand-in: a cow saying its arguments, or what it reads
@@ -63,13 +60,9 @@ FORTUNE = b"#!/bin/sh\necho 'You will deploy today.'\n"
 CONVERT = b'#!/bin/sh\n# ImageMagick stand-in: convert IN -type Grayscale OUT\ncp "$1" "$4"\n'
 DARKNET = (b'#!/bin/sh\n# darknet detect CFG WEIGHTS IMAGE\necho "$4: dog 98%"\n'
            b'cp "$4" predictions.jpg\n')
-PATH = {"PATH": "/usr/games:/usr/local/bin:/usr/bin:/bin"}
 DF = (b"#!/bin/sh\n# df's stand-in (a real df shows the host's mounts)\n"
       b"echo 'Filesystem      Size  Used Avail Use% Mounted on'\n"
       b"echo '/dev/root       526M  206M  309M  41% /'\n")
-# Debian (glibc) stand-ins: the supervisor runs them in udocker's F1 as on Lambda, and
-# Fakechroot confines dynamically linked programs only. hostname: cow.sh calls it.
-IMAGE_PACKAGES = (*PACKAGES, "hostname")
 IMAGES = (
     ImageSpec("grycap/cowsay", "latest", {"/usr/games/cowsay": COWSAY,
                                           "/usr/games/fortune": FORTUNE, "/usr/bin/perl": PERL,
@@ -100,30 +93,11 @@ V1_SCRIPTS = {
 }
 
 
-@dataclass(frozen=True)
-class Line:
-    """One documented command line, where it is documented, and what its output shows."""
-
-    where: str
-    command: str
-    shows: str = ""
-    process: bool = False  # run by the installed scar-ci in a process of its own
-
-
-def rtd(line: int, command: str, shows: str = "", *, process: bool = False) -> Line:
-    return Line(f"scar-readthedocs.txt:{line}", command, shows, process)
-
-
-def v1(line: int, command: str, shows: str = "", *, process: bool = False) -> Line:
-    return Line(f"scar-readme-v1.txt:{line}", command, shows, process)
-
-
 def cow_yaml(name: str) -> Line:
     """Not a command: the documentation's next version of cow.yaml."""
     return Line("", f"cow.yaml={name}")
 
 
-CREATED = "created function"
 SECTIONS = (
     # Basic usage, CLI and FDL
     rtd(276, "scar init -n scar-cowsay -i grycap/cowsay", CREATED, process=True),
@@ -220,64 +194,10 @@ SECTIONS = (
 
 
 @pytest.fixture(scope="module")
-def local_mode(tmp_path_factory: pytest.TempPathFactory):
-    """Local mode with its registry as Docker Hub, the stand-in images pushed to it, and a
-    SCAR user's environment (SCAR 4.3.1's configuration file, no AWS variables)."""
-    home = tmp_path_factory.mktemp("home")
-    config = home / "scar-config"
-    config.mkdir()
-    shutil.copy(SCAR_CONFIG, config / "scar.cfg")
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("AWS_", "SCAR_CI_", "GITHUB_"))}
-    env = {**clean, "SCAR_CI_CACHE": str(cache_dir()), "HOME": str(home),
-           "SCAR_CONFIG_FOLDER": str(config), "SCAR_CI_LOCAL_DIR": str(home / "local")}
-    up = run(["local", "up", "--port", "0", "--docker-hub-mirror"], env, home)
-    assert up.returncode == 0, up.stderr
-    try:
-        status = run(["local", "status"], env, home).stdout
-        registry = status.split("image registry at ")[1].split()[0]
-        for spec in IMAGES:
-            image = debian_image(spec, IMAGE_PACKAGES)
-            RegistryClient(registry).push_image(spec.repository, spec.tag, image.manifest(),
-                                                OCI_MANIFEST, image.blobs)
-        yield {**env, "SCAR_CI_LOCAL": "1"}, up.stdout.strip()
-    finally:
-        run(["local", "down"], env, home)
-
-
-def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    """The command's result, its output as text (an image's bytes shown as they decode)."""
-    done = subprocess.run([SCAR_CI, *args], capture_output=True, env=env, cwd=cwd, timeout=300)
-    return subprocess.CompletedProcess(done.args, done.returncode,
-                                       done.stdout.decode(errors="replace"),
-                                       done.stderr.decode(errors="replace"))
-
-
-@contextlib.contextmanager
-def user_environment(env: dict[str, str], folder: Path) -> Iterator[None]:
-    """This process with exactly the SCAR user's environment, in their folder (restored
-    after: local mode sets AWS variables in the process it runs in)."""
-    saved, cwd = dict(os.environ), Path.cwd()
-    os.environ.clear()
-    os.environ.update(env)
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        os.chdir(cwd)
-
-
-def in_process(args: list[str], capfd: pytest.CaptureFixture[str]) -> subprocess.CompletedProcess:
-    """`scar_ci.cli.main(args)` here, as the scar-ci command would run it."""
-    capfd.readouterr()
-    try:
-        code = main(args)
-    except SystemExit as done:  # argparse's --help and usage errors
-        code = int(done.code or 0)
-    out, err = capfd.readouterr()
-    return subprocess.CompletedProcess(args, code, out, err)
+def local_mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], str]]:
+    """Local mode with the stand-in images and a SCAR user's environment."""
+    for env, endpoint, _status in start_local_mode(tmp_path_factory, IMAGES):
+        yield env, endpoint
 
 
 @pytest.mark.integration
@@ -294,44 +214,16 @@ def test_scar_documented_command_lines_run_verbatim(local_mode, tmp_path: Path,
     for name, text in V1_SCRIPTS.items():
         (work / name).parent.mkdir(parents=True, exist_ok=True)
         (work / name).write_text(f"#!/bin/sh\n{text}")
-    logs = boto3.client("logs", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test")
+    s3 = client("s3", endpoint)
     with user_environment(env, work):
-        replay(work, env, logs, s3, capfd)
+        replay(SECTIONS, work, env, client("logs", endpoint), partial(_setup, work, s3, capfd),
+               capfd)
     assert (work / "grey_homer.png").read_bytes() == b"\x89PNG homer\n"
     detected = s3.get_object(Bucket="scar-darknet", Key="output/dog.jpg.txt")["Body"].read()
     assert b"dog 98%" in detected
 
 
-def replay(work: Path, env: dict[str, str], logs, s3, capfd: pytest.CaptureFixture[str]) -> None:
-    """Every line of SECTIONS in order, each exiting 0 and showing what it should."""
-    last_request = ""
-    for line in SECTIONS:
-        if not line.where:
-            _setup(line.command, work, s3, capfd)
-            continue
-        command = line.command.removeprefix("scar ")
-        function = re.search(r"-n (\S+)", command)
-        if "'log-stream-name'" in command or "request-id" in command:
-            stream = _stream_of(logs, function.group(1) if function else "", last_request)
-            command = command.replace("'log-stream-name'", shlex.quote(stream))
-            command = command.replace("request-id", last_request)
-        started = time.monotonic()
-        args = shlex.split(command)
-        done = run(args, env, work) if line.process else in_process(args, capfd)
-        with capfd.disabled():
-            print(f"{time.monotonic() - started:5.1f} s  {line.command}")
-        said = done.stdout + done.stderr
-        assert done.returncode == 0, f"{line.where}: {line.command}\n{said}"
-        assert "Traceback" not in said, f"{line.where}: {line.command}\n{said}"
-        assert line.shows in said, f"{line.where}: {line.command}: no {line.shows!r}\n{said}"
-        if found := re.search(r"Request Id: (\S+)", done.stderr):
-            last_request = found.group(1)
-
-
-def _setup(step: str, work: Path, s3, capfd: pytest.CaptureFixture[str]) -> None:
+def _setup(work: Path, s3, capfd: pytest.CaptureFixture[str], step: str) -> None:
     """The documentation's steps between command lines: a file rewritten, an input put, the
     function SCAR 1.x's POST example calls."""
     if "=" in step and not step.startswith("scar "):
@@ -343,13 +235,3 @@ def _setup(step: str, work: Path, s3, capfd: pytest.CaptureFixture[str]) -> None
     else:
         done = in_process(shlex.split(step.removeprefix("scar ")), capfd)
         assert done.returncode == 0, done.stderr + done.stdout
-
-
-def _stream_of(logs, function: str, request: str) -> str:
-    """The log stream the request ran in (the documentation's 'log-stream-name')."""
-    group = f"/aws/lambda/{function or 'scar-cowsay'}"
-    for stream in logs.describe_log_streams(logGroupName=group)["logStreams"]:
-        events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])
-        if any(request in e["message"] for e in events["events"]):
-            return stream["logStreamName"]
-    raise AssertionError(f"no log stream of {group} has request {request}")

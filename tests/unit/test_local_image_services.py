@@ -1,4 +1,5 @@
-"""What `--local` sets for image functions, from local mode's record of its ECR services."""
+"""What `--local` sets for image and Batch functions, from local mode's record of its ECR
+services (moto's server is its Batch too)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def test_endpoints_come_from_the_record_and_nothing_without_one(tmp_path: Path) 
     assert read(tmp_path) is None
     (tmp_path / SERVICES_FILE).write_text(
         '{"ecr": "http://127.0.0.1:1", "registry": "", "pids": [7]}')
-    assert endpoint_variables(tmp_path) == {"AWS_ENDPOINT_URL_ECR": "http://127.0.0.1:1"}
+    assert endpoint_variables(tmp_path) == {"AWS_ENDPOINT_URL_ECR": "http://127.0.0.1:1",
+                                            "AWS_ENDPOINT_URL_BATCH": "http://127.0.0.1:1"}
     (tmp_path / SERVICES_FILE).write_text(
         '{"ecr": "http://127.0.0.1:1", "registry": "http://127.0.0.1:2", "pids": [7, 8]}')
     assert endpoint_variables(tmp_path)["SCAR_CI_ECR_REGISTRY"] == "http://127.0.0.1:2"

@@ -45,12 +45,10 @@ SANDBOX = Path(__file__).with_name("sandbox.py")
 FUNCTION_PYTHON_VARIABLE = "SCAR_CI_FUNCTION_PYTHON"
 FUNCTION_DEFAULTS_VARIABLE = "SCAR_CI_FUNCTION_DEFAULTS"
 RUNTIME_DIR_VARIABLE = "SCAR_CI_RUNTIME_DIR"
-SANDBOX_UID_VARIABLE = "SCAR_CI_SANDBOX_UID"
 # Local mode's defaults that zip functions get too: the Docker Hub mirror of
-# `local up --docker-hub-mirror`, which their supervisor's udocker pulls Docker Hub names from.
-EVERY_FUNCTION_DEFAULTS = ("UDOCKER_REGISTRY",)
-SANDBOX_UID = 993  # sbx_user1051's uid and gid on Lambda
-SANDBOX_GID = 990
+# `local up --docker-hub-mirror`, which their supervisor's udocker pulls Docker Hub names from,
+# and local mode's Batch, which a batch function's supervisor submits its jobs to.
+EVERY_FUNCTION_DEFAULTS = ("UDOCKER_REGISTRY", "AWS_ENDPOINT_URL_BATCH")
 DEFAULT_TMP_MB = 512
 SANDBOX_TMP = "/tmp"  # noqa: S108 (the sandbox's own tmpfs)
 LAMBDA_PATH = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"
@@ -85,22 +83,11 @@ def runtime_dir() -> Path:
 
 
 def sandbox_ids() -> tuple[int, int]:
-    """The sandbox user: $SCAR_CI_SANDBOX_UID (its gid too), else Lambda's 993/990."""
-    if value := os.environ.get(SANDBOX_UID_VARIABLE):
-        if not value.isdigit() or int(value) == 0:
-            raise LambdaRuntimeException(f"{SANDBOX_UID_VARIABLE}={value!r}: a non-root uid")
-        return int(value), int(value)
-    return SANDBOX_UID, SANDBOX_GID
-
-
-def _python_prefixes(python: str) -> list[str]:
-    """The folders the function's Python needs: its venv and the interpreter's installation."""
-    return sorted({str(Path(python).parent.parent), str(Path(python).resolve().parent.parent)})
-
-
-def _tool_dirs() -> list[str]:
-    """The folders of the tools local mode's defaults name (the proot wrapper)."""
-    return sorted({str(Path(v).parent) for v in _function_defaults().values() if "/" in v})
+    """The sandbox user (images.sandbox_ids), or why $SCAR_CI_SANDBOX_UID is not one."""
+    try:
+        return images.sandbox_ids()
+    except ValueError as error:
+        raise LambdaRuntimeException(str(error)) from None
 
 
 def _function_defaults() -> dict[str, str]:
@@ -188,7 +175,8 @@ class LocalProcessExecutor(RuntimeExecutor):
         """Start the init process in its sandbox and wait until it reports ready (or fails)."""
         self.endpoint.container_port = get_free_tcp_port()
         self.endpoint.start()
-        lambda_env = {key: str(value) for key, value in env_vars.items()}
+        lambda_env = {**_every_function_defaults(),
+                      **{key: str(value) for key, value in env_vars.items()}}
         version_config = self.function_version.config
         isolated = os.geteuid() == 0
         env = {"PATH": LAMBDA_PATH, "LANG": "en_US.UTF-8", "TZ": ":UTC"}
@@ -202,7 +190,6 @@ class LocalProcessExecutor(RuntimeExecutor):
             env.update({
                 "LD_LIBRARY_PATH": LAMBDA_LIBRARY_PATH,
                 "LAMBDA_RUNTIME_DIR": "/var/runtime",
-                **_every_function_defaults(),
                 **lambda_env,
                 "AWS_EXECUTION_ENV": f"AWS_Lambda_{version_config.runtime}",
                 "LAMBDA_TASK_ROOT": "/var/task" if isolated else str(task_dir),
@@ -235,8 +222,8 @@ class LocalProcessExecutor(RuntimeExecutor):
             "tmp_mb": storage.size if storage else DEFAULT_TMP_MB,
             "task_dir": task_dir and str(task_dir), "opt_dir": layers and str(layers),
             "work_dir": str(self.work_dir), "log_dir": str(self.log_dir),
-            "reachable": [*_python_prefixes(python), str(INIT.parent), str(images.image_dir()),
-                          *_tool_dirs(), str(self.log_dir)],
+            "reachable": [*images.reachable(python, _function_defaults()), str(INIT.parent),
+                          str(self.log_dir)],
             "deny_ptrace": task_dir is not None,  # an image runs under proot (P1): it needs it
         }
         path = self.work_dir / "sandbox.json"

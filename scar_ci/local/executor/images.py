@@ -1,5 +1,5 @@
-"""Container-image functions in the scar-local executor: the image cache and udocker (LocalStack
-side, stdlib only).
+"""Container-image functions in the scar-local executor: the image cache, udocker and what its
+sandbox keeps reachable (LocalStack side, stdlib only; local mode's Batch jobs use it too).
 
 An image is fetched once per ImageUri (pinned by digest, as scar-ci deploys it) and
 architecture by scar-ci's puller ($SCAR_CI_IMAGE_PULL: scar_ci/local/image_pull.py on
@@ -26,6 +26,9 @@ IMAGE_DIR_VARIABLE = "SCAR_CI_IMAGE_DIR"
 PROOT_VARIABLE = "UDOCKER_USE_PROOT_EXECUTABLE"
 EXECMODE = "P1"
 UDOCKER_MAIN = "import sys; from udocker.maincmd import main; sys.argv[0] = 'udocker'; main()"
+SANDBOX_UID_VARIABLE = "SCAR_CI_SANDBOX_UID"
+SANDBOX_UID = 993  # sbx_user1051's uid and gid on Lambda
+SANDBOX_GID = 990
 # The executor's own variables: not for the function.
 _INTERNAL = ("LOCALSTACK_RUNTIME_ID", "LOCALSTACK_RUNTIME_ENDPOINT")
 
@@ -71,6 +74,24 @@ def udocker_env(defaults: dict[str, str]) -> dict[str, str]:
     if defaults.get(PROOT_VARIABLE):
         env[PROOT_VARIABLE] = defaults[PROOT_VARIABLE]
     return env
+
+
+def sandbox_ids() -> tuple[int, int]:
+    """The sandbox user: $SCAR_CI_SANDBOX_UID (its gid too), else Lambda's 993/990."""
+    if value := os.environ.get(SANDBOX_UID_VARIABLE):
+        if not value.isdigit() or int(value) == 0:
+            raise ValueError(f"{SANDBOX_UID_VARIABLE}={value!r}: a non-root uid")
+        return int(value), int(value)
+    return SANDBOX_UID, SANDBOX_GID
+
+
+def reachable(python: str, defaults: dict[str, str]) -> list[str]:
+    """What a sandbox that runs udocker on `python` keeps reachable: the Python's venv and
+    installation, the image cache, the folders of the tools local mode's defaults name (the
+    proot wrapper)."""
+    return sorted({str(Path(python).parent.parent), str(Path(python).resolve().parent.parent),
+                   str(image_dir()),
+                   *(str(Path(v).parent) for v in defaults.values() if v.startswith("/"))})
 
 
 def udocker_command(python: str) -> list[str]:

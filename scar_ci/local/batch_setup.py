@@ -1,0 +1,81 @@
+"""What an AWS account has for Batch before SCAR's first deploy, made in local mode's moto.
+
+SCAR's defaults name the service role `service-role/AWSBatchServiceRole` and the instance
+profile `ecsInstanceRole` (AWS creates both with Batch's first compute environment), and its
+documentation has the user fill `batch.compute_resources.subnets` and `security_group_ids` with
+their VPC's: `scar-ci local up` creates the two in moto's IAM and records moto's default VPC
+(its default subnets and security group) in `<state>/batch.json`, which `up` and `status` print.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from scar_ci.local.errors import LocalError
+
+BATCH_FILE = "batch.json"
+REGION = "us-east-1"
+TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    for service in ("batch.amazonaws.com", "ec2.amazonaws.com")]}
+
+
+@dataclass(frozen=True)
+class BatchNetwork:
+    """moto's default VPC: what the FDL's batch.compute_resources can name."""
+
+    subnets: tuple[str, ...]
+    security_group: str
+
+
+def prepare(moto_url: str, state_dir: Path) -> BatchNetwork:
+    """Create the roles in moto, record and return its default VPC's network."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        network = _prepare(boto3.session.Session(
+            aws_access_key_id="test", aws_secret_access_key="test",  # noqa: S106
+            region_name=REGION), moto_url)
+    except (BotoCoreError, ClientError, IndexError, KeyError) as error:
+        raise LocalError(f"cannot prepare Batch in moto at {moto_url}: {error} (its log: "
+                         f"{state_dir / 'ecr.log'})") from None
+    (state_dir / BATCH_FILE).write_text(json.dumps(asdict(network)))
+    return network
+
+
+def _prepare(session: Any, moto_url: str) -> BatchNetwork:
+    iam = session.client("iam", endpoint_url=moto_url)
+    ec2 = session.client("ec2", endpoint_url=moto_url)
+    trust = json.dumps(TRUST)
+    iam.create_role(RoleName="AWSBatchServiceRole", Path="/service-role/",
+                    AssumeRolePolicyDocument=trust)
+    iam.create_role(RoleName="ecsInstanceRole", AssumeRolePolicyDocument=trust)
+    iam.create_instance_profile(InstanceProfileName="ecsInstanceRole")
+    iam.add_role_to_instance_profile(InstanceProfileName="ecsInstanceRole",
+                                     RoleName="ecsInstanceRole")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
+    in_vpc = {"Name": "vpc-id", "Values": [vpc["VpcId"]]}
+    subnets = ec2.describe_subnets(Filters=[in_vpc])
+    groups = ec2.describe_security_groups(
+        Filters=[in_vpc, {"Name": "group-name", "Values": ["default"]}])
+    return BatchNetwork(tuple(sorted(s["SubnetId"] for s in subnets["Subnets"])),
+                        groups["SecurityGroups"][0]["GroupId"])
+
+
+def read(state_dir: Path) -> BatchNetwork | None:
+    """The network recorded by `prepare`, if any."""
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+        recorded = json.loads((state_dir / BATCH_FILE).read_text())
+        return BatchNetwork(tuple(recorded["subnets"]), recorded["security_group"])
+    return None
+
+
+def describe(network: BatchNetwork) -> str:
+    """One line for `up` and `status`."""
+    return (f"its default VPC: subnets {', '.join(network.subnets)}; security group "
+            f"{network.security_group} (for batch.compute_resources)")
