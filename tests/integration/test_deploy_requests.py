@@ -20,19 +20,22 @@ from scar_ci.aws.logs import discover_log_groups
 from scar_ci.aws.session import Aws
 from scar_ci.scopes.scope import Scope
 from scar_testbed.fixtures_aws import LocalStack
-from scar_testbed.latency_proxy import LOCK, Counts, LatencyProxy, latency_proxy
+from scar_testbed.latency_proxy import (
+    ACCOUNT_WIDE,
+    LOCK,
+    Counts,
+    LatencyProxy,
+    latency_proxy,
+)
 
 FUNCTIONS = 5
-# Reads made once per run whatever the FDL's size: the discovery's listings (which also tell
-# the plan what is absent; a page each, and LocalStack holds the other tests' resources
-# too), the layer's versions, the scope's creation time; and the ones read exactly once.
-ONCE = {("iam", "ListRoles"), ("lambda", "ListFunctions"), ("lambda", "ListLayerVersions"),
-        ("logs", "DescribeLogGroups"), ("apigateway", "GetRestApis"),
-        ("tagging", "GetResources"), ("ssm", "DescribeParameters"),
-        ("ecr", "DescribeRepositories"), ("batch", "DescribeComputeEnvironments"),
-        ("batch", "DescribeJobQueues"), ("batch", "DescribeJobDefinitions")}
+# Reads made once per run whatever the FDL's size (ACCOUNT_WIDE): the discovery's listings
+# (which also tell the plan what is absent; a page each, and LocalStack holds the other
+# tests' resources too), the layer's versions, the scope's creation time; and the ones read
+# exactly once.
 SINGLE = {("sts", "GetCallerIdentity"), ("s3", "ListBuckets"), ("s3", "GetBucketTagging")}
 LAYER = ("lambda", "PublishLayerVersion")  # once per layer content, shared by every test
+ONCE = ACCOUNT_WIDE - SINGLE - {LAYER}
 WAIT = ("lambda", "GetFunction")  # the Active waiter's polls: at least one per function
 NOTIFICATIONS = (("s3", "GetBucketNotification"), ("s3", "PutBucketNotification"))
 
