@@ -129,6 +129,13 @@ def test_a_supervisor_version_is_a_notice(capsys: pytest.CaptureFixture) -> None
      "resources with the function's own region (us-east-1, lambda.region)"),
     ("    iam: {boto_profile: other}\n",
      "functions.aws[0].iam.boto_profile: 'other': scar-ci deploys"),
+    ("    api_gateway: {name: a, region: eu-west-1}\n",
+     "functions.aws[0].api_gateway.region: 'eu-west-1': scar-ci deploys a function's "
+     "api_gateway resources with the function's own region"),
+    ("    batch: {boto_profile: other}\n",
+     "functions.aws[0].batch.boto_profile: 'other': scar-ci deploys a function's batch"),
+    ("    cloudwatch: {boto_profile: other}\n",
+     "functions.aws[0].cloudwatch.boto_profile: 'other'"),
     ("    batch: {multi_node_parallel: {number_nodes: 3}}\n",
      "functions.aws[0].batch.multi_node_parallel.number_nodes: has no effect unless"),
     ("    batch: {compute_resources: {type: FARGATE, launch_template_name: lt}}\n",
