@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scar_ci.aws.lambda_ import (
+    account_functions,
     allow_invoke,
     function_arn,
     permissions,
@@ -117,6 +118,8 @@ class RestApi(Resource):
     integration_parameters: Mapping[str, str] = field(
         default_factory=lambda: INTEGRATION_PARAMETERS)
     source_arns: tuple[str, str] = SOURCE_ARNS  # SCAR's templates, testing and invocation
+    # the function did not exist when planned: its policy holds no statement of an API
+    new_function: bool = field(default=False, compare=False, repr=False)
 
     def wanted(self) -> Settings:
         return {"routes": {"/": self.method, f"/{self.path_part}": self.method},
@@ -137,6 +140,8 @@ class RestApi(Resource):
     def read(self, aws: Aws) -> Settings | None:
         api = find_api(aws, self.name, self.scope)
         if api is None:
+            self.new_function = self.function not in {
+                live["FunctionName"] for live in account_functions(aws)}
             return None
         api_id = api["id"]
         client = aws.client("apigateway")
@@ -223,7 +228,8 @@ class RestApi(Resource):
                                    requestParameters=dict(self.integration_parameters))
         client.create_deployment(restApiId=self.api_id, stageName=self.stage)
         sources = self._sources(aws)
-        if len(sources) < len(SIDS) and SIDS[-1] in permissions(aws, self.function):
+        if len(sources) < len(SIDS) and not self.new_function and (
+                SIDS[-1] in permissions(aws, self.function)):
             revoke_invoke(aws, self.function, SIDS[-1])
         for sid, source in zip(SIDS, sources, strict=False):
             allow_invoke(aws, self.function, sid, "apigateway.amazonaws.com", source)
