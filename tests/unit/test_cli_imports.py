@@ -49,10 +49,13 @@ def test_validate_imports_no_aws_image_or_local_code() -> None:
 
 
 def test_the_deploy_core_loads_no_oscar_client_nor_image_builder_until_used() -> None:
-    """A deploy of plain zip functions pays for neither oscar-python (and its aiohttp) nor the
-    image builders (ELF parsing, the daemonless builder): a quarter of a second a process."""
+    """A deploy of plain zip functions pays for neither oscar-python (and its aiohttp), nor
+    the OSCAR client and the image registry client (requests), nor the image builders (ELF
+    parsing, the daemonless builder): a quarter of a second a process."""
     modules = imported(python=("-c", "import scar_ci.deploy.engine"))
     assert "scar_ci.deploy.discovery" in modules  # the listing works
-    assert sorted(m for m in modules if m.startswith(("oscar_python", "aiohttp")) or m in (
-        "scar_ci.package.image.build", "scar_ci.package.image.elf",
-        "scar_ci.package.image.daemonless", "scar_ci.package.image.job")) == []
+    assert sorted(m for m in modules if m.startswith(("oscar_python", "aiohttp", "requests"))
+                  or m in ("scar_ci.oscar.client", "scar_ci.package.image.spec",
+                           "scar_ci.package.image.registry", "scar_ci.package.image.build",
+                           "scar_ci.package.image.elf", "scar_ci.package.image.daemonless",
+                           "scar_ci.package.image.job")) == []
