@@ -189,9 +189,11 @@ class Function(Resource):
     since a role or layer planned in the same run only gets its ARN when applied."""
 
     kind = "function"
-    # its permissions and API are made while it is Pending (AWS fails only Invoke,
-    # UpdateFunctionCode, UpdateFunctionConfiguration and PublishVersion then); a bucket
-    # notification waits for it (`until_active`): S3 checks its destination by invoking it
+    # its triggers and API start while it is Pending (AWS fails only Invoke,
+    # UpdateFunctionCode, UpdateFunctionConfiguration and PublishVersion then) and wait for it
+    # (`until_active`) where it must be Active: a bucket notification (S3 checks its
+    # destination with a dry-run invoke), and a permission (LocalStack's AddPermission
+    # rewrites the function's version: made while the function turns Active, it undoes that)
     dependents_wait = False
     name: str
     config: Mapping[str, Any] = field(default_factory=dict)

@@ -95,9 +95,9 @@ class Trigger(Resource):
         return f"arn:aws:s3:::{self.bucket}"
 
     def create(self, aws: Aws) -> None:
-        allow_invoke(aws, self.function, self.sid, "s3.amazonaws.com", self._source)
         for function in (self.function, *self.along):  # then the bucket's entries in a batch
             until_active(aws, function)
+        allow_invoke(aws, self.function, self.sid, "s3.amazonaws.com", self._source)
         _writer(self.bucket).change(aws, self.entry_id, {
             "Id": self.entry_id, "LambdaFunctionArn": function_arn(aws, self.function),
             "Events": EVENTS,

@@ -1,10 +1,9 @@
 """How many requests a cold deploy and a teardown make, counted by the test bed's latency
 proxy (0 ms) in front of LocalStack: each resource costs what its calls need and no more (no
 read of what the discovery's listings show absent, no waiter poll a create's answer settles,
-no fact read twice, no wait for Active before a permission). Counts, not times: the Active
-waiter's polls and the notification batches depend on timing, and are bounded instead of
-fixed. The discovery's tag reads are seen side by side: the most requests in flight, through
-a second proxy delaying each answer."""
+no fact read twice). Counts, not times: the Active waiter's polls and the notification
+batches depend on timing, and are bounded instead of fixed. The discovery's tag reads are seen
+side by side: the most requests in flight, through a second proxy delaying each answer."""
 
 from __future__ import annotations
 
@@ -114,21 +113,17 @@ def test_a_cold_deploy_and_a_teardown_cost_what_their_resources_need(
     scope = Scope.parse(f"manual:{unique_name}")
     fdl = five_functions(tmp_path, unique_name)
 
-    aws = Aws()
-    cold = measured(proxy, lambda: deploy(fdl, scope, aws))
+    cold = measured(proxy, lambda: deploy(fdl, scope, Aws()))
     per = {op: FUNCTIONS for op in (("iam", "CreateRole"), ("iam", "PutRolePolicy"),
                                     ("logs", "CreateLogGroup"), ("logs", "PutRetentionPolicy"),
                                     ("lambda", "CreateFunction"))}
     check(cold, {**per, ("lambda", "AddPermission"): FUNCTIONS + 1,  # 5 triggers, 1 API
                  ("s3", "CreateBucket"): 1, ("s3", "PutBucketTagging"): 1,
                  ("s3", "PutObject"): 9,  # one marker per folder
-                 ("apigateway", "CreateRestApi"): 1, ("apigateway", "CreateResource"): 1,
-                 ("apigateway", "PutMethod"): 2, ("apigateway", "PutIntegration"): 2,
+                 ("apigateway", "CreateRestApi"): 1,
+                 ("apigateway", "PutRestApi"): 1,  # its routes and integrations at once
                  ("apigateway", "CreateDeployment"): 1})  # no policy read: new functions
     assert cold[WAIT] >= FUNCTIONS, listed(cold)
-    # permissions are given to Pending functions: only the notifications wait for Active
-    calls = aws.calls.calls
-    assert calls.index(("lambda", "AddPermission")) < calls.index(WAIT), calls
 
     # teardown's discovery reads each function's, role's and log group's tags side by side
     seen = discovered_side_by_side(localstack, monkeypatch, scope)
