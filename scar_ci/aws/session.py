@@ -80,6 +80,9 @@ class Aws:
         self._clients: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._facts: dict[Hashable, Future[Any]] | None = None
+        # waits of resources this session created, by key, that other changes join (a
+        # function becoming Active, which its bucket notifications need)
+        self.waits: dict[Hashable, Callable[[], None]] = {}
         # requests in flight: discoveries that read side by side within a parallel step
         # stay within the bound too
         self._slots = threading.BoundedSemaphore(concurrency())

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scar_ci.aws.errors import is_not_found
-from scar_ci.aws.lambda_ import allow_invoke, function_arn, permissions, revoke_invoke, source_arn
+from scar_ci.aws.lambda_ import (
+    allow_invoke,
+    function_arn,
+    permissions,
+    revoke_invoke,
+    source_arn,
+    until_active,
+)
 from scar_ci.aws.resource import Key, Resource, Settings, absent_ok
 from scar_ci.aws.s3 import bucket_tags
 from scar_ci.aws.session import Aws
@@ -88,6 +95,8 @@ class Trigger(Resource):
         return f"arn:aws:s3:::{self.bucket}"
 
     def create(self, aws: Aws) -> None:
+        for function in (self.function, *self.along):  # then the bucket's entries in a batch
+            until_active(aws, function)
         allow_invoke(aws, self.function, self.sid, "s3.amazonaws.com", self._source)
         _writer(self.bucket).change(aws, self.entry_id, {
             "Id": self.entry_id, "LambdaFunctionArn": function_arn(aws, self.function),

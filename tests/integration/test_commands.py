@@ -10,6 +10,7 @@ import time
 
 import boto3
 import pytest
+import yaml
 from command_helpers import Deployed, scar, worker_fdl
 
 from scar_ci.aws.session import Aws
@@ -95,6 +96,29 @@ def test_run_asynchronously_returns_at_once(deployed, capsys):
     code, out, err = scar(capsys, "run", "-n", deployed.name, "-a", "-e", "MODE=async")
     assert code == 0, err
     assert out.startswith(f"Function '{deployed.name}' launched successfully")
+
+
+def test_the_fdl_s_log_type_and_invocation_type_are_run_s_defaults(deployed, capsys):
+    """SCAR reads them when it runs a function: `log_type: None` leaves the log tail out,
+    `invocation_type: DryRun` sends nothing, `Event` queues the invocation (Lambda's 202)."""
+    document = yaml.safe_load(deployed.fdl.read_text())
+    settings = document["functions"]["aws"][0]["lambda"]
+    changed = deployed.fdl.with_name("run-defaults.yaml")
+    worker = ["-f", str(changed), "--scope", deployed.scope.stage, "-e", "MODE=defaults"]
+
+    def run(*flags: str, **fdl: str) -> tuple[int, str, str]:
+        changed.write_text(yaml.safe_dump(document | {"functions": {"aws": [
+            document["functions"]["aws"][0] | {"lambda": settings | fdl}]}}))
+        return scar(capsys, "run", *worker, *flags)
+
+    code, out, err = run("-v")
+    assert code == 0 and "START RequestId" in json.loads(out)["LambdaOutput"]["LogTail"], err
+    code, out, err = run("-v", log_type="None")
+    assert code == 0 and json.loads(out)["LambdaOutput"]["LogTail"] == "", err
+    code, out, err = run(invocation_type="DryRun")
+    assert (code, out.split(" with ")[0]) == (0, f"would invoke {deployed.name} synchronously")
+    code, out, err = run("-j", "-v", invocation_type="Event")  # both, as SCAR: -v wins
+    assert code == 0 and json.loads(out)["LambdaOutput"]["StatusCode"] == 202, err
 
 
 def test_bad_variables_and_unknown_functions_are_clear_errors(deployed, capsys):
