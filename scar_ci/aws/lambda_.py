@@ -142,8 +142,8 @@ class SupervisorLayer(Resource):
 
     kind = "layer"
     name: str
-    content: bytes = field(repr=False, default=b"")
-    sha256: str = ""
+    content: Callable[[], bytes] = field(repr=False, default=bytes)  # the zip, when published
+    sha256: str = ""  # of its files (scar_ci.package.layer.layer_digest)
     arn: str | None = None
 
     def wanted(self) -> Settings:
@@ -169,7 +169,7 @@ class SupervisorLayer(Resource):
     def create(self, aws: Aws) -> None:
         answer = aws.client("lambda").publish_layer_version(
             LayerName=self.name, Description=f"{LAYER_MARK}{self.sha256}",
-            Content={"ZipFile": self.content}, CompatibleRuntimes=LAYER_RUNTIMES,
+            Content={"ZipFile": self.content()}, CompatibleRuntimes=LAYER_RUNTIMES,
             LicenseInfo="Apache-2.0")
         self.arn = answer["LayerVersionArn"]
 

@@ -39,7 +39,6 @@ from scar_ci.fdl import Function as FdlFunction
 from scar_ci.fdl.model import LAUNCH_PATH, ApiGateway, launch_path, thaw
 from scar_ci.fdl.scar_values import SCAR_LAYER_NAME
 from scar_ci.package.function_zip import config_json, function_config, function_zip
-from scar_ci.package.image.spec import FunctionImageSpec
 from scar_ci.package.layer import HANDLER
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.storage import NO_CHAIN, ChainedBuckets
@@ -125,10 +124,11 @@ class Desired:
 
 
 def desired_state(fdl: Fdl, scope: Scope, account: Account | None,
-                  layer_zip: tuple[bytes, str], images: ImageOptions | None = None) -> Desired:
+                  layer_zip: tuple[Callable[[], bytes], str],
+                  images: ImageOptions | None = None) -> Desired:
     """The AWS resources `fdl` asks for in `scope` in `account` (None for an FDL without AWS
-    functions), with the supervisor layer `(zip, sha256)`; `images` says how function images
-    are built (by the build stage)."""
+    functions), with the supervisor layer `(what makes its zip, its digest)`; `images` says
+    how function images are built (by the build stage)."""
     check_deployable(fdl)
     if account is None:
         if fdl.functions:
@@ -241,6 +241,9 @@ def function_image(function: FdlFunction, scope: Scope, tags: dict[str, str],
                    ) -> tuple[FunctionImage, list[Resource]]:
     """A function image (the user's, plus the supervisor and the task files, built by
     `images.builder`) and its ECR repository (unless `create_image` is false)."""
+    # here: the image specification's registry client (requests) only for image functions
+    from scar_ci.package.image.spec import FunctionImageSpec
+
     repository = scope.ecr_repository(function.name)
     task_files = {CONFIG_FILE_NAME: config_json(config),
                   **{name: path.read_bytes() for name, path in files.items()}}

@@ -17,7 +17,7 @@ from scar_ci.fdl import load_fdl
 from scar_ci.scopes.scope import Scope
 
 ACCOUNT = Account("eu-west-1", "123456789012")
-LAYER = (b"layer zip", "ab" * 32)
+LAYER = (lambda: b"layer zip", "ab" * 32)
 SCOPE = Scope.parse("pr-7", source="owner/repo")
 NETWORK = {"subnets": ["subnet-1"], "security_group_ids": ["sg-1"]}
 
