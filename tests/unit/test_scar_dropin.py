@@ -112,6 +112,23 @@ def test_a_supervisor_version_is_a_notice(capsys: pytest.CaptureFixture) -> None
             "scar-ci deploys its own supervisor") in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("max_v_cpus", "told"), [(5, True), (6, False)])
+def test_a_multi_node_job_its_compute_environment_cannot_hold_is_a_notice(
+        max_v_cpus: int, told: bool, capsys: pytest.CaptureFixture) -> None:
+    cow("      execution_mode: batch\n    batch:\n      vcpus: 2\n"
+        "      multi_node_parallel: {enabled: true, number_nodes: 3}\n"
+        f"      compute_resources: {{max_v_cpus: {max_v_cpus}, subnets: [s], "
+        "security_group_ids: [g]}\n")
+    load_fdl("scar.yaml")
+    notice = ("scar-ci: notice: scar.yaml:11:39: functions.aws[0].batch.compute_resources."
+              "max_v_cpus: 5 vCPUs cannot hold the multi-node job's 3 nodes of 2 vCPUs: AWS "
+              "Batch would keep it RUNNABLE; set max_v_cpus to 6 or more (or fewer nodes or "
+              "vcpus)")
+    err = capsys.readouterr().err
+    assert (notice in err) is told
+    assert ("cannot hold" in err) is told
+
+
 # --- values scar-ci would ignore: refused at their line -------------------------------------
 
 @pytest.mark.parametrize(("extra", "message"), [
