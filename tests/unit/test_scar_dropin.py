@@ -105,11 +105,17 @@ def test_lowercase_log_levels_are_upper_cased() -> None:
     assert load_fdl("scar.yaml").functions[0].log_level == "DEBUG"
 
 
-def test_a_supervisor_version_is_a_notice(capsys: pytest.CaptureFixture) -> None:
-    cow("      supervisor: {version: 1.5.0}\n")
+def test_a_supervisor_version_or_license_is_a_notice(capsys: pytest.CaptureFixture) -> None:
+    cow("      supervisor: {version: 1.5.0, license_info: MIT}\n")
     load_fdl("scar.yaml")
+    err = capsys.readouterr().err
     assert ("scar.yaml:7:29: functions.aws[0].lambda.supervisor.version: '1.5.0' is not used: "
-            "scar-ci deploys its own supervisor") in capsys.readouterr().err
+            "scar-ci deploys its own supervisor") in err
+    assert ("scar.yaml:7:50: functions.aws[0].lambda.supervisor.license_info: 'MIT' is not "
+            "used: scar-ci deploys its own supervisor") in err
+    cow("      supervisor: {version: latest, license_info: Apache 2.0}\n")  # SCAR's defaults
+    load_fdl("scar.yaml")
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.parametrize(("max_v_cpus", "told"), [(5, True), (6, False)])
