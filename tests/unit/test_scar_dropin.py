@@ -251,6 +251,20 @@ def test_init_flags_win_over_the_fdl() -> None:
     assert (function.memory, function.description) == (2048, "from the command line")
 
 
+def test_the_profile_flag_wins_over_every_service_s_profile() -> None:
+    """SCAR's -pf is the profile of every call: the FDL's per-service profiles, which had to
+    be the function's, do not stand in its way (a different one without -pf is refused)."""
+    cow("      boto_profile: team\n    iam: {boto_profile: team}\n"
+        "    cloudwatch: {boto_profile: team}\n")
+    (function,) = load_definition(parse("init", "-f", "scar.yaml", "-pf", "other")).functions
+    assert function.boto_profile == "other"
+    (function,) = load_fdl("scar.yaml", overrides={"lambda": {"boto_profile": "other"}}
+                           ).functions  # run, invoke, rm, ls, put, get: profile_override
+    assert function.boto_profile == "other"
+    cow("      boto_profile: team\n    iam: {boto_profile: other}\n")
+    assert any("iam.boto_profile: 'other'" in p for p in problems())
+
+
 def test_scar_1_event_source_is_an_input_and_output_folder() -> None:
     overrides = definition_overrides(parse("init", "-n", "f", "-i", "busybox", "-es", "b"))
     assert overrides["lambda"]["input"][0]["path"] == "b/input"
