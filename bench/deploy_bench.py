@@ -6,11 +6,18 @@ whole CLI processes, against LocalStack seen through the test bed's latency prox
 
 Each delay (ms added to every request, a stand-in for a real network's round trip) and FDL
 size (functions) gets `--rounds` rounds, each in a fresh scope and bucket; the table shows the
-median wall time, the requests (all, with the scope lock's 4; mutating, the lock's aside) and
-the most requests in flight at once, as the proxy counted them, and the floor: the requests
-that must follow one another times the round trip, measured on the deploy core's own graph
-and resources by one in-process run of each step per size (bench/deploy_floor.py).
-`--operations` adds the requests per service and operation of the last round of each step.
+median wall time, the requests (all, with the scope lock's 4; mutating, the lock's aside; per
+function: those beyond the account-wide part, `ACCOUNT_WIDE` and the lock's, which does not
+grow with the functions) and the most requests in flight at once, as the proxy counted them,
+and the floor: the requests that must follow one another times the round trip, measured on
+the deploy core's own graph and resources by one in-process run of each step per size
+(bench/deploy_floor.py). A second table splits each wall time (medians): the CLI process's own
+CPU (user + sys of it and its children), the time LocalStack was answering at least one
+request (and its time summed over the requests), the time only injected delays were in
+flight, and the time no request was in flight at all (the process's start, its CPU, waiter
+sleeps, waiting for a core); CPU overlaps the others when the process computes while
+requests are out. `--operations` adds the requests per service and operation of the last
+round of each step.
 The FDL repeats one block of shapes: in every 10 functions two are chained through S3 (one's
 output folder is the other's input), one is behind an API, seven are plain.
 LocalStack is the one at $SCAR_TESTBED_LOCALSTACK_URL, else one started (and stopped) for the
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import secrets
 import statistics
 import subprocess
@@ -40,6 +48,7 @@ from scar_testbed import localstack_ctl
 from scar_testbed.latency_proxy import LatencyProxy, latency_proxy
 
 STEPS = ("cold deploy", "no-op redeploy", "teardown")
+SPLIT = ("cpu", "at_localstack", "localstack_summed", "delays_alone", "nothing_in_flight")
 SHAPES = ("chain-first", "chain-second", "api") + ("plain",) * 7
 
 @dataclass(frozen=True)
@@ -48,9 +57,15 @@ class Figures:
 
     seconds: float
     requests: int
+    account_wide: int  # of the requests, those that do not grow with the functions
     mutating: int
     max_in_flight: int
     operations: Counter[tuple[str, str]]
+    cpu: float  # the CLI process's user + sys (and its children's)
+    at_localstack: float  # at least one request at LocalStack
+    localstack_summed: float  # LocalStack's time, summed over the requests
+    delays_alone: float  # requests in flight, none at LocalStack: only injected delays
+    nothing_in_flight: float
 
 
 def write_fdl(folder: Path, count: int, bucket: str) -> Path:
@@ -81,15 +96,21 @@ def run_step(proxy: LatencyProxy, argv: list[str]) -> Figures:
     if not environment.get(ENGINE_ENV):  # the layer's udocker engines, as the tests give them
         environment[ENGINE_ENV] = str(machine_engines())
     proxy.reset()
-    started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "scar_ci", *argv, "--json"], env=environment,
                           capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - started
+    seconds = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
         sys.exit(f"scar-ci {' '.join(argv)} failed ({done.returncode}):\n{done.stderr}")
     counts = proxy.counts()
-    return Figures(seconds, counts.total, counts.mutating, counts.max_in_flight,
-                   counts.requests)
+    in_flight, at_localstack = counts.busy_s(upstream=False), counts.busy_s(upstream=True)
+    return Figures(seconds, counts.total, counts.account_wide, counts.mutating,
+                   counts.max_in_flight, counts.requests,
+                   after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+                   at_localstack, counts.upstream_s(), in_flight - at_localstack,
+                   max(0.0, seconds - in_flight))
 
 
 def measured_floors(proxy: LatencyProxy, folder: Path, count: int) -> dict[str, int]:
@@ -127,7 +148,7 @@ def main() -> int:
     args = parser.parse_args()
     delays = [int(d) for d in args.delays.split(",")]
     sizes = [int(s) for s in args.sizes.split(",")]
-    rows, details = [], []
+    rows, splits, details = [], [], []
     with (localstack_ctl.endpoint_for_bench("deploy-bench") as url,
           tempfile.TemporaryDirectory() as folder, latency_proxy(url) as proxy):
         depths = {size: measured_floors(proxy, Path(folder), size) for size in sizes}
@@ -139,16 +160,26 @@ def main() -> int:
                     figures = [r[step] for r in rounds]
                     last, depth = figures[-1], depths[size][step]
                     seconds = statistics.median(f.seconds for f in figures)
+                    per = (last.requests - last.account_wide) / size
                     rows.append(f"| {size} | {step} | {delay} ms | {seconds:.2f} s | "
-                                f"{last.requests} | {last.mutating} | {last.max_in_flight} | "
+                                f"{last.requests} | {per:.1f} + {last.account_wide} | "
+                                f"{last.mutating} | {last.max_in_flight} | "
                                 f"{depth} x {delay} ms = {depth * delay / 1000:.2f} s |")
+                    parts = (statistics.median(getattr(f, part) for f in figures)
+                             for part in SPLIT)
+                    splits.append(f"| {size} | {step} | {delay} ms | {seconds:.2f} s | "
+                                  + " | ".join(f"{part:.2f} s" for part in parts) + " |")
                     details.append((size, step, delay, last.operations))
     print(f"whole CLI processes, median of {args.rounds} rounds; SHAPES per 10 functions: "
           "2 chained through S3, 1 behind an API, 7 plain")
-    print("| functions | step | delay | wall time | requests | mutating | max in flight "
-          "| floor (depth x delay) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| functions | step | delay | wall time | requests | per function + account-wide "
+          "| mutating | max in flight | floor (depth x delay) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
+    print("\n| functions | step | delay | wall time | CLI CPU | at LocalStack | LocalStack "
+          "summed | delays alone | nothing in flight |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(splits))
     if args.operations:
         for size, step, delay, operations in details:
             if delay == delays[-1]:

@@ -2,15 +2,19 @@
 another even if everything independent ran at once, measured on the deploy core itself.
 
 One in-process run of each step (through the latency proxy, to count the scope lock's
-requests) counts the requests of every resource's read, create (with the wait it returns),
-update and delete, of every discovery and of the main thread; then the floor of a step is
+requests) counts the requests of every resource's read, create, the wait it returns, update
+and delete, of every discovery and of the main thread, each as the requests that follow one
+another: a `parallel_map` inside (a discovery's tag reads, the triggers' reads after the
+functions' listing, a bucket's folder markers) weighs its longest item, not their sum. Then
+the floor of a step is
 
     the scope lock's requests + the main thread's (account, tagging pass, kept buckets' reads)
-    + the longest discovery (a listing and the reads it makes; the triggers' reads side by
-      side after the functions' listing)
+    + the longest discovery (they run side by side)
     + the longest read of a desired resource (they run side by side)
     + the longest path through the plan's changes along their needs (`Change.needs`, made
-      from the resources' `depends_on()`), each change weighing the requests it made.
+      from the resources' `depends_on()`), each change weighing the requests it made, and
+      its wait when its dependents wait for it (`Change.dependents_wait`)
+    + the longest of the other waits, which the apply runs once everything else is done.
 
 So the floor follows the code: a request added to a create, a dependency added to a
 resource, a listing made twice, each shows in it.
@@ -18,12 +22,16 @@ resource, a listing made twice, each shows in it.
 
 from __future__ import annotations
 
+import inspect
+import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from scar_ci.aws import parallel
 from scar_ci.aws.resource import Resource
 from scar_ci.aws.session import Aws
 from scar_ci.deploy import discovery, engine
@@ -32,7 +40,7 @@ from scar_ci.fdl import load_fdl
 from scar_ci.scopes.scope import Scope
 from scar_testbed.latency_proxy import LatencyProxy
 
-Key = tuple[str, str, str]  # (what: read, create, update, delete, discover; kind; name)
+Key = tuple[str, str, str]  # (read, create, wait, update, delete, discover; kind; name)
 METHODS = ("read", "create", "update", "delete")
 
 
@@ -67,6 +75,29 @@ class Chains:
                     self.requests[key] = self.requests.get(key, 0) + made
             self._local.key, self._local.n = outer, outer_n + made if outer else 0
 
+    def mapped(self, function: Callable[[Any], Any], items: Iterable[Any],
+               original: Callable[..., list[Any]]) -> list[Any]:
+        """`parallel_map` inside a counted call: each item counted on its own thread, the
+        call weighing the longest item (side by side, not one after another)."""
+        key = getattr(self._local, "key", None)
+        if key is None:
+            return original(function, items)
+        counts: list[int] = []
+
+        def item(value: Any) -> Any:
+            outer = getattr(self._local, "key", None), getattr(self._local, "n", 0)
+            self._local.key, self._local.n = key, 0
+            try:
+                return function(value)
+            finally:
+                with self._lock:
+                    counts.append(self._local.n)
+                self._local.key, self._local.n = outer
+
+        result = original(item, items)
+        self._local.n += max(counts, default=0)
+        return result
+
     def longest(self, what: str) -> int:
         return max((n for (w, _, _), n in self.requests.items() if w == what), default=0)
 
@@ -86,8 +117,10 @@ def counted(chains: Chains) -> Iterator[None]:
             key = key_of(*args)
             with chains.counting(key):
                 result = original(*args, **kwargs)
-            if key[0] == "create" and callable(result):  # the wait: after it, same chain
-                return lambda: _counted_wait(chains, key, result)
+                if inspect.isgenerator(result):  # its requests are made as it is read
+                    result = iter(list(result))
+            if key[0] == "create" and callable(result):  # the wait: counted on its own
+                return lambda: _counted_wait(chains, ("wait", *key[1:]), result)
             return result
 
         patched.append((owner, name, original))
@@ -97,6 +130,12 @@ def counted(chains: Chains) -> Iterator[None]:
         for method in METHODS:
             if method in cls.__dict__:
                 wrap(cls, method, lambda self, *_, m=method: (m, self.kind, self.name))
+    original_map = parallel.parallel_map
+    mapped = partial(chains.mapped, original=original_map)
+    for module in [m for m in sys.modules.values() if m is not None]:
+        if getattr(module, "parallel_map", None) is original_map:
+            patched.append((module, "parallel_map", original_map))
+            module.parallel_map = mapped
     entries = list(discovery.DISCOVERIES)
     discovery.DISCOVERIES[:] = [(service, _counted_discovery(chains, service, find))
                                 for service, find in entries]
@@ -130,24 +169,25 @@ def _subclasses(cls: type) -> Iterator[type]:
 
 
 def _apply_path(plan: Plan, chains: Chains) -> int:
-    """The longest path through the plan's changes along their needs (positions before)."""
-    ends: list[int] = []
+    """The longest path through the plan's changes along their needs (positions before),
+    then the waits no dependent waited for (the apply runs them last, side by side)."""
+    usable: list[int] = []  # when each change's dependents may start
+    ends, last = [0], [0]
     for change in plan.changes:
-        own = 0 if change.apply is None else chains.of(change.verb.value, change.kind,
-                                                       change.name)
-        ends.append(own + max((ends[n] for n in change.needs), default=0))
-    return max(ends, default=0)
+        applied = max((usable[n] for n in change.needs), default=0)
+        settled = 0
+        if change.apply is not None:
+            applied += chains.of(change.verb.value, change.kind, change.name)
+            settled = chains.of("wait", change.kind, change.name)
+        usable.append(applied + settled if change.dependents_wait else applied)
+        ends.append(usable[-1])
+        last.append(0 if change.dependents_wait else settled)
+    return max(ends) + max(last)
 
 
 def _floor(plan: Plan, chains: Chains, lock: int) -> int:
-    discovered = max(chains.longest("discover"),
-                     chains.of("discover", "lambda", "") + _longest_triggers(chains))
-    return lock + chains.main + discovered + chains.longest("read") + _apply_path(plan, chains)
-
-
-def _longest_triggers(chains: Chains) -> int:
-    return max((n for (w, kind, _), n in chains.requests.items()
-                if w == "discover" and kind == "triggers"), default=0)
+    return (lock + chains.main + chains.longest("discover") + chains.longest("read")
+            + _apply_path(plan, chains))
 
 
 def floors(proxy: LatencyProxy, fdl_path: Path, label: str) -> dict[str, int]:

@@ -23,7 +23,6 @@ from scar_ci.commands.definition import (
     profile_override,
 )
 from scar_ci.commands.scopes import add_prune_verb
-from scar_ci.commands.services import known_clusters
 from scar_ci.commands.verbs import add_command_verbs
 from scar_ci.errors import UsageError, UserError
 from scar_ci.local.commands import (
@@ -156,6 +155,7 @@ def _preheat(fdl: Fdl, scope: Scope, aws: Aws, say: Callable[[str], None]) -> No
 def cmd_teardown(args: argparse.Namespace) -> int:
     """Delete everything of a scope, found by tags (the FDL only gives region and profile)."""
     from scar_ci.aws.session import Aws
+    from scar_ci.commands.services import known_clusters
     from scar_ci.deploy import engine
     from scar_ci.fdl import load_fdl
 
@@ -177,6 +177,7 @@ def cmd_teardown(args: argparse.Namespace) -> int:
 def cmd_ls(args: argparse.Namespace) -> int:
     """List deployed functions per scope, with their API URLs."""
     from scar_ci.aws.session import Aws
+    from scar_ci.commands.services import known_clusters
     from scar_ci.deploy import engine
     from scar_ci.fdl import load_fdl
     from scar_ci.oscar.clusters import render_services

@@ -3,6 +3,7 @@ stage)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -10,11 +11,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scar_ci.aws.lambda_ import (
+    account_functions,
     allow_invoke,
     function_arn,
     permissions,
     revoke_invoke,
     source_arn,
+    until_active,
 )
 from scar_ci.aws.resource import Key, Resource, Settings, absent_ok, owned, paginate
 from scar_ci.aws.session import Aws
@@ -32,6 +35,8 @@ PROXY = "{proxy+}"
 # The invoke permissions of SCAR's source_arn_testing and source_arn_invocation.
 SIDS = ("scar-ci-apigateway", "scar-ci-apigateway-invocation")
 IAM = "AWS_IAM"
+ANY_METHOD = "x-amazon-apigateway-any-method"
+OPENAPI_PLACES = {"header": "header", "querystring": "query", "path": "path"}
 
 
 def rest_apis(aws: Aws) -> list[dict[str, Any]]:
@@ -117,6 +122,8 @@ class RestApi(Resource):
     integration_parameters: Mapping[str, str] = field(
         default_factory=lambda: INTEGRATION_PARAMETERS)
     source_arns: tuple[str, str] = SOURCE_ARNS  # SCAR's templates, testing and invocation
+    # the function did not exist when planned: its policy holds no statement of an API
+    new_function: bool = field(default=False, compare=False, repr=False)
 
     def wanted(self) -> Settings:
         return {"routes": {"/": self.method, f"/{self.path_part}": self.method},
@@ -137,6 +144,8 @@ class RestApi(Resource):
     def read(self, aws: Aws) -> Settings | None:
         api = find_api(aws, self.name, self.scope)
         if api is None:
+            self.new_function = self.function not in {
+                live["FunctionName"] for live in account_functions(aws)}
             return None
         api_id = api["id"]
         client = aws.client("apigateway")
@@ -183,11 +192,46 @@ class RestApi(Resource):
         self.api_id = live["api_id"]
 
     def create(self, aws: Aws) -> None:
-        answer = aws.client("apigateway").create_rest_api(
+        """The API, then its routes and integrations in one PutRestApi (an OpenAPI document)
+        where the document says all of them, else route by route as an update does."""
+        client = aws.client("apigateway")
+        answer = client.create_rest_api(
             name=self.name, description=f"scar-ci: {self.function}",
             endpointConfiguration={"types": ["REGIONAL"]}, tags=dict(self.tags))
         self.api_id = answer["id"]
-        self._build(aws, {"routes": {}, "tags": self.tags}, {"/": answer["rootResourceId"]})
+        live: Settings = {"routes": {}, "tags": self.tags}
+        document = self._openapi(aws)
+        if document is None:
+            self._build(aws, live, {"/": answer["rootResourceId"]})
+            return
+        client.put_rest_api(restApiId=self.api_id, mode="overwrite",
+                            body=json.dumps(document).encode())
+        self._publish(aws, live)
+
+    def _openapi(self, aws: Aws) -> dict[str, Any] | None:
+        """The routes as an OpenAPI document, or None where an import would not make what
+        the calls route by route make: an AWS_IAM API (LocalStack's import leaves its methods
+        open), a path parameter other than a greedy one (an import adds it to the method's
+        request parameters), a request parameter in no location OpenAPI has."""
+        parameters = []
+        for key, required in self.method_parameters.items():
+            prefix, _, rest = key.partition(".request.")
+            place, _, name = rest.partition(".")
+            if prefix != "method" or place not in OPENAPI_PLACES or not name:
+                return None
+            parameters.append({"name": name, "in": OPENAPI_PLACES[place],
+                               "required": required, "schema": {"type": "string"}})
+        variable = self.path_part.startswith("{") and not self.path_part.endswith("+}")
+        if self.authorization != "NONE" or variable:
+            return None
+        operation = {"parameters": parameters, "x-amazon-apigateway-integration": {
+            "type": "aws_proxy", "httpMethod": "POST", "uri": self._uri(aws),
+            "requestParameters": dict(self.integration_parameters)}}
+        verb = ANY_METHOD if self.method == "ANY" else self.method.lower()
+        return {"openapi": "3.0.1",
+                "info": {"title": self.name, "description": f"scar-ci: {self.function}",
+                         "version": "1"},
+                "paths": {path: {verb: operation} for path in ("/", f"/{self.path_part}")}}
 
     def update(self, aws: Aws, live: Settings) -> None:
         self._build(aws, live, {r["path"]: r["id"] for r in paginate(
@@ -221,9 +265,16 @@ class RestApi(Resource):
                                    httpMethod=self.method, type="AWS_PROXY",
                                    integrationHttpMethod="POST", uri=self._uri(aws),
                                    requestParameters=dict(self.integration_parameters))
+        self._publish(aws, live)
+
+    def _publish(self, aws: Aws, live: Settings) -> None:
+        """The deployment to the stage, the invoke permissions and the tags."""
+        client = aws.client("apigateway")
         client.create_deployment(restApiId=self.api_id, stageName=self.stage)
+        until_active(aws, self.function)  # before its policy changes (lambda_.Function)
         sources = self._sources(aws)
-        if len(sources) < len(SIDS) and SIDS[-1] in permissions(aws, self.function):
+        if len(sources) < len(SIDS) and not self.new_function and (
+                SIDS[-1] in permissions(aws, self.function)):
             revoke_invoke(aws, self.function, SIDS[-1])
         for sid, source in zip(SIDS, sources, strict=False):
             allow_invoke(aws, self.function, sid, "apigateway.amazonaws.com", source)

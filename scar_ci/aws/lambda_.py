@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError, WaiterError
 
 from scar_ci.aws.errors import error_code
+from scar_ci.aws.parallel import Once
 from scar_ci.aws.resource import (
     Key,
     Resource,
@@ -141,8 +142,8 @@ class SupervisorLayer(Resource):
 
     kind = "layer"
     name: str
-    content: bytes = field(repr=False, default=b"")
-    sha256: str = ""
+    content: Callable[[], bytes] = field(repr=False, default=bytes)  # the zip, when published
+    sha256: str = ""  # of its files (scar_ci.package.layer.layer_digest)
     arn: str | None = None
 
     def wanted(self) -> Settings:
@@ -168,7 +169,7 @@ class SupervisorLayer(Resource):
     def create(self, aws: Aws) -> None:
         answer = aws.client("lambda").publish_layer_version(
             LayerName=self.name, Description=f"{LAYER_MARK}{self.sha256}",
-            Content={"ZipFile": self.content}, CompatibleRuntimes=LAYER_RUNTIMES,
+            Content={"ZipFile": self.content()}, CompatibleRuntimes=LAYER_RUNTIMES,
             LicenseInfo="Apache-2.0")
         self.arn = answer["LayerVersionArn"]
 
@@ -188,6 +189,12 @@ class Function(Resource):
     since a role or layer planned in the same run only gets its ARN when applied."""
 
     kind = "function"
+    # its triggers and API start while it is Pending (AWS fails only Invoke,
+    # UpdateFunctionCode, UpdateFunctionConfiguration and PublishVersion then) and wait for it
+    # (`until_active`) where it must be Active: a bucket notification (S3 checks its
+    # destination with a dry-run invoke), and a permission (LocalStack's AddPermission
+    # rewrites the function's version: made while the function turns Active, it undoes that)
+    dependents_wait = False
     name: str
     config: Mapping[str, Any] = field(default_factory=dict)
     code: bytes = field(repr=False, default=b"")
@@ -238,14 +245,17 @@ class Function(Resource):
         return self._arguments()
 
     def create(self, aws: Aws) -> Callable[[], None]:
-        """Create; the wait until Active is returned, so functions created together settle
-        together (triggers and permissions do not need an Active function)."""
+        """Create; the wait until Active is returned, shared with the changes that need it
+        (`until_active`): the apply runs it once everything else is done, so functions
+        created together settle together, and as late as possible (mostly in one poll)."""
         client = aws.client("lambda")
         code = self._code(aws)
         _retry_role(lambda: client.create_function(
             FunctionName=self.name, Code=code, Tags=self.wanted()["tags"],
             Publish=False, **self._create_arguments()))
-        return lambda: settle(client, "function_active_v2", self.name)
+        wait = aws.waits[(self.kind, self.name)] = Once(
+            lambda: settle(client, "function_active_v2", self.name))
+        return wait
 
     def update(self, aws: Aws, live: Settings) -> None:
         if live["package"] != self.package_type:  # Lambda cannot change it in place
@@ -368,6 +378,14 @@ def settle(client: Any, waiter: str, name: str) -> None:
         code = live.get("StateReasonCode") or live.get("LastUpdateStatusReasonCode") or ""
         raise FunctionNotReady(f"Lambda reports the function {live.get('State', '')}: "
                                f"{reason}{f' ({code})' if code else ''}") from error
+
+
+def until_active(aws: Aws, name: str) -> None:
+    """Wait until the function `name` is Active when this session created it (one wait,
+    whoever asks first polls); an existing one is settled by its own change."""
+    wait = aws.waits.get((Function.kind, name))
+    if wait is not None:
+        wait()
 
 
 def _retry_role(call: Callable[[], Any]) -> Any:

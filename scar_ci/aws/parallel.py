@@ -9,6 +9,7 @@ SDK's standard retry mode.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -29,3 +30,25 @@ def parallel_map(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scar-ci") as pool:
         futures = [pool.submit(function, item) for item in items]
     return [future.result() for future in futures]
+
+
+class Once:
+    """`call` run once for all its callers, whichever threads: the first runs it, the others
+    wait for its outcome (the same error raised to each when it failed)."""
+
+    def __init__(self, call: Callable[[], object]) -> None:
+        self._call = call
+        self._lock = threading.Lock()
+        self._ran = False
+        self._error: BaseException | None = None
+
+    def __call__(self) -> None:
+        with self._lock:
+            if not self._ran:
+                try:
+                    self._call()
+                except BaseException as error:
+                    self._error = error
+                self._ran = True
+        if self._error is not None:
+            raise self._error

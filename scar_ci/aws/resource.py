@@ -42,6 +42,9 @@ class Resource(ABC):
     """One resource scar-ci manages."""
 
     kind: ClassVar[str]
+    # whether the resources that depend on this one also wait for the wait its create
+    # returns (False: they accept it unsettled, and the wait runs once nothing else is left)
+    dependents_wait: ClassVar[bool] = True
     name: str
     tags: Mapping[str, str] = MappingProxyType({})  # scar-ci's tags, where the kind has tags
 
@@ -56,7 +59,8 @@ class Resource(ABC):
     @abstractmethod
     def create(self, aws: Aws) -> Callable[[], None] | None:
         """Create the resource with the wanted settings; may return a wait for it to settle,
-        which the apply runs after the other changes (so independent waits overlap)."""
+        which the apply runs after the other changes (so independent waits overlap), and
+        before its dependents start unless `dependents_wait` is False."""
 
     @abstractmethod
     def update(self, aws: Aws, live: Settings) -> None:

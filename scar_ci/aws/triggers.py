@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from scar_ci.aws.errors import is_not_found
-from scar_ci.aws.lambda_ import allow_invoke, function_arn, permissions, revoke_invoke, source_arn
+from scar_ci.aws.lambda_ import (
+    allow_invoke,
+    function_arn,
+    permissions,
+    revoke_invoke,
+    source_arn,
+    until_active,
+)
 from scar_ci.aws.resource import Key, Resource, Settings, absent_ok
 from scar_ci.aws.s3 import bucket_tags
 from scar_ci.aws.session import Aws
@@ -40,6 +48,8 @@ class Trigger(Resource):
     # the functions of the bucket's other triggers, waited for too: a bucket's triggers then
     # start together and their notification entries are written in one batch
     along: tuple[str, ...] = field(default=(), compare=False)
+    # the bucket did not exist when planned: it has no notification configuration to read
+    new_bucket: bool = field(default=False, compare=False, repr=False)
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -69,6 +79,7 @@ class Trigger(Resource):
 
     def read(self, aws: Aws) -> Settings | None:
         if bucket_tags(aws, self.bucket) is None:  # no bucket yet (read once with its own)
+            self.new_bucket = True
             return None
         configuration = absent_ok(_notifications, aws=aws, bucket=self.bucket) or {}
         entry = next((e for e in configuration.get("LambdaFunctionConfigurations", ())
@@ -88,12 +99,14 @@ class Trigger(Resource):
         return f"arn:aws:s3:::{self.bucket}"
 
     def create(self, aws: Aws) -> None:
+        for function in (self.function, *self.along):  # then the bucket's entries in a batch
+            until_active(aws, function)
         allow_invoke(aws, self.function, self.sid, "s3.amazonaws.com", self._source)
         _writer(self.bucket).change(aws, self.entry_id, {
             "Id": self.entry_id, "LambdaFunctionArn": function_arn(aws, self.function),
             "Events": EVENTS,
             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": self.prefix}]}},
-        })
+        }, new_bucket=self.new_bucket)
 
     def update(self, aws: Aws, live: Settings) -> None:
         self.create(aws)
@@ -119,15 +132,18 @@ class _NotificationWriter:
     Their changes are queued and written together instead: whoever finds no write going
     writes for everyone until the queue is empty, each time reading the configuration first
     and only then taking the queue, so the changes queued during that read join the batch
-    (one read and one write per batch)."""
+    (one read and one write per batch; no read before a session's first write to a bucket
+    it created, `new_bucket`, which has no configuration yet)."""
 
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
         self._lock = threading.Lock()
         self._queue: list[_Change] = []
         self._writing = False
+        self._wrote: weakref.WeakSet[Aws] = weakref.WeakSet()  # sessions that wrote here
 
-    def change(self, aws: Aws, entry_id: str, entry: dict[str, Any] | None) -> None:
+    def change(self, aws: Aws, entry_id: str, entry: dict[str, Any] | None, *,
+               new_bucket: bool = False) -> None:
         mine = _Change(entry_id, entry)
         with self._lock:
             self._queue.append(mine)
@@ -138,13 +154,16 @@ class _NotificationWriter:
                     self._writing = lead = False
                     break
             try:
-                current: dict[str, Any] | Exception = _notifications(aws, self.bucket)
+                current: dict[str, Any] | Exception = (
+                    {} if new_bucket and aws not in self._wrote
+                    else _notifications(aws, self.bucket))
             except Exception as error:
                 current = error
             with self._lock:
                 batch, self._queue = self._queue, []
             try:
                 self._write(aws, current, batch)
+                self._wrote.add(aws)
             except Exception as error:
                 for change in batch:
                     change.error = error

@@ -27,6 +27,9 @@ from scar_ci.errors import UsageError, UserError
 API_PAYLOAD_LIMIT = 10 * 1024 * 1024  # API Gateway's request payload limit
 TIMEOUT_S = 60  # API Gateway itself gives up after 29 s
 ASYNC_HEADER = "X-Amz-Invocation-Type"
+# API Gateway's answer to an asynchronous Lambda proxy call: Lambda's 202 has no body, which is
+# no proxy response; SCAR takes it as "launched" too
+ASYNC_ACCEPTED = 502
 
 
 @dataclass
@@ -174,12 +177,12 @@ def cmd_invoke(args: argparse.Namespace, scope_of: ScopeOf) -> int:
     signer = aws if needs_signature(aws, api_id_in(url)) else None
     reply = send(url, request_of(args), signer)
     output = decoded(reply.body)
+    if args.asynchronous and reply.status in (*range(200, 300), ASYNC_ACCEPTED):
+        print(f"Function '{target.name}' launched successfully.")
+        return 0
     if reply.status >= 300:
         raise UserError(quoted(f"{url} answered HTTP {reply.status}: "
                                f"{output.decode('utf-8', 'replace').strip()[-2000:]}"))
-    if args.asynchronous:
-        print(f"Function '{target.name}' launched successfully.")
-        return 0
     headers = {name.lower(): value for name, value in reply.headers.items()}
     for header, label in (("amz-lambda-request-id", "Request Id"),
                           ("amz-log-group-name", "Log Group Name"),

@@ -76,8 +76,12 @@ def _described(payload: dict[str, object]) -> str:
 def _show(answer: Answer, args: argparse.Namespace) -> None:
     """The output to stdout or -o FILE (JSON with -j/-v); a failure's message comes after."""
     if args.asynchronous:
-        print(f"Function '{answer.function}' launched successfully "
-              f"(request {answer.request_id})")
+        if args.json or args.verbose:  # SCAR's: Lambda's 202 says it was queued as an Event
+            print(json.dumps({"LambdaOutput": {"StatusCode": answer.status,
+                                               "RequestId": answer.request_id}}, indent=2))
+        else:
+            print(f"Function '{answer.function}' launched successfully "
+                  f"(request {answer.request_id})")
         return
     if args.output and not answer.error:
         write_file(Path(args.output), answer.output.encode())

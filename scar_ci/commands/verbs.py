@@ -56,10 +56,10 @@ def _add_run(verbs: Any) -> argparse.ArgumentParser:
                         "asynchronous or invocation_type: Event)")
     p.add_argument("-o", "--output", "--output-file", metavar="FILE",
                    help="write the function's output there")
-    shown = p.add_mutually_exclusive_group()
-    shown.add_argument("-j", "--json", action="store_true", help="print the answer as JSON")
-    shown.add_argument("-v", "--verbose", action="store_true",
-                       help="print the answer as JSON with the function error and log tail")
+    p.add_argument("-j", "--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print the answer as JSON with the function error and log tail "
+                        "(wins over -j, as in SCAR)")
     p.add_argument("--dry-run", action="store_true", help="say what would be sent; send nothing")
     p.add_argument("--concurrency", type=_concurrency, default=DEFAULT_CONCURRENCY,
                    metavar="N", help=f"asynchronous events in flight during a fan-out "

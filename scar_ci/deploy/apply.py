@@ -3,9 +3,12 @@ independent ones run side by side (at most `workers` at a time, fewer for servic
 request limits); one progress line per change, in the plan's order; a failure stops new work,
 lets running calls finish and says what was done, what failed and what was not attempted.
 
-A change may return a wait (a function becoming Active): it runs as its own step once no
-change is ready to start, so waits of resources created together overlap, and the changes
-that need the resource start after it.
+A change may return a wait (a compute environment becoming VALID): it runs as its own step
+once no change is ready to start, so waits of resources created together overlap, and the
+changes that need the resource start after it. A change whose dependents accept it unsettled
+(`Change.dependents_wait` False: a function is given its permissions, triggers and API while
+Pending) lets them start at once, and its wait runs once no other change is running or ready,
+so that by then it is mostly settled: one poll of each function becoming Active.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class _Run:
     changes: tuple[Change, ...]
     say: Callable[[str], None]
     done: set[int] = field(default_factory=set)  # applied (and settled, when it had a wait)
+    usable: set[int] = field(default_factory=set)  # done, or applied with dependents free
     applied: dict[int, float] = field(default_factory=dict)  # position -> seconds
     settling: dict[int, Callable[[], object]] = field(default_factory=dict)
     failures: list[tuple[int, Exception]] = field(default_factory=list)
@@ -61,7 +65,7 @@ class _Run:
     def ready(self) -> list[int]:
         """Changes not started whose needs are all done, in plan order."""
         return [i for i, c in enumerate(self.changes) if i not in self.started
-                and c.verb is not Verb.KEEP and all(n in self.done for n in c.needs)]
+                and c.verb is not Verb.KEEP and all(n in self.usable for n in c.needs)]
 
     def say_due(self, *, last: bool = False) -> None:
         """Progress lines of the applied changes in plan order, as far as all before them are
@@ -84,6 +88,7 @@ def apply_plan(plan: Plan, command: str, say: Callable[[str], None] = print,
     workers = workers or concurrency()
     run = _Run(plan.changes, say)
     run.done.update(i for i, c in enumerate(plan.changes) if c.verb is Verb.KEEP)
+    run.usable.update(run.done)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         running: dict[Future[object], tuple[int, bool]] = {}
         while True:
@@ -108,10 +113,12 @@ def apply_plan(plan: Plan, command: str, say: Callable[[str], None] = print,
 def _start(run: _Run, pool: ThreadPoolExecutor, running: dict[Future[object], tuple[int, bool]],
            workers: int) -> None:
     """Start ready changes while workers are free (and their service's cap allows), then
-    waits (so one worker makes every ready change before it waits)."""
+    waits (so one worker makes every ready change before it waits); the waits no dependent
+    needs once no other change is running or ready."""
     busy = Counter(SERVICE_OF.get(run.changes[p].kind) for p, is_wait in running.values()
                    if not is_wait)
-    for position in run.ready():
+    ready = run.ready()
+    for position in ready:
         if len(running) >= workers:
             return
         service = SERVICE_OF.get(run.changes[position].kind)
@@ -120,11 +127,13 @@ def _start(run: _Run, pool: ThreadPoolExecutor, running: dict[Future[object], tu
         busy[service] += 1
         run.started.add(position)
         running[pool.submit(_timed, run.changes[position])] = (position, False)
+    last = not ready and not any(not is_wait for _, is_wait in running.values())
     for position, settle in list(run.settling.items()):
         if len(running) >= workers:
             return
-        del run.settling[position]
-        running[pool.submit(settle)] = (position, True)
+        if run.changes[position].dependents_wait or last:
+            del run.settling[position]
+            running[pool.submit(settle)] = (position, True)
 
 
 def _timed(change: Change) -> tuple[object, float]:
@@ -143,13 +152,17 @@ def _finish(run: _Run, position: int, is_wait: bool, future: Future[object]) -> 
         return
     if is_wait:
         run.done.add(position)
+        run.usable.add(position)
         return
     settle, seconds = future.result()  # type: ignore[misc]
     run.applied[position] = seconds
     if callable(settle):
         run.settling[position] = settle
+        if not run.changes[position].dependents_wait:
+            run.usable.add(position)
     else:
         run.done.add(position)
+        run.usable.add(position)
 
 
 def _in_order(plan: Plan, positions: Iterable[int]) -> list[Change]:

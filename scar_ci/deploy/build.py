@@ -3,23 +3,26 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 
 from scar_ci.aws.resource import Resource
 from scar_ci.aws.session import Aws
 from scar_ci.fdl import Fdl
 from scar_ci.package.engines import engine_source
-from scar_ci.package.layer import layer_bytes
+from scar_ci.package.layer import layer_bytes, layer_digest
+
+LayerZip = tuple[Callable[[], bytes], str]
 
 
-def supervisor_layer(fdl: Fdl) -> tuple[bytes, str]:
-    """The layer zip (with udocker's engines) and its sha256 hex; none when every function
-    of `fdl` runs its own image (nothing needs the layer, nor its engines)."""
+def supervisor_layer(fdl: Fdl) -> LayerZip:
+    """What makes the layer zip (with udocker's engines), called only to publish it, and the
+    layer's digest (scar_ci.package.layer); none when every function of `fdl` runs its own
+    image (nothing needs the layer, nor its engines)."""
     if all(function.uses_image_runtime for function in fdl.functions):
-        return b"", ""
-    content = layer_bytes(engine_source())
-    return content, hashlib.sha256(content).hexdigest()
+        return bytes, ""
+    engines = engine_source()
+    return partial(layer_bytes, engines), layer_digest(engines)
 
 
 def build(resources: Iterable[Resource], aws: Aws) -> None:

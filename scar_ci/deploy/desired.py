@@ -39,7 +39,6 @@ from scar_ci.fdl import Function as FdlFunction
 from scar_ci.fdl.model import LAUNCH_PATH, ApiGateway, launch_path, thaw
 from scar_ci.fdl.scar_values import SCAR_LAYER_NAME
 from scar_ci.package.function_zip import config_json, function_config, function_zip
-from scar_ci.package.image.spec import FunctionImageSpec
 from scar_ci.package.layer import HANDLER
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.storage import NO_CHAIN, ChainedBuckets
@@ -125,10 +124,11 @@ class Desired:
 
 
 def desired_state(fdl: Fdl, scope: Scope, account: Account | None,
-                  layer_zip: tuple[bytes, str], images: ImageOptions | None = None) -> Desired:
+                  layer_zip: tuple[Callable[[], bytes], str],
+                  images: ImageOptions | None = None) -> Desired:
     """The AWS resources `fdl` asks for in `scope` in `account` (None for an FDL without AWS
-    functions), with the supervisor layer `(zip, sha256)`; `images` says how function images
-    are built (by the build stage)."""
+    functions), with the supervisor layer `(what makes its zip, its digest)`; `images` says
+    how function images are built (by the build stage)."""
     check_deployable(fdl)
     if account is None:
         if fdl.functions:
@@ -241,6 +241,9 @@ def function_image(function: FdlFunction, scope: Scope, tags: dict[str, str],
                    ) -> tuple[FunctionImage, list[Resource]]:
     """A function image (the user's, plus the supervisor and the task files, built by
     `images.builder`) and its ECR repository (unless `create_image` is false)."""
+    # here: the image specification's registry client (requests) only for image functions
+    from scar_ci.package.image.spec import FunctionImageSpec
+
     repository = scope.ecr_repository(function.name)
     task_files = {CONFIG_FILE_NAME: config_json(config),
                   **{name: path.read_bytes() for name, path in files.items()}}
@@ -283,10 +286,15 @@ def _package_bucket(function: FdlFunction, scope: Scope, size: int) -> str | Non
         return None
     raise UnsupportedFunction(
         f"{function.position.file}:{function.position.line}: function {function.name}: its "
-        f"package is {size / 2**20:.0f} MB, over the direct upload limit "
-        f"({function.max_payload_size / 2**20:.0f} MB, lambda.deployment.max_payload_size); "
+        f"package is {_size(size)}, over the direct upload limit "
+        f"({_size(function.max_payload_size)}, lambda.deployment.max_payload_size); "
         "set lambda.deployment.bucket (created when missing) for packages, or use "
         "container.image instead of a large image_file")
+
+
+def _size(count: int) -> str:
+    """Megabytes as SCAR counts them (2**20 bytes), or bytes below one."""
+    return f"{count / 2**20:.0f} MB" if count >= 2**20 else f"{count} bytes"
 
 
 def _constant(value: str) -> Callable[[], str]:
@@ -400,8 +408,8 @@ def _check_unzipped_size(function: FdlFunction, files: dict[str, Path]) -> None:
     if size > limit and not function.uses_image_runtime:
         raise UnsupportedFunction(
             f"{function.position.file}:{function.position.line}: function {function.name}: "
-            f"its package holds {size / 2**20:.0f} MB, over the unzipped limit "
-            f"({limit / 2**20:.0f} MB, lambda.deployment.max_s3_payload_size); use "
+            f"its package holds {_size(size)}, over the unzipped limit "
+            f"({_size(limit)}, lambda.deployment.max_s3_payload_size); use "
             "container.image (pulled at run time) or runtime: image")
 
 

@@ -26,6 +26,7 @@ from scar_ci.deploy.desired import (
 from scar_ci.deploy.discovery import discover, of_functions
 from scar_ci.deploy.lock import scope_lock
 from scar_ci.deploy.plan import Plan, make_plan
+from scar_ci.deploy.prerequisites import check_prerequisites
 from scar_ci.fdl import Fdl
 from scar_ci.oscar.clusters import Oscar
 from scar_ci.oscar.desired import after_services
@@ -93,6 +94,7 @@ def plan_deploy(fdl: Fdl, scope: Scope, aws: Aws, images: ImageOptions | None = 
                           }.values())
         plan = make_plan(scope.describe(), desired.resources, found, aws,
                          reason=f"no longer in {fdl.path.name}")
+        check_prerequisites(fdl, aws)  # a role or layer the apply would stop at
     return plan, desired
 
 

@@ -46,7 +46,9 @@ class Change:
     """One planned change: `verb` on resource `kind` named `name`, with the reason in `detail`.
 
     `apply` performs it (None for `keep`); `needs` are the positions in the plan of the
-    changes that must be done first. Neither is part of the plan's rendering.
+    changes that must be done first; `dependents_wait`: the changes that need this one wait
+    for the wait its `apply` may return, too (the resource's `dependents_wait`). None is
+    part of the plan's rendering.
     """
 
     verb: Verb
@@ -55,6 +57,7 @@ class Change:
     detail: str = ""
     apply: Callable[[], object] | None = field(default=None, compare=False, repr=False)
     needs: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    dependents_wait: bool = field(default=True, compare=False, repr=False)
 
     @property
     def key(self) -> Key:
@@ -138,7 +141,7 @@ def _diffed(resource: Resource, live: Settings | None, aws: Aws) -> Change:
 
     if live is None:
         return Change(Verb.CREATE, resource.kind, resource.name, resource.describe(),
-                      partial(resource.create, aws))
+                      partial(resource.create, aws), dependents_wait=resource.dependents_wait)
     resource.found(live)
     changed = differences(resource.wanted(), live)
     if changed:

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scar_ci.aws.inventory import DeployedScope, add_found
 from scar_ci.fdl import Fdl
 from scar_ci.oscar.access import clusters
-from scar_ci.oscar.client import OscarCluster
 from scar_ci.oscar.desired import desired_services
 from scar_ci.oscar.service import OscarService, discover_services, live_services
 from scar_ci.scopes.scope import Scope, created_now, scope_from_tags
 from scar_ci.scopes.tags import TAG_CREATED, TAG_FUNCTION, scope_label
+
+if TYPE_CHECKING:
+    from scar_ci.oscar.client import OscarCluster
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,13 @@ class Oscar:
         """Clients for every known cluster (no call is made yet); `config` defaults to the
         FDL's configuration file's `oscar` section."""
         config = dict(fdl.oscar_config if fdl and config is None else config or {})
-        found = {cluster_id: OscarCluster(access)
-                 for cluster_id, access in clusters(fdl, config, environ).items()}
-        return cls(found, config)
+        known = clusters(fdl, config, environ)
+        if not known:  # the client, and requests with it, only for a run that has clusters
+            return cls({}, config)
+        from scar_ci.oscar.client import OscarCluster
+
+        return cls({cluster_id: OscarCluster(access) for cluster_id, access in known.items()},
+                   config)
 
     def desired(self, fdl: Fdl, scope: Scope) -> list[OscarService]:
         return desired_services(fdl, scope, self.clusters, self.config)

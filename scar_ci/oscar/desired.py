@@ -7,17 +7,19 @@ Names: `scope.oscar_service(name)` (`anon--pr-7` in a preview). Buckets: as
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scar_ci.aws.lambda_ import Function
 from scar_ci.aws.resource import Resource
 from scar_ci.fdl import Fdl
 from scar_ci.fdl import OscarService as FdlService
 from scar_ci.fdl.model import thaw
-from scar_ci.oscar.client import OscarCluster
 from scar_ci.oscar.service import OscarService
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.storage import OWN_MINIO, ChainedBuckets, bucket_of
+
+if TYPE_CHECKING:
+    from scar_ci.oscar.client import OscarCluster
 
 # SCAR's defaults (its configuration file's `oscar` section), under the FDL's values.
 BUILTIN = {"memory": "256Mi", "cpu": "0.2", "log_level": "INFO"}

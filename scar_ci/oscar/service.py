@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from scar_ci.aws.resource import Resource, Settings, ensure_ours, may_belong, owned
-from scar_ci.oscar.client import OscarCluster
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.tags import TAG_KIND, TAG_MANAGED, TAG_SCOPE, our_tags
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the client (requests) loads when a cluster is known: scar_ci.oscar.clusters
     from scar_ci.aws.session import Aws
+    from scar_ci.oscar.client import OscarCluster
 
 KIND = "service"
 TAG_SEP, LABEL_SEP = ":", "/"

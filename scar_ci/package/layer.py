@@ -1,7 +1,9 @@
 """The supervisor layer zip: scar_ci.supervisor, udocker and its engines; reproducible.
 
-Same inputs give the same bytes and the same sha256 (sorted entries, fixed timestamps and
-modes, fixed compression), so a deploy can keep an unchanged layer. Layout (Lambda mounts
+Same inputs give the same bytes (sorted entries, fixed timestamps and modes, fixed
+compression). A deploy knows the layer by `layer_digest`, the sha256 of its files, which costs
+reading them; the zip (compressing a few megabytes of engines) is made only when a version is
+published. Layout (Lambda mounts
 layers at /opt and puts /opt/python on sys.path):
 
     python/scar_ci/__init__.py            a stub: only the supervisor ships
@@ -36,7 +38,7 @@ SKIPPED_PARTS = frozenset({"__pycache__"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
 
 
-__all__ = ["HANDLER", "LayerBuildError", "layer_bytes"]
+__all__ = ["HANDLER", "LayerBuildError", "layer_bytes", "layer_digest"]
 
 
 def layer_bytes(engines: EngineSource | None) -> bytes:
@@ -51,6 +53,17 @@ def layer_bytes(engines: EngineSource | None) -> bytes:
             content = source if isinstance(source, bytes) else source.read_bytes()
             archive.writestr(info, content, compresslevel=COMPRESS_LEVEL)
     return buffer.getvalue()
+
+
+def layer_digest(engines: EngineSource | None) -> str:
+    """The layer's identity: the sha256 of its entries in order (name, mode, content), so the
+    same files are the same layer whatever the zip's compression makes of them."""
+    digest = hashlib.sha256()
+    for name, source, executable in sorted(_entries(engines)):
+        content = source if isinstance(source, bytes) else source.read_bytes()
+        digest.update(f"{name}\0{int(executable)}\0{len(content)}\0".encode())
+        digest.update(content)
+    return digest.hexdigest()
 
 
 def _entries(engines: EngineSource | None) -> Iterator[tuple[str, bytes | Path, bool]]:

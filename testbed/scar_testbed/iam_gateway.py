@@ -7,7 +7,11 @@ path to the API's resource and method as API Gateway does (literal segments befo
 before `{name+}`, the request's method before ANY), reads that method's authorizationType
 from LocalStack, and for AWS_IAM verifies the request's SigV4 signature (service
 execute-api) with botocore and the credentials the test bed knows, answering API Gateway's
-published 403s before LocalStack sees the request. Every other request is passed on.
+published 403s before LocalStack sees the request. It also models the asynchronous call
+LocalStack's proxy integration never makes: when the method's integration maps
+`X-Amz-Invocation-Type` (from a header, a query parameter or a constant) to `Event`, the
+front answers API Gateway's 502 at once and the function runs on its own. Every other request
+is passed on.
 
     with iam_gateway(localstack_url, {"test": "test"}, "us-east-1") as front:
         ...  # clients use AWS_ENDPOINT_URL=front.url
@@ -21,21 +25,24 @@ identity in the event (LocalStack builds the event and leaves `requestContext.id
 from __future__ import annotations
 
 import datetime
+import http.client
 import json
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from scar_testbed.latency_proxy import LatencyProxy, _Forwarder, serving
+from scar_testbed.latency_proxy import HOP_BY_HOP, LatencyProxy, _Forwarder, serving
 
+INVOCATION_TYPE = "integration.request.header.X-Amz-Invocation-Type"
 EXECUTE_API = re.compile(r"/restapis/(?P<api>[^/]+)/[^/]+/_user_request_(?P<path>/[^?]*)?")
 SCHEME = "AWS4-HMAC-SHA256 "
 CLOCK_SKEW = datetime.timedelta(minutes=5)
@@ -59,6 +66,8 @@ MISMATCH = Refusal("InvalidSignatureException",
                    "The request signature we calculated does not match the signature you "
                    "provided. Check your AWS Secret Access Key and signing method. Consult the "
                    "service documentation for details.")
+# what API Gateway answers when Lambda's answer is no proxy response (an Event's empty 202)
+INTERNAL_ERROR = Refusal("InternalServerErrorException", "Internal server error")
 INCOMPLETE = Refusal("IncompleteSignatureException",
                      "Authorization header requires 'Credential', 'Signature' and "
                      "'SignedHeaders' parameters and an 'X-Amz-Date' header.")
@@ -75,18 +84,43 @@ class IamGateway(LatencyProxy):
         self._apigateway = boto3.client("apigateway", endpoint_url=upstream, region_name=region,
                                         aws_access_key_id=key, aws_secret_access_key=secret)
 
-    def authorization(self, api_id: str, method: str, path: str) -> str:
-        """The authorizationType of the method API Gateway routes `method path` to (NONE when
-        nothing matches: LocalStack then answers as API Gateway does)."""
+    def _method(self, api_id: str, method: str, path: str) -> dict[str, str] | None:
+        """The restApiId, resourceId and httpMethod API Gateway routes `method path` to."""
         resources = {r["path"]: r for r in self._apigateway.get_resources(
             restApiId=api_id, limit=500)["items"]}
         resource = resources.get(route(resources, path) or "")
         methods = (resource or {}).get("resourceMethods") or {}
         chosen = method if method in methods else "ANY" if "ANY" in methods else None
-        if chosen is None:
+        if chosen is None or resource is None:
+            return None
+        return {"restApiId": api_id, "resourceId": resource["id"], "httpMethod": chosen}
+
+    def authorization(self, api_id: str, method: str, path: str) -> str:
+        """The authorizationType of the method API Gateway routes `method path` to (NONE when
+        nothing matches: LocalStack then answers as API Gateway does)."""
+        found = self._method(api_id, method, path)
+        if found is None:
             return "NONE"
-        return self._apigateway.get_method(restApiId=api_id, resourceId=resource["id"],
-                                           httpMethod=chosen).get("authorizationType", "NONE")
+        return self._apigateway.get_method(**found).get("authorizationType", "NONE")
+
+    def invocation_type(self, method: str, url: str, headers: Any) -> str | None:
+        """The Lambda invocation type the integration's request parameters give this
+        execute-api request (`integration.request.header.X-Amz-Invocation-Type` mapped from a
+        header, a query parameter or a constant), or None when it maps none."""
+        found = EXECUTE_API.match(urlsplit(url).path)
+        where = found and self._method(found["api"], method, found["path"] or "/")
+        if not where:
+            return None
+        mapped = self._apigateway.get_integration(**where).get("requestParameters", {})
+        source = mapped.get(INVOCATION_TYPE, "")
+        if source.startswith("'"):
+            return source.strip("'")
+        kind, _, name = source.removeprefix("method.request.").partition(".")
+        if kind == "header":
+            return {k.lower(): v for k, v in headers.items()}.get(name.lower())
+        if kind == "querystring":
+            return parse_qs(urlsplit(url).query).get(name, [None])[0]
+        return None
 
     def refusal(self, method: str, url: str, headers: Any, body: bytes) -> Refusal | None:
         """API Gateway's 403 for this execute-api request, or None to let it through."""
@@ -181,19 +215,45 @@ class _Front(_Forwarder):
             if (refusal := self.state.refusal(self.command, url, self.headers, body)):
                 self._refuse(refusal)
                 return
+            if self.state.invocation_type(self.command, url, self.headers) == "Event":
+                self._invoke_asynchronously(body)
+                return
         self.pass_on(body, length)
+
+    def _invoke_asynchronously(self, body: bytes) -> None:
+        """API Gateway's Lambda proxy call of type Event: Lambda queues the event and answers
+        202 with no body, which is no proxy response, so the caller gets 502 at once; the
+        function runs on its own (here: LocalStack runs it, its answer is dropped)."""
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        threading.Thread(target=_send_and_drop, daemon=True, args=(
+            self.state.upstream, self.command, self.path, headers, body)).start()
+        self._answer(502, "Bad Gateway", INTERNAL_ERROR.body(), INTERNAL_ERROR.error_type)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = forward
 
     def _refuse(self, refusal: Refusal) -> None:
-        body = refusal.body()
-        self.send_response_only(403, "Forbidden")
+        self._answer(403, "Forbidden", refusal.body(), refusal.error_type)
+
+    def _answer(self, status: int, reason: str, body: bytes, error_type: str) -> None:
+        self.send_response_only(status, reason)
         for name, value in (("Content-Type", "application/json"),
-                            ("x-amzn-ErrorType", refusal.error_type),
+                            ("x-amzn-ErrorType", error_type),
                             ("Content-Length", str(len(body)))):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+def _send_and_drop(upstream: tuple[str, int], method: str, path: str,
+                   headers: dict[str, str], body: bytes) -> None:
+    connection = http.client.HTTPConnection(*upstream, timeout=300)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        connection.getresponse().read()
+    except OSError:
+        pass  # nobody waits for an asynchronous invocation's answer
+    finally:
+        connection.close()
 
 
 @contextmanager

@@ -3,9 +3,11 @@
 Every request waits `delay_s` (a stand-in for a network round trip) and is then passed on to
 the upstream, bodies streamed both ways. Requests are counted by AWS service (the SigV4
 credential scope), operation and whether the operation is a read, with the most requests in
-flight at once; scar-ci's scope lock (SSM parameters under /scar-ci-locks) is counted as its
-own service, `scope lock`, and not among the mutating requests of the deployment. boto3
-reaches the proxy through `AWS_ENDPOINT_URL` alone.
+flight at once and each one's span: when it arrived, when it was passed on (after the delay)
+and when its answer was relayed, so that the upstream's own time is told from the delay;
+scar-ci's scope lock (SSM parameters under /scar-ci-locks) is counted as its own service,
+`scope lock`, and not among the mutating requests of the deployment. boto3 reaches the proxy
+through `AWS_ENDPOINT_URL` alone.
 
     with latency_proxy(localstack_url, delay_s=0.04) as proxy:
         ...  # run a client with AWS_ENDPOINT_URL=proxy.url
@@ -37,15 +39,26 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding
 CREDENTIAL = re.compile(r"Credential=[^/]*/[^/]*/[^/]*/([^/]*)/")
 LOCK = "scope lock"  # the service the scope lock's requests are counted under
 Operation = tuple[str, str]
+# Requests a deploy makes once whatever the number of functions: the account, the scope's
+# tagging pass, the account-wide listings, the supervisor layer's versions (and its publishing)
+ACCOUNT_WIDE = {("sts", "GetCallerIdentity"), ("tagging", "GetResources"),
+                ("iam", "ListRoles"), ("lambda", "ListFunctions"),
+                ("lambda", "ListLayerVersions"), ("lambda", "PublishLayerVersion"),
+                ("logs", "DescribeLogGroups"), ("s3", "ListBuckets"),
+                ("apigateway", "GetRestApis"), ("ssm", "DescribeParameters"),
+                ("ecr", "DescribeRepositories"), ("batch", "DescribeComputeEnvironments"),
+                ("batch", "DescribeJobQueues"), ("batch", "DescribeJobDefinitions")}
+Span = tuple[float, float, float]  # time.monotonic(): arrived, passed on, answered
 
 
 @dataclass
 class Counts:
-    """What went through the proxy: requests per (service, operation), and the peak of
-    requests in flight at once."""
+    """What went through the proxy: requests per (service, operation), the peak of requests
+    in flight at once, and every request's span."""
 
     requests: Counter[Operation] = field(default_factory=Counter)
     max_in_flight: int = 0
+    spans: list[Span] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -61,6 +74,28 @@ class Counts:
     def lock(self) -> int:
         """Requests of the scope lock (taking, checking and releasing its lease)."""
         return sum(n for (service, _), n in self.requests.items() if service == LOCK)
+
+    @property
+    def account_wide(self) -> int:
+        """The scope lock's requests and the ACCOUNT_WIDE ones: what does not grow with the
+        number of functions."""
+        return self.lock + sum(n for op, n in self.requests.items() if op in ACCOUNT_WIDE)
+
+    def upstream_s(self) -> float:
+        """The upstream's own time, summed over the requests (their delay aside)."""
+        return sum(answered - passed for _, passed, answered in self.spans)
+
+    def busy_s(self, *, upstream: bool) -> float:
+        """How long at least one request was in flight (`upstream`: at the upstream, its
+        delay over)."""
+        spans = sorted((passed if upstream else arrived, answered)
+                       for arrived, passed, answered in self.spans)
+        total, end = 0.0, float("-inf")
+        for start, stop in spans:
+            if stop > end:
+                total += stop - max(start, end)
+                end = stop
+        return total
 
 
 def is_read(operation: str) -> bool:
@@ -85,7 +120,8 @@ class LatencyProxy:
     def counts(self) -> Counts:
         """A copy of the counts so far."""
         with self._lock:
-            return Counts(Counter(self._counts.requests), self._counts.max_in_flight)
+            return Counts(Counter(self._counts.requests), self._counts.max_in_flight,
+                          list(self._counts.spans))
 
     def reset(self) -> None:
         """Start counting afresh (between the steps of a benchmark)."""
@@ -95,16 +131,20 @@ class LatencyProxy:
     @contextmanager
     def request(self, operation: Operation) -> Iterator[None]:
         """Count one request while it is in flight, delayed as the proxy says."""
+        arrived = passed = time.monotonic()
         with self._lock:
             self._counts.requests[operation] += 1
             self._in_flight += 1
             self._counts.max_in_flight = max(self._counts.max_in_flight, self._in_flight)
         try:
             self.sleep(self.delay_s)
+            passed = time.monotonic()
             yield
         finally:
+            answered = time.monotonic()
             with self._lock:
                 self._in_flight -= 1
+                self._counts.spans.append((arrived, passed, answered))
 
 
 @contextmanager

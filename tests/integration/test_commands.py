@@ -10,6 +10,7 @@ import time
 
 import boto3
 import pytest
+import yaml
 from command_helpers import Deployed, scar, worker_fdl
 
 from scar_ci.aws.session import Aws
@@ -97,6 +98,29 @@ def test_run_asynchronously_returns_at_once(deployed, capsys):
     assert out.startswith(f"Function '{deployed.name}' launched successfully")
 
 
+def test_the_fdl_s_log_type_and_invocation_type_are_run_s_defaults(deployed, capsys):
+    """SCAR reads them when it runs a function: `log_type: None` leaves the log tail out,
+    `invocation_type: DryRun` sends nothing, `Event` queues the invocation (Lambda's 202)."""
+    document = yaml.safe_load(deployed.fdl.read_text())
+    settings = document["functions"]["aws"][0]["lambda"]
+    changed = deployed.fdl.with_name("run-defaults.yaml")
+    worker = ["-f", str(changed), "--scope", deployed.scope.stage, "-e", "MODE=defaults"]
+
+    def run(*flags: str, **fdl: str) -> tuple[int, str, str]:
+        changed.write_text(yaml.safe_dump(document | {"functions": {"aws": [
+            document["functions"]["aws"][0] | {"lambda": settings | fdl}]}}))
+        return scar(capsys, "run", *worker, *flags)
+
+    code, out, err = run("-v")
+    assert code == 0 and "START RequestId" in json.loads(out)["LambdaOutput"]["LogTail"], err
+    code, out, err = run("-v", log_type="None")
+    assert code == 0 and json.loads(out)["LambdaOutput"]["LogTail"] == "", err
+    code, out, err = run(invocation_type="DryRun")
+    assert (code, out.split(" with ")[0]) == (0, f"would invoke {deployed.name} synchronously")
+    code, out, err = run("-j", "-v", invocation_type="Event")  # both, as SCAR: -v wins
+    assert code == 0 and json.loads(out)["LambdaOutput"]["StatusCode"] == 202, err
+
+
 def test_bad_variables_and_unknown_functions_are_clear_errors(deployed, capsys):
     code, _, err = scar(capsys, "run", "-n", deployed.name, "-e", "NOEQUALS")
     assert code == 2 and "-e 'NOEQUALS': expected NAME=VALUE" in err
@@ -139,6 +163,12 @@ def test_put_then_run_fans_out_one_event_per_input_file_then_get(deployed, tmp_p
     code, out, _ = scar(capsys, "run", *fdl, "--dry-run")
     assert code == 0 and out.count("would send s3://") == FILES
     assert f"{FILES} event(s) would be sent" in out
+    # SCAR's `run -ib`: the folder given, even for a function named without its FDL
+    code, out, _ = scar(capsys, "run", "-n", deployed.name, "-ib",
+                        f"{deployed.bucket}/input/sub", "--dry-run")
+    assert (code, out.splitlines()[0]) == (
+        0, f"would send s3://{deployed.bucket}/input/sub/deep name+1.txt"), out
+    assert "1 event(s) would be sent" in out
     assert wait_for_keys(deployed.bucket, "output/", 0, timeout=0) == []
 
     code, out, err = scar(capsys, "run", *fdl, "--concurrency", "4", "-j")

@@ -7,8 +7,10 @@ are rejected, once.
 LocalStack community has no authoriser step in its execute-api chain, so every client of the
 module goes through the test bed's `iam_front` (scar_testbed/iam_gateway.py), which models
 API Gateway's IAM step: the method's authorizationType read from LocalStack, the signature
-verified with botocore, API Gateway's 403s. The identity it vouches for does not reach the
-event (LocalStack leaves it empty), so the supervisor still refuses overrides there."""
+verified with botocore, API Gateway's 403s; and its asynchronous Lambda call, which
+LocalStack's proxy integration never makes (the FDL's `asynchronous`: run and invoke queue).
+The identity it vouches for does not reach the event (LocalStack leaves it empty), so the
+supervisor still refuses overrides there."""
 
 from __future__ import annotations
 
@@ -129,6 +131,31 @@ def test_invoke_signs_its_request_to_an_iam_api_and_gets_through(apis, capsys):
     code, out, err = scar(capsys, "invoke", "-n", scope.function_name("signed"), "-jd",
                           '{"cmd_args": ["echo", "hi"]}')
     assert (code, out) == (0, "shouted api_event_file\n"), err
+
+
+def test_the_fdl_s_asynchronous_makes_run_and_invoke_asynchronous(apis, capsys):
+    """SCAR's `asynchronous: true` is the default of run and invoke: `run` invokes with
+    InvocationType Event (Lambda answers 202), `invoke` sends X-Amz-Invocation-Type: Event,
+    which the API maps into its integration, so API Gateway (the front) answers 502 at once,
+    which is SCAR's "launched", and the function runs on its own; both runs reach the log."""
+    fdl, scope, _ = apis
+    document = yaml.safe_load(fdl.read_text())
+    document["functions"]["aws"][0]["lambda"]["asynchronous"] = True
+    queued = fdl.with_name("asynchronous.yaml")
+    queued.write_text(yaml.safe_dump(document))
+    worker = ["-f", str(queued), "-n", "worker", "--scope", scope.stage]
+
+    code, out, err = scar(capsys, "run", *worker, "-j", "-e", "MODE=queued")
+    assert code == 0, err
+    answer = json.loads(out)["LambdaOutput"]
+    assert answer["StatusCode"] == 202 and answer["RequestId"], answer
+    code, out, err = scar(capsys, "invoke", *worker, "-p", "who=queued")
+    assert (code, out) == (0, f"Function '{scope.function_name('worker')}' launched "
+                              "successfully.\n"), err
+    group = scope.log_group("worker")
+    assert any("run_script says MODE=queued" in line
+               for line in wait_for_log(group, "run_script says MODE=queued"))
+    assert any("who=queued" in line for line in wait_for_log(group, "who=queued"))
 
 
 def test_a_redeploy_turns_an_open_api_into_an_iam_one(apis):

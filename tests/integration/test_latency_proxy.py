@@ -1,6 +1,6 @@
 """The benchmarks' latency proxy: boto3 through it reaches LocalStack, bodies intact both ways,
 every request is counted by service, operation and read/mutating, each waits the delay, and
-the peak of requests in flight is seen."""
+the peak of requests in flight is seen, and the upstream's own time told from the delay."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import boto3
 from botocore.config import Config
 
 from scar_testbed.fixtures_aws import LocalStack
-from scar_testbed.latency_proxy import latency_proxy
+from scar_testbed.latency_proxy import Counts, latency_proxy
 
 
 def _client(service: str, url: str):
@@ -41,6 +41,15 @@ def test_counts_operations_and_delays_each_request(
     assert (counts.total, counts.mutating) == (7, 2)
     assert delays == [0.04] * 7
     assert counts.max_in_flight == 1
+    assert len(counts.spans) == 7 and all(a <= p <= e for a, p, e in counts.spans)
+
+
+def test_the_upstreams_time_is_told_from_the_delay_and_overlaps_once() -> None:
+    """Spans (arrived, passed on, answered): two overlapping requests and a later one."""
+    counts = Counts(spans=[(0.0, 1.0, 3.0), (2.0, 2.5, 4.0), (10.0, 10.0, 11.0)])
+    assert counts.upstream_s() == 4.5  # 2 + 1.5 + 1, each request's own
+    assert counts.busy_s(upstream=True) == 4.0  # 1..4 and 10..11
+    assert counts.busy_s(upstream=False) == 5.0  # 0..4 and 10..11, delays included
 
 
 def test_sees_requests_in_flight_together_and_resets(localstack: LocalStack) -> None:

@@ -23,6 +23,7 @@ from scar_ci.aws.s3 import bucket_tags
 from scar_ci.aws.session import Aws
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.tags import TAG_MANAGED
+from scar_testbed.lambda_functions import zip_of
 
 SCRIPT = 'echo "extra: $(cat "$EXTRA_PAYLOAD/data/hello.txt") from $EXTRA_PAYLOAD"\n'
 
@@ -197,3 +198,41 @@ def source_arns(function: str) -> dict[str, str]:
     policy = json.loads(boto3.client("lambda").get_policy(FunctionName=function)["Policy"])
     return {s["Sid"]: s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in policy["Statement"]
             if s["Sid"].startswith("scar-ci-apigateway")}
+
+
+def test_a_role_or_layer_the_account_lacks_is_refused_at_plan_before_any_change(
+        localstack, tmp_path: Path, test_image_archives, capsys) -> None:
+    """CreateFunction would refuse them in the middle of the apply, after the log group: the
+    plan reads them first (the role from the account's role listing it reads anyway)."""
+    base = f"scar-t-{secrets.token_hex(5)}"
+    shutil.copy(test_image_archives["docker"], tmp_path / "image.tar")
+    (tmp_path / "run.sh").write_text("echo hi\n")
+    role = boto3.client("iam").create_role(RoleName=f"{base}-given",
+                                           AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    layer = boto3.client("lambda").publish_layer_version(
+        LayerName=f"{base}-layer", Content={"ZipFile": zip_of({"python/x.py": ""})}
+    )["LayerVersionArn"]
+    fdl = tmp_path / "scar.yaml"
+
+    def given(verb: str, role: str, layer: str) -> tuple[int, str, str]:
+        fdl.write_text(yaml.safe_dump({"functions": {"aws": [{
+            "lambda": {"name": "given", "init_script": "run.sh", "layers": [layer],
+                       "container": {"image_file": "image.tar"}},
+            "iam": {"role": role}}]}}))
+        return scar(capsys, verb, "-f", str(fdl), "--scope", f"manual:{base}")
+
+    missing_layer = f"{layer.rsplit(':', 1)[0]}:9"
+    code, _, err = given("init", role.replace("-given", "-gone"), missing_layer)
+    assert code == 1, err
+    assert (f"scar.yaml:4:13: functions.aws[0].iam.role: '{role.replace('-given', '-gone')}': "
+            f"account 000000000000 has no role {base}-gone") in err, err
+    assert (f"scar.yaml:10:9: functions.aws[0].lambda.layers[0]: '{missing_layer}': no such "
+            "layer version") in err, err
+    assert err.rstrip().endswith("nothing was changed")
+    scope = Scope.parse(f"manual:{base}")
+    assert boto3.client("logs").describe_log_groups(
+        logGroupNamePrefix=f"/aws/lambda/{scope.function_name('given')}")["logGroups"] == []
+    code, out, err = given("plan", role, layer)
+    assert code == 0 and "+ create  function" in out, err
+    boto3.client("iam").delete_role(RoleName=f"{base}-given")
+    boto3.client("lambda").delete_layer_version(LayerName=f"{base}-layer", VersionNumber=1)

@@ -97,6 +97,25 @@ def test_independent_changes_run_side_by_side_and_dependents_wait() -> None:
         *(f"  created trigger t{i}" for i in range(4))]
 
 
+@dataclass
+class UsablePending(Thing):
+    """A resource its dependents accept unsettled (a Lambda function while Pending)."""
+
+    dependents_wait = False
+
+
+def test_waits_no_dependent_needs_run_once_everything_else_is_done() -> None:
+    cloud = Cloud()
+    functions = [UsablePending(cloud, "function", f"f{i}", settles=0.05) for i in range(3)]
+    triggers = [Thing(cloud, "trigger", f"t{i}", (("function", f"f{i}"),), seconds=0.02)
+                for i in range(3)]
+    done = apply_plan(make_plan("s", [*functions, *triggers], [], aws=None), "deploy",
+                      lambda _: None, workers=4)
+    assert len(done) == 6
+    assert {line.split()[0] for line in cloud.log[:6]} == {"create"}  # then the waits
+    assert sorted(cloud.log[6:]) == [f"settled f{i}" for i in range(3)]
+
+
 def test_one_worker_makes_every_ready_change_before_it_waits() -> None:
     cloud = Cloud()
     functions = [Thing(cloud, "function", f"f{i}", settles=0.01) for i in range(3)]

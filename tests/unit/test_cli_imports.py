@@ -15,6 +15,12 @@ ANY_VERB = ("boto3", "botocore", "s3transfer", "docker", "scar_ci.deploy.", "sca
 LIGHT = ("scar_ci.local.commands", "scar_ci.package.image",
          "scar_ci.package.image.builder_choice")
 VERSION_ONLY = ("jsonschema", "yaml", "scar_ci.fdl")
+# Standard modules the parser got along without, each worth milliseconds of `--version`:
+# dataclasses (inspect, ast, tokenize) and secrets (hashlib, hmac, random).
+VERSION_STDLIB = ("dataclasses", "inspect", "secrets", "hashlib", "base64")
+# jsonschema (referencing, attrs, its format checkers) was a third of `validate`: the FDL
+# schema is checked by scar_ci.fdl.json_schema.
+VALIDATE_NEVER = ("jsonschema", "referencing", "attrs", "importlib.resources")
 
 
 def imported(*argv: str, python: tuple[str, ...] = ("-m", "scar_ci")) -> set[str]:
@@ -33,19 +39,23 @@ def test_version_imports_no_aws_schema_image_or_local_code() -> None:
     modules = imported("--version")
     assert "scar_ci.cli" in modules  # the listing works
     assert heavy(modules, ANY_VERB + VERSION_ONLY) == []
+    assert sorted(m for m in modules if m in VERSION_STDLIB) == []
 
 
 def test_validate_imports_no_aws_image_or_local_code() -> None:
     modules = imported("validate", "-f", str(EXAMPLE))
     assert "scar_ci.fdl.loader" in modules
-    assert heavy(modules, ANY_VERB) == []
+    assert heavy(modules, ANY_VERB + VALIDATE_NEVER) == []
 
 
 def test_the_deploy_core_loads_no_oscar_client_nor_image_builder_until_used() -> None:
-    """A deploy of plain zip functions pays for neither oscar-python (and its aiohttp) nor the
-    image builders (ELF parsing, the daemonless builder): a quarter of a second a process."""
+    """A deploy of plain zip functions pays for neither oscar-python (and its aiohttp), nor
+    the OSCAR client and the image registry client (requests), nor the image builders (ELF
+    parsing, the daemonless builder): a quarter of a second a process."""
     modules = imported(python=("-c", "import scar_ci.deploy.engine"))
     assert "scar_ci.deploy.discovery" in modules  # the listing works
-    assert sorted(m for m in modules if m.startswith(("oscar_python", "aiohttp")) or m in (
-        "scar_ci.package.image.build", "scar_ci.package.image.elf",
-        "scar_ci.package.image.daemonless", "scar_ci.package.image.job")) == []
+    assert sorted(m for m in modules if m.startswith(("oscar_python", "aiohttp", "requests"))
+                  or m in ("scar_ci.oscar.client", "scar_ci.package.image.spec",
+                           "scar_ci.package.image.registry", "scar_ci.package.image.build",
+                           "scar_ci.package.image.elf", "scar_ci.package.image.daemonless",
+                           "scar_ci.package.image.job")) == []

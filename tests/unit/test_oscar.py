@@ -229,7 +229,7 @@ def test_a_lambda_writing_to_a_services_minio_input_is_scoped_and_waits_for_it()
                                              "secret_key": "s"}}}))
     scope = Scope.pull_request(7)
     desired = desired_state(fdl, scope, Account("us-east-1", "123456789012"),
-                            (b"layer", "ab" * 32))
+                            (lambda: b"layer", "ab" * 32))
     (service,) = Oscar.of(fdl, {}, {}).desired(fdl, scope)
     desired.resources.append(service)
     after_services(desired.resources, fdl, scope)
@@ -257,7 +257,7 @@ def test_a_loop_through_a_service_is_left_unordered() -> None:
                            "s3": {"aws": {"access_key": "a", "secret_key": "s"}}}))
     scope = Scope.pull_request(7)
     desired = desired_state(fdl, scope, Account("us-east-1", "123456789012"),
-                            (b"layer", "ab" * 32))
+                            (lambda: b"layer", "ab" * 32))
     desired.resources.extend(Oscar.of(fdl, {}, {}).desired(fdl, scope))
     after_services(desired.resources, fdl, scope)
     kinds = [r.kind for r in ordered(desired.resources)]

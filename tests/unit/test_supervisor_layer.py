@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from scar_ci.package.engines import EngineSource
-from scar_ci.package.layer import HANDLER, layer_bytes
+from scar_ci.package.layer import HANDLER, layer_bytes, layer_digest
 
 
 @pytest.fixture
@@ -35,6 +35,22 @@ def test_a_changed_input_changes_the_hash(engine):
     before = layer_bytes(engine)
     (engine.folder / "lib" / "libfakechroot.so").write_bytes(b"\x7fELF2")
     assert layer_bytes(engine) != before
+
+
+def test_the_digest_follows_the_files_not_their_compression(engine, monkeypatch):
+    """A deploy knows the layer by its digest (the zip is made only to publish it): any
+    file's content or mode changes it, nothing else does."""
+    import scar_ci.package.layer as layer
+
+    before = layer_digest(engine)
+    monkeypatch.setattr(layer, "COMPRESS_LEVEL", 1)
+    (engine.folder / "bin" / "proot").touch()
+    assert layer_digest(engine) == before
+    (engine.folder / "bin" / "proot").chmod(0o644)
+    moded = layer_digest(engine)
+    assert moded != before
+    (engine.folder / "lib" / "libfakechroot.so").write_bytes(b"\x7fELF2")
+    assert len({before, moded, layer_digest(engine)}) == 3
 
 
 def test_entries_are_sorted_with_fixed_times_and_modes(engine):
