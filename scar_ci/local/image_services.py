@@ -33,7 +33,9 @@ DOCKER_HUB_MIRROR_VARIABLE = "SCAR_CI_DOCKER_HUB_MIRROR"  # scar_ci.package.imag
 ECR_ENDPOINT_VARIABLE = "SCAR_CI_ECR_ENDPOINT"  # the ECR API the executor pulls images with
 READY_TIMEOUT_S = 30.0
 BATCH_MOTO = Path(__file__).with_name("batch_moto.py")  # run as a script: not imported here
-MOTO_ACCOUNT = {"MOTO_ACCOUNT_ID": "000000000000"}  # LocalStack's: ARNs agree across both
+# LocalStack's account, so that ARNs agree across both; no default AMIs (Batch names none, and
+# loading them doubles the first EC2 call's time)
+MOTO_SETTINGS = {"MOTO_ACCOUNT_ID": "000000000000", "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
 NO_REGISTRY = (f"{REGISTRY_BINARY} is not installed: `runtime: image` functions cannot be "
                f"deployed in local mode (install it with `apt-get install {REGISTRY_BINARY}`)")
 
@@ -57,7 +59,7 @@ def start(state_dir: Path, venv: Path, ecr_port: int, registry_port: int,
     state_dir.mkdir(parents=True, exist_ok=True)
     ecr = f"http://{HOST}:{ecr_port}"
     moto = [str(venv / "bin" / "python"), str(BATCH_MOTO), "-H", HOST, "-p", str(ecr_port)]
-    env = {**(os.environ if moto_env is None else moto_env), **MOTO_ACCOUNT}
+    env = {**(os.environ if moto_env is None else moto_env), **MOTO_SETTINGS}
     pids = [_spawn(moto, state_dir / "ecr.log", env)]
     registry = ""
     if binary := shutil.which(REGISTRY_BINARY):

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,20 +103,28 @@ def start(state_dir: Path, port: int = 0, function_python: str | None = None,
     instance = Instance(process.pid, port)
     services = image_services.start(state_dir, venv, ecr_port, registry_port, docker_hub_mirror,
                                     {**env, **_job_env(f"http://{HOST}:{port}", moto)})
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not healthy(instance.url):
-        if process.poll() is not None or time.monotonic() > deadline:
+    with ThreadPoolExecutor(1) as beside:  # moto's Batch gets ready while LocalStack starts
+        batch = beside.submit(_batch_ready, services, state_dir, moto)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not healthy(instance.url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                batch.cancel()
+                stop(state_dir)
+                tail = "\n".join(log.read_text().splitlines()[-20:])
+                raise LocalError(f"LocalStack did not become healthy:\n{tail}\nWhole log: {log}")
+            time.sleep(0.2)
+        try:
+            batch.result()
+        except LocalError:
             stop(state_dir)
-            tail = "\n".join(log.read_text().splitlines()[-20:])
-            raise LocalError(f"LocalStack did not become healthy:\n{tail}\nWhole log: {log}")
-        time.sleep(0.2)
-    try:
-        image_services.wait_until_ready(services, state_dir)
-        batch_setup.prepare(moto, state_dir)
-    except LocalError:
-        stop(state_dir)
-        raise
+            raise
     return instance
+
+
+def _batch_ready(services: image_services.ImageServices, state_dir: Path, moto: str) -> None:
+    """The ECR API and registry answer, and moto's Batch has what SCAR's defaults name."""
+    image_services.wait_until_ready(services, state_dir)
+    batch_setup.prepare(moto, state_dir)
 
 
 def _claim(port: int, extra: int) -> list[int]:
