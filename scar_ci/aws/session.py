@@ -3,7 +3,8 @@
 Credentials and endpoints come from boto3's own chain (profiles, env vars, OIDC web identity,
 `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`), so LocalStack needs no special code path.
 `$SCAR_CI_CONCURRENCY` (default 16) bounds the requests in flight at once through one `Aws`,
-whichever threads make them.
+whichever threads make them. Every `Aws` of a process shares botocore's loader of service
+models: a session of its own would read and decode the same JSON again for each client.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ CONCURRENCY_VARIABLE = "SCAR_CI_CONCURRENCY"
 DEFAULT_CONCURRENCY = 16
 READ_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup", "Search", "BatchGet", "Filter")
 T = TypeVar("T")
+_LOADERS: dict[str, Any] = {}  # botocore data path -> the loader of the first session with it
+_LOADERS_LOCK = threading.Lock()
 
 
 def concurrency() -> int:
@@ -61,14 +64,26 @@ class CallLog:
         return [c for c in self.calls if not c[1].startswith(READ_PREFIXES)]
 
 
+def _shared_loader(core: Any) -> Any:
+    """The process's loader for `core`'s data path (the first session's, with boto3's own
+    path): service models are decoded once (about 0.1 s a client), not once per session."""
+    with _LOADERS_LOCK:
+        return _LOADERS.setdefault(str(core.get_config_variable("data_path")),
+                                   core.get_component("data_loader"))
+
+
 class Aws:
     """Clients for one profile and region, created lazily and shared, all logged in `calls`."""
 
     def __init__(self, region: str | None = None, profile: str | None = None) -> None:
         import boto3
+        import botocore.session
         from botocore.config import Config
 
-        self.session = boto3.Session(profile_name=profile or None, region_name=region or None)
+        core = botocore.session.Session()
+        self.session = boto3.Session(botocore_session=core, profile_name=profile or None,
+                                     region_name=region or None)
+        core.register_component("data_loader", _shared_loader(core))
         self.region = self.session.region_name or "us-east-1"
         self.calls = CallLog()
         self._hooks: list[Callable[..., Any]] = [self.calls.record]

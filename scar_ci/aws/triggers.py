@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,8 @@ class Trigger(Resource):
     # the functions of the bucket's other triggers, waited for too: a bucket's triggers then
     # start together and their notification entries are written in one batch
     along: tuple[str, ...] = field(default=(), compare=False)
+    # the bucket did not exist when planned: it has no notification configuration to read
+    new_bucket: bool = field(default=False, compare=False, repr=False)
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -76,6 +79,7 @@ class Trigger(Resource):
 
     def read(self, aws: Aws) -> Settings | None:
         if bucket_tags(aws, self.bucket) is None:  # no bucket yet (read once with its own)
+            self.new_bucket = True
             return None
         configuration = absent_ok(_notifications, aws=aws, bucket=self.bucket) or {}
         entry = next((e for e in configuration.get("LambdaFunctionConfigurations", ())
@@ -102,7 +106,7 @@ class Trigger(Resource):
             "Id": self.entry_id, "LambdaFunctionArn": function_arn(aws, self.function),
             "Events": EVENTS,
             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": self.prefix}]}},
-        })
+        }, new_bucket=self.new_bucket)
 
     def update(self, aws: Aws, live: Settings) -> None:
         self.create(aws)
@@ -128,15 +132,18 @@ class _NotificationWriter:
     Their changes are queued and written together instead: whoever finds no write going
     writes for everyone until the queue is empty, each time reading the configuration first
     and only then taking the queue, so the changes queued during that read join the batch
-    (one read and one write per batch)."""
+    (one read and one write per batch; no read before a session's first write to a bucket
+    it created, `new_bucket`, which has no configuration yet)."""
 
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
         self._lock = threading.Lock()
         self._queue: list[_Change] = []
         self._writing = False
+        self._wrote: weakref.WeakSet[Aws] = weakref.WeakSet()  # sessions that wrote here
 
-    def change(self, aws: Aws, entry_id: str, entry: dict[str, Any] | None) -> None:
+    def change(self, aws: Aws, entry_id: str, entry: dict[str, Any] | None, *,
+               new_bucket: bool = False) -> None:
         mine = _Change(entry_id, entry)
         with self._lock:
             self._queue.append(mine)
@@ -147,13 +154,16 @@ class _NotificationWriter:
                     self._writing = lead = False
                     break
             try:
-                current: dict[str, Any] | Exception = _notifications(aws, self.bucket)
+                current: dict[str, Any] | Exception = (
+                    {} if new_bucket and aws not in self._wrote
+                    else _notifications(aws, self.bucket))
             except Exception as error:
                 current = error
             with self._lock:
                 batch, self._queue = self._queue, []
             try:
                 self._write(aws, current, batch)
+                self._wrote.add(aws)
             except Exception as error:
                 for change in batch:
                     change.error = error

@@ -150,6 +150,29 @@ def _multi_node(doc: Located, path: KeyPath, batch: Any, fallback: Position) -> 
                       "false")
 
 
+def capacity_notices(doc: Located, fallback: Position) -> list[Problem]:
+    """What validates and deploys but cannot run: a multi-node parallel job whose nodes need
+    more vCPUs than its compute environment may have (AWS Batch places every node at once,
+    so the job would stay RUNNABLE). SCAR deploys it as it is; so does scar-ci, saying so."""
+    items = lookup(doc.data, ("functions", "aws"))
+    notices = []
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        batch = item.get("batch") if isinstance(item, dict) else None
+        nodes = lookup(batch, ("multi_node_parallel", "number_nodes"))
+        vcpus, most = lookup(batch, ("vcpus",)), lookup(batch, ("compute_resources", "max_v_cpus"))
+        if lookup(batch, ("multi_node_parallel", "enabled")) is not True or not all(
+                isinstance(n, int) and n > 0 for n in (nodes, vcpus, most)):
+            continue
+        if most < nodes * vcpus:
+            where = ("functions", "aws", i, "batch", "compute_resources", "max_v_cpus")
+            notices.append(Problem(
+                doc.value_position(where, fallback), where,
+                f"{most} vCPUs cannot hold the multi-node job's {nodes} nodes of {vcpus} "
+                f"vCPU{'s' if vcpus > 1 else ''}: AWS Batch would keep it RUNNABLE; set "
+                f"max_v_cpus to {nodes * vcpus} or more (or fewer nodes or vcpus)"))
+    return notices
+
+
 def _run_overrides(doc: Located, path: KeyPath, api: Any, fallback: Position) -> Iterator[Problem]:
     """Letting HTTP callers choose the script is remote code execution unless they are known."""
     if lookup(api, ("allow_run_overrides",)) is True and \

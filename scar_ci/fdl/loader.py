@@ -8,7 +8,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from scar_ci.fdl.checks import check_rules
+from scar_ci.fdl.checks import capacity_notices, check_rules
 from scar_ci.fdl.config import scar_config
 from scar_ci.fdl.defaults import builtin_defaults
 from scar_ci.fdl.errors import FDLError, Problem
@@ -68,7 +68,7 @@ def _load(doc: Located, problems: list[Problem], fdl: Path, name: str,
     top = located_everywhere(copy.deepcopy(dict(overrides or {})), Position(COMMAND_LINE))
     _apply_defaults(doc, defaults, top)
     fallback = Position(name)
-    notices = take_scar_values(doc, fallback)
+    notices = [*take_scar_values(doc, fallback), *capacity_notices(doc, fallback)]
     repository = repository_root(fdl.parent)
     reported = {p.path for p in problems}  # a value the YAML reading refused is not judged
     config_doc = config.located if config is not None and not config.problems else None

@@ -124,6 +124,8 @@ def test_a_cold_deploy_and_a_teardown_cost_what_their_resources_need(
                  ("apigateway", "PutRestApi"): 1,  # its routes and integrations at once
                  ("apigateway", "CreateDeployment"): 1})  # no policy read: new functions
     assert cold[WAIT] >= FUNCTIONS, listed(cold)
+    # a bucket this run created has no notifications to read before its first batch
+    assert cold[NOTIFICATIONS[0]] == cold[NOTIFICATIONS[1]] - 1, listed(cold)
 
     # teardown's discovery reads each function's, role's and log group's tags side by side
     seen = discovered_side_by_side(localstack, monkeypatch, scope)
