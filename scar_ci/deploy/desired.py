@@ -286,10 +286,15 @@ def _package_bucket(function: FdlFunction, scope: Scope, size: int) -> str | Non
         return None
     raise UnsupportedFunction(
         f"{function.position.file}:{function.position.line}: function {function.name}: its "
-        f"package is {size / 2**20:.0f} MB, over the direct upload limit "
-        f"({function.max_payload_size / 2**20:.0f} MB, lambda.deployment.max_payload_size); "
+        f"package is {_size(size)}, over the direct upload limit "
+        f"({_size(function.max_payload_size)}, lambda.deployment.max_payload_size); "
         "set lambda.deployment.bucket (created when missing) for packages, or use "
         "container.image instead of a large image_file")
+
+
+def _size(count: int) -> str:
+    """Megabytes as SCAR counts them (2**20 bytes), or bytes below one."""
+    return f"{count / 2**20:.0f} MB" if count >= 2**20 else f"{count} bytes"
 
 
 def _constant(value: str) -> Callable[[], str]:
@@ -403,8 +408,8 @@ def _check_unzipped_size(function: FdlFunction, files: dict[str, Path]) -> None:
     if size > limit and not function.uses_image_runtime:
         raise UnsupportedFunction(
             f"{function.position.file}:{function.position.line}: function {function.name}: "
-            f"its package holds {size / 2**20:.0f} MB, over the unzipped limit "
-            f"({limit / 2**20:.0f} MB, lambda.deployment.max_s3_payload_size); use "
+            f"its package holds {_size(size)}, over the unzipped limit "
+            f"({_size(limit)}, lambda.deployment.max_s3_payload_size); use "
             "container.image (pulled at run time) or runtime: image")
 
 

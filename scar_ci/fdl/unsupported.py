@@ -131,13 +131,16 @@ class _Checker:
         the configuration file (which then follows the function's)."""
         own = {"region": lam.get("region"), "boto_profile": _profile(lam.get("boto_profile"))}
         boilerplate = {"region": SCAR_REGION, "boto_profile": SCAR_PROFILE}
+        position = self.doc.values.get((*self.path, "lambda", "boto_profile"))
+        profile_flag = position is not None and position.file == COMMAND_LINE  # `-pf`
         for service, keys in SERVICES.items():
             settings = item.get(service)
             if not isinstance(settings, dict):
                 continue
             for key in keys:
                 value = settings.get(key)
-                if value is None or _normal(key, value) == own[key]:
+                if value is None or _normal(key, value) == own[key] or (
+                        key == "boto_profile" and profile_flag):  # -pf: every call's profile
                     continue
                 if value == boilerplate[key] and not self._from_fdl((service, key)):
                     continue

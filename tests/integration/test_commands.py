@@ -163,6 +163,12 @@ def test_put_then_run_fans_out_one_event_per_input_file_then_get(deployed, tmp_p
     code, out, _ = scar(capsys, "run", *fdl, "--dry-run")
     assert code == 0 and out.count("would send s3://") == FILES
     assert f"{FILES} event(s) would be sent" in out
+    # SCAR's `run -ib`: the folder given, even for a function named without its FDL
+    code, out, _ = scar(capsys, "run", "-n", deployed.name, "-ib",
+                        f"{deployed.bucket}/input/sub", "--dry-run")
+    assert (code, out.splitlines()[0]) == (
+        0, f"would send s3://{deployed.bucket}/input/sub/deep name+1.txt"), out
+    assert "1 event(s) would be sent" in out
     assert wait_for_keys(deployed.bucket, "output/", 0, timeout=0) == []
 
     code, out, err = scar(capsys, "run", *fdl, "--concurrency", "4", "-j")

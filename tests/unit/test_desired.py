@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from scar_ci.aws.session import Account
-from scar_ci.deploy.desired import Desired, desired_state
+from scar_ci.deploy.desired import Desired, UnsupportedFunction, desired_state
 from scar_ci.deploy.plan import DependencyCycle, ordered
 from scar_ci.fdl import load_fdl
 from scar_ci.scopes.scope import Scope
@@ -179,3 +179,22 @@ def test_each_function_names_the_services_its_other_resources_are_in(desired: De
                 if r.kind == "function"}
     assert services == {"zip--pr-7": "apigateway ssm", "img--pr-7": "ecr",
                         "job--pr-7": "batch ecr"}
+
+
+@pytest.mark.parametrize(("deployment", "message"), [
+    ({"max_s3_payload_size": 1000},
+     r"holds \d+ bytes, over the unzipped limit \(1000 bytes, lambda.deployment.max_s3_"),
+    ({"max_payload_size": 100},
+     r"is \d+ bytes, over the direct upload limit \(100 bytes, lambda.deployment.max_payload_"),
+])
+def test_scar_s_payload_limits_are_refused_at_plan(tmp_path: Path, deployment: dict[str, int],
+                                                   message: str) -> None:
+    """SCAR's deployment.max_s3_payload_size (the unzipped code) and max_payload_size (the
+    zip, without a deployment bucket): refused before any AWS call, not at the upload."""
+    (tmp_path / "run.sh").write_text("echo hi\n")
+    (tmp_path / "image.tar").write_bytes(b"x" * 4000)
+    (tmp_path / "scar.yaml").write_text(yaml.safe_dump({"functions": {"aws": [{"lambda": {
+        "name": "big", "init_script": "run.sh", "container": {"image_file": "image.tar"},
+        "deployment": deployment}}]}}))
+    with pytest.raises(UnsupportedFunction, match=message):
+        desired_state(load_fdl(tmp_path / "scar.yaml"), SCOPE, ACCOUNT, LAYER)

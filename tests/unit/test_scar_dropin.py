@@ -105,11 +105,17 @@ def test_lowercase_log_levels_are_upper_cased() -> None:
     assert load_fdl("scar.yaml").functions[0].log_level == "DEBUG"
 
 
-def test_a_supervisor_version_is_a_notice(capsys: pytest.CaptureFixture) -> None:
-    cow("      supervisor: {version: 1.5.0}\n")
+def test_a_supervisor_version_or_license_is_a_notice(capsys: pytest.CaptureFixture) -> None:
+    cow("      supervisor: {version: 1.5.0, license_info: MIT}\n")
     load_fdl("scar.yaml")
+    err = capsys.readouterr().err
     assert ("scar.yaml:7:29: functions.aws[0].lambda.supervisor.version: '1.5.0' is not used: "
-            "scar-ci deploys its own supervisor") in capsys.readouterr().err
+            "scar-ci deploys its own supervisor") in err
+    assert ("scar.yaml:7:50: functions.aws[0].lambda.supervisor.license_info: 'MIT' is not "
+            "used: scar-ci deploys its own supervisor") in err
+    cow("      supervisor: {version: latest, license_info: Apache 2.0}\n")  # SCAR's defaults
+    load_fdl("scar.yaml")
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.parametrize(("max_v_cpus", "told"), [(5, True), (6, False)])
@@ -146,6 +152,13 @@ def test_a_multi_node_job_its_compute_environment_cannot_hold_is_a_notice(
      "resources with the function's own region (us-east-1, lambda.region)"),
     ("    iam: {boto_profile: other}\n",
      "functions.aws[0].iam.boto_profile: 'other': scar-ci deploys"),
+    ("    api_gateway: {name: a, region: eu-west-1}\n",
+     "functions.aws[0].api_gateway.region: 'eu-west-1': scar-ci deploys a function's "
+     "api_gateway resources with the function's own region"),
+    ("    batch: {boto_profile: other}\n",
+     "functions.aws[0].batch.boto_profile: 'other': scar-ci deploys a function's batch"),
+    ("    cloudwatch: {boto_profile: other}\n",
+     "functions.aws[0].cloudwatch.boto_profile: 'other'"),
     ("    batch: {multi_node_parallel: {number_nodes: 3}}\n",
      "functions.aws[0].batch.multi_node_parallel.number_nodes: has no effect unless"),
     ("    batch: {compute_resources: {type: FARGATE, launch_template_name: lt}}\n",
@@ -236,6 +249,20 @@ def test_init_flags_win_over_the_fdl() -> None:
     (function,) = load_definition(parse("init", "-f", "scar.yaml", "-m", "2048", "-d",
                                         "from the command line")).functions
     assert (function.memory, function.description) == (2048, "from the command line")
+
+
+def test_the_profile_flag_wins_over_every_service_s_profile() -> None:
+    """SCAR's -pf is the profile of every call: the FDL's per-service profiles, which had to
+    be the function's, do not stand in its way (a different one without -pf is refused)."""
+    cow("      boto_profile: team\n    iam: {boto_profile: team}\n"
+        "    cloudwatch: {boto_profile: team}\n")
+    (function,) = load_definition(parse("init", "-f", "scar.yaml", "-pf", "other")).functions
+    assert function.boto_profile == "other"
+    (function,) = load_fdl("scar.yaml", overrides={"lambda": {"boto_profile": "other"}}
+                           ).functions  # run, invoke, rm, ls, put, get: profile_override
+    assert function.boto_profile == "other"
+    cow("      boto_profile: team\n    iam: {boto_profile: other}\n")
+    assert any("iam.boto_profile: 'other'" in p for p in problems())
 
 
 def test_scar_1_event_source_is_an_input_and_output_folder() -> None:
