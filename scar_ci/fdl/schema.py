@@ -6,7 +6,7 @@ import difflib
 import json
 from collections.abc import Iterator
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -27,7 +27,7 @@ _JSON_TYPES = {
 @cache
 def fdl_schema() -> dict[str, Any]:
     """The FDL schema (draft 2020-12) as shipped in the package."""
-    return json.loads(resources.files("scar_ci.fdl").joinpath(SCHEMA_FILE).read_text("utf-8"))
+    return json.loads(Path(__file__).with_name(SCHEMA_FILE).read_text("utf-8"))
 
 
 @cache
