@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError, WaiterError
 
 from scar_ci.aws.errors import error_code
-from scar_ci.aws.parallel import Once
+from scar_ci.aws.parallel import Once, parallel_map
 from scar_ci.aws.resource import (
     Key,
     Resource,
@@ -386,6 +386,14 @@ def until_active(aws: Aws, name: str) -> None:
     wait = aws.waits.get((Function.kind, name))
     if wait is not None:
         wait()
+
+
+def until_all_active(aws: Aws, names: Collection[str]) -> None:
+    """`until_active` of each of `names`, side by side, once for whoever asks about the same
+    names (a bucket's triggers), the others waiting for that one."""
+    key = ("functions", tuple(sorted(names)))
+    aws.waits.setdefault(key, Once(lambda: parallel_map(
+        lambda name: until_active(aws, name), key[1])))()
 
 
 def _retry_role(call: Callable[[], Any]) -> Any:

@@ -22,7 +22,7 @@ from scar_ci.aws.lambda_ import (
     permissions,
     revoke_invoke,
     source_arn,
-    until_active,
+    until_all_active,
 )
 from scar_ci.aws.resource import Key, Resource, Settings, absent_ok
 from scar_ci.aws.s3 import bucket_tags
@@ -99,8 +99,7 @@ class Trigger(Resource):
         return f"arn:aws:s3:::{self.bucket}"
 
     def create(self, aws: Aws) -> None:
-        for function in (self.function, *self.along):  # then the bucket's entries in a batch
-            until_active(aws, function)
+        until_all_active(aws, {self.function, *self.along})  # the bucket's entries: a batch
         allow_invoke(aws, self.function, self.sid, "s3.amazonaws.com", self._source)
         _writer(self.bucket).change(aws, self.entry_id, {
             "Id": self.entry_id, "LambdaFunctionArn": function_arn(aws, self.function),

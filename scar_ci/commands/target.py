@@ -25,15 +25,17 @@ class Target:
     name: str
     function: FdlFunction | None = None
     scope: Scope | None = None
+    config: str | None = None  # `-c`: where a function named by -n alone takes its defaults
 
     def asynchronous(self, flag: bool | None) -> bool:
         """`-a` when given, else the FDL's default: SCAR's `asynchronous`, or
-        `invocation_type: Event`."""
+        `invocation_type: Event`; for a function named by -n alone, the configuration file's
+        (SCAR's `run -n` reads scar.cfg too)."""
         if flag is not None:
             return flag
-        function = self.function
-        return function is not None and (function.asynchronous
-                                         or function.invocation_type == "Event")
+        if (function := self.function) is not None:
+            return function.asynchronous or function.invocation_type == "Event"
+        return _config_asynchronous(self.config)
 
     @property
     def log_group(self) -> str:
@@ -83,9 +85,24 @@ def targets(args: argparse.Namespace, scope_of: ScopeOf) -> tuple[Aws, list[Targ
                              "shows, or the FDL's with --scope)")
         scope = scope_of(args) if args.scope else None
         name = scope.function_name(args.name) if scope else args.name
-        return Aws(profile=args.profile), [Target(name, None, scope)]
+        return Aws(profile=args.profile), [Target(name, None, scope, args.config)]
     raise UsageError("say which function: -f FDL (with -n NAME to pick one of its functions) "
                      "or -n NAME (the deployed name, as 'scar-ci ls' shows it)")
+
+
+def _config_asynchronous(config_path: str | None) -> bool:
+    """`lambda.asynchronous` or `invocation_type: Event` of the configuration file (SCAR's
+    default one when -c is not given); a file with problems is refused as deploy refuses it."""
+    from scar_ci.fdl.config import scar_config
+    from scar_ci.fdl.errors import FDLError
+
+    config = scar_config(config_path)
+    if config is None:
+        return False
+    if config.problems:
+        raise FDLError(config.name, config.problems)
+    defaults = config.function_defaults.data.get("lambda") or {}
+    return bool(defaults.get("asynchronous")) or defaults.get("invocation_type") == "Event"
 
 
 def single(found: list[Target], args: argparse.Namespace) -> Target:

@@ -9,8 +9,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
 from scar_ci.fdl.errors import Problem
-from scar_ci.fdl.json_schema import Failure, Validator
 from scar_ci.fdl.located import KeyPath, Located, Position, quoted, walk
 from scar_ci.fdl.secret_fields import is_secret_path
 
@@ -29,12 +31,12 @@ def fdl_schema() -> dict[str, Any]:
 
 
 @cache
-def _validator(definition: str | None) -> Validator:
+def _validator(definition: str | None) -> jsonschema.Draft202012Validator:
     schema = fdl_schema()
     if definition is not None:
         schema = {"$schema": schema["$schema"], "$defs": schema["$defs"],
                   "$ref": f"#/$defs/{definition}"}
-    return Validator(schema)
+    return jsonschema.Draft202012Validator(schema)
 
 
 def check_schema(doc: Located, fallback: Position, definition: str | None = None) -> list[Problem]:
@@ -45,7 +47,7 @@ def check_schema(doc: Located, fallback: Position, definition: str | None = None
     return list(dict.fromkeys(problems))
 
 
-def _problems(error: Failure, doc: Located, fallback: Position) -> Iterator[Problem]:
+def _problems(error: ValidationError, doc: Located, fallback: Position) -> Iterator[Problem]:
     path: KeyPath = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     custom = schema.get("x-messages", {}).get(error.validator)
@@ -79,7 +81,7 @@ def _holds_secret(path: KeyPath, value: Any) -> bool:
     return is_secret_path(path) or any(is_secret_path(inner) for inner, _ in walk(value))
 
 
-def _describe_secret(error: Failure) -> str:
+def _describe_secret(error: ValidationError) -> str:
     """What is wrong with a secret field's value, without showing it."""
     if error.validator == "type":
         wanted = [error.validator_value] if isinstance(error.validator_value, str) else (
@@ -105,7 +107,7 @@ def _suggestion(key: str, known: list[str]) -> str:
     return "expected one of: " + ", ".join(known) if known else "no keys are allowed here"
 
 
-def _describe(error: Failure, schema: dict[str, Any]) -> str:
+def _describe(error: ValidationError, schema: dict[str, Any]) -> str:
     """A short sentence for one failed keyword, with the offending value."""
     value, limit = error.instance, error.validator_value
     unit = f" ({schema['x-unit']})" if "x-unit" in schema else ""

@@ -1,7 +1,7 @@
-"""podman on a machine without Docker: vfs storage, runc, cgroupfs and file events (what works
-as root without systemd), everything under one folder, given registries marked insecure.
-`Podman` runs the command line (build, run, push, ...); `start_podman` its Docker-compatible
-API service, so code using the `docker` SDK meets a real Engine API."""
+"""podman on a machine without Docker: vfs or overlay storage, runc, cgroupfs and file events
+(what works as root without systemd), everything under one folder, given registries marked
+insecure. `Podman` runs the command line (build, run, push, ...); `start_podman` its
+Docker-compatible API service, so code using the `docker` SDK meets a real Engine API."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class PodmanService:
     process: subprocess.Popen[bytes]
     socket_path: Path
     log: Path
+    storage: Path
 
     @property
     def docker_host(self) -> str:
@@ -37,7 +38,9 @@ class PodmanService:
         return f"unix://{self.socket_path}"
 
     def stop(self) -> None:
-        """Stop the service's process group."""
+        """Stop the service's process group, then unmount what overlay storage left mounted
+        (its own bind mount, a container's if a build was cut short), deepest first, so
+        that the folder can be removed."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -45,6 +48,11 @@ class PodmanService:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=5)
+        inside = f"{self.storage.resolve()}/"
+        points = [line.split()[4] for line in
+                  Path("/proc/self/mountinfo").read_text().splitlines()]
+        for point in sorted((p for p in points if p.startswith(inside)), key=len, reverse=True):
+            subprocess.run(["umount", point], capture_output=True, check=False)
 
 
 def registries_conf(insecure_hosts: Iterable[str]) -> str:
@@ -127,15 +135,17 @@ class Podman:
 
 def start_podman(folder: Path, insecure_hosts: Iterable[str], *,
                  timeout: float = 30) -> PodmanService:
-    """Start the service with its storage and configuration in `folder`."""
-    podman = Podman.prepare(folder, insecure_hosts)
+    """Start the service with its storage and configuration in `folder`. Overlay storage: a
+    build's steps share their layers, where vfs copies the whole tree at each (about twice
+    podman's CPU for a function image)."""
+    podman = Podman.prepare(folder, insecure_hosts, driver="overlay")
     sock, log = folder / "podman.sock", folder / "podman.log"
     argv = podman.argv("system", "service", "--time=0", f"unix://{sock}")
     with log.open("wb") as log_file:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file,
                                    stderr=subprocess.STDOUT, env=podman.env(),
                                    start_new_session=True)
-    service = PodmanService(process, sock, log)
+    service = PodmanService(process, sock, log, folder / "root")
     started = time.perf_counter()
     while not _answers(sock):
         if process.poll() is not None or time.perf_counter() - started > timeout:

@@ -121,6 +121,18 @@ def test_the_fdl_s_log_type_and_invocation_type_are_run_s_defaults(deployed, cap
     assert code == 0 and json.loads(out)["LambdaOutput"]["StatusCode"] == 202, err
 
 
+def test_run_by_name_alone_takes_the_configuration_file_s_asynchronous(
+        deployed, tmp_path, capsys):
+    """SCAR's `run -n NAME` reads scar.cfg: its `lambda.asynchronous` queues the run."""
+    config = tmp_path / "scar.cfg"
+    config.write_text(json.dumps({"aws": {"lambda": {"asynchronous": True}}}))
+    code, out, err = scar(capsys, "run", "-n", deployed.name, "-c", str(config), "-j")
+    assert code == 0 and json.loads(out)["LambdaOutput"]["StatusCode"] == 202, err
+    config.write_text(json.dumps({"aws": {"lambda": {"asynchronous": "yes"}}}))
+    code, out, err = scar(capsys, "run", "-n", deployed.name, "-c", str(config))
+    assert code == 2 and f"{config}:1:" in err and "Traceback" not in err, err
+
+
 def test_bad_variables_and_unknown_functions_are_clear_errors(deployed, capsys):
     code, _, err = scar(capsys, "run", "-n", deployed.name, "-e", "NOEQUALS")
     assert code == 2 and "-e 'NOEQUALS': expected NAME=VALUE" in err

@@ -65,6 +65,13 @@ def test_extra_payload_preheat_and_a_missing_deployment_bucket(
     starts = [e for e in events["events"] if e["message"].startswith("START RequestId")]
     assert len(starts) == 2  # the preheat, then the run
 
+    (tmp_path / "run.sh").write_text("echo broken\nexit 3\n")  # deployed, then preheat fails
+    code, out, err = scar(capsys, "init", "-f", str(fdl), *scope)
+    assert code == 1 and f"deployed, but preheating {name} failed (request " in err, out + err
+    assert "Traceback" not in err
+    code, out, err = scar(capsys, "plan", "-f", str(fdl), *scope)
+    assert "0 to create, 0 to update, 0 to delete" in out, out + err
+
     code, out, err = scar(capsys, "teardown", *scope)
     assert code == 0, err
     assert bucket_tags(Aws(), bucket) is None  # only scar-ci's packages: removed
