@@ -107,9 +107,11 @@ class Aws:
         """The shared client for `service` (clients are thread-safe; making one is not);
         `once_within`: one that tries each call once, waiting up to that many seconds for the
         answer (an invocation must not run twice)."""
+        key = f"{service}/{once_within}" if once_within else service
+        if (made := self._clients.get(key)) is not None:
+            return made  # no lock: threads need not wait while another client is made
         from botocore.config import Config
 
-        key = f"{service}/{once_within}" if once_within else service
         with self._lock:
             if key not in self._clients:
                 config = self._config if not once_within else self._config.merge(Config(
