@@ -11,6 +11,8 @@ execution environments' sandbox (batch_jobs) instead of through a Docker daemon.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 
 if __name__ == "__main__":  # run as a script: find scar_ci beside it
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+BATCH_MODELS = "moto.batch.models"
 
 
 def with_node_properties(describe: Callable[[Any], dict[str, Any]]
@@ -31,16 +34,40 @@ def with_node_properties(describe: Callable[[Any], dict[str, Any]]
     return described
 
 
-def main(argv: list[str]) -> int:
-    """moto's server with the changes above."""
-    from moto.batch.models import Job, JobDefinition
-    from moto.server import main as moto_main
-
+def _patch(models: Any) -> None:
+    """The changes above, on moto's Batch models."""
+    models.JobDefinition.describe = with_node_properties(models.JobDefinition.describe)
     from scar_ci.local.batch_jobs import job_containers, runs_jobs
 
-    JobDefinition.describe = with_node_properties(JobDefinition.describe)
     if runs_jobs():
-        Job.docker_client = property(job_containers)
+        models.Job.docker_client = property(job_containers)
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Patches moto's Batch models when a request first loads them (importing them at start,
+    with the EC2, ECS, IAM and Logs models they need, would delay the ECR API by 1-2 s)."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != BATCH_MODELS:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        load = spec.loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            load(module)
+            _patch(module)
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def main(argv: list[str]) -> int:
+    """moto's server with the changes above."""
+    sys.meta_path.insert(0, _PatchOnImport())
+    from moto.server import main as moto_main
+
     return moto_main(argv) or 0
 
 

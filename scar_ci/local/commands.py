@@ -44,7 +44,7 @@ def report_status(state: Path) -> int:
 
     if instance := mode.status(state):
         print(f"running at {instance.url} (pid {instance.pid}, state in {state})")
-        print(mode.describe_image_services(state))
+        print(mode.describe_image_services(state, with_network=True))
         return 0
     print("not running")
     return NOT_RUNNING

@@ -45,14 +45,15 @@ def up(state: Path, port: int, *, docker_hub_mirror: bool = False) -> localstack
     return instance
 
 
-def describe_image_services(state: Path) -> str:
-    """Where local mode's ECR API and registry are (or that the registry is missing), and
-    Batch's default network."""
+def describe_image_services(state: Path, *, with_network: bool = False) -> str:
+    """Where local mode's ECR API and registry are (or that the registry is missing), and its
+    Batch (`with_network`: with the default VPC for batch.compute_resources)."""
     services = image_services.read(state)
     if not services:
         return "no ECR API: restart local mode (`scar-ci local down`, then `up`)"
-    network = batch_setup.read(state)
-    batch = f"\nBatch at {services.ecr}; {batch_setup.describe(network)}" if network else ""
+    batch = f"\nBatch at {services.ecr}"
+    batch += (f"; {batch_setup.describe(batch_setup.network(services.ecr, state))}"
+              if with_network else " (`scar-ci local status` shows its default VPC)")
     if not services.registry:
         return f"ECR API at {services.ecr}; {image_services.NO_REGISTRY}{batch}"
     return f"ECR API at {services.ecr}, image registry at {services.registry}{batch}"
