@@ -25,9 +25,10 @@ LONGEST_FIRST = (
     "integration/test_scar_docs_replay.py",
     "integration/test_scar_docs_replay_batch.py",
     "integration/test_image_build.py",
+    "integration/test_batch_deploy.py",
+    "integration/test_image_deploy_docker.py",
     "integration/test_deploy_faults.py",
     "integration/test_action_image.py",
-    "integration/test_batch_deploy.py",
     "integration/test_pip_install.py",
 )
 

@@ -2,8 +2,8 @@
 image and pushes it to the ECR-like registry, the ECR API is moto's server, the function is
 LocalStack's; and the choice of builder when no Docker Engine answers.
 
-podman builds are slow (the 94 MB runtime is copied into vfs storage), so the module builds
-once: the first test deploys, redeploys and tears down the same function.
+podman builds are slow (the 94 MB runtime goes into the context, the image and the push), so
+the module builds once: the first test deploys, redeploys and tears down the same function.
 """
 
 from __future__ import annotations
