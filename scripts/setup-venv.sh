@@ -24,8 +24,8 @@ log=.venv/pip.log
 
 # The wheels of everything it installs, kept in the scar-ci cache under a key of the Python,
 # both pyproject.toml files and pip's settings and constraints: a fresh clone installs from
-# them without asking the index (83 -> 45 s here; 109 s when it builds them). What the index publishes later under the
-# same declarations is not seen until the folder is removed.
+# them without asking the index (83 -> 45 s here; 109 s when it builds them). What the index
+# publishes later under the same declarations is not seen until the folder is removed.
 constraint=$(.venv/bin/pip config get global.constraint 2>/dev/null || true)
 key=$({ "$python" --version; cat "${stamp_inputs[@]}"; .venv/bin/pip config list
         if [ -f "$constraint" ]; then cat "$constraint"; fi; } | sha256sum | cut -c1-16)
