@@ -23,7 +23,7 @@ from scar_ci.aws.s3 import bucket_tags
 from scar_ci.aws.session import Aws
 from scar_ci.scopes.scope import Scope
 from scar_ci.scopes.tags import TAG_MANAGED
-from scar_testbed.lambda_functions import zip_of
+from scar_testbed.lambda_functions import eventually, zip_of
 
 SCRIPT = 'echo "extra: $(cat "$EXTRA_PAYLOAD/data/hello.txt") from $EXTRA_PAYLOAD"\n'
 
@@ -61,9 +61,13 @@ def test_extra_payload_preheat_and_a_missing_deployment_bucket(
     assert code == 0, err
     payload = json.loads(out)["LambdaOutput"]["Payload"]
     assert payload.startswith("extra: hello from ")
-    events = boto3.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{name}")
-    starts = [e for e in events["events"] if e["message"].startswith("START RequestId")]
-    assert len(starts) == 2  # the preheat, then the run
+
+    def starts() -> list[str]:  # the preheat's, then the run's (logs arrive after the answer)
+        events = boto3.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{name}")
+        found = [e["message"] for e in events["events"] if e["message"].startswith("START ")]
+        return found if len(found) >= 2 else []
+
+    assert len(eventually(starts, "the preheat's and the run's START lines", 60)) == 2
 
     (tmp_path / "run.sh").write_text("echo broken\nexit 3\n")  # deployed, then preheat fails
     code, out, err = scar(capsys, "init", "-f", str(fdl), *scope)
