@@ -114,12 +114,15 @@ class LatencyProxy:
         self.sleep = sleep
         self.url = ""
         self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)
         self._in_flight = 0
         self._counts = Counts()
 
-    def counts(self) -> Counts:
-        """A copy of the counts so far."""
-        with self._lock:
+    def counts(self, settle_s: float = 5.0) -> Counts:
+        """A copy of the counts so far, once the requests in flight are done (up to `settle_s`:
+        a client has its answer a moment before the proxy's thread records the span)."""
+        with self._settled:
+            self._settled.wait_for(lambda: self._in_flight == 0, timeout=settle_s)
             return Counts(Counter(self._counts.requests), self._counts.max_in_flight,
                           list(self._counts.spans))
 
@@ -142,9 +145,10 @@ class LatencyProxy:
             yield
         finally:
             answered = time.monotonic()
-            with self._lock:
+            with self._settled:
                 self._in_flight -= 1
                 self._counts.spans.append((arrived, passed, answered))
+                self._settled.notify_all()
 
 
 @contextmanager
