@@ -6,9 +6,11 @@ action's pipeline. With arguments (`docker run IMAGE validate -f scar.yaml`): th
 
 import sys
 
+from scar_ci.process_exit import leave
+
 if __name__ == "__main__":
     if len(sys.argv) > 1:
         from scar_ci.cli import main as cli
-        sys.exit(cli(sys.argv[1:]))
+        leave(cli(sys.argv[1:]))
     from scar_ci.steps.action import main
-    sys.exit(main())
+    leave(main())

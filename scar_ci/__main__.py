@@ -1,5 +1,5 @@
 """`python -m scar_ci` is the `scar-ci` command."""
 
-from scar_ci.cli import main
+from scar_ci.cli import run
 
-raise SystemExit(main())
+run()

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from scar_ci import __version__
 from scar_ci.commands.definition import (
@@ -32,6 +32,7 @@ from scar_ci.local.commands import (
     wants_local,
 )
 from scar_ci.package.image.builder_choice import BUILDER_VARIABLE, BUILDERS, chosen_builder
+from scar_ci.process_exit import INTERRUPTED, leave
 
 if TYPE_CHECKING:
     from scar_ci.aws.session import Aws
@@ -299,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if getattr(args, "detailed_exitcode", False) else error.exit_code
     except KeyboardInterrupt:
         print(f"scar-ci: interrupted{_what_is_left(args)}", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:  # the reader of the output left (`scar-ci ls | head -1`)
         from scar_ci.commands.output import discard_output
 
@@ -307,6 +308,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     finally:
         end_lines()
+
+
+def run() -> NoReturn:
+    """The `scar-ci` command: `main` of this process's arguments, then exit (at once after
+    Ctrl-C, not waiting for calls still running: process_exit.leave)."""
+    leave(main())
 
 
 def _use_profile(args: argparse.Namespace) -> None:

@@ -9,10 +9,12 @@ SDK's standard retry mode.
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from scar_ci.aws.session import concurrency
 
@@ -27,9 +29,45 @@ def parallel_map(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
     workers = min(concurrency(), len(items))
     if workers <= 1:
         return [function(item) for item in items]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scar-ci") as pool:
+    with worker_pool(workers) as pool:
         futures = [pool.submit(function, item) for item in items]
     return [future.result() for future in futures]
+
+
+@contextlib.contextmanager
+def worker_pool(workers: int) -> Iterator[ThreadPoolExecutor]:
+    """A pool of `workers` threads, whose calls are waited for on leaving the block; after
+    Ctrl-C (KeyboardInterrupt, there or while waiting) the queued calls are cancelled and the
+    running ones not waited for, so the interruption is reported at once."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scar-ci")
+    try:
+        yield pool
+        pool.shutdown()
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+
+
+class Completions:
+    """Calls run in `pool`, their futures handed back as each one finishes (`next_done`).
+
+    Through a queue, not `concurrent.futures.wait` or `as_completed`: those take each future's
+    lock in turn, and a KeyboardInterrupt among those acquisitions leaves locks taken, so the
+    worker finishing such a future hangs, and with it the process's exit."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
+        self._done: queue.Queue[Future[Any]] = queue.Queue()
+
+    def submit(self, call: Callable[[], R]) -> Future[R]:
+        """Run `call` in the pool."""
+        future = self._pool.submit(call)
+        future.add_done_callback(self._done.put)
+        return future
+
+    def next_done(self) -> Future[Any]:
+        """The next future to finish (those finished already first), waiting for it."""
+        return self._done.get()
 
 
 class Once:

@@ -6,14 +6,15 @@ asynchronously from a bounded thread pool, with progress lines and a summary.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
+from scar_ci.aws.parallel import Completions, worker_pool
 from scar_ci.aws.session import Aws
 from scar_ci.commands.invocation import invoke
 from scar_ci.commands.verbs import DEFAULT_CONCURRENCY
@@ -70,10 +71,13 @@ def fan_out(aws: Aws, function: str, objects: list[tuple[str, str]], *,
         answer = _send(aws, function, first, asynchronous=False)
         _count(result, first, answer)
         say(f"{_uri(first)}: {'failed' if answer else 'done'} (synchronously, warms the cache)")
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            futures = {pool.submit(_send, aws, function, item, asynchronous=True): item
+        with worker_pool(concurrency) as pool:  # Ctrl-C sends no more events
+            calls = Completions(pool)
+            futures = {calls.submit(functools.partial(_send, aws, function, item,
+                                                      asynchronous=True)): item
                        for item in rest}
-            for done, future in enumerate(as_completed(futures), 1):
+            for done in range(1, len(futures) + 1):
+                future = calls.next_done()
                 _count(result, futures[future], future.result())
                 if tick:
                     tick(done, f"{len(result.failed)} failed so far")

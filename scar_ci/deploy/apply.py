@@ -9,17 +9,20 @@ changes that need the resource start after it. A change whose dependents accept 
 (`Change.dependents_wait` False: a function is given its permissions, triggers and API while
 Pending) lets them start at once, and its wait runs once no other change is running or ready,
 so that by then it is mostly settled: one poll of each function becoming Active.
+Ctrl-C stops new work and does not wait for the running calls (aws.parallel.worker_pool).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from scar_ci.aws.errors import AWS_EXCEPTIONS
+from scar_ci.aws.parallel import Completions, worker_pool
 from scar_ci.aws.session import concurrency
 from scar_ci.deploy.plan import PAST, Change, Plan, Verb
 from scar_ci.errors import UserError
@@ -89,17 +92,17 @@ def apply_plan(plan: Plan, command: str, say: Callable[[str], None] = print,
     run = _Run(plan.changes, say)
     run.done.update(i for i, c in enumerate(plan.changes) if c.verb is Verb.KEEP)
     run.usable.update(run.done)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        running: dict[Future[object], tuple[int, bool]] = {}
+    running: dict[Future[object], tuple[int, bool]] = {}
+    with worker_pool(max(1, workers)) as pool:
+        calls = Completions(pool)
         while True:
             if not run.failures:
-                _start(run, pool, running, max(1, workers))
+                _start(run, calls, running, max(1, workers))
             if not running:
                 break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                position, is_wait = running.pop(future)
-                _finish(run, position, is_wait, future)
+            future = calls.next_done()
+            position, is_wait = running.pop(future)
+            _finish(run, position, is_wait, future)
             run.say_due()
     run.say_due(last=True)
     if run.failures:
@@ -110,7 +113,7 @@ def apply_plan(plan: Plan, command: str, say: Callable[[str], None] = print,
                                        if c.verb is Verb.KEEP})
 
 
-def _start(run: _Run, pool: ThreadPoolExecutor, running: dict[Future[object], tuple[int, bool]],
+def _start(run: _Run, calls: Completions, running: dict[Future[object], tuple[int, bool]],
            workers: int) -> None:
     """Start ready changes while workers are free (and their service's cap allows), then
     waits (so one worker makes every ready change before it waits); the waits no dependent
@@ -126,14 +129,15 @@ def _start(run: _Run, pool: ThreadPoolExecutor, running: dict[Future[object], tu
             continue
         busy[service] += 1
         run.started.add(position)
-        running[pool.submit(_timed, run.changes[position])] = (position, False)
+        running[calls.submit(functools.partial(_timed, run.changes[position]))] = (
+            position, False)
     last = not ready and not any(not is_wait for _, is_wait in running.values())
     for position, settle in list(run.settling.items()):
         if len(running) >= workers:
             return
         if run.changes[position].dependents_wait or last:
             del run.settling[position]
-            running[pool.submit(settle)] = (position, True)
+            running[calls.submit(settle)] = (position, True)
 
 
 def _timed(change: Change) -> tuple[object, float]:

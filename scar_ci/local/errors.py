@@ -7,3 +7,11 @@ from scar_ci.errors import UserError
 
 class LocalError(UserError):
     """Local mode cannot start or is not running; the message says how to fix it."""
+
+
+class PortTaken(LocalError):
+    """A service of local mode could not listen on `port`: another program has it."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(f"port {port} is already in use")
+        self.port = port

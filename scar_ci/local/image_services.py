@@ -16,14 +16,16 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from scar_ci.local.errors import LocalError
+from scar_ci.local.errors import LocalError, PortTaken
 
 HOST = "127.0.0.1"
 SERVICES_FILE = "image-services.json"
@@ -32,6 +34,7 @@ REGISTRY_VARIABLE = "SCAR_CI_ECR_REGISTRY"  # scar_ci.aws.ecr.REGISTRY_VARIABLE
 DOCKER_HUB_MIRROR_VARIABLE = "SCAR_CI_DOCKER_HUB_MIRROR"  # scar_ci.package.image.spec's
 ECR_ENDPOINT_VARIABLE = "SCAR_CI_ECR_ENDPOINT"  # the ECR API the executor pulls images with
 READY_TIMEOUT_S = 30.0
+PORT_TAKEN = "address already in use"  # in the logs of Python's and Go's servers, lower-cased
 BATCH_MOTO = Path(__file__).with_name("batch_moto.py")  # run as a script: not imported here
 # LocalStack's account, so that ARNs agree across both; no default AMIs (Batch names none, and
 # loading them doubles the first EC2 call's time)
@@ -85,18 +88,26 @@ def _spawn(command: list[str], log: Path, env: Mapping[str, str] | None = None) 
                                 env=env).pid
 
 
-def wait_until_ready(services: ImageServices, state_dir: Path) -> None:
-    """Both answer (moto's /moto-api/, the registry's /v2/), or an error with their logs."""
+def wait_until_ready(services: ImageServices, state_dir: Path,
+                     abandoned: threading.Event) -> None:
+    """Both answer (moto's /moto-api/, the registry's /v2/), or an error with their logs
+    (PortTaken as soon as a log says another program has the port); returns early once
+    `abandoned` is set."""
     deadline = time.monotonic() + READY_TIMEOUT_S
-    checks = {f"{services.ecr}/moto-api/": "ecr.log"}
+    checks = {services.ecr: ("/moto-api/", "ecr.log")}
     if services.registry:
-        checks[f"{services.registry}/v2/"] = "registry.log"
-    for url, log in checks.items():
-        while not _answers(url):
+        checks[services.registry] = ("/v2/", "registry.log")
+    for base, (path, log) in checks.items():
+        while not _answers(base + path):
+            if abandoned.is_set():
+                return
+            text = (state_dir / log).read_text()
+            if PORT_TAKEN in text.lower():
+                raise PortTaken(urllib.parse.urlsplit(base).port or 0)
             if time.monotonic() > deadline:
-                tail = "\n".join((state_dir / log).read_text().splitlines()[-20:])
-                raise LocalError(f"{url} did not answer within {READY_TIMEOUT_S:.0f} s:\n{tail}"
-                                 f"\nWhole log: {state_dir / log}")
+                tail = "\n".join(text.splitlines()[-20:])
+                raise LocalError(f"{base}{path} did not answer within {READY_TIMEOUT_S:.0f} s:"
+                                 f"\n{tail}\nWhole log: {state_dir / log}")
             time.sleep(0.1)
 
 

@@ -17,14 +17,15 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from scar_ci.local import batch_jobs, batch_setup, image_services, localstack_venv, udocker
-from scar_ci.local.errors import LocalError
+from scar_ci.local import batch_jobs, batch_setup, image_services, localstack_venv, ports, udocker
+from scar_ci.local.errors import LocalError, PortTaken
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 90.0
@@ -32,6 +33,8 @@ STOP_GRACE_S = 10.0
 FUNCTION_PYTHON_VARIABLE = "SCAR_CI_FUNCTION_PYTHON"
 DOCKER_HUB_VARIABLE = "UDOCKER_REGISTRY"  # udocker's Docker Hub URL
 IMAGE_PULL = Path(__file__).with_name("image_pull.py")  # run as a script: not imported here
+LOOPBACK_RUNTIME = Path(__file__).with_name("localstack_loopback.py")  # LocalStack's main
+PORT_ATTEMPTS = 3  # starts with new ports after another program took one
 BATCH_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_BATCH"
 REGION = "us-east-1"
 
@@ -68,6 +71,8 @@ def start(state_dir: Path, port: int = 0, function_python: str | None = None,
     (image_services) start beside it; `ecr_endpoint` names another ECR API whose token the
     executor pulls image functions' images with. `docker_hub_mirror` makes that registry the
     one udocker pulls Docker Hub names from (UDOCKER_REGISTRY in every function's defaults).
+    Ports chosen here that another program takes before the services listen on them are
+    chosen again (PORT_ATTEMPTS times).
     """
     if (instance := running(state_dir)) and healthy(instance.url):
         return instance
@@ -75,22 +80,39 @@ def start(state_dir: Path, port: int = 0, function_python: str | None = None,
     python = function_python or os.environ.get(FUNCTION_PYTHON_VARIABLE) or sys.executable
     udocker.check_function_python(python)
     defaults = udocker.function_defaults(state_dir / "tools")
-    port, ecr_port, registry_port = _claim(port, extra=2)
+    if docker_hub_mirror and not shutil.which(image_services.REGISTRY_BINARY):
+        raise LocalError(f"--docker-hub-mirror: {image_services.NO_REGISTRY}")
+    venv = localstack_venv.setup()
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        try:
+            return _launch(state_dir, venv, _claim(port, extra=2), python, defaults,
+                           ecr_endpoint, docker_hub_mirror)
+        except PortTaken as taken:
+            stop(state_dir)
+            if (port and taken.port == port) or attempt == PORT_ATTEMPTS:
+                raise LocalError(_in_use(taken.port)) from None
+
+
+def _launch(state_dir: Path, venv: Path, ports: list[int], python: str,
+            function_defaults: dict[str, str], ecr_endpoint: str, docker_hub_mirror: bool
+            ) -> Instance:
+    """LocalStack on `ports[0]`, moto's ECR API and Batch on `ports[1]` and, when installed,
+    the registry on `ports[2]`, started and healthy, the functions' environment
+    `function_defaults` and the endpoints; PortTaken when one of them could not listen on its
+    port."""
+    port, ecr_port, registry_port = ports
+    defaults = dict(function_defaults)
     if docker_hub_mirror:
-        if not shutil.which(image_services.REGISTRY_BINARY):
-            raise LocalError(f"--docker-hub-mirror: {image_services.NO_REGISTRY}")
         defaults[DOCKER_HUB_VARIABLE] = f"http://{HOST}:{registry_port}"
     moto = f"http://{HOST}:{ecr_port}"  # ECR API and Batch
     defaults[BATCH_ENDPOINT_VARIABLE] = moto  # where functions submit jobs
-    ecr_endpoint = ecr_endpoint or moto
-    venv = localstack_venv.setup()
     state_dir.mkdir(parents=True, exist_ok=True)
     log = state_dir / "localstack.log"
     env = {**_localstack_env(state_dir, port, python, defaults),
-           **_image_env(state_dir, ecr_endpoint)}
+           **_image_env(state_dir, ecr_endpoint or moto)}
     with log.open("w") as out:
         process = subprocess.Popen(
-            [str(venv / "bin" / "python"), "-m", "localstack.runtime.main"],
+            [str(venv / "bin" / "python"), "-P", str(LOOPBACK_RUNTIME)],
             env=env,
             cwd=state_dir,
             stdin=subprocess.DEVNULL,
@@ -103,47 +125,63 @@ def start(state_dir: Path, port: int = 0, function_python: str | None = None,
     instance = Instance(process.pid, port)
     services = image_services.start(state_dir, venv, ecr_port, registry_port, docker_hub_mirror,
                                     {**env, **_job_env(f"http://{HOST}:{port}", moto)})
+    abandoned = threading.Event()
     with ThreadPoolExecutor(1) as beside:  # moto's Batch gets ready while LocalStack starts
-        batch = beside.submit(_batch_ready, services, state_dir, moto)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not healthy(instance.url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                batch.cancel()
-                stop(state_dir)
-                tail = "\n".join(log.read_text().splitlines()[-20:])
-                raise LocalError(f"LocalStack did not become healthy:\n{tail}\nWhole log: {log}")
-            time.sleep(0.2)
+        batch = beside.submit(_batch_ready, services, state_dir, moto, abandoned)
         try:
+            _until_healthy(process, instance, log)
             batch.result()
         except LocalError:
+            abandoned.set()
             stop(state_dir)
             raise
     return instance
 
 
-def _batch_ready(services: image_services.ImageServices, state_dir: Path, moto: str) -> None:
-    """The ECR API and registry answer, and moto's Batch has what SCAR's defaults name."""
-    image_services.wait_until_ready(services, state_dir)
-    batch_setup.prepare(moto, state_dir)
+def _until_healthy(process: subprocess.Popen[bytes], instance: Instance, log: Path) -> None:
+    """Wait for LocalStack's health check; PortTaken as soon as its log says another program
+    has the port (it stays up without listening), LocalError when it ends or times out."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not healthy(instance.url):
+        text = log.read_text()
+        if image_services.PORT_TAKEN in text.lower():
+            raise PortTaken(instance.port)
+        if process.poll() is not None or time.monotonic() > deadline:
+            tail = "\n".join(text.splitlines()[-20:])
+            raise LocalError(f"LocalStack did not become healthy:\n{tail}\nWhole log: {log}")
+        time.sleep(0.2)
+
+
+def _batch_ready(services: image_services.ImageServices, state_dir: Path, moto: str,
+                 abandoned: threading.Event) -> None:
+    """The ECR API and registry answer, and moto's Batch has what SCAR's defaults name (unless
+    the start is `abandoned` meanwhile)."""
+    image_services.wait_until_ready(services, state_dir, abandoned)
+    if not abandoned.is_set():
+        batch_setup.prepare(moto, state_dir)
 
 
 def _claim(port: int, extra: int) -> list[int]:
     """`port` if it is free on 127.0.0.1 (a free one for 0), and `extra` other free ports, all
-    held at once so that no two are the same; else an error saying what to do."""
+    held at once so that no two are the same (outside the ephemeral range: ports.bind_unused);
+    else an error saying what to do."""
     with contextlib.ExitStack() as stack:
         sockets = [stack.enter_context(socket.socket()) for _ in range(1 + extra)]
-        try:
-            sockets[0].bind((HOST, port))
-        except OSError as error:
-            if error.errno != errno.EADDRINUSE:
+        if port:
+            try:
+                sockets[0].bind((HOST, port))
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise LocalError(_in_use(port)) from None
                 raise LocalError(f"cannot use port {port} on {HOST}: {error.strerror}") from None
-            raise LocalError(
-                f"port {port} on {HOST} is already in use (another LocalStack?): stop what uses "
-                "it, or choose another port with `scar-ci local up --port N` (0: any free port)."
-            ) from None
-        for sock in sockets[1:]:
-            sock.bind((HOST, 0))
+        for sock in sockets[bool(port):]:
+            ports.bind_unused(sock, HOST)
         return [sock.getsockname()[1] for sock in sockets]
+
+
+def _in_use(port: int) -> str:
+    return (f"port {port} on {HOST} is already in use (another LocalStack?): stop what uses "
+            "it, or choose another port with `scar-ci local up --port N` (0: any free port).")
 
 
 def _localstack_env(

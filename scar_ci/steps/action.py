@@ -7,6 +7,7 @@ import sys
 from scar_ci.errors import UserError
 from scar_ci.github.annotations import annotate
 from scar_ci.github.workflow import end_lines, guard_output
+from scar_ci.process_exit import INTERRUPTED
 from scar_ci.steps.summary import fenced, write_summary
 
 
@@ -29,7 +30,7 @@ def main() -> int:
         return error.exit_code
     except KeyboardInterrupt:
         print("scar-ci: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     finally:
         end_lines()
 

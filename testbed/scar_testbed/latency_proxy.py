@@ -107,11 +107,13 @@ class LatencyProxy:
     """The proxy's state, shared by its request threads; `url` is where clients point."""
 
     def __init__(self, upstream: str, delay_s: float,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 hold: Callable[[Operation], None] = lambda _: None) -> None:
         address = urlsplit(upstream)
         self.upstream = (address.hostname or "127.0.0.1", address.port or 80)
         self.delay_s = delay_s
         self.sleep = sleep
+        self.hold = hold
         self.url = ""
         self._lock = threading.Lock()
         self._settled = threading.Condition(self._lock)
@@ -133,7 +135,8 @@ class LatencyProxy:
 
     @contextmanager
     def request(self, operation: Operation) -> Iterator[None]:
-        """Count one request while it is in flight, delayed as the proxy says."""
+        """Count one request while it is in flight, delayed as the proxy says (then held for
+        as long as `hold` of its operation takes)."""
         arrived = passed = time.monotonic()
         with self._lock:
             self._counts.requests[operation] += 1
@@ -141,6 +144,7 @@ class LatencyProxy:
             self._counts.max_in_flight = max(self._counts.max_in_flight, self._in_flight)
         try:
             self.sleep(self.delay_s)
+            self.hold(operation)
             passed = time.monotonic()
             yield
         finally:
@@ -153,9 +157,10 @@ class LatencyProxy:
 
 @contextmanager
 def latency_proxy(upstream: str, delay_s: float = 0.0,
-                  sleep: Callable[[float], None] = time.sleep) -> Iterator[LatencyProxy]:
+                  sleep: Callable[[float], None] = time.sleep,
+                  hold: Callable[[Operation], None] = lambda _: None) -> Iterator[LatencyProxy]:
     """A running proxy to `upstream` on a free 127.0.0.1 port; stopped on exit."""
-    proxy = LatencyProxy(upstream, delay_s, sleep)
+    proxy = LatencyProxy(upstream, delay_s, sleep, hold)
 
     class Handler(_Forwarder):
         state = proxy

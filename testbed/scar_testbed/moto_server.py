@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from scar_ci.local.image_services import BATCH_MOTO
-from scar_testbed.service_process import ServiceProcess, free_port, start_service
+from scar_ci.local.ports import free_port
+from scar_testbed.service_process import ServiceProcess, start_service
 
 SERVICES = ("ecr", "batch")
 INSTALL_HINT = 'pip install "moto[server]" (scar-ci\'s [test] extras: bash scripts/setup-venv.sh)'

@@ -9,7 +9,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from scar_testbed.service_process import ServiceProcess, free_port, start_service
+from scar_ci.local.ports import free_port
+from scar_testbed.service_process import ServiceProcess, start_service
 from scar_testbed.token_auth import ISSUER, SERVICE, TokenService, start_token_service
 
 REGISTRY = "docker-registry"

@@ -1,10 +1,10 @@
-"""A local HTTP service run for the tests: free port, start, wait until it answers, stop."""
+"""A local HTTP service run for the tests: start, wait until it answers, stop (free ports:
+scar_ci.local.ports)."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -12,13 +12,6 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def answers(url: str) -> bool:

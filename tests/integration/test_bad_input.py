@@ -3,15 +3,18 @@ one clear message, a non-zero exit, no traceback."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 from command_helpers import scar
 
 from scar_ci.scopes.scope import Scope
+from scar_testbed.latency_proxy import latency_proxy
 
 pytestmark = pytest.mark.integration
 
@@ -116,6 +119,39 @@ def test_ctrl_c_mid_deploy_says_what_is_left_and_running_it_again_finishes(
     finally:
         subprocess.run([*argv[:3], "teardown", "--scope", scope, "--delete-data"],
                        capture_output=True, check=True)
+
+
+def test_ctrl_c_while_a_call_is_still_running_ends_the_run_without_waiting_for_it(
+        localstack, unique_name):
+    """The proxy holds every CreateFunction until the deploy has ended: Ctrl-C then stops the
+    run at once (the lock released, what is left said) instead of waiting for that call."""
+    scope = f"manual:{unique_name}"
+    arrived, release = threading.Event(), threading.Event()
+
+    def hold(operation: tuple[str, str]) -> None:
+        if operation == ("lambda", "CreateFunction"):
+            arrived.set()
+            release.wait(timeout=300)
+
+    with latency_proxy(localstack.endpoint_url, hold=hold) as proxy:
+        env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url}
+        argv = [sys.executable, "-m", "scar_ci", "deploy", "-f", str(PIPELINE), "--scope", scope]
+        deploy = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env=env)
+        try:
+            assert arrived.wait(timeout=120), "no CreateFunction reached the proxy"
+            deploy.send_signal(signal.SIGINT)
+            out, err = finish(deploy, timeout=60)
+            assert deploy.returncode == 130, f"exit {deploy.returncode}\n{out}{err}"
+            assert err.startswith("scar-ci: interrupted; what was done so far stays")
+            assert not release.is_set()  # the held CreateFunction had not been answered
+        finally:
+            release.set()
+            proxy.counts(settle_s=60)  # the held calls reach LocalStack before the next run
+            again = subprocess.run(argv, capture_output=True, text=True, check=False)
+            subprocess.run([*argv[:3], "teardown", "--scope", scope, "--delete-data"],
+                           capture_output=True, check=True)
+    assert again.returncode == 0, again.stdout + again.stderr
 
 
 def test_get_into_places_it_cannot_write_is_one_clear_line(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from scar_ci.local import image_services, localstack
 from scar_testbed import localstack_ctl
 from scar_testbed.fixtures_aws import LocalStack
 from scar_testbed.lambda_functions import PROBE, deploy, invoke
@@ -49,6 +52,9 @@ def test_start_status_stop_leave_no_process_behind(tmp_path: Path, unique_name: 
         deploy(LocalStack(url), unique_name, PROBE)
         result, _, _ = invoke(LocalStack(url), unique_name, {})
         pids = [int((tmp_path / "pid").read_text()), result["pid"], result["init_pid"]]
+        services = json.loads((tmp_path / image_services.SERVICES_FILE).read_text())
+        for endpoint in (url, services["ecr"], services["registry"]):
+            assert listening_hosts(int(endpoint.rsplit(":", 1)[1])) == {"127.0.0.1"}, endpoint
     finally:
         stopped = ctl("stop", *state)
 
@@ -56,3 +62,47 @@ def test_start_status_stop_leave_no_process_behind(tmp_path: Path, unique_name: 
     assert [pid for pid in pids if _alive(pid)] == []
     assert ctl("status", *state).returncode == 3
     assert not (tmp_path / "pid").exists()
+
+
+def listening_hosts(port: int) -> set[str]:
+    """The addresses sockets listen on at `port` (/proc/net/tcp and tcp6; "::" and "0.0.0.0"
+    are every interface)."""
+    hosts = set()
+    for table, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                hosts.add(socket.inet_ntop(family, words))
+    return hosts
+
+
+@pytest.mark.integration
+def test_ports_another_program_takes_before_the_services_listen_are_chosen_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as first, socket.socket() as second:
+        for holder in (first, second):  # what takes a port between its check and the listen
+            holder.bind(("127.0.0.1", 0))
+            holder.listen()
+        taken = [first.getsockname()[1], second.getsockname()[1]]
+        claim = localstack._claim
+        claims: list[list[int]] = []
+
+        def racing_claim(port: int, extra: int) -> list[int]:
+            ports = claim(port, extra)
+            if len(claims) < 2:  # LocalStack's port, then moto's, lost to the holders
+                ports[len(claims)] = taken[len(claims)]
+            claims.append(ports)
+            return ports
+
+        monkeypatch.setattr(localstack, "_claim", racing_claim)
+        try:
+            instance = localstack.start(tmp_path)
+            assert localstack.healthy(instance.url)
+            assert instance.port == claims[2][0]
+            assert image_services.read(tmp_path).ecr.endswith(f":{claims[2][1]}")
+        finally:
+            localstack.stop(tmp_path)
+    assert len(claims) == 3

@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("scopes",),  # scopes, names and tags
     ("fdl", "package", "github"),
     ("supervisor",),  # what package/ ships in the layer and the images
-    ("__init__", "errors", "cache", "lazy", "secret_sinks"),
+    ("__init__", "errors", "cache", "lazy", "secret_sinks", "process_exit"),
 )
 # Shipped alone (the supervisor into functions, the executor into LocalStack's venv): they
 # import nothing of scar_ci but themselves.
