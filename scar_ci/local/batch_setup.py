@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from scar_ci.local.errors import LocalError
+from scar_ci.local.image_services import MOTO_LOG
 
 BATCH_FILE = "batch.json"
 REGION = "us-east-1"
@@ -61,7 +62,7 @@ def _calling(moto_url: str, state_dir: Path, calls: Callable[[Any, str], T]) -> 
         return calls(session, moto_url)
     except (BotoCoreError, ClientError, IndexError, KeyError) as error:
         raise LocalError(f"cannot prepare Batch in moto at {moto_url}: {error} (its log: "
-                         f"{state_dir / 'ecr.log'})") from None
+                         f"{state_dir / MOTO_LOG})") from None
 
 
 def _roles(session: Any, moto_url: str) -> None:
@@ -94,7 +95,7 @@ def read(state_dir: Path) -> BatchNetwork | None:
     return None
 
 
-def describe(network: BatchNetwork) -> str:
-    """`status`'s words for it."""
-    return (f"its default VPC: subnets {', '.join(network.subnets)}; security group "
-            f"{network.security_group} (for batch.compute_resources)")
+def describe(found: BatchNetwork) -> str:
+    """`status`'s words for moto's default VPC."""
+    return (f"its default VPC: subnets {', '.join(found.subnets)}; security group "
+            f"{found.security_group} (for batch.compute_resources)")
