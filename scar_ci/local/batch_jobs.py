@@ -51,7 +51,7 @@ class JobContainers:
     def __init__(self, job: Any) -> None:
         self.job = job
         self.containers = self
-        self.started = 0
+        self.nodes_started = 0
 
     def run(self, *, image: str, command: list[str], environment: dict[str, str], name: str,
             **_docker_options: Any) -> JobContainer:
@@ -99,7 +99,7 @@ class JobContainers:
     def _node(self) -> dict[str, str]:
         """What Batch tells each node of a multi-node job (moto starts them in order)."""
         nodes = self.job.job_definition.node_properties
-        index, self.started = self.started, self.started + 1
+        index, self.nodes_started = self.nodes_started, self.nodes_started + 1
         if not nodes:
             return {}
         return {"AWS_BATCH_JOB_NODE_INDEX": str(index),
@@ -107,6 +107,7 @@ class JobContainers:
                 "AWS_BATCH_JOB_MAIN_NODE_INDEX": str(nodes.get("mainNode", 0))}
 
     def _has_command(self) -> bool:
+        """Whether the job definition names a command (else moto passes its own default)."""
         definition = self.job.job_definition
         if definition.container_properties:
             return "command" in definition.container_properties
@@ -136,6 +137,7 @@ class JobContainer:
         return cls(None, work_dir, error)
 
     def _read(self, stream: str, pipe: Any) -> None:
+        """Keep each line of `pipe` as the Docker log line of `stream`, timestamped."""
         for raw in pipe:
             self.lines[stream].append(f"{_now()} {raw.decode(errors='replace').rstrip()}")
 
@@ -169,11 +171,13 @@ def _now() -> str:
 
 
 def _jobs_dir() -> Path:
+    """Where the job containers' work folders are: beside the execution environments'."""
     folder = Path(os.environ.get(RUNTIME_DIR_VARIABLE) or tempfile.gettempdir(), "batch-jobs")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
 def _safe(name: str) -> str:
+    """`name` as a file name's part: letters, digits, - and _ only, 80 at most."""
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:80]
 

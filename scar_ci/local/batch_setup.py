@@ -66,6 +66,7 @@ def _calling(moto_url: str, state_dir: Path, calls: Callable[[Any, str], T]) -> 
 
 
 def _roles(session: Any, moto_url: str) -> None:
+    """SCAR's default service role and instance profile (with its role), in moto's IAM."""
     iam = session.client("iam", endpoint_url=moto_url)
     trust = json.dumps(TRUST)
     iam.create_role(RoleName="AWSBatchServiceRole", Path="/service-role/",
@@ -77,6 +78,7 @@ def _roles(session: Any, moto_url: str) -> None:
 
 
 def _default_vpc(session: Any, moto_url: str) -> BatchNetwork:
+    """The default VPC's subnets and `default` security group, from moto's EC2."""
     ec2 = session.client("ec2", endpoint_url=moto_url)
     vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
     in_vpc = {"Name": "vpc-id", "Values": [vpc["VpcId"]]}
