@@ -39,20 +39,21 @@ class BatchNetwork:
 
 def prepare(moto_url: str, state_dir: Path) -> None:
     """Create SCAR's default Batch roles in moto."""
-    _calling(moto_url, state_dir, _roles)
+    _calling("create SCAR's default Batch roles", moto_url, state_dir, _roles)
 
 
 def network(moto_url: str, state_dir: Path) -> BatchNetwork:
     """moto's default VPC: recorded, else read from moto's EC2 and recorded."""
     if recorded := read(state_dir):
         return recorded
-    found = _calling(moto_url, state_dir, _default_vpc)
+    found = _calling("read the default VPC", moto_url, state_dir, _default_vpc)
     (state_dir / BATCH_FILE).write_text(json.dumps(asdict(found)))
     return found
 
 
-def _calling(moto_url: str, state_dir: Path, calls: Callable[[Any, str], T]) -> T:
-    """`calls(session, moto_url)`, its failures one LocalError with moto's log."""
+def _calling(doing: str, moto_url: str, state_dir: Path, calls: Callable[[Any, str], T]) -> T:
+    """`calls(session, moto_url)`, its failures one LocalError saying what it was `doing`, with
+    moto's log."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -61,7 +62,7 @@ def _calling(moto_url: str, state_dir: Path, calls: Callable[[Any, str], T]) -> 
     try:
         return calls(session, moto_url)
     except (BotoCoreError, ClientError, IndexError, KeyError) as error:
-        raise LocalError(f"cannot prepare Batch in moto at {moto_url}: {error} (its log: "
+        raise LocalError(f"cannot {doing} in moto at {moto_url}: {error} (its log: "
                          f"{state_dir / MOTO_LOG})") from None
 
 
