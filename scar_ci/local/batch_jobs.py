@@ -107,10 +107,12 @@ class JobContainers:
                 "AWS_BATCH_JOB_MAIN_NODE_INDEX": str(nodes.get("mainNode", 0))}
 
     def _has_command(self) -> bool:
-        """Whether the job definition names a command (else moto passes its own default)."""
+        """Whether the submit's overrides or the job definition name a command (else moto
+        passes its own default)."""
         definition = self.job.job_definition
         if definition.container_properties:
-            return "command" in definition.container_properties
+            return "command" in {**definition.container_properties,
+                                 **self.job.container_overrides}
         ranges = (definition.node_properties or {}).get("nodeRangeProperties", ())
         return any("command" in r.get("container", {}) for r in ranges)
 

@@ -15,10 +15,14 @@ import pytest
 from scar_ci.local.batch_jobs import JOB_ENV_VARIABLE, job_containers
 
 
-def _job(node_properties: dict | None = None) -> SimpleNamespace:
+def _job(node_properties: dict | None = None, container_properties: dict | None = None,
+         container_overrides: dict | None = None) -> SimpleNamespace:
+    """moto's Job as batch_jobs reads it."""
     return SimpleNamespace(job_id="j-1", job_queue=SimpleNamespace(name="q"),
-                           job_definition=SimpleNamespace(container_properties={},
-                                                          node_properties=node_properties))
+                           container_overrides=container_overrides or {},
+                           job_definition=SimpleNamespace(
+                               container_properties=container_properties or {},
+                               node_properties=node_properties))
 
 
 def test_a_job_image_that_cannot_be_fetched_fails_the_job_with_the_reason_as_its_log(
@@ -82,3 +86,13 @@ def test_a_job_container_that_cannot_start_fails_the_job_with_the_reason_as_its_
     assert client._node()["AWS_BATCH_JOB_NODE_INDEX"] == "1"  # the failed node had index 0
     container.remove()
     assert list((tmp_path / "batch-jobs").iterdir()) == []
+
+
+def test_the_command_is_the_submits_override_else_the_definitions_else_the_images() -> None:
+    """moto passes its own default command when neither names one: the image's Cmd runs."""
+    definition = {"image": "job:1"}
+    assert not job_containers(_job(container_properties=definition))._has_command()
+    assert job_containers(_job(container_properties={**definition, "command": ["a"]})
+                          )._has_command()
+    assert job_containers(_job(container_properties=definition,
+                               container_overrides={"command": ["b"]}))._has_command()
