@@ -29,6 +29,7 @@ from scar_ci.local.errors import LocalError, PortTaken
 
 HOST = "127.0.0.1"
 SERVICES_FILE = "image-services.json"
+MOTO_LOG = "ecr.log"  # moto's: the ECR API's and Batch's
 REGISTRY_BINARY = "docker-registry"
 REGISTRY_VARIABLE = "SCAR_CI_ECR_REGISTRY"  # scar_ci.aws.ecr.REGISTRY_VARIABLE
 DOCKER_HUB_MIRROR_VARIABLE = "SCAR_CI_DOCKER_HUB_MIRROR"  # scar_ci.package.image.spec's
@@ -63,7 +64,7 @@ def start(state_dir: Path, venv: Path, ecr_port: int, registry_port: int,
     ecr = f"http://{HOST}:{ecr_port}"
     moto = [str(venv / "bin" / "python"), str(BATCH_MOTO), "-H", HOST, "-p", str(ecr_port)]
     env = {**(os.environ if moto_env is None else moto_env), **MOTO_SETTINGS}
-    pids = [_spawn(moto, state_dir / "ecr.log", env)]
+    pids = [_spawn(moto, state_dir / MOTO_LOG, env)]
     registry = ""
     if binary := shutil.which(REGISTRY_BINARY):
         registry = f"http://{HOST}:{registry_port}"
@@ -94,7 +95,7 @@ def wait_until_ready(services: ImageServices, state_dir: Path,
     (PortTaken as soon as a log says another program has the port); returns early once
     `abandoned` is set."""
     deadline = time.monotonic() + READY_TIMEOUT_S
-    checks = {services.ecr: ("/moto-api/", "ecr.log")}
+    checks = {services.ecr: ("/moto-api/", MOTO_LOG)}
     if services.registry:
         checks[services.registry] = ("/v2/", "registry.log")
     for base, (path, log) in checks.items():
