@@ -10,7 +10,7 @@ import pytest
 from scar_ci.local.batch_setup import BATCH_FILE, BatchNetwork, network, prepare
 from scar_ci.local.errors import LocalError
 from scar_ci.local.image_services import MOTO_LOG
-from scar_testbed.service_process import free_port
+from scar_ci.local.ports import free_port
 
 
 def test_the_recorded_default_vpc_is_used_without_asking_moto(tmp_path: Path) -> None:
