@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from scar_testbed.action_image import build_action_image, fake_engines, serving_file, standin_base
@@ -23,7 +24,8 @@ from scar_testbed.podman import Podman
 from scar_testbed.registry import start_registry
 
 
-def timed(action) -> float:  # type: ignore[no-untyped-def]
+def timed(action: Callable[[], object]) -> float:
+    """Seconds `action` takes."""
     started = time.perf_counter()
     action()
     return time.perf_counter() - started

@@ -55,6 +55,7 @@ STEPS = ("cold deploy", "no-op redeploy", "teardown")
 SPLIT = ("cpu", "at_localstack", "localstack_summed", "delays_alone", "nothing_in_flight")
 SHAPES = ("chain-first", "chain-second", "api") + ("plain",) * 7
 
+
 @dataclass(frozen=True)
 class Figures:
     """One step of one round."""
@@ -93,12 +94,16 @@ def write_fdl(folder: Path, count: int, bucket: str) -> Path:
     return path
 
 
+def engines() -> dict[str, str]:
+    """The layer's udocker engines ($SCAR_UDOCKER_ENGINE_DIR), else the machine's, as the
+    tests give them."""
+    return {ENGINE_ENV: os.environ.get(ENGINE_ENV) or str(machine_engines())}
+
+
 def run_step(proxy: LatencyProxy, argv: list[str]) -> Figures:
     """Run `scar-ci ARGV --json` as its own process through the proxy."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
-    environment["AWS_ENDPOINT_URL"] = proxy.url
-    if not environment.get(ENGINE_ENV):  # the layer's udocker engines, as the tests give them
-        environment[ENGINE_ENV] = str(machine_engines())
+    environment.update(AWS_ENDPOINT_URL=proxy.url, **engines())
     proxy.reset()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
@@ -122,8 +127,7 @@ def measured_floors(proxy: LatencyProxy, folder: Path, count: int) -> dict[str, 
     tag, delay = secrets.token_hex(4), proxy.delay_s
     fdl = write_fdl(folder, count, f"bench-{tag}")
     saved = os.environ["AWS_ENDPOINT_URL"]
-    os.environ.update({"AWS_ENDPOINT_URL": proxy.url,
-                       ENGINE_ENV: os.environ.get(ENGINE_ENV) or str(machine_engines())})
+    os.environ.update(AWS_ENDPOINT_URL=proxy.url, **engines())
     proxy.delay_s = 0
     try:
         return floors(proxy, fdl, f"bench-{tag}")

@@ -36,6 +36,8 @@ from scar_testbed.udocker_env import udocker_environment
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "integration"))
 from command_helpers import worker_fdl
 
+OUTPUTS_TIMEOUT_S = 600.0
+
 
 def outputs(bucket: str) -> int:
     pages = boto3.client("s3").get_paginator("list_objects_v2").paginate(
@@ -76,8 +78,13 @@ def bench(folder: Path, files: int, levels: list[int]) -> list[tuple[int, float,
             started = time.perf_counter()
             result = fan_out(aws, name, objects, concurrency=level, say=lambda _: None)
             dispatched = time.perf_counter() - started
-            assert result.sent == files, result.failed[:3]
-            while outputs(bucket) < files:
+            if result.sent != files:
+                sys.exit(f"fan-out sent {result.sent} of {files} events: {result.failed[:3]}")
+            deadline = time.monotonic() + OUTPUTS_TIMEOUT_S
+            while (written := outputs(bucket)) < files:
+                if time.monotonic() > deadline:  # a failed invocation writes none
+                    sys.exit(f"{written} of {files} outputs after {OUTPUTS_TIMEOUT_S:.0f} s: "
+                             "an invocation failed")
                 time.sleep(0.2)
             rows.append((level, dispatched, time.perf_counter() - started))
     finally:

@@ -55,17 +55,22 @@ class _Run:
     changes: tuple[Change, ...]
     say: Callable[[str], None]
     done: set[int] = field(default_factory=set)  # applied (and settled, when it had a wait)
-    usable: set[int] = field(default_factory=set)  # done, or applied with dependents free
     applied: dict[int, float] = field(default_factory=dict)  # position -> seconds
     settling: dict[int, Callable[[], object]] = field(default_factory=dict)
     failures: list[tuple[int, Exception]] = field(default_factory=list)
     started: set[int] = field(default_factory=set)
     said: int = 0  # the next position whose progress line is due
 
+    def usable(self, position: int) -> bool:
+        """Whether the changes that need this one may start: it is done, or applied and its
+        dependents accept it unsettled (`Change.dependents_wait` False)."""
+        return position in self.done or (position in self.applied
+                                         and not self.changes[position].dependents_wait)
+
     def ready(self) -> list[int]:
-        """Changes not started whose needs are all done, in plan order."""
+        """Changes not started whose needs are all usable, in plan order."""
         return [i for i, c in enumerate(self.changes) if i not in self.started
-                and c.verb is not Verb.KEEP and all(n in self.usable for n in c.needs)]
+                and c.verb is not Verb.KEEP and all(self.usable(n) for n in c.needs)]
 
     def say_due(self, *, last: bool = False) -> None:
         """Progress lines of the applied changes in plan order, as far as all before them are
@@ -88,7 +93,6 @@ def apply_plan(plan: Plan, command: str, say: Callable[[str], None] = print,
     workers = workers or concurrency()
     run = _Run(plan.changes, say)
     run.done.update(i for i, c in enumerate(plan.changes) if c.verb is Verb.KEEP)
-    run.usable.update(run.done)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         running: dict[Future[object], tuple[int, bool]] = {}
         while True:
@@ -152,17 +156,13 @@ def _finish(run: _Run, position: int, is_wait: bool, future: Future[object]) -> 
         return
     if is_wait:
         run.done.add(position)
-        run.usable.add(position)
         return
     settle, seconds = future.result()  # type: ignore[misc]
     run.applied[position] = seconds
     if callable(settle):
         run.settling[position] = settle
-        if not run.changes[position].dependents_wait:
-            run.usable.add(position)
     else:
         run.done.add(position)
-        run.usable.add(position)
 
 
 def _in_order(plan: Plan, positions: Iterable[int]) -> list[Change]:

@@ -30,6 +30,7 @@ def check_prerequisites(fdl: Fdl, aws: Aws) -> None:
 
 
 def _problems(fdl: Fdl, aws: Aws) -> Iterator[str]:
+    """One line per role or layer the account lacks: its FDL place, then why."""
     for index, function in enumerate(fdl.functions):
         item = ("functions", "aws", index)
         if function.iam_role:
@@ -43,6 +44,7 @@ def _problems(fdl: Fdl, aws: Aws) -> Iterator[str]:
 
 
 def _role_problem(arn: str, aws: Aws) -> str | None:
+    """Why `arn` names no role of this account (None: it does, or another account's)."""
     found = _ROLE_ARN.fullmatch(arn)
     if found is None:
         return (f"{arn!r} is not a role ARN (arn:aws:iam::<account>:role/<name>); give an "
@@ -58,6 +60,8 @@ def _role_problem(arn: str, aws: Aws) -> str | None:
 
 
 def _layer_problem(arn: str, aws: Aws) -> str | None:
+    """Why these credentials cannot attach layer version `arn` (None: they can); read once
+    per run."""
     from botocore.exceptions import ClientError
 
     def read() -> str | None:

@@ -51,28 +51,36 @@ class JobContainers:
     def __init__(self, job: Any) -> None:
         self.job = job
         self.containers = self
-        self.started = 0
+        self.nodes_started = 0
 
     def run(self, *, image: str, command: list[str], environment: dict[str, str], name: str,
             **_docker_options: Any) -> JobContainer:
-        """Start `image` as a job container (moto's default command when the job definition
-        has none is left out: the image's own Cmd runs, as on Batch)."""
+        """Start `image` as a job container; one that cannot start exits 1 with the reason as
+        its log (moto would fail the job with none)."""
+        node = self._node()  # counted first: the next node's index whatever happens here
+        work_dir = Path(tempfile.mkdtemp(prefix=f"{_safe(name)}-", dir=_jobs_dir()))
+        work_dir.chmod(0o755)  # the sandbox user reaches its log folder through it
+        try:
+            process = self._start(image, command, {**environment, **node}, work_dir)
+        except (images.ImageError, ValueError, OSError) as error:
+            return JobContainer.failed(work_dir, f"scar-local batch: {error}")
+        return JobContainer(process, work_dir)
+
+    def _start(self, image: str, command: list[str], environment: dict[str, str],
+               work_dir: Path) -> subprocess.Popen[bytes]:
+        """`udocker run` of the job image (from the image cache) in the sandbox, in its own
+        session, its output piped (moto's default command when the job definition has none
+        is left out: the image's own Cmd runs, as on Batch)."""
         python = os.environ.get("SCAR_CI_FUNCTION_PYTHON", "")
         defaults = json.loads(os.environ.get("SCAR_CI_FUNCTION_DEFAULTS") or "{}")
         udocker_env = images.udocker_env(defaults)
-        work_dir = Path(tempfile.mkdtemp(prefix=f"{_safe(name)}-", dir=_jobs_dir()))
-        work_dir.chmod(0o755)  # the sandbox user reaches its log folder through it
         log_dir = work_dir / "logs"
         log_dir.mkdir()
-        try:
-            prepared = images.prepare(image, "x86_64", python, udocker_env)
-        except images.ImageError as error:
-            return JobContainer.failed(work_dir, f"scar-local batch: {error}")
+        prepared = images.prepare(image, "x86_64", python, udocker_env)
         entry = [*(prepared.config.get("Entrypoint") or []),
                  *(command if self._has_command() else prepared.config.get("Cmd") or [])]
         env = {**json.loads(os.environ[JOB_ENV_VARIABLE]), **environment,
-               "AWS_BATCH_JOB_ID": self.job.job_id,
-               "AWS_BATCH_JQ_NAME": self.job.job_queue.name, **self._node()}
+               "AWS_BATCH_JOB_ID": self.job.job_id, "AWS_BATCH_JQ_NAME": self.job.job_queue.name}
         udocker_env.update(UDOCKER_TMP="/tmp", PROOT_TMP_DIR="/tmp")  # noqa: S108 (the sandbox's)
         spec = images.run_spec(prepared, entry, None, env, Path("/tmp"), udocker_env, python)  # noqa: S108
         uid, gid = images.sandbox_ids()
@@ -83,16 +91,15 @@ class JobContainers:
             "task_dir": None, "opt_dir": None, "work_dir": str(work_dir),
             "log_dir": str(log_dir), "deny_ptrace": False,  # udocker's P1 (proot) needs it
             "reachable": [*images.reachable(python, defaults), str(log_dir)]}))
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [python, str(SANDBOX), str(sandbox), "--", *spec["run"], *spec["entry"]],
             env={**udocker_env, "LANG": "C.UTF-8"}, cwd=work_dir, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        return JobContainer(process, work_dir)
 
     def _node(self) -> dict[str, str]:
         """What Batch tells each node of a multi-node job (moto starts them in order)."""
         nodes = self.job.job_definition.node_properties
-        index, self.started = self.started, self.started + 1
+        index, self.nodes_started = self.nodes_started, self.nodes_started + 1
         if not nodes:
             return {}
         return {"AWS_BATCH_JOB_NODE_INDEX": str(index),
@@ -100,9 +107,12 @@ class JobContainers:
                 "AWS_BATCH_JOB_MAIN_NODE_INDEX": str(nodes.get("mainNode", 0))}
 
     def _has_command(self) -> bool:
+        """Whether the submit's overrides or the job definition name a command (else moto
+        passes its own default)."""
         definition = self.job.job_definition
         if definition.container_properties:
-            return "command" in definition.container_properties
+            return "command" in {**definition.container_properties,
+                                 **self.job.container_overrides}
         ranges = (definition.node_properties or {}).get("nodeRangeProperties", ())
         return any("command" in r.get("container", {}) for r in ranges)
 
@@ -129,6 +139,7 @@ class JobContainer:
         return cls(None, work_dir, error)
 
     def _read(self, stream: str, pipe: Any) -> None:
+        """Keep each line of `pipe` as the Docker log line of `stream`, timestamped."""
         for raw in pipe:
             self.lines[stream].append(f"{_now()} {raw.decode(errors='replace').rstrip()}")
 
@@ -162,11 +173,13 @@ def _now() -> str:
 
 
 def _jobs_dir() -> Path:
+    """Where the job containers' work folders are: beside the execution environments'."""
     folder = Path(os.environ.get(RUNTIME_DIR_VARIABLE) or tempfile.gettempdir(), "batch-jobs")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
 def _safe(name: str) -> str:
+    """`name` as a file name's part: letters, digits, - and _ only, 80 at most."""
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:80]
 

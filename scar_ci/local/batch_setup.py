@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from scar_ci.local.errors import LocalError
+from scar_ci.local.image_services import MOTO_LOG
 
 BATCH_FILE = "batch.json"
 REGION = "us-east-1"
@@ -38,20 +39,21 @@ class BatchNetwork:
 
 def prepare(moto_url: str, state_dir: Path) -> None:
     """Create SCAR's default Batch roles in moto."""
-    _calling(moto_url, state_dir, _roles)
+    _calling("create SCAR's default Batch roles", moto_url, state_dir, _roles)
 
 
 def network(moto_url: str, state_dir: Path) -> BatchNetwork:
     """moto's default VPC: recorded, else read from moto's EC2 and recorded."""
     if recorded := read(state_dir):
         return recorded
-    found = _calling(moto_url, state_dir, _default_vpc)
+    found = _calling("read the default VPC", moto_url, state_dir, _default_vpc)
     (state_dir / BATCH_FILE).write_text(json.dumps(asdict(found)))
     return found
 
 
-def _calling(moto_url: str, state_dir: Path, calls: Callable[[Any, str], T]) -> T:
-    """`calls(session, moto_url)`, its failures one LocalError with moto's log."""
+def _calling(doing: str, moto_url: str, state_dir: Path, calls: Callable[[Any, str], T]) -> T:
+    """`calls(session, moto_url)`, its failures one LocalError saying what it was `doing`, with
+    moto's log."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -60,11 +62,12 @@ def _calling(moto_url: str, state_dir: Path, calls: Callable[[Any, str], T]) -> 
     try:
         return calls(session, moto_url)
     except (BotoCoreError, ClientError, IndexError, KeyError) as error:
-        raise LocalError(f"cannot prepare Batch in moto at {moto_url}: {error} (its log: "
-                         f"{state_dir / 'ecr.log'})") from None
+        raise LocalError(f"cannot {doing} in moto at {moto_url}: {error} (its log: "
+                         f"{state_dir / MOTO_LOG})") from None
 
 
 def _roles(session: Any, moto_url: str) -> None:
+    """SCAR's default service role and instance profile (with its role), in moto's IAM."""
     iam = session.client("iam", endpoint_url=moto_url)
     trust = json.dumps(TRUST)
     iam.create_role(RoleName="AWSBatchServiceRole", Path="/service-role/",
@@ -76,6 +79,7 @@ def _roles(session: Any, moto_url: str) -> None:
 
 
 def _default_vpc(session: Any, moto_url: str) -> BatchNetwork:
+    """The default VPC's subnets and `default` security group, from moto's EC2."""
     ec2 = session.client("ec2", endpoint_url=moto_url)
     vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
     in_vpc = {"Name": "vpc-id", "Values": [vpc["VpcId"]]}
@@ -94,7 +98,7 @@ def read(state_dir: Path) -> BatchNetwork | None:
     return None
 
 
-def describe(network: BatchNetwork) -> str:
-    """`status`'s words for it."""
-    return (f"its default VPC: subnets {', '.join(network.subnets)}; security group "
-            f"{network.security_group} (for batch.compute_resources)")
+def describe(found: BatchNetwork) -> str:
+    """`status`'s words for moto's default VPC."""
+    return (f"its default VPC: subnets {', '.join(found.subnets)}; security group "
+            f"{found.security_group} (for batch.compute_resources)")

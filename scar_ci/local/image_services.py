@@ -27,6 +27,7 @@ from scar_ci.local.errors import LocalError
 
 HOST = "127.0.0.1"
 SERVICES_FILE = "image-services.json"
+MOTO_LOG = "ecr.log"  # moto's: the ECR API's and Batch's
 REGISTRY_BINARY = "docker-registry"
 REGISTRY_VARIABLE = "SCAR_CI_ECR_REGISTRY"  # scar_ci.aws.ecr.REGISTRY_VARIABLE
 DOCKER_HUB_MIRROR_VARIABLE = "SCAR_CI_DOCKER_HUB_MIRROR"  # scar_ci.package.image.spec's
@@ -60,7 +61,7 @@ def start(state_dir: Path, venv: Path, ecr_port: int, registry_port: int,
     ecr = f"http://{HOST}:{ecr_port}"
     moto = [str(venv / "bin" / "python"), str(BATCH_MOTO), "-H", HOST, "-p", str(ecr_port)]
     env = {**(os.environ if moto_env is None else moto_env), **MOTO_SETTINGS}
-    pids = [_spawn(moto, state_dir / "ecr.log", env)]
+    pids = [_spawn(moto, state_dir / MOTO_LOG, env)]
     registry = ""
     if binary := shutil.which(REGISTRY_BINARY):
         registry = f"http://{HOST}:{registry_port}"
@@ -88,7 +89,7 @@ def _spawn(command: list[str], log: Path, env: Mapping[str, str] | None = None) 
 def wait_until_ready(services: ImageServices, state_dir: Path) -> None:
     """Both answer (moto's /moto-api/, the registry's /v2/), or an error with their logs."""
     deadline = time.monotonic() + READY_TIMEOUT_S
-    checks = {f"{services.ecr}/moto-api/": "ecr.log"}
+    checks = {f"{services.ecr}/moto-api/": MOTO_LOG}
     if services.registry:
         checks[f"{services.registry}/v2/"] = "registry.log"
     for url, log in checks.items():

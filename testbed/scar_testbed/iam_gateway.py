@@ -40,7 +40,7 @@ from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from scar_testbed.latency_proxy import HOP_BY_HOP, LatencyProxy, _Forwarder, serving
+from scar_testbed.latency_proxy import HOP_BY_HOP, Forwarder, LatencyProxy, serving
 
 INVOCATION_TYPE = "integration.request.header.X-Amz-Invocation-Type"
 EXECUTE_API = re.compile(r"/restapis/(?P<api>[^/]+)/[^/]+/_user_request_(?P<path>/[^?]*)?")
@@ -50,7 +50,8 @@ CLOCK_SKEW = datetime.timedelta(minutes=5)
 
 @dataclass(frozen=True)
 class Refusal:
-    """One of API Gateway's 403 answers: its x-amzn-ErrorType and message."""
+    """One of API Gateway's error answers (a 403, or the 502 of an asynchronous call): its
+    x-amzn-ErrorType and message."""
 
     error_type: str
     message: str
@@ -199,7 +200,7 @@ def _match(template: list[str], segments: list[str]) -> tuple[int, ...] | None:
     return tuple(score) if len(template) == len(segments) else None
 
 
-class _Front(_Forwarder):
+class _Front(Forwarder):
     """Answers API Gateway's 403 for an AWS_IAM method called without a valid signature;
     passes everything else on."""
 

@@ -157,7 +157,7 @@ def latency_proxy(upstream: str, delay_s: float = 0.0,
     """A running proxy to `upstream` on a free 127.0.0.1 port; stopped on exit."""
     proxy = LatencyProxy(upstream, delay_s, sleep)
 
-    class Handler(_Forwarder):
+    class Handler(Forwarder):
         state = proxy
 
     with serving(proxy, Handler):
@@ -180,8 +180,9 @@ def serving(proxy: LatencyProxy, handler: type[BaseHTTPRequestHandler]) -> Itera
         thread.join(timeout=5)
 
 
-class _Forwarder(BaseHTTPRequestHandler):
-    """Passes each request on to the upstream and streams the answer back."""
+class Forwarder(BaseHTTPRequestHandler):
+    """Passes each request on to the upstream and streams the answer back (the base of the
+    handlers that answer some requests themselves, such as iam_gateway's)."""
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are separate writes: no delayed-ACK wait
