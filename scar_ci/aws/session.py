@@ -65,11 +65,16 @@ class CallLog:
 
 
 def _shared_loader(core: Any) -> Any:
-    """The process's loader for `core`'s data path (the first session's, with boto3's own
-    path): service models are decoded once (about 0.1 s a client), not once per session."""
+    """The process's loader for `core`'s data path (searching the first session's paths,
+    with boto3's own): service models are decoded once (about 0.1 s a client), not once per
+    session, and found without listing every service (scar_ci/aws/models.py)."""
+    from scar_ci.aws.models import model_loader
+
+    key = str(core.get_config_variable("data_path"))
     with _LOADERS_LOCK:
-        return _LOADERS.setdefault(str(core.get_config_variable("data_path")),
-                                   core.get_component("data_loader"))
+        if key not in _LOADERS:
+            _LOADERS[key] = model_loader(core.get_component("data_loader").search_paths)
+        return _LOADERS[key]
 
 
 class Aws:
