@@ -4,6 +4,7 @@ stage)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -37,6 +38,8 @@ SIDS = ("scar-ci-apigateway", "scar-ci-apigateway-invocation")
 IAM = "AWS_IAM"
 ANY_METHOD = "x-amazon-apigateway-any-method"
 OPENAPI_PLACES = {"header": "header", "querystring": "query", "path": "path"}
+# headers an OpenAPI 3 document's parameters cannot name (the specification ignores them)
+OPENAPI_IGNORED_HEADERS = {"accept", "content-type", "authorization"}
 
 
 def rest_apis(aws: Aws) -> list[dict[str, Any]]:
@@ -157,7 +160,8 @@ class RestApi(Resource):
                 routes[resource["path"]] = method
                 found = method_details(client, api_id, resource["id"], method, details)
                 authorizations.add(str(found.get("authorizationType") or "NONE"))
-                method_parameters.append(found.get("requestParameters") or {})
+                method_parameters.append(self._declared(
+                    found.get("requestParameters") or {}, resource["path"]))
                 integration = found.get("methodIntegration") or absent_ok(
                     client.get_integration, restApiId=api_id, resourceId=resource["id"],
                     httpMethod=method) or {}
@@ -175,6 +179,15 @@ class RestApi(Resource):
                 "stage": self.stage if self.stage in stages else None,
                 "permission": granted == self._sources(aws, api_id),
                 "tags": our_tags(api.get("tags"))}
+
+    def _declared(self, parameters: Mapping[str, bool], path: str) -> dict[str, bool]:
+        """A method's request parameters less those its path implies and the FDL does not
+        name: an import may declare `method.request.path.proxy` for `/{proxy+}` by itself,
+        which is no drift."""
+        implied = {f"method.request.path.{name.rstrip('+')}"
+                   for name in re.findall(r"{([^}]+)}", path)}
+        return {k: v for k, v in parameters.items()
+                if k not in implied or k in self.method_parameters}
 
     def _uri(self, aws: Aws) -> str:
         return (f"arn:aws:apigateway:{aws.region}:lambda:path/2015-03-31/functions/"
@@ -212,12 +225,14 @@ class RestApi(Resource):
         """The routes as an OpenAPI document, or None where an import would not make what
         the calls route by route make: an AWS_IAM API (LocalStack's import leaves its methods
         open), a path parameter other than a greedy one (an import adds it to the method's
-        request parameters), a request parameter in no location OpenAPI has."""
+        request parameters), a request parameter in no location OpenAPI has or a header
+        OpenAPI ignores (Accept, Content-Type, Authorization)."""
         parameters = []
         for key, required in self.method_parameters.items():
             prefix, _, rest = key.partition(".request.")
             place, _, name = rest.partition(".")
-            if prefix != "method" or place not in OPENAPI_PLACES or not name:
+            if prefix != "method" or place not in OPENAPI_PLACES or not name or (
+                    place == "header" and name.lower() in OPENAPI_IGNORED_HEADERS):
                 return None
             parameters.append({"name": name, "in": OPENAPI_PLACES[place],
                                "required": required, "schema": {"type": "string"}})
