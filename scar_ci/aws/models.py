@@ -19,6 +19,7 @@ from typing import Any
 from botocore.exceptions import DataNotFoundError
 from botocore.loaders import JSONFileLoader, Loader, instance_cache
 
+INTERNALS = ("_find_extras", "_extras_processor")  # botocore's, which ModelLoader calls
 # botocore's own order: a plain file wins over a compressed one
 OPENERS = ((".json", open), (".json.gz", gzip.open))
 
@@ -56,6 +57,11 @@ class ModelLoader(Loader):
         return model
 
 
-def model_loader(search_paths: list[str]) -> ModelLoader:
-    """A `ModelLoader` searching `search_paths` (a botocore session's loader's, in order)."""
-    return ModelLoader(extra_search_paths=list(search_paths), include_default_search_paths=False)
+def model_loader(search_paths: list[str]) -> Loader:
+    """A `ModelLoader` searching `search_paths` (a botocore session's loader's, in order);
+    botocore's own `Loader` where a botocore release no longer has the two internals it uses
+    (`_find_extras`, `_extras_processor`): slower, never broken."""
+    loader = ModelLoader(extra_search_paths=list(search_paths), include_default_search_paths=False)
+    if all(hasattr(loader, name) for name in INTERNALS):
+        return loader
+    return Loader(extra_search_paths=list(search_paths), include_default_search_paths=False)

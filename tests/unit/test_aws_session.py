@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import UnknownServiceError
 from botocore.loaders import Loader
 
+from scar_ci.aws import models
 from scar_ci.aws.models import PlainJsonFiles, model_loader
 from scar_ci.aws.session import Aws
 
@@ -88,3 +89,11 @@ def test_a_model_is_found_without_listing_every_service(loaders: tuple[Loader, L
 def test_an_unknown_service_is_botocores_error(loaders: tuple[Loader, Loader]) -> None:
     with pytest.raises(UnknownServiceError, match="Unknown service: 'no-such-service'"):
         loaders[1].load_service_model("no-such-service", "service-2")
+
+
+def test_a_botocore_without_the_internals_used_gets_its_own_loader(
+        loaders: tuple[Loader, Loader], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(models, "INTERNALS", (*models.INTERNALS, "_gone_in_a_later_release"))
+    loader = model_loader(loaders[0].search_paths)
+    assert type(loader) is Loader
+    assert loader.load_service_model("sts", "service-2")["metadata"]["serviceId"] == "STS"
