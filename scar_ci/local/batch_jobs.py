@@ -174,9 +174,15 @@ def _now() -> str:
 
 def _jobs_dir() -> Path:
     """Where the job containers' work folders are: beside the execution environments'."""
-    folder = Path(os.environ.get(RUNTIME_DIR_VARIABLE) or tempfile.gettempdir(), "batch-jobs")
+    folder = jobs_dir(Path(os.environ.get(RUNTIME_DIR_VARIABLE) or tempfile.gettempdir()))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def jobs_dir(runtime_dir: Path) -> Path:
+    """The job containers' work folders in an execution environments' folder (what stopping
+    local mode removes: jobs it killed leave theirs)."""
+    return runtime_dir / "batch-jobs"
 
 
 def _safe(name: str) -> str:

@@ -37,6 +37,7 @@ LOOPBACK_RUNTIME = Path(__file__).with_name("localstack_loopback.py")  # LocalSt
 PORT_ATTEMPTS = 3  # starts with new ports after another program took one
 BATCH_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_BATCH"
 REGION = "us-east-1"
+RUNTIME_DIR = "runtime"  # the execution environments' logs and the Batch jobs' work folders
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ def _localstack_env(
         LAMBDA_RUNTIME_EXECUTOR=localstack_venv.EXECUTOR_NAME,
         SCAR_CI_FUNCTION_PYTHON=function_python,
         SCAR_CI_FUNCTION_DEFAULTS=json.dumps(defaults),
-        SCAR_CI_RUNTIME_DIR=str(state_dir / "runtime"),
+        SCAR_CI_RUNTIME_DIR=str(state_dir / RUNTIME_DIR),
     )
     return env
 
@@ -236,7 +237,8 @@ def healthy(url: str) -> bool:
 
 
 def stop(state_dir: Path) -> bool:
-    """Stop the LocalStack of state_dir and everything it started; False if none was running."""
+    """Stop the LocalStack of state_dir and everything it started (the work folders of the
+    Batch jobs it killed removed); False if none was running."""
     instance = running(state_dir)
     if instance:
         _kill_group(instance.pid)
@@ -244,6 +246,7 @@ def stop(state_dir: Path) -> bool:
         _kill_group(pid)
     for name in ("pid", "port", batch_setup.BATCH_FILE):
         (state_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(batch_jobs.jobs_dir(state_dir / RUNTIME_DIR), ignore_errors=True)
     return instance is not None
 
 

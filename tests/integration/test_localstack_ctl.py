@@ -55,6 +55,8 @@ def test_start_status_stop_leave_no_process_behind(tmp_path: Path, unique_name: 
         services = json.loads((tmp_path / image_services.SERVICES_FILE).read_text())
         for endpoint in (url, services["ecr"], services["registry"]):
             assert listening_hosts(int(endpoint.rsplit(":", 1)[1])) == {"127.0.0.1"}, endpoint
+        killed_job = tmp_path / "runtime" / "batch-jobs" / "job-1"  # as a job stopped midway
+        killed_job.mkdir(parents=True)
     finally:
         stopped = ctl("stop", *state)
 
@@ -62,6 +64,8 @@ def test_start_status_stop_leave_no_process_behind(tmp_path: Path, unique_name: 
     assert [pid for pid in pids if _alive(pid)] == []
     assert ctl("status", *state).returncode == 3
     assert not (tmp_path / "pid").exists()
+    assert not (tmp_path / "runtime" / "batch-jobs").exists()
+    assert (tmp_path / "runtime").is_dir()  # the execution environments' logs stay
 
 
 def listening_hosts(port: int) -> set[str]:
