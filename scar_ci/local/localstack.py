@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,7 +89,6 @@ def start(state_dir: Path, port: int = 0, function_python: str | None = None,
             return _launch(state_dir, venv, _claim(port, extra=2), python, defaults,
                            ecr_endpoint, docker_hub_mirror)
         except PortTaken as taken:
-            stop(state_dir)
             if (port and taken.port == port) or attempt == PORT_ATTEMPTS:
                 raise LocalError(_in_use(taken.port)) from None
 
@@ -130,20 +129,24 @@ def _launch(state_dir: Path, venv: Path, ports: list[int], python: str,
     with ThreadPoolExecutor(1) as beside:  # moto's Batch gets ready while LocalStack starts
         batch = beside.submit(_batch_ready, services, state_dir, moto, abandoned)
         try:
-            _until_healthy(process, instance, log)
+            _until_healthy(process, instance, log, batch)
             batch.result()
         except LocalError:
             abandoned.set()
-            stop(state_dir)
+            stop(state_dir, grace_s=0)  # a start that failed has nothing to finish
             raise
     return instance
 
 
-def _until_healthy(process: subprocess.Popen[bytes], instance: Instance, log: Path) -> None:
+def _until_healthy(process: subprocess.Popen[bytes], instance: Instance, log: Path,
+                   beside: Future[None]) -> None:
     """Wait for LocalStack's health check; PortTaken as soon as its log says another program
-    has the port (it stays up without listening), LocalError when it ends or times out."""
+    has the port (it stays up without listening), LocalError when it ends or times out, and
+    the error of what starts `beside` (the ECR API, Batch) as soon as that failed."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while not healthy(instance.url):
+        if beside.done():
+            beside.result()
         text = log.read_text()
         if image_services.PORT_TAKEN in text.lower():
             raise PortTaken(instance.port)
@@ -236,24 +239,25 @@ def healthy(url: str) -> bool:
         return False
 
 
-def stop(state_dir: Path) -> bool:
+def stop(state_dir: Path, grace_s: float = STOP_GRACE_S) -> bool:
     """Stop the LocalStack of state_dir and everything it started (the work folders of the
-    Batch jobs it killed removed); False if none was running."""
+    Batch jobs it killed removed), each process group given `grace_s` after SIGTERM before
+    SIGKILL; False if none was running."""
     instance = running(state_dir)
     if instance:
-        _kill_group(instance.pid)
+        _kill_group(instance.pid, grace_s)
     for pid in image_services.forget(state_dir):
-        _kill_group(pid)
+        _kill_group(pid, grace_s)
     for name in ("pid", "port", batch_setup.BATCH_FILE):
         (state_dir / name).unlink(missing_ok=True)
     shutil.rmtree(batch_jobs.jobs_dir(state_dir / RUNTIME_DIR), ignore_errors=True)
     return instance is not None
 
 
-def _kill_group(pid: int) -> None:
+def _kill_group(pid: int, grace_s: float) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_S
+    deadline = time.monotonic() + grace_s
     while _group_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     if _group_alive(pid):
