@@ -1,4 +1,5 @@
-"""A bounded parallel map: the discoveries' per-candidate reads and the deploy core's steps.
+"""A bounded parallel map (the discoveries' per-candidate reads) and the pool behind it and
+the deploy core's steps, which Ctrl-C leaves at once (`worker_pool`, `Completions`).
 
 `$SCAR_CI_CONCURRENCY` (default 16; 1 makes every step sequential; `aws.session.concurrency`)
 bounds the discovery, the plan's reads and the apply, and each `Aws` holds the requests in
