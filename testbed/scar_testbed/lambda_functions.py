@@ -56,8 +56,10 @@ def zip_of(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = 20) -> Any:
-    """Poll check() until it returns something truthy; fail saying what did not happen."""
+def eventually(check: Callable[[], Any], what: str, timeout: float = 90) -> Any:
+    """Poll check() until it returns something truthy; fail saying what did not happen.
+    The default bound is generous: what it waits for often includes a function's cold start
+    under udocker (10-30 s on a loaded machine), and a success returns as soon as it happens."""
     deadline = time.monotonic() + timeout
     while not (result := check()):
         if time.monotonic() > deadline:
