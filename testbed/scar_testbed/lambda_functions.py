@@ -17,7 +17,7 @@ from scar_testbed.fixtures_aws import LocalStack
 ROLE = "arn:aws:iam::000000000000:role/scar-test-lambda"
 
 # A function that reports where and how it ran, and on request fails, sleeps, writes to S3,
-# exits or runs a child process.
+# exits, runs a child process or gathers (waits until `count` invocations have come).
 PROBE = """
 import json, os, subprocess, sys, time
 import boto3
@@ -36,6 +36,11 @@ def handler(event, context):
         time.sleep(event["seconds"])
     if action == "put":
         boto3.client("s3").put_object(Bucket=event["bucket"], Key=event["key"], Body=b"event")
+    if action == "gather":
+        s3, bucket, folder = boto3.client("s3"), event["bucket"], event["key"] + "/"
+        s3.put_object(Bucket=bucket, Key=f"{folder}{os.getpid()}", Body=b"")
+        while s3.list_objects_v2(Bucket=bucket, Prefix=folder)["KeyCount"] < event["count"]:
+            time.sleep(0.1)
     return {
         "pid": os.getpid(), "init_pid": os.getppid(), "python": sys.executable,
         "greeting": os.environ.get("GREETING"), "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
