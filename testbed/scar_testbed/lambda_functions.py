@@ -94,8 +94,9 @@ def deploy(localstack: LocalStack, name: str, code: str, **settings: Any) -> str
 
 
 def invoke(localstack: LocalStack, name: str, event: dict) -> tuple[dict, str | None, str]:
-    """Invoke synchronously: (decoded payload, FunctionError, log tail)."""
-    response = localstack.client("lambda").invoke(
+    """Invoke synchronously: (decoded payload, FunctionError, log tail). The answer may take
+    a cold start (10-30 s on a loaded machine) and the function's whole run."""
+    response = localstack.client("lambda", read_timeout=180).invoke(
         FunctionName=name, Payload=json.dumps(event), LogType="Tail"
     )
     log_tail = base64.b64decode(response.get("LogResult", "")).decode()

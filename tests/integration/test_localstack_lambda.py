@@ -248,7 +248,8 @@ def test_api_gateway_proxy_integration_returns_the_function_response(
     api.create_deployment(restApiId=api_id, stageName="test")
 
     url = f"{localstack.endpoint_url}/restapis/{api_id}/test/_user_request_/greet?name=ada"
-    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (LocalStack)
+    # the function's first invocation: its cold start comes with the answer
+    with urllib.request.urlopen(url, timeout=120) as response:  # noqa: S310 (LocalStack)
         status, header, body = response.status, response.headers["X-From"], json.load(response)
 
     assert (status, header) == (201, "lambda")
