@@ -122,8 +122,9 @@ class FakeOscar:
             aws_access_key_id=settings["access_key"], aws_secret_access_key=settings["secret_key"],
             config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 2}))
 
-    def wait_for_jobs(self, service: str, count: int = 1, timeout: float = 60) -> list[Job]:
-        """The service's jobs once `count` of them have finished (fails after `timeout`)."""
+    def wait_for_jobs(self, service: str, count: int = 1, timeout: float = 240) -> list[Job]:
+        """The service's jobs once `count` of them have finished (fails after `timeout`: by
+        default two jobs' udocker runs at their 120 s bound, which a loaded machine nears)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             done = [j for j in self.jobs.get(service, {}).values()

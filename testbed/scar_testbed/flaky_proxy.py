@@ -77,6 +77,7 @@ def _handler(proxy: FlakyProxy) -> type[BaseHTTPRequestHandler]:
                 return
             if failure:
                 data = b'{"errors": [{"code": "UNAVAILABLE", "message": "flaky proxy"}]}'
+                proxy.requests.append((self.command, self.path, failure))  # before the answer
                 self.send_response(failure)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -84,7 +85,6 @@ def _handler(proxy: FlakyProxy) -> type[BaseHTTPRequestHandler]:
                     self.send_header("Retry-After", "0")
                 self.end_headers()
                 self.wfile.write(data)
-                proxy.requests.append((self.command, self.path, failure))
                 return
             self._forward(body)
 
@@ -96,6 +96,8 @@ def _handler(proxy: FlakyProxy) -> type[BaseHTTPRequestHandler]:
                 upstream.request(self.command, self.path, body=body or None, headers=headers)
                 answer = upstream.getresponse()
                 data = b"" if self.command == "HEAD" else answer.read()
+                # recorded before the client has its answer, so that it sees it counted
+                proxy.requests.append((self.command, self.path, answer.status))
                 self.send_response(answer.status)
                 for key, value in answer.getheaders():
                     if key.lower() not in HOP_BY_HOP | {"content-length"}:
@@ -104,7 +106,6 @@ def _handler(proxy: FlakyProxy) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", length or str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-                proxy.requests.append((self.command, self.path, answer.status))
             finally:
                 upstream.close()
 

@@ -17,7 +17,7 @@ from scar_testbed.fixtures_aws import LocalStack
 ROLE = "arn:aws:iam::000000000000:role/scar-test-lambda"
 
 # A function that reports where and how it ran, and on request fails, sleeps, writes to S3,
-# exits or runs a child process.
+# exits, runs a child process or gathers (waits until `count` invocations have come).
 PROBE = """
 import json, os, subprocess, sys, time
 import boto3
@@ -36,6 +36,11 @@ def handler(event, context):
         time.sleep(event["seconds"])
     if action == "put":
         boto3.client("s3").put_object(Bucket=event["bucket"], Key=event["key"], Body=b"event")
+    if action == "gather":
+        s3, bucket, folder = boto3.client("s3"), event["bucket"], event["key"] + "/"
+        s3.put_object(Bucket=bucket, Key=f"{folder}{os.getpid()}", Body=b"")
+        while s3.list_objects_v2(Bucket=bucket, Prefix=folder)["KeyCount"] < event["count"]:
+            time.sleep(0.1)
     return {
         "pid": os.getpid(), "init_pid": os.getppid(), "python": sys.executable,
         "greeting": os.environ.get("GREETING"), "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
@@ -56,8 +61,10 @@ def zip_of(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = 20) -> Any:
-    """Poll check() until it returns something truthy; fail saying what did not happen."""
+def eventually(check: Callable[[], Any], what: str, timeout: float = 90) -> Any:
+    """Poll check() until it returns something truthy; fail saying what did not happen.
+    The default bound is generous: what it waits for often includes a function's cold start
+    under udocker (10-30 s on a loaded machine), and a success returns as soon as it happens."""
     deadline = time.monotonic() + timeout
     while not (result := check()):
         if time.monotonic() > deadline:
@@ -87,8 +94,9 @@ def deploy(localstack: LocalStack, name: str, code: str, **settings: Any) -> str
 
 
 def invoke(localstack: LocalStack, name: str, event: dict) -> tuple[dict, str | None, str]:
-    """Invoke synchronously: (decoded payload, FunctionError, log tail)."""
-    response = localstack.client("lambda").invoke(
+    """Invoke synchronously: (decoded payload, FunctionError, log tail). The answer may take
+    a cold start (10-30 s on a loaded machine) and the function's whole run."""
+    response = localstack.client("lambda", read_timeout=180).invoke(
         FunctionName=name, Payload=json.dumps(event), LogType="Tail"
     )
     log_tail = base64.b64decode(response.get("LogResult", "")).decode()

@@ -25,6 +25,7 @@ from scar_ci.cli import main
 from scar_ci.package.image.registry import OCI_MANIFEST, RegistryClient
 from scar_testbed.debian_image import PACKAGES, debian_image
 from scar_testbed.images import ImageSpec
+from scar_testbed.lambda_functions import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "examples" / "scar-docs"
@@ -154,10 +155,21 @@ def replay(lines: Iterable[Line], work: Path, env: dict[str, str], logs: Any,
 
 
 def _stream_of(logs: Any, function: str, request: str) -> str:
-    """The log stream the request ran in (the documentation's 'log-stream-name')."""
+    """The log stream the request ran in (the documentation's 'log-stream-name'), once its
+    REPORT line is there: CloudWatch Logs gets a run's lines after the run has answered."""
     group = f"/aws/lambda/{function or 'scar-cowsay'}"
-    for stream in logs.describe_log_streams(logGroupName=group)["logStreams"]:
-        events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])
-        if any(request in e["message"] for e in events["events"]):
-            return stream["logStreamName"]
-    raise AssertionError(f"no log stream of {group} has request {request}")
+
+    def reported_in() -> str | None:
+        try:
+            streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+        except logs.exceptions.ResourceNotFoundException:  # the function's first lines
+            return None
+        for stream in streams:
+            events = logs.get_log_events(logGroupName=group,
+                                         logStreamName=stream["logStreamName"])["events"]
+            if any(e["message"].startswith("REPORT ") and request in e["message"]
+                   for e in events):
+                return stream["logStreamName"]
+        return None
+
+    return eventually(reported_in, f"request {request}'s REPORT line in a log stream of {group}")

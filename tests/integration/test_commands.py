@@ -18,6 +18,7 @@ from scar_ci.deploy import engine
 from scar_ci.fdl import load_fdl
 from scar_ci.scopes.scope import Scope
 from scar_testbed.actions_runner import workflow_commands
+from scar_testbed.lambda_functions import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -231,6 +232,11 @@ def test_logs_of_one_request_and_of_a_stream(deployed, capsys):
     code, out, err = scar(capsys, "run", "-n", deployed.name, "-e", "MODE=logged", "-j")
     assert code == 0, err
     request_id = json.loads(out)["LambdaOutput"]["RequestId"]
+    logs = boto3.client("logs")
+    group = f"/aws/lambda/{deployed.name}"
+    eventually(lambda: any(e["message"].startswith(f"REPORT RequestId: {request_id}") for e in
+                           logs.filter_log_events(logGroupName=group)["events"]),
+               f"request {request_id}'s logs in CloudWatch Logs (they arrive after the answer)")
 
     code, out, err = scar(capsys, "logs", "-n", deployed.name, "--request-id", request_id)
     assert code == 0, err
@@ -245,8 +251,6 @@ def test_logs_of_one_request_and_of_a_stream(deployed, capsys):
     code, out, _ = scar(capsys, "logs", "-n", deployed.name, "--since", "2999-01-01T00:00:00")
     assert (code, out) == (0, "")
 
-    logs = boto3.client("logs")
-    group = f"/aws/lambda/{deployed.name}"
     stream = logs.describe_log_streams(logGroupName=group)["logStreams"][0]["logStreamName"]
     expected = [e["message"].rstrip("\n") for e in logs.filter_log_events(
         logGroupName=group, logStreamNames=[stream])["events"]]

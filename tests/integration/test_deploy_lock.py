@@ -3,8 +3,10 @@ crashed run's lease expires; duplicates left by earlier races are swept."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import threading
 import time
 
 import boto3
@@ -15,6 +17,7 @@ from scar_ci.aws.session import Aws
 from scar_ci.deploy import engine
 from scar_ci.deploy.lock import LEASE_S, ROOT, Holder, ScopeBusy
 from scar_ci.scopes.scope import Scope
+from scar_testbed.latency_proxy import latency_proxy
 
 pytestmark = pytest.mark.integration
 
@@ -42,13 +45,27 @@ def test_two_concurrent_deploys_of_one_scope_end_with_one_of_everything(
     fdl = write_fdl(tmp_path, [function("f", unique_name, api_gateway={"name": "f"})])
     command = [sys.executable, "-m", "scar_ci", "deploy", "-f", str(fdl), "--scope",
                f"manual:{unique_name}"]
-    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True) for _ in range(2)]
-    results = [(run.wait(timeout=300), run.stderr.read()) for run in runs]
+    one_ended = threading.Event()
+
+    def hold(operation: tuple[str, str]) -> None:
+        """The lock holder's CreateFunction waits for the other run to end: on a loaded machine
+        that run could otherwise start only once the first had finished, and deploy too."""
+        if operation == ("lambda", "CreateFunction"):
+            one_ended.wait(timeout=300)
+
+    with latency_proxy(localstack.endpoint_url, hold=hold) as proxy:
+        env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url}
+        runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, env=env) for _ in range(2)]
+        for run in runs:
+            threading.Thread(target=lambda run=run: (run.wait(), one_ended.set()),
+                             daemon=True).start()
+        results = [(run.wait(timeout=300), run.stderr.read()) for run in runs]
     busy = [err for code, err in results if code == 1 and "is busy since" in err]
     assert sorted(code for code, _ in results) == [0, 1] and len(busy) == 1, results
     assert f"scope {scope.label} is busy since" in busy[0] and "(pid " in busy[0]
     assert "Traceback" not in busy[0]
+    assert proxy.counts().requests[("lambda", "CreateFunction")] == 1
     assert len(apis_named(scope.api_name("f"))) == 1
     assert lock_parameters(scope) == []
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)

@@ -96,10 +96,16 @@ def test_logs_reach_cloudwatch_logs(localstack: LocalStack, probe: str) -> None:
     assert lines == [f"marker {marker}\n", f"child {marker}\n"]  # the handler's, its child's
 
 
-def test_concurrent_invocations_run_at_the_same_time(localstack: LocalStack, probe: str) -> None:
+def test_concurrent_invocations_run_at_the_same_time(
+    localstack: LocalStack, unique_name: str
+) -> None:
+    """Each invocation waits until all four have begun (run one after another, they would
+    time out): however long their environments take to start on a loaded machine."""
+    deploy(localstack, unique_name, PROBE, Timeout=120)
+    localstack.client("s3").create_bucket(Bucket=unique_name)
+    event = {"action": "gather", "bucket": unique_name, "key": "begun", "count": 4}
     with ThreadPoolExecutor(4) as pool:
-        runs = list(pool.map(lambda _: invoke(localstack, probe, {"action": "sleep", "seconds": 4}),
-                             range(4)))
+        runs = list(pool.map(lambda _: invoke(localstack, unique_name, event), range(4)))
 
     results = [result for result, error, _ in runs if error is None]
     assert len(results) == 4, runs
@@ -242,7 +248,8 @@ def test_api_gateway_proxy_integration_returns_the_function_response(
     api.create_deployment(restApiId=api_id, stageName="test")
 
     url = f"{localstack.endpoint_url}/restapis/{api_id}/test/_user_request_/greet?name=ada"
-    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (LocalStack)
+    # the function's first invocation: its cold start comes with the answer
+    with urllib.request.urlopen(url, timeout=120) as response:  # noqa: S310 (LocalStack)
         status, header, body = response.status, response.headers["X-From"], json.load(response)
 
     assert (status, header) == (201, "lambda")
