@@ -76,18 +76,6 @@ def test_a_deploy_whose_reader_leaves_finishes_quietly(localstack, unique_name):
                        capture_output=True, check=True)
 
 
-def read_until(process: subprocess.Popen, prefix: str) -> str:
-    """`process`'s stdout up to the first line starting with `prefix`; fails with what it
-    printed if it ends without one."""
-    said = ""
-    for line in process.stdout:
-        said += line
-        if line.startswith(prefix):
-            return said
-    _, err = finish(process, timeout=60)
-    pytest.fail(f"exit {process.returncode} before a line {prefix!r}:\n{said}{err}")
-
-
 def finish(process: subprocess.Popen, timeout: float) -> tuple[str, str]:
     """`communicate()`; a `process` still running `timeout` seconds later is killed (no stuck
     run keeps holding the scope's lock for the teardown after it) and fails the test."""
@@ -99,33 +87,13 @@ def finish(process: subprocess.Popen, timeout: float) -> tuple[str, str]:
         pytest.fail(f"still running {timeout:.0f} s later, killed:\n{out}{err}")
 
 
-def test_ctrl_c_mid_deploy_says_what_is_left_and_running_it_again_finishes(
+def test_ctrl_c_mid_deploy_ends_it_at_once_says_what_is_left_and_running_it_again_finishes(
         localstack, unique_name):
+    """The proxy holds every CreateFunction until the deploy has ended, so Ctrl-C comes while
+    a call is running (the role created): the run stops at once (the lock released, what is
+    left said) instead of waiting for that call, and the same deploy run again finishes."""
     scope = f"manual:{unique_name}"
     stage = Scope.parse(scope).label
-    argv = [sys.executable, "-m", "scar_ci", "deploy", "-f", str(PIPELINE), "--scope", scope]
-    deploy = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        said = read_until(deploy, "  created role")
-        deploy.send_signal(signal.SIGINT)
-        out, err = finish(deploy, timeout=60)
-        assert deploy.returncode == 130, f"exit {deploy.returncode}\n{said}{out}{err}"
-        assert err == ("scar-ci: interrupted; what was done so far stays: run the same deploy "
-                       f"again to finish it, or 'scar-ci teardown --scope {stage}' to remove "
-                       "it\n")
-        again = subprocess.run(argv, capture_output=True, text=True, check=False)
-        assert again.returncode == 0, again.stdout + again.stderr
-        assert "deploy: " in again.stdout and "count--" in again.stdout.splitlines()[-1]
-    finally:
-        subprocess.run([*argv[:3], "teardown", "--scope", scope, "--delete-data"],
-                       capture_output=True, check=True)
-
-
-def test_ctrl_c_while_a_call_is_still_running_ends_the_run_without_waiting_for_it(
-        localstack, unique_name):
-    """The proxy holds every CreateFunction until the deploy has ended: Ctrl-C then stops the
-    run at once (the lock released, what is left said) instead of waiting for that call."""
-    scope = f"manual:{unique_name}"
     arrived, release = threading.Event(), threading.Event()
 
     def hold(operation: tuple[str, str]) -> None:
@@ -143,7 +111,10 @@ def test_ctrl_c_while_a_call_is_still_running_ends_the_run_without_waiting_for_i
             deploy.send_signal(signal.SIGINT)
             out, err = finish(deploy, timeout=60)
             assert deploy.returncode == 130, f"exit {deploy.returncode}\n{out}{err}"
-            assert err.startswith("scar-ci: interrupted; what was done so far stays")
+            assert err == ("scar-ci: interrupted; what was done so far stays: run the same "
+                           f"deploy again to finish it, or 'scar-ci teardown --scope {stage}' "
+                           "to remove it\n")
+            assert "  created role" in out
             assert not release.is_set()  # the held CreateFunction had not been answered
         finally:
             release.set()
@@ -152,6 +123,7 @@ def test_ctrl_c_while_a_call_is_still_running_ends_the_run_without_waiting_for_i
             subprocess.run([*argv[:3], "teardown", "--scope", scope, "--delete-data"],
                            capture_output=True, check=True)
     assert again.returncode == 0, again.stdout + again.stderr
+    assert "deploy: " in again.stdout and "count--" in again.stdout.splitlines()[-1]
 
 
 def test_get_into_places_it_cannot_write_is_one_clear_line(
