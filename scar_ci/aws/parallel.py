@@ -37,12 +37,19 @@ def parallel_map(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
 
 @contextlib.contextmanager
 def worker_pool(workers: int) -> Iterator[ThreadPoolExecutor]:
-    """A pool of `workers` threads, whose calls are waited for on leaving the block; after
-    Ctrl-C (KeyboardInterrupt, there or while waiting) the queued calls are cancelled and the
-    running ones not waited for, so the interruption is reported at once."""
+    """A pool of `workers` threads, whose calls are waited for on leaving the block (an error
+    in it included, as ThreadPoolExecutor's own exit does); after Ctrl-C (KeyboardInterrupt,
+    there or while waiting) the queued calls are cancelled and the running ones not waited
+    for, so the interruption is reported at once."""
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scar-ci")
     try:
-        yield pool
+        try:
+            yield pool
+        except KeyboardInterrupt:
+            raise
+        except BaseException:
+            pool.shutdown()
+            raise
         pool.shutdown()
     except KeyboardInterrupt:
         pool.shutdown(wait=False, cancel_futures=True)

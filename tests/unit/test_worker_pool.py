@@ -29,6 +29,15 @@ def test_ctrl_c_cancels_the_queued_calls_and_does_not_wait_for_the_running_one()
         release.set()
 
 
+def test_an_error_in_the_block_waits_for_the_running_calls_first():
+    release = threading.Event()
+    with pytest.raises(ValueError), worker_pool(1) as pool:
+        running = pool.submit(lambda: release.wait(timeout=30) and "ended")
+        threading.Timer(0.2, release.set).start()
+        raise ValueError("a bug in the caller")
+    assert running.result(timeout=0) == "ended"  # done by the time the error got out
+
+
 def test_completions_come_back_in_the_order_they_finish():
     second_may_end = threading.Event()
     with worker_pool(2) as pool:
